@@ -1,0 +1,119 @@
+import type { Readable } from 'node:stream';
+import type { DeliveryType, ExportJob, PageRequest, Post, SearchCriteria, User } from './model';
+
+/**
+ * Ports: the only ways the domain core talks to the world. Each has an AWS adapter
+ * (adapters/aws) and, where AWS is not around, a local one (adapters/local); tests use in-memory fakes.
+ */
+
+export interface SearchPage {
+  total: number;
+  hits: Post[];
+}
+
+export interface SearchSource {
+  /** One page of matches, newest first (dateCreated desc, then id desc). */
+  search(criteria: SearchCriteria, page: PageRequest): Promise<SearchPage>;
+  /** Every match, newest first, in batches; memory stays flat whatever the total. */
+  scan(criteria: SearchCriteria, options?: { batchSize?: number }): AsyncIterable<Post[]>;
+  /** Insert or replace posts by id (bulk). */
+  indexPosts(posts: Post[]): Promise<void>;
+}
+
+export interface PutObjectOptions {
+  contentType: string;
+  contentDisposition?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface ObjectStore {
+  /** Streams `body` to the store (multipart for large bodies); resolves with the bytes written. */
+  putStream(bucket: string, key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }>;
+  getStream(bucket: string, key: string): Promise<Readable>;
+  /** A time-limited GET link; `downloadName` sets the file name the browser saves. */
+  presignGet(bucket: string, key: string, expiresInSeconds: number, downloadName?: string): Promise<string>;
+  delete(bucket: string, key: string): Promise<void>;
+}
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+/** Posts to one WebSocket connection through the gateway's management API. */
+export interface PushChannel {
+  /** 'gone' when the connection no longer exists (HTTP 410). */
+  post(connectionId: string, message: unknown): Promise<'delivered' | 'gone'>;
+}
+
+/**
+ * Where a browser connection and a waiting task token meet. Either may arrive first; each call
+ * records its half atomically and returns the other half if it is already there.
+ */
+export interface ConnectionRendezvous {
+  attachConnection(executionArn: string, connectionId: string): Promise<{ taskToken?: string }>;
+  attachTaskToken(executionArn: string, taskToken: string): Promise<{ connectionId?: string }>;
+  connectionOf(executionArn: string): Promise<string | undefined>;
+  detachConnection(connectionId: string): Promise<void>;
+}
+
+export type WorkflowName = 'export' | 'import';
+
+export interface ExecutionDescription {
+  executionArn: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  input: unknown;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate?: Date;
+}
+
+export interface ExecutionService {
+  start(workflow: WorkflowName, name: string, input: unknown): Promise<{ executionArn: string }>;
+  /** Undefined when no such execution exists. */
+  describe(executionArn: string): Promise<ExecutionDescription | undefined>;
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+export type AuditKind = 'export' | 'import';
+export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED';
+
+export interface AuditEntry {
+  id: string;
+  kind: AuditKind;
+  executionArn?: string;
+  userId: string;
+  username: string;
+  delivery: DeliveryType;
+  searchCriteria?: SearchCriteria;
+  rowCount?: number;
+  outcome: AuditOutcome;
+  error?: string;
+  requestedAt: string;
+  recordedAt: string;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  newId(): string;
+}
+
+export type { ExportJob, User };

@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import type { AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, Mailer, ObjectStore, PushChannel, SearchSource } from '../core/ports';
+import { parseConfig, type Config } from './config';
+
+/**
+ * The composition root: the one place adapters are chosen, from configuration.
+ * Each AWS client is built once per process (per Lambda container) and handed to its adapter.
+ */
+export interface Deps {
+  config: Config;
+  search: SearchSource;
+  objects: ObjectStore;
+  mailer: Mailer;
+  push: PushChannel;
+  rendezvous: ConnectionRendezvous;
+  executions: ExecutionService;
+  audit: AuditLog;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+async function build(config: Config): Promise<Deps> {
+  const awsBase = { region: config.region };
+
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const { S3ObjectStore } = await import('../adapters/aws/s3-object-store');
+  const objects = new S3ObjectStore(
+    new S3Client({ ...awsBase, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) }),
+  );
+
+  let search: SearchSource;
+  if (config.opensearchUrl) {
+    const { OpenSearchSource, createOpenSearchClient } = await import('../adapters/aws/opensearch-search');
+    search = new OpenSearchSource(createOpenSearchClient(config.opensearchUrl, config.region), config.opensearchIndex);
+  } else {
+    const { SqliteSearchSource } = await import('../adapters/local/sqlite-search');
+    search = new SqliteSearchSource(join(config.dataDir, 'search.db'));
+  }
+
+  let mailer: Mailer;
+  if (config.mailTransport === 'ses') {
+    const { SESv2Client } = await import('@aws-sdk/client-sesv2');
+    const { SesMailer } = await import('../adapters/aws/ses-mailer');
+    mailer = new SesMailer(new SESv2Client(awsBase), config.mailFrom);
+  } else if (config.mailTransport === 'smtp' && config.smtpUrl) {
+    const { SmtpMailer } = await import('../adapters/local/smtp-mailer');
+    mailer = new SmtpMailer(config.smtpUrl, config.mailFrom);
+  } else {
+    const { OutboxMailer } = await import('../adapters/local/outbox-mailer');
+    mailer = new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom);
+  }
+
+  const { ApiGatewayManagementApiClient } = await import('@aws-sdk/client-apigatewaymanagementapi');
+  const { ApiGatewayPushChannel } = await import('../adapters/aws/apigw-push');
+  const push = new ApiGatewayPushChannel(
+    new ApiGatewayManagementApiClient({ ...awsBase, endpoint: config.wsManagementEndpoint }),
+  );
+
+  const { SFNClient } = await import('@aws-sdk/client-sfn');
+  const { StepFunctionsExecutions } = await import('../adapters/aws/sfn-executions');
+  const executions = new StepFunctionsExecutions(
+    new SFNClient({ ...awsBase, ...(config.sfnEndpoint ? { endpoint: config.sfnEndpoint } : {}) }),
+    { export: config.exportStateMachineArn, import: config.importStateMachineArn ?? '' },
+  );
+
+  let audit: AuditLog;
+  let rendezvous: ConnectionRendezvous;
+  if (config.auditTable && config.connectionsTable) {
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+    const { DynamoAuditLog } = await import('../adapters/aws/dynamo-audit-log');
+    const { DynamoConnectionRendezvous } = await import('../adapters/aws/dynamo-rendezvous');
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsBase), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    audit = new DynamoAuditLog(documents, config.auditTable);
+    rendezvous = new DynamoConnectionRendezvous(documents, config.connectionsTable);
+  } else {
+    const { openRecordsDatabase, SqliteAuditLog, SqliteConnectionRendezvous } = await import('../adapters/local/sqlite-records');
+    const db = openRecordsDatabase(join(config.dataDir, 'records.db'));
+    audit = new SqliteAuditLog(db);
+    rendezvous = new SqliteConnectionRendezvous(db);
+  }
+
+  const { randomUUID } = await import('node:crypto');
+  return {
+    config,
+    search,
+    objects,
+    mailer,
+    push,
+    rendezvous,
+    executions,
+    audit,
+    clock: { now: () => new Date() },
+    ids: { newId: () => randomUUID() },
+  };
+}
+
+let deps: Promise<Deps> | undefined;
+
+/** The process-wide dependencies, built on first use from the environment. */
+export function getDeps(): Promise<Deps> {
+  deps ??= build(parseConfig());
+  return deps;
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, parsed once from the environment into a frozen typed object.
+ * The same variables drive AWS (set by serverless.yml) and the local stack (set by infra/local/start.ts).
+ */
+const ConfigSchema = z.object({
+  /** Where the local stack keeps its data (search store, records, outbox, local S3). */
+  dataDir: z.string().default('.data'),
+  region: z.string().default('us-east-1'),
+
+  exportsBucket: z.string().min(1),
+  exportTtlHours: z.coerce.number().positive().default(72),
+
+  /** Set: search through OpenSearch. Unset: the embedded SQLite FTS5 store under dataDir. */
+  opensearchUrl: z.url().optional(),
+  opensearchIndex: z.string().default('posts'),
+
+  /** Local stand-ins: endpoints of the local S3, Step Functions service and WebSocket management API. */
+  s3Endpoint: z.url().optional(),
+  sfnEndpoint: z.url().optional(),
+  wsManagementEndpoint: z.url().optional(),
+
+  exportStateMachineArn: z.string().min(1),
+  importStateMachineArn: z.string().optional(),
+
+  /** Set: audit and connection records in DynamoDB. Unset: SQLite under dataDir. */
+  auditTable: z.string().optional(),
+  connectionsTable: z.string().optional(),
+
+  /** Mail: 'ses' in AWS; 'outbox' writes .eml files under dataDir; SMTP_URL switches to SMTP. */
+  mailTransport: z.enum(['ses', 'outbox', 'smtp']).default('outbox'),
+  smtpUrl: z.string().optional(),
+  mailFrom: z.string().default('Ferry <no-reply@ferry.local>'),
+  adminEmail: z.string().default('admin@ferry.local'),
+  /** Public URL of the web app, used in emails. */
+  appUrl: z.string().default('http://localhost:3000'),
+
+  /** ID token verification: Cognito's issuer and JWKS in AWS, the local issuer's locally. */
+  jwtIssuer: z.string().min(1),
+  jwtAudience: z.string().optional(),
+  jwksUrl: z.url(),
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse({
+    dataDir: env.DATA_DIR,
+    region: env.AWS_REGION,
+    exportsBucket: env.EXPORTS_BUCKET,
+    exportTtlHours: env.EXPORT_TTL_HOURS,
+    opensearchUrl: env.OPENSEARCH_URL || undefined,
+    opensearchIndex: env.OPENSEARCH_INDEX,
+    s3Endpoint: env.S3_ENDPOINT || undefined,
+    sfnEndpoint: env.SFN_ENDPOINT || undefined,
+    wsManagementEndpoint: env.WS_MANAGEMENT_ENDPOINT || undefined,
+    exportStateMachineArn: env.EXPORT_STATE_MACHINE_ARN,
+    importStateMachineArn: env.IMPORT_STATE_MACHINE_ARN || undefined,
+    auditTable: env.AUDIT_TABLE || undefined,
+    connectionsTable: env.CONNECTIONS_TABLE || undefined,
+    mailTransport: env.SMTP_URL ? 'smtp' : env.MAIL_TRANSPORT || undefined,
+    smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM,
+    adminEmail: env.ADMIN_EMAIL,
+    appUrl: env.APP_URL,
+    jwtIssuer: env.JWT_ISSUER,
+    jwtAudience: env.JWT_AUDIENCE || undefined,
+    jwksUrl: env.JWKS_URL,
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Ferry configuration is incomplete: ${problems}`);
+  }
+  return Object.freeze(parsed.data);
+}
