@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, Mailer, ObjectStore, PushChannel, SearchSource } from '../core/ports';
+import { createTokenVerifier, type TokenVerifier } from './auth';
 import { parseConfig, type Config } from './config';
 
 /**
@@ -17,6 +18,7 @@ export interface Deps {
   audit: AuditLog;
   clock: Clock;
   ids: IdGenerator;
+  tokens: TokenVerifier;
 }
 
 async function build(config: Config): Promise<Deps> {
@@ -94,6 +96,7 @@ async function build(config: Config): Promise<Deps> {
     audit,
     clock: { now: () => new Date() },
     ids: { newId: () => randomUUID() },
+    tokens: createTokenVerifier({ issuer: config.jwtIssuer, audience: config.jwtAudience, jwksUrl: config.jwksUrl }),
   };
 }
 
@@ -101,6 +104,12 @@ let deps: Promise<Deps> | undefined;
 
 /** The process-wide dependencies, built on first use from the environment. */
 export function getDeps(): Promise<Deps> {
-  deps ??= build(parseConfig());
+  // A failed build is not cached: the local stack may still be filling in its configuration.
+  deps ??= Promise.resolve()
+    .then(() => build(parseConfig()))
+    .catch((error: unknown) => {
+      deps = undefined;
+      throw error;
+    });
   return deps;
 }

@@ -1,0 +1,13 @@
+import { criteriaFromQuery } from '../../core/search-criteria';
+import { getDeps, type Deps } from '../composition';
+import { callerOf, json, route, type HttpEvent } from '../http';
+
+export const makeHandler = (deps: Pick<Deps, 'search'>) =>
+  route(async (event: HttpEvent) => {
+    callerOf(event);
+    const { criteria, page } = criteriaFromQuery(event.queryStringParameters ?? {});
+    const result = await deps.search.search(criteria, page);
+    return json(200, { total: result.total, page: page.page, pageSize: page.pageSize, hits: result.hits });
+  });
+
+export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);

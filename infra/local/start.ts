@@ -1,0 +1,26 @@
+import { localStackOptionsFromEnv, startLocalStack } from './stack';
+
+/** `npm start`: the whole of Ferry on this machine. */
+const options = localStackOptionsFromEnv();
+console.log(`Ferry: data directory ${options.dataDir}`);
+const stack = await startLocalStack(options);
+console.log(
+  [
+    `Ferry is ready at ${stack.url}`,
+    `  web app        ${stack.url}/   (users alice, bob, admin; password "${options.password}")`,
+    `  HTTP API       ${stack.url}/api`,
+    `  WebSocket      ${stack.url.replace(/^http/, 'ws')}/ws`,
+    `  local S3       ${stack.s3Endpoint}`,
+    `  Step Functions ${stack.sfnEndpoint}`,
+    `  mail outbox    ${options.dataDir}/outbox`,
+  ].join('\n'),
+);
+// Machine-readable line for tests and scripts that start the stack as a child process.
+console.log(`FERRY_READY ${JSON.stringify({ url: stack.url, s3Endpoint: stack.s3Endpoint, sfnEndpoint: stack.sfnEndpoint, dataDir: stack.dataDir })}`);
+
+const stop = async () => {
+  await stack.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
