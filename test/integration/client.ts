@@ -1,0 +1,104 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import WebSocket from 'ws';
+import { inject } from 'vitest';
+
+/** A client of the local stack that speaks only its public protocols: HTTP, WebSocket and S3 links. */
+export const stack = () => inject('stack');
+
+export async function signIn(username: string, password = 'ferry'): Promise<string> {
+  const res = await fetch(`${stack().url}/api/local/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`);
+  return ((await res.json()) as { idToken: string }).idToken;
+}
+
+export async function api<T = unknown>(token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${stack().url}/api${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+export interface ExportStatusBody {
+  executionArn: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  rowCount?: number;
+  url?: string;
+  expiresAt?: string;
+  error?: string;
+}
+
+export const statusPath = (executionArn: string) => `/download-request/${encodeURIComponent(executionArn)}`;
+
+export async function pollUntilDone(token: string, executionArn: string, timeoutMs = 120_000): Promise<ExportStatusBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await api<ExportStatusBody>(token, 'GET', statusPath(executionArn));
+    if (status !== 200) throw new Error(`status ${status}: ${JSON.stringify(body)}`);
+    if (body.status !== 'RUNNING') return body;
+    if (Date.now() > deadline) throw new Error(`export still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export type Row = Record<string, string>;
+
+export async function downloadCsv(url: string): Promise<{ text: string; rows: Row[]; headers: Headers }> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`download failed: ${res.status}`);
+  const text = await res.text();
+  return { text, rows: parse(text, { columns: true, bom: true }) as Row[], headers: res.headers };
+}
+
+interface Post {
+  id: string;
+  userId: string;
+  dateCreated: string;
+  content: string;
+  tags: string[];
+}
+
+/** Every search hit for the criteria, page by page, as the CSV should hold them. */
+export async function allSearchHits(token: string, query: Record<string, string>): Promise<Post[]> {
+  const hits: Post[] = [];
+  for (let page = 1; ; page++) {
+    const params = new URLSearchParams({ ...query, page: String(page), pageSize: '100' });
+    const { status, body } = await api<{ total: number; hits: Post[] }>(token, 'GET', `/search?${params}`);
+    if (status !== 200) throw new Error(`search failed: ${status}`);
+    hits.push(...body.hits);
+    if (hits.length >= body.total || body.hits.length === 0) return hits;
+  }
+}
+
+/** The first WebSocket message for an export, or an error if the socket closes first. */
+export function connectForExport(token: string, executionArn: string): { socket: WebSocket; message: Promise<Record<string, unknown>> } {
+  const wsUrl = `${stack().url.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}&executionArn=${encodeURIComponent(executionArn)}`;
+  const socket = new WebSocket(wsUrl);
+  const message = new Promise<Record<string, unknown>>((resolve, reject) => {
+    socket.once('message', (data) => resolve(JSON.parse(data.toString()) as Record<string, unknown>));
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`websocket refused: ${res.statusCode}`)));
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('websocket closed before a message')));
+  });
+  return { socket, message };
+}
+
+/** The newest mail in the local outbox addressed to `to` whose subject matches. */
+export function outboxMessages(): string[] {
+  const dir = join(stack().dataDir, 'outbox');
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+  } catch {
+    return [];
+  }
+  return files.map((f) => readFileSync(join(dir, f), 'utf8'));
+}

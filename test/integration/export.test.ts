@@ -1,0 +1,194 @@
+import { simpleParser } from 'mailparser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  allSearchHits,
+  api,
+  connectForExport,
+  downloadCsv,
+  outboxMessages,
+  pollUntilDone,
+  signIn,
+  stack,
+  statusPath,
+  type Row,
+} from './client';
+import { SEEDED_ROWS } from './global-setup';
+
+interface Post {
+  id: string;
+  userId: string;
+  dateCreated: string;
+  content: string;
+  tags: string[];
+}
+
+/** What the CSV should say for a post: the export's cell rules (tags joined by ';', formula prefixes quoted). */
+const asCsvRow = (post: Post): Row => {
+  const cell = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+  return { id: cell(post.id), userId: cell(post.userId), dateCreated: cell(post.dateCreated), content: cell(post.content), tags: cell(post.tags.join(';')) };
+};
+
+async function startExport(token: string, type: 'direct' | 'email' | 'push', searchCriteria: Record<string, unknown>) {
+  const { status, body } = await api<{ executionArn: string }>(token, 'POST', '/download-request', { type, searchCriteria });
+  expect(status).toBe(202);
+  expect(body.executionArn).toMatch(/^arn:aws:states:/);
+  return body.executionArn;
+}
+
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  [alice, bob] = await Promise.all([signIn('alice'), signIn('bob')]);
+});
+
+describe('the local stack', () => {
+  it('reports healthy once everything is ready', async () => {
+    const res = await fetch(`${stack().url}/api/health`);
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a wrong password and requests without a token', async () => {
+    await expect(signIn('alice', 'wrong')).rejects.toThrow(/401/);
+    expect((await api(undefined, 'GET', '/search?q=data')).status).toBe(401);
+    expect((await api('not-a-token', 'GET', '/search?q=data')).status).toBe(401);
+  });
+
+  it('searches the seeded posts newest first with a total', async () => {
+    const { status, body } = await api<{ total: number; page: number; pageSize: number; hits: Post[] }>(alice, 'GET', '/search?page=1&pageSize=5');
+    expect(status).toBe(200);
+    expect(body.total).toBe(SEEDED_ROWS);
+    expect(body.hits).toHaveLength(5);
+    const dates = body.hits.map((h) => h.dateCreated);
+    expect([...dates].sort().reverse()).toEqual(dates);
+  });
+});
+
+describe('POST /api/download-request', () => {
+  it('answers 400 naming the field for an unknown delivery type', async () => {
+    const { status, body } = await api<{ message: string; field: string }>(alice, 'POST', '/download-request', { type: 'fax', searchCriteria: {} });
+    expect(status).toBe(400);
+    expect(body.field).toBe('type');
+  });
+
+  it('answers 400 naming the field for a malformed date', async () => {
+    const { status, body } = await api<{ field: string }>(alice, 'POST', '/download-request', { type: 'direct', searchCriteria: { from: 'yesterday' } });
+    expect(status).toBe(400);
+    expect(body.field).toBe('searchCriteria.from');
+  });
+});
+
+describe('direct delivery', () => {
+  it('exports exactly the rows the search shows, row for row, behind a presigned link', async () => {
+    const criteria = { userId: 'alice' };
+    const expected = await allSearchHits(alice, criteria);
+    expect(expected.length).toBeGreaterThan(0);
+
+    const executionArn = await startExport(alice, 'direct', criteria);
+    const done = await pollUntilDone(alice, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.rowCount).toBe(expected.length);
+    expect(new Date(done.expiresAt!).getTime() - Date.now()).toBeGreaterThan(71 * 3600_000);
+    expect(done.url).toMatch(/X-Amz-Signature=/);
+
+    const csv = await downloadCsv(done.url!);
+    expect(csv.text.split('\r\n')[0]).toBe('id,userId,dateCreated,content,tags');
+    expect(csv.rows).toEqual(expected.map(asCsvRow));
+  });
+
+  it('exports 0 rows as a file with only the header', async () => {
+    const executionArn = await startExport(alice, 'direct', { q: 'zzqxjv-no-such-word' });
+    const done = await pollUntilDone(alice, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.rowCount).toBe(0);
+    const csv = await downloadCsv(done.url!);
+    expect(csv.rows).toEqual([]);
+    expect(csv.text.trim()).toBe('id,userId,dateCreated,content,tags');
+  });
+
+  it(`exports all ${SEEDED_ROWS.toLocaleString('en')} rows in search order`, { timeout: 600_000 }, async () => {
+    const executionArn = await startExport(alice, 'direct', {});
+    const done = await pollUntilDone(alice, executionArn, 300_000);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.rowCount).toBe(SEEDED_ROWS);
+    const csv = await downloadCsv(done.url!);
+    expect(csv.rows).toHaveLength(SEEDED_ROWS);
+    const expected = await allSearchHits(alice, {});
+    expect(csv.rows).toEqual(expected.map(asCsvRow));
+  });
+
+  it("hides another user's export: bob gets 404 for alice's executionArn", async () => {
+    const executionArn = await startExport(alice, 'direct', { userId: 'bob' });
+    const { status } = await api(bob, 'GET', statusPath(executionArn));
+    expect(status).toBe(404);
+    expect((await pollUntilDone(alice, executionArn)).status).toBe('SUCCEEDED');
+  });
+
+  it('answers 404 for an executionArn that does not exist', async () => {
+    const { status } = await api(alice, 'GET', statusPath('arn:aws:states:us-east-1:000000000000:execution:ferry-export:nope'));
+    expect(status).toBe(404);
+  });
+});
+
+describe('email delivery', () => {
+  it('mails the user a link to the CSV, which downloads the search results', async () => {
+    const criteria = { tags: 'travel', userId: 'bob' };
+    const expected = await allSearchHits(bob, criteria);
+    const before = outboxMessages().length;
+
+    const executionArn = await startExport(bob, 'email', { tags: ['travel'], userId: 'bob' });
+    const done = await pollUntilDone(bob, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+
+    const mails = await Promise.all(outboxMessages().slice(before).map((raw) => simpleParser(raw)));
+    const mail = mails.find((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes('bob@ferry.local'));
+    expect(mail, 'a mail to bob in the outbox').toBeDefined();
+    const link = /https?:\/\/\S+X-Amz-Signature=[0-9a-f]+/.exec(mail!.text ?? '')?.[0];
+    expect(link).toBeDefined();
+    const csv = await downloadCsv(link!);
+    expect(csv.rows).toEqual(expected.map(asCsvRow));
+  });
+});
+
+describe('push delivery', () => {
+  it('sends export.ready to a browser that connected right away', async () => {
+    const criteria = { q: 'coffee' };
+    const expected = await allSearchHits(alice, criteria);
+    const executionArn = await startExport(alice, 'push', criteria);
+    const { socket, message } = connectForExport(alice, executionArn);
+    const ready = await message;
+    socket.close();
+    expect(ready).toMatchObject({ type: 'export.ready', executionArn, rowCount: expected.length });
+    const csv = await downloadCsv(String(ready.url));
+    expect(csv.rows).toEqual(expected.map(asCsvRow));
+  });
+
+  it('sends export.ready to a browser that connects after the export began waiting', async () => {
+    const executionArn = await startExport(alice, 'push', { userId: 'alice', q: 'coffee' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const { socket, message } = connectForExport(alice, executionArn);
+    const ready = await message;
+    socket.close();
+    expect(ready).toMatchObject({ type: 'export.ready', executionArn });
+    expect((await pollUntilDone(alice, executionArn)).status).toBe('SUCCEEDED');
+  });
+
+  it("refuses a socket for another user's export", async () => {
+    const executionArn = await startExport(alice, 'push', { q: 'coffee' });
+    const { message } = connectForExport(bob, executionArn);
+    await expect(message).rejects.toThrow(/404/);
+    const { socket, message: mine } = connectForExport(alice, executionArn);
+    await mine;
+    socket.close();
+  });
+
+  it('still succeeds, and stays available by polling, when the socket is gone before the link is pushed', async () => {
+    const executionArn = await startExport(alice, 'push', { userId: 'alice' });
+    const { socket } = connectForExport(alice, executionArn);
+    await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+    socket.terminate();
+    const done = await pollUntilDone(alice, executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.url).toBeDefined();
+  });
+});
