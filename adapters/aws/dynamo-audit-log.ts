@@ -1,0 +1,79 @@
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InvalidInput } from '../../core/errors';
+import type { AuditEntry, AuditLog } from '../../core/ports';
+import { translateAwsError } from './transient';
+
+/**
+ * The audit trail in DynamoDB. Table (AUDIT_TABLE), for serverless.yml:
+ *   - key: partition `pk` (S) = `USER#<userId>`, sort `sk` (S) = `ENTRY#<entry id>`
+ *     (one item per entry id, so a retried task overwrites instead of duplicating; a user's entries share a partition)
+ *   - GSI `newestFirst`: partition `gsi1pk` (S) = `AUDIT`, sort `gsi1sk` (S) = `<recordedAt ISO>#<entry id>`,
+ *     projection ALL; queried with ScanIndexForward=false for the newest-first listing.
+ *   - on-demand billing, point-in-time recovery on; no TTL (an audit trail is kept).
+ */
+export const AUDIT_NEWEST_FIRST_INDEX = 'newestFirst';
+const LIST_PARTITION = 'AUDIT';
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk'] as const;
+
+export class DynamoAuditLog implements AuditLog {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    const item = {
+      ...withoutUndefined(entry),
+      pk: `USER#${entry.userId}`,
+      sk: `ENTRY#${entry.id}`,
+      gsi1pk: LIST_PARTITION,
+      gsi1sk: `${entry.recordedAt}#${entry.id}`,
+    };
+    try {
+      await this.documents.send(new PutCommand({ TableName: this.table, Item: item }));
+    } catch (error) {
+      translateAwsError(error, `recording audit entry ${entry.id}`);
+    }
+  }
+
+  async list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }> {
+    try {
+      const out = await this.documents.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: AUDIT_NEWEST_FIRST_INDEX,
+          KeyConditionExpression: 'gsi1pk = :partition',
+          ExpressionAttributeValues: { ':partition': LIST_PARTITION },
+          ScanIndexForward: false,
+          Limit: options.limit,
+          ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor) } : {}),
+        }),
+      );
+      const entries = (out.Items ?? []).map(toEntry);
+      return { entries, ...(out.LastEvaluatedKey ? { nextCursor: encodeCursor(out.LastEvaluatedKey) } : {}) };
+    } catch (error) {
+      translateAwsError(error, 'listing the audit trail');
+    }
+  }
+}
+
+function toEntry(item: Record<string, unknown>): AuditEntry {
+  const entry: Record<string, unknown> = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete entry[key];
+  return entry as unknown as AuditEntry;
+}
+
+const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof key === 'object' && key !== null && !Array.isArray(key)) return key as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new InvalidInput('The cursor is not one this list gave out.', 'cursor');
+}
+
+const withoutUndefined = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { NotFound } from '../../core/errors';
+import { exportStatus, requestExport } from '../../core/export';
+import type { ExportJob, ExportReport } from '../../core/model';
+import { HOUR, alice, bob, makeFakeDeps } from './fakes';
+
+async function startedExport(deps = makeFakeDeps()) {
+  const { executionArn } = await requestExport(deps, alice, { type: 'direct', searchCriteria: { q: 'ferry' } });
+  return { deps, executionArn };
+}
+
+const reportAt = (expiresAt: string): ExportReport => ({
+  bucket: 'ferry-exports-test',
+  key: 'exports/user-alice/export-0001.csv',
+  rowCount: 42,
+  bytes: 4200,
+  expiresAt,
+});
+
+describe('requesting an export', () => {
+  it('starts the export workflow named by a new export id, with the job as input', async () => {
+    const deps = makeFakeDeps();
+    const { executionArn } = await requestExport(deps, alice, {
+      type: 'email',
+      searchCriteria: { q: 'harbour', tags: ['sea'] },
+      columns: ['id', 'content'],
+    });
+    expect(deps.executions.started).toHaveLength(1);
+    const started = deps.executions.started[0]!;
+    expect(started.workflow).toBe('export');
+    expect(started.name).toBe('export-0001');
+    expect(started.executionArn).toBe(executionArn);
+    expect(started.input).toEqual({
+      exportId: 'export-0001',
+      requestedBy: alice,
+      type: 'email',
+      searchCriteria: { q: 'harbour', tags: ['sea'] },
+      columns: ['id', 'content'],
+      requestedAt: '2024-06-01T12:00:00.000Z',
+    } satisfies ExportJob);
+  });
+
+  it('leaves columns out of the job when none were chosen', async () => {
+    const { deps } = await startedExport();
+    expect(deps.executions.started[0]!.input).not.toHaveProperty('columns');
+  });
+});
+
+describe('the status of an export', () => {
+  it('is RUNNING while the execution runs', async () => {
+    const { deps, executionArn } = await startedExport();
+    expect(await exportStatus(deps, alice, executionArn)).toEqual({
+      executionArn,
+      status: 'RUNNING',
+      type: 'direct',
+      requestedAt: '2024-06-01T12:00:00.000Z',
+    });
+  });
+
+  it('gives a fresh link valid until the file expires, with the row count, once succeeded', async () => {
+    const { deps, executionArn } = await startedExport();
+    const expiresAt = new Date(deps.clock.now().getTime() + 72 * HOUR).toISOString();
+    deps.executions.succeed(executionArn, reportAt(expiresAt));
+    deps.clock.advance(2 * HOUR);
+
+    const status = await exportStatus(deps, alice, executionArn);
+
+    expect(status).toMatchObject({ status: 'SUCCEEDED', rowCount: 42, expiresAt });
+    expect(status.url).toMatch(/^https:\/\/objects\.test\/ferry-exports-test\/exports\/user-alice\/export-0001\.csv\?/);
+    expect(deps.objects.presigned).toEqual([
+      {
+        bucket: 'ferry-exports-test',
+        key: 'exports/user-alice/export-0001.csv',
+        expiresInSeconds: 70 * 3600,
+        downloadName: 'ferry-export-2024-06-01-120000.csv',
+      },
+    ]);
+  });
+
+  it('gives no link once the file has expired', async () => {
+    const { deps, executionArn } = await startedExport();
+    const expiresAt = new Date(deps.clock.now().getTime() + 72 * HOUR).toISOString();
+    deps.executions.succeed(executionArn, reportAt(expiresAt));
+    deps.clock.advance(72 * HOUR);
+
+    const status = await exportStatus(deps, alice, executionArn);
+
+    expect(status).toMatchObject({ status: 'SUCCEEDED', rowCount: 42, expiresAt });
+    expect(status).not.toHaveProperty('url');
+    expect(deps.objects.presigned).toEqual([]);
+  });
+
+  it('caps the link at the seven days a presigned URL may live', async () => {
+    const { deps, executionArn } = await startedExport();
+    deps.executions.succeed(executionArn, reportAt(new Date(deps.clock.now().getTime() + 30 * 24 * HOUR).toISOString()));
+    await exportStatus(deps, alice, executionArn);
+    expect(deps.objects.presigned[0]?.expiresInSeconds).toBe(7 * 24 * 3600);
+  });
+
+  it.each([
+    ['FAILED', 'ExportFailed', 'The export could not be completed. The Ferry team has been told.'],
+    ['TIMED_OUT', undefined, 'The export took too long and was stopped.'],
+    ['ABORTED', undefined, 'The export was cancelled.'],
+  ] as const)('is FAILED with plain words when the execution is %s', async (executionStatus, error, words) => {
+    const { deps, executionArn } = await startedExport();
+    deps.executions.fail(executionArn, executionStatus, error, 'internal detail');
+    const status = await exportStatus(deps, alice, executionArn);
+    expect(status).toEqual({ executionArn, status: 'FAILED', type: 'direct', requestedAt: '2024-06-01T12:00:00.000Z', error: words });
+    expect(status.error).not.toContain('internal detail');
+  });
+
+  it("of another user's executionArn is not found", async () => {
+    const { deps, executionArn } = await startedExport();
+    await expect(exportStatus(deps, bob, executionArn)).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('of an unknown executionArn is not found', async () => {
+    const deps = makeFakeDeps();
+    await expect(exportStatus(deps, alice, 'arn:aws:states:us-east-1:123456789012:execution:ferry-export:nope')).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('of an execution that is not an export is not found', async () => {
+    const deps = makeFakeDeps();
+    const { executionArn } = await deps.executions.start('import', 'import-1', { importId: 'import-1', userId: alice.userId });
+    await expect(exportStatus(deps, alice, executionArn)).rejects.toBeInstanceOf(NotFound);
+  });
+});

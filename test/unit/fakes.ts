@@ -1,0 +1,318 @@
+import { Readable } from 'node:stream';
+import { NotFound } from '../../core/errors';
+import type { Post, SearchCriteria, User } from '../../core/model';
+import type {
+  AuditEntry,
+  AuditLog,
+  Clock,
+  ConnectionRendezvous,
+  ExecutionDescription,
+  ExecutionService,
+  IdGenerator,
+  MailMessage,
+  Mailer,
+  ObjectStore,
+  PushChannel,
+  PutObjectOptions,
+  SearchPage,
+  SearchSource,
+  WorkflowName,
+} from '../../core/ports';
+
+/**
+ * In-memory fakes of the ports, shared by unit tests. Each keeps what it was given in public fields
+ * so tests can assert on it, and has small switches to inject failures.
+ */
+
+export const alice: User = { userId: 'user-alice', username: 'alice', email: 'alice@example.com', groups: ['members'] };
+export const bob: User = { userId: 'user-bob', username: 'bob', email: 'bob@example.com', groups: ['members'] };
+
+/** `count` posts, newest first, one minute apart, with deterministic content. */
+export function makePosts(count: number, start = new Date('2024-06-01T12:00:00.000Z')): Post[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `post-${String(i).padStart(7, '0')}`,
+    userId: `author-${i % 7}`,
+    dateCreated: new Date(start.getTime() - i * 60_000).toISOString(),
+    content: `Post number ${i}, about ferries and "harbours"`,
+    tags: i % 3 === 0 ? ['ferry', 'sea'] : ['news'],
+  }));
+}
+
+export class InMemorySearchSource implements SearchSource {
+  /** How many batches scan() has handed out, across calls. */
+  batchesServed = 0;
+  /** When set, scan() throws this after serving `failAfterBatches` batches. */
+  failure?: { error: Error; afterBatches: number };
+
+  constructor(
+    public posts: Post[] = [],
+    private readonly defaultBatchSize = 500,
+  ) {}
+
+  async search(criteria: SearchCriteria, page: { page: number; pageSize: number }): Promise<SearchPage> {
+    const matches = this.matching(criteria);
+    const start = (page.page - 1) * page.pageSize;
+    return { total: matches.length, hits: matches.slice(start, start + page.pageSize) };
+  }
+
+  async *scan(criteria: SearchCriteria, options?: { batchSize?: number }): AsyncIterable<Post[]> {
+    const size = options?.batchSize ?? this.defaultBatchSize;
+    const matches = this.matching(criteria);
+    let served = 0;
+    for (let i = 0; i < matches.length; i += size) {
+      if (this.failure && served >= this.failure.afterBatches) throw this.failure.error;
+      served += 1;
+      this.batchesServed += 1;
+      yield matches.slice(i, i + size);
+    }
+    if (this.failure && served >= this.failure.afterBatches) throw this.failure.error;
+  }
+
+  async indexPosts(posts: Post[]): Promise<void> {
+    const byId = new Map(this.posts.map((post) => [post.id, post]));
+    for (const post of posts) byId.set(post.id, post);
+    this.posts = [...byId.values()];
+  }
+
+  /** A simple stand-in for the real filters: substring q, every tag, exact userId, inclusive date range. */
+  private matching(criteria: SearchCriteria): Post[] {
+    const q = criteria.q?.toLowerCase();
+    return this.posts
+      .filter((post) => !q || post.content.toLowerCase().includes(q))
+      .filter((post) => !criteria.tags || criteria.tags.every((tag) => post.tags.includes(tag)))
+      .filter((post) => !criteria.userId || post.userId === criteria.userId)
+      .filter((post) => !criteria.from || post.dateCreated >= criteria.from)
+      .filter((post) => !criteria.to || post.dateCreated <= criteria.to)
+      .sort((a, b) => (a.dateCreated === b.dateCreated ? b.id.localeCompare(a.id) : b.dateCreated.localeCompare(a.dateCreated)));
+  }
+}
+
+export interface StoredObject {
+  body: Buffer;
+  options: PutObjectOptions;
+}
+
+export class InMemoryObjectStore implements ObjectStore {
+  readonly objects = new Map<string, StoredObject>();
+  readonly presigned: Array<{ bucket: string; key: string; expiresInSeconds: number; downloadName?: string }> = [];
+  /** Called with each chunk as it is consumed; a test can slow the consumer down here. */
+  onChunk?: (chunk: Buffer) => Promise<void> | void;
+
+  async putStream(bucket: string, key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      await this.onChunk?.(buffer);
+      chunks.push(buffer);
+    }
+    const stored = Buffer.concat(chunks);
+    this.objects.set(`${bucket}/${key}`, { body: stored, options });
+    return { bytes: stored.length };
+  }
+
+  async getStream(bucket: string, key: string): Promise<Readable> {
+    const object = this.objects.get(`${bucket}/${key}`);
+    if (!object) throw new NotFound(`No object ${bucket}/${key}`);
+    return Readable.from([object.body]);
+  }
+
+  async presignGet(bucket: string, key: string, expiresInSeconds: number, downloadName?: string): Promise<string> {
+    this.presigned.push({ bucket, key, expiresInSeconds, ...(downloadName ? { downloadName } : {}) });
+    const query = new URLSearchParams({ expires: String(expiresInSeconds), ...(downloadName ? { name: downloadName } : {}) });
+    return `https://objects.test/${bucket}/${key}?${query.toString()}`;
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    this.objects.delete(`${bucket}/${key}`);
+  }
+
+  text(bucket: string, key: string): string {
+    const object = this.objects.get(`${bucket}/${key}`);
+    if (!object) throw new Error(`No object ${bucket}/${key}`);
+    return object.body.toString('utf8');
+  }
+}
+
+export class RecordingMailer implements Mailer {
+  readonly sent: MailMessage[] = [];
+  /** When set, send() throws it (and records nothing). */
+  failure?: Error;
+
+  async send(message: MailMessage): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.sent.push(message);
+  }
+
+  to(address: string): MailMessage[] {
+    return this.sent.filter((message) => message.to === address);
+  }
+}
+
+export class RecordingPushChannel implements PushChannel {
+  readonly posted: Array<{ connectionId: string; message: unknown }> = [];
+  /** Connections that answer 410. */
+  readonly gone = new Set<string>();
+
+  async post(connectionId: string, message: unknown): Promise<'delivered' | 'gone'> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.posted.push({ connectionId, message });
+    return 'delivered';
+  }
+}
+
+export class InMemoryRendezvous implements ConnectionRendezvous {
+  readonly byExecution = new Map<string, { connectionId?: string; taskToken?: string }>();
+  private readonly executionOfConnection = new Map<string, string>();
+
+  async attachConnection(executionArn: string, connectionId: string): Promise<{ taskToken?: string }> {
+    const entry = { ...this.byExecution.get(executionArn), connectionId };
+    this.byExecution.set(executionArn, entry);
+    this.executionOfConnection.set(connectionId, executionArn);
+    return entry.taskToken ? { taskToken: entry.taskToken } : {};
+  }
+
+  async attachTaskToken(executionArn: string, taskToken: string): Promise<{ connectionId?: string }> {
+    const entry = { ...this.byExecution.get(executionArn), taskToken };
+    this.byExecution.set(executionArn, entry);
+    return entry.connectionId ? { connectionId: entry.connectionId } : {};
+  }
+
+  async connectionOf(executionArn: string): Promise<string | undefined> {
+    return this.byExecution.get(executionArn)?.connectionId;
+  }
+
+  async detachConnection(connectionId: string): Promise<void> {
+    const executionArn = this.executionOfConnection.get(connectionId);
+    this.executionOfConnection.delete(connectionId);
+    if (!executionArn) return;
+    const entry = this.byExecution.get(executionArn);
+    if (entry?.connectionId === connectionId) {
+      const { taskToken } = entry;
+      this.byExecution.set(executionArn, taskToken ? { taskToken } : {});
+    }
+  }
+}
+
+/**
+ * Executions kept in a map. `start` records a RUNNING execution; tests move it on with `succeed`/`fail`.
+ * A task token can be resumed once; a second send throws NotFound, as the real adapter does.
+ */
+export class FakeExecutions implements ExecutionService {
+  readonly executions = new Map<string, ExecutionDescription>();
+  readonly started: Array<{ workflow: WorkflowName; name: string; input: unknown; executionArn: string }> = [];
+  readonly taskSuccesses: Array<{ taskToken: string; output: unknown }> = [];
+  readonly taskFailures: Array<{ taskToken: string; error: string; cause: string }> = [];
+  private readonly spentTokens = new Set<string>();
+
+  constructor(private readonly clock: Clock = { now: () => new Date() }) {}
+
+  async start(workflow: WorkflowName, name: string, input: unknown): Promise<{ executionArn: string }> {
+    const executionArn = `arn:aws:states:us-east-1:123456789012:execution:ferry-${workflow}:${name}`;
+    this.started.push({ workflow, name, input, executionArn });
+    this.executions.set(executionArn, { executionArn, status: 'RUNNING', input: structuredClone(input), startDate: this.clock.now() });
+    return { executionArn };
+  }
+
+  async describe(executionArn: string): Promise<ExecutionDescription | undefined> {
+    return this.executions.get(executionArn);
+  }
+
+  async sendTaskSuccess(taskToken: string, output: unknown): Promise<void> {
+    this.spend(taskToken);
+    this.taskSuccesses.push({ taskToken, output });
+  }
+
+  async sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void> {
+    this.spend(taskToken);
+    this.taskFailures.push({ taskToken, error, cause });
+  }
+
+  succeed(executionArn: string, output: unknown): void {
+    this.update(executionArn, { status: 'SUCCEEDED', output });
+  }
+
+  fail(executionArn: string, status: 'FAILED' | 'TIMED_OUT' | 'ABORTED', error?: string, cause?: string): void {
+    this.update(executionArn, { status, ...(error ? { error } : {}), ...(cause ? { cause } : {}) });
+  }
+
+  private update(executionArn: string, change: Partial<ExecutionDescription>): void {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new Error(`no execution ${executionArn}`);
+    this.executions.set(executionArn, { ...execution, ...change, stopDate: this.clock.now() });
+  }
+
+  private spend(taskToken: string): void {
+    if (this.spentTokens.has(taskToken)) throw new NotFound('The task is no longer waiting (TaskTimedOut).');
+    this.spentTokens.add(taskToken);
+  }
+}
+
+export class InMemoryAuditLog implements AuditLog {
+  readonly entries = new Map<string, AuditEntry>();
+
+  async record(entry: AuditEntry): Promise<void> {
+    this.entries.set(entry.id, entry);
+  }
+
+  async list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }> {
+    const all = [...this.entries.values()].sort((a, b) =>
+      a.recordedAt === b.recordedAt ? b.id.localeCompare(a.id) : b.recordedAt.localeCompare(a.recordedAt),
+    );
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const entries = all.slice(start, start + options.limit);
+    return { entries, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
+  }
+}
+
+/** A clock that only moves when told to. */
+export class ManualClock implements Clock {
+  constructor(private current: Date = new Date('2024-06-01T12:00:00.000Z')) {}
+
+  now(): Date {
+    return new Date(this.current);
+  }
+
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+
+  set(at: Date): void {
+    this.current = new Date(at);
+  }
+}
+
+export class SequentialIds implements IdGenerator {
+  private next = 0;
+
+  constructor(private readonly prefix = 'id') {}
+
+  newId(): string {
+    this.next += 1;
+    return `${this.prefix}-${String(this.next).padStart(4, '0')}`;
+  }
+}
+
+export const HOUR = 3_600_000;
+
+/** Every fake, wired, with test configuration values; spread or override what a test needs. */
+export function makeFakeDeps(posts: Post[] = []) {
+  const clock = new ManualClock();
+  return {
+    config: {
+      exportsBucket: 'ferry-exports-test',
+      exportTtlHours: 72,
+      adminEmail: 'admins@example.com',
+      appUrl: 'https://ferry.test',
+    },
+    search: new InMemorySearchSource(posts),
+    objects: new InMemoryObjectStore(),
+    mailer: new RecordingMailer(),
+    push: new RecordingPushChannel(),
+    rendezvous: new InMemoryRendezvous(),
+    executions: new FakeExecutions(clock),
+    audit: new InMemoryAuditLog(),
+    clock,
+    ids: new SequentialIds('export'),
+  };
+}
+export type FakeDeps = ReturnType<typeof makeFakeDeps>;
