@@ -1,0 +1,126 @@
+import { isRecord } from '../config';
+import { ApiError, serverMessageOf } from '../lib/errors';
+import type {
+  AuditPage,
+  CreatedImport,
+  DeliveryType,
+  ExportStatus,
+  FailedExecution,
+  ImportStatus,
+  QuarantinedFile,
+  SearchCriteria,
+  SearchResult,
+} from './types';
+
+export interface ApiClientOptions {
+  apiUrl: string;
+  fetch: typeof fetch;
+  /** The current ID token, or undefined when signed out. */
+  token: () => string | undefined;
+  /** Called on any 401 so the app can return to the sign-in page. */
+  onUnauthorized: () => void;
+}
+
+/** Every call to Ferry's HTTP API, with the bearer token, JSON bodies and errors as ApiError. */
+export class ApiClient {
+  constructor(private readonly options: ApiClientOptions) {}
+
+  search(criteria: SearchCriteria, page: number, pageSize: number, signal?: AbortSignal): Promise<SearchResult> {
+    const query = criteriaQuery(criteria);
+    query.set('page', String(page));
+    query.set('pageSize', String(pageSize));
+    return this.request('GET', `/search?${query}`, undefined, signal);
+  }
+
+  requestExport(type: DeliveryType, searchCriteria: SearchCriteria): Promise<{ executionArn: string }> {
+    return this.request('POST', '/download-request', { type, searchCriteria });
+  }
+
+  exportStatus(executionArn: string): Promise<ExportStatus> {
+    return this.request('GET', `/download-request/${encodeURIComponent(executionArn)}`);
+  }
+
+  createImport(file: { fileName: string; size: number; contentType: string; sha256?: string }): Promise<CreatedImport> {
+    return this.request('POST', '/imports', { ...file, type: 'direct' });
+  }
+
+  /** Tells the server the upload is done (idempotent); for multipart uploads it carries the part ETags. */
+  completeImport(importId: string, parts?: { partNumber: number; etag: string }[]): Promise<unknown> {
+    return this.request('POST', `/imports/${encodeURIComponent(importId)}/complete`, parts ? { parts } : {});
+  }
+
+  importStatus(importId: string): Promise<ImportStatus> {
+    return this.request('GET', `/imports/${encodeURIComponent(importId)}`);
+  }
+
+  async quarantine(): Promise<QuarantinedFile[]> {
+    return listOf<QuarantinedFile>(await this.request('GET', '/admin/quarantine'), ['items', 'files', 'quarantine']);
+  }
+
+  async audit(cursor?: string, limit = 25): Promise<AuditPage> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set('cursor', cursor);
+    const body = await this.request<unknown>('GET', `/admin/audit?${query}`);
+    const entries = listOf<AuditPage['entries'][number]>(body, ['entries', 'items']);
+    const nextCursor = isRecord(body) && typeof body.nextCursor === 'string' ? body.nextCursor : undefined;
+    return { entries, nextCursor };
+  }
+
+  async failedExecutions(): Promise<FailedExecution[]> {
+    return listOf<FailedExecution>(await this.request('GET', '/admin/executions?status=FAILED'), ['executions', 'items']);
+  }
+
+  redrive(executionArn: string): Promise<unknown> {
+    return this.request('POST', `/admin/executions/${encodeURIComponent(executionArn)}/redrive`, {});
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    const token = this.options.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.options.fetch(`${this.options.apiUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new ApiError(0);
+    }
+    if (response.status === 401) {
+      this.options.onUnauthorized();
+      throw new ApiError(401, await serverMessageOf(response));
+    }
+    if (!response.ok) throw new ApiError(response.status, await serverMessageOf(response));
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+/** The query string of a search: tags comma-separated, empty fields left out. */
+export function criteriaQuery(criteria: SearchCriteria): URLSearchParams {
+  const query = new URLSearchParams();
+  if (criteria.q) query.set('q', criteria.q);
+  if (criteria.tags?.length) query.set('tags', criteria.tags.join(','));
+  if (criteria.userId) query.set('userId', criteria.userId);
+  if (criteria.from) query.set('from', criteria.from);
+  if (criteria.to) query.set('to', criteria.to);
+  return query;
+}
+
+/** Admin lists may come bare or wrapped (`{"items":[…]}`); accept both. */
+function listOf<T>(body: unknown, keys: string[]): T[] {
+  if (Array.isArray(body)) return body as T[];
+  if (isRecord(body)) {
+    for (const key of keys) {
+      const value = body[key];
+      if (Array.isArray(value)) return value as T[];
+    }
+  }
+  return [];
+}

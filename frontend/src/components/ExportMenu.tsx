@@ -1,0 +1,170 @@
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
+import type { DeliveryType, SearchCriteria } from '../api/types';
+import type { ExportRecord } from '../exports/store';
+import { expiryText, formatCount } from '../lib/format';
+import { plainMessage } from '../lib/errors';
+import { useExports, useNow, useUser } from '../services';
+import { Spinner } from './Spinner';
+
+const CHOICES: { type: DeliveryType; label: string; detail: string }[] = [
+  { type: 'direct', label: 'Download', detail: 'Prepare a CSV file and offer it here' },
+  { type: 'email', label: 'Email me a link', detail: 'Send a download link to your email' },
+  { type: 'push', label: 'Notify me here', detail: 'Show the link on this page the moment it is ready' },
+];
+
+/** "Export results": the three deliveries, then the latest export's progress in plain words. */
+export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; total?: number }) {
+  const { tracker, user } = useUser();
+  const exports = useExports();
+  const [open, setOpen] = useState(false);
+  const [starting, setStarting] = useState<DeliveryType>();
+  const [problem, setProblem] = useState<string>();
+  const [activeArn, setActiveArn] = useState<string>();
+  const buttonRef = useRef<HTMLButtonElement>(null);
+  const itemRefs = useRef<(HTMLButtonElement | null)[]>([]);
+  const menuId = useId();
+  const active = exports.find((r) => r.executionArn === activeArn);
+
+  useEffect(() => {
+    if (open) itemRefs.current[0]?.focus();
+  }, [open]);
+
+  const close = (returnFocus: boolean) => {
+    setOpen(false);
+    if (returnFocus) buttonRef.current?.focus();
+  };
+
+  const choose = async (type: DeliveryType) => {
+    close(true);
+    setStarting(type);
+    setProblem(undefined);
+    try {
+      const record = await tracker.request(type, criteria, user.claims.email);
+      setActiveArn(record.executionArn);
+    } catch (error) {
+      setProblem(`The export could not start. ${plainMessage(error)}`);
+    } finally {
+      setStarting(undefined);
+    }
+  };
+
+  const onMenuKey = (event: KeyboardEvent) => {
+    const items = itemRefs.current.filter((el): el is HTMLButtonElement => el !== null);
+    const index = items.indexOf(document.activeElement as HTMLButtonElement);
+    const move = (to: number) => {
+      event.preventDefault();
+      items[(to + items.length) % items.length]?.focus();
+    };
+    if (event.key === 'ArrowDown') move(index + 1);
+    else if (event.key === 'ArrowUp') move(index - 1);
+    else if (event.key === 'Home') move(0);
+    else if (event.key === 'End') move(items.length - 1);
+    else if (event.key === 'Escape') {
+      event.preventDefault();
+      close(true);
+    } else if (event.key === 'Tab') close(false);
+  };
+
+  return (
+    <div className="export-menu">
+      <button
+        ref={buttonRef}
+        type="button"
+        className="button primary"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-controls={menuId}
+        disabled={starting !== undefined}
+        onClick={() => setOpen((o) => !o)}
+      >
+        {starting ? (
+          <>
+            <Spinner /> Starting export…
+          </>
+        ) : (
+          <>Export results{total !== undefined ? ` (${formatCount(total)})` : ''} ▾</>
+        )}
+      </button>
+      {open && (
+        <div
+          id={menuId}
+          role="menu"
+          aria-label="Export results"
+          className="menu"
+          onKeyDown={onMenuKey}
+          onBlur={(e) => {
+            if (!e.currentTarget.contains(e.relatedTarget as Node | null) && e.relatedTarget !== buttonRef.current) close(false);
+          }}
+        >
+          {CHOICES.map((choice, i) => (
+            <button
+              key={choice.type}
+              ref={(el) => {
+                itemRefs.current[i] = el;
+              }}
+              type="button"
+              role="menuitem"
+              tabIndex={-1}
+              className="menu-item"
+              onClick={() => void choose(choice.type)}
+            >
+              <span className="menu-label">{choice.label}</span>
+              <span className="menu-detail">{choice.detail}</span>
+            </button>
+          ))}
+        </div>
+      )}
+      <div className="export-outcome" aria-live="polite">
+        {problem && (
+          <p className="error" role="alert">
+            {problem}
+          </p>
+        )}
+        {!problem && active && <ExportOutcome record={active} />}
+      </div>
+    </div>
+  );
+}
+
+function ExportOutcome({ record }: { record: ExportRecord }) {
+  const now = useNow(30_000);
+  const rows = record.rowCount !== undefined ? `${formatCount(record.rowCount)} ${record.rowCount === 1 ? 'row' : 'rows'}` : '';
+  const where = record.emailedTo ?? 'the email address on your account';
+
+  if (record.status === 'FAILED') {
+    return <p className="error">The export failed: {record.error ? record.error : 'something went wrong on our side.'}</p>;
+  }
+  if (record.type === 'email') {
+    return record.status === 'SUCCEEDED' ? (
+      <p className="success">
+        ✓ Sent: a link to your CSV ({rows}) was emailed to <strong>{where}</strong>.
+      </p>
+    ) : (
+      <p className="status-line">
+        <Spinner /> Export started. We will email a link to <strong>{where}</strong> when the file is ready.
+      </p>
+    );
+  }
+  if (record.status === 'RUNNING') {
+    return (
+      <p className="status-line">
+        <Spinner />{' '}
+        {record.type === 'push'
+          ? 'Preparing your file. The link will appear here the moment it is ready.'
+          : 'Preparing your file…'}
+        {record.checkProblem && <span className="muted"> {record.checkProblem}</span>}
+      </p>
+    );
+  }
+  const expiry = record.expiresAt ? expiryText(record.expiresAt, now) : '';
+  if (!record.url || expiry === 'expired') return <p className="muted">This export has expired.</p>;
+  return (
+    <p className="success">
+      ✓ Your file is ready ({rows}).{' '}
+      <a className="button primary" href={record.url} download>
+        Download CSV
+      </a>{' '}
+      <span className="muted">{expiry}</span>
+    </p>
+  );
+}

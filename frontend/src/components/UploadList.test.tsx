@@ -1,0 +1,136 @@
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../lib/sha256';
+import { ImportPage } from '../pages/ImportPage';
+import { FakeApi, renderSignedIn } from '../test/fakes';
+
+const CSV = 'id,userId,dateCreated,content,tags\np1,alice,2025-01-01T00:00:00Z,hello,a\n';
+const csvFile = (name = 'posts.csv', content = CSV) => new File([content], name, { type: 'text/csv' });
+const presignedPost = (importId: string) => ({
+  status: 201,
+  body: { importId, upload: { url: 'http://s3.test/uploads', fields: { key: `imports/${importId}/object`, policy: 'p' } } },
+});
+
+const itemFor = (name: string) => screen.getByRole('listitem', { name });
+
+async function chooseFiles(...files: File[]) {
+  await userEvent.setup().upload(screen.getByLabelText('Choose files'), files);
+}
+
+describe('Upload list', () => {
+  it('hashes a file, uploads it with real progress, shows processing, then the rows imported and the rejected-rows report', async () => {
+    const api = new FakeApi()
+      .on('POST', /^\/imports$/, presignedPost('imp-1'))
+      .on('POST', /^\/imports\/imp-1\/complete$/, { status: 202, body: {} })
+      .on('GET', /^\/imports\/imp-1$/, [
+        { body: { importId: 'imp-1', status: 'RUNNING' } },
+        { body: { importId: 'imp-1', status: 'SUCCEEDED', rowsImported: 1200, rowsRejected: 3, errorReportUrl: 'http://s3.test/rejected.csv' } },
+      ]);
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+
+    await chooseFiles(csvFile());
+
+    await waitFor(() => expect(storage.requests).toHaveLength(1));
+    const [create] = api.callsTo('POST', /^\/imports$/);
+    expect(create?.body).toEqual({
+      fileName: 'posts.csv',
+      size: CSV.length,
+      contentType: 'text/csv',
+      sha256: sha256Hex(new TextEncoder().encode(CSV)),
+      type: 'direct',
+    });
+    const upload = storage.requests[0]!;
+    expect(upload.request).toMatchObject({ method: 'POST', url: 'http://s3.test/uploads' });
+    const form = upload.request.body as FormData;
+    expect([...form.keys()]).toEqual(['key', 'policy', 'file']);
+
+    upload.request.onProgress(Math.floor(CSV.length / 2));
+    const item = itemFor('posts.csv');
+    expect(await within(item).findByText(/uploading… .* \(49%\)/i)).toBeInTheDocument();
+    expect(within(item).getByRole('progressbar', { name: 'Upload of posts.csv' })).toHaveAttribute('value', String(Math.floor(CSV.length / 2)));
+
+    upload.answer({ status: 204 });
+    expect(await within(item).findByText('Processing…')).toBeInTheDocument();
+    expect(await within(item).findByText(/imported 1,200 rows/i)).toBeInTheDocument();
+    expect(within(item).getByText(/3 rows were rejected/)).toBeInTheDocument();
+    expect(within(item).getByRole('link', { name: /rejected-rows report/ })).toHaveAttribute('href', 'http://s3.test/rejected.csv');
+    expect(api.callsTo('POST', /^\/imports\/imp-1\/complete$/)).toHaveLength(1);
+  });
+
+  it('shows a red cross naming the virus when a dropped file is quarantined', async () => {
+    const api = new FakeApi()
+      .on('POST', /^\/imports$/, presignedPost('imp-eicar'))
+      .on('POST', /\/complete$/, { status: 202 })
+      .on('GET', /^\/imports\/imp-eicar$/, {
+        body: { importId: 'imp-eicar', status: 'QUARANTINED', checks: { antivirus: { status: 'INFECTED', signature: 'Eicar-Signature' } } },
+      });
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+    storage.autoAnswer = () => ({ status: 204 });
+
+    fireEvent.drop(screen.getByText('Drag and drop files here'), { dataTransfer: { files: [csvFile('eicar.csv', 'X5O!P%@AP')] } });
+
+    const item = await screen.findByRole('listitem', { name: 'eicar.csv' });
+    expect(await within(item).findByText(/quarantined: a virus was found \(Eicar-Signature\)/i)).toBeInTheDocument();
+    expect(item).toHaveClass('quarantined');
+  });
+
+  it('shows each of several files ending its own way: wrong format and checksum mismatch', async () => {
+    let next = 0;
+    const api = new FakeApi()
+      .on('POST', /^\/imports$/, () => presignedPost(`imp-${++next}`))
+      .on('POST', /\/complete$/, { status: 202 })
+      .on('GET', /^\/imports\/imp-1$/, { body: { importId: 'imp-1', status: 'REJECTED', reason: 'Not a CSV or NDJSON file' } })
+      .on('GET', /^\/imports\/imp-2$/, { body: { importId: 'imp-2', status: 'REJECTED', checks: { antivirus: 'CLEAN', checksum: 'MISMATCH', format: 'CSV' } } });
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+    storage.autoAnswer = () => ({ status: 204 });
+
+    await chooseFiles(csvFile('photo.csv'));
+    await screen.findByText(/not a csv or ndjson file/i);
+    await chooseFiles(csvFile('changed.csv'));
+
+    expect(await within(itemFor('photo.csv')).findByText('Rejected: not a CSV or NDJSON file.')).toBeInTheDocument();
+    expect(await within(itemFor('changed.csv')).findByText(/rejected: the file changed on the way \(checksum mismatch\)/i)).toBeInTheDocument();
+  });
+
+  it('uploads a large file in parts and completes the import with each part’s ETag', async () => {
+    const content = '0123456789';
+    const api = new FakeApi()
+      .on('POST', /^\/imports$/, {
+        status: 201,
+        body: {
+          importId: 'imp-big',
+          upload: { partSize: 4, parts: [1, 2, 3].map((n) => ({ partNumber: n, url: `http://s3.test/part/${n}` })) },
+        },
+      })
+      .on('POST', /^\/imports\/imp-big\/complete$/, { status: 202 })
+      .on('GET', /^\/imports\/imp-big$/, { body: { importId: 'imp-big', status: 'SUCCEEDED', rowsImported: 1, rowsRejected: 0 } });
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+    const sizes = new Map<string, number>();
+    storage.autoAnswer = (request) => {
+      sizes.set(request.url, (request.body as Blob).size);
+      return { status: 200, etag: `"etag-${request.url.slice(-1)}"` };
+    };
+
+    await chooseFiles(csvFile('big.csv', content));
+
+    expect(await within(itemFor('big.csv')).findByText(/imported 1 row\./i)).toBeInTheDocument();
+    expect(Object.fromEntries(sizes)).toEqual({ 'http://s3.test/part/1': 4, 'http://s3.test/part/2': 4, 'http://s3.test/part/3': 2 });
+    expect(api.callsTo('POST', /complete$/)[0]?.body).toEqual({
+      parts: [
+        { partNumber: 1, etag: '"etag-1"' },
+        { partNumber: 2, etag: '"etag-2"' },
+        { partNumber: 3, etag: '"etag-3"' },
+      ],
+    });
+  });
+
+  it("explains a refused import request in plain words with the server's reason", async () => {
+    const api = new FakeApi().on('POST', /^\/imports$/, { status: 400, body: { message: 'size must be greater than 0' } });
+    renderSignedIn(<ImportPage />, { api });
+
+    await chooseFiles(csvFile('empty.csv', ''));
+
+    expect(await within(itemFor('empty.csv')).findByText('Please check what you entered. size must be greater than 0.')).toBeInTheDocument();
+  });
+});

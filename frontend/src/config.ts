@@ -1,0 +1,46 @@
+/** Runtime configuration, fetched from /config.json at start so one build serves every environment. */
+export type AuthConfig =
+  | { mode: 'local' }
+  | { mode: 'cognito'; userPoolId: string; userPoolClientId: string; region: string };
+
+export interface RuntimeConfig {
+  apiUrl: string;
+  wsUrl: string;
+  auth: AuthConfig;
+}
+
+export class ConfigError extends Error {}
+
+export async function loadConfig(fetchFn: typeof fetch, url = './config.json'): Promise<RuntimeConfig> {
+  let response: Response;
+  try {
+    response = await fetchFn(url, { cache: 'no-store' });
+  } catch {
+    throw new ConfigError('Ferry could not load its settings: the server did not answer.');
+  }
+  if (!response.ok) throw new ConfigError(`Ferry could not load its settings (HTTP ${response.status}).`);
+  const raw: unknown = await response.json().catch(() => undefined);
+  return parseConfig(raw);
+}
+
+export function parseConfig(raw: unknown): RuntimeConfig {
+  const fail = (what: string) => new ConfigError(`Ferry's settings are incomplete: ${what}.`);
+  if (!isRecord(raw)) throw fail('config.json is not an object');
+  const { apiUrl, wsUrl, auth } = raw;
+  if (typeof apiUrl !== 'string' || !apiUrl) throw fail('apiUrl is missing');
+  if (typeof wsUrl !== 'string' || !wsUrl) throw fail('wsUrl is missing');
+  if (!isRecord(auth)) throw fail('auth is missing');
+  const base = { apiUrl: apiUrl.replace(/\/+$/, ''), wsUrl };
+  if (auth.mode === 'local') return { ...base, auth: { mode: 'local' } };
+  if (auth.mode === 'cognito') {
+    const { userPoolId, userPoolClientId, region } = auth;
+    if (typeof userPoolId !== 'string' || typeof userPoolClientId !== 'string' || typeof region !== 'string') {
+      throw fail('auth.userPoolId, auth.userPoolClientId and auth.region are required for Cognito');
+    }
+    return { ...base, auth: { mode: 'cognito', userPoolId, userPoolClientId, region } };
+  }
+  throw fail('auth.mode must be "local" or "cognito"');
+}
+
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

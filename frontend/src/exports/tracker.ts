@@ -1,0 +1,195 @@
+import type { ApiClient } from '../api/client';
+import type { DeliveryType, PushMessage, SearchCriteria } from '../api/types';
+import { ApiError, plainMessage } from '../lib/errors';
+import type { ExportRecord, ExportsStore } from './store';
+
+/** The part of a browser WebSocket the tracker uses, so tests can hand in a fake. */
+export interface SocketLike {
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  onclose: ((event: CloseEvent) => void) | null;
+  close(code?: number, reason?: string): void;
+}
+
+export type OpenSocket = (url: string) => SocketLike;
+
+export interface PollTiming {
+  /** First wait between status checks. */
+  initialMs: number;
+  /** Longest wait between status checks (the backoff stops growing here). */
+  maxMs: number;
+  /** With a push socket open and silent this long, start polling as well. */
+  pushSafetyMs: number;
+}
+
+export const DEFAULT_TIMING: PollTiming = { initialMs: 1000, maxMs: 10_000, pushSafetyMs: 60_000 };
+
+interface Watch {
+  timer?: ReturnType<typeof setTimeout>;
+  socket?: SocketLike;
+  polling: boolean;
+}
+
+/**
+ * Starts exports and follows each one to the end: by polling the status route with backoff, or by
+ * the push socket with polling as the fallback when the socket errors, closes early or stays silent.
+ */
+export class ExportTracker {
+  private readonly watches = new Map<string, Watch>();
+  private disposed = false;
+
+  constructor(
+    private readonly deps: {
+      api: ApiClient;
+      store: ExportsStore;
+      openSocket: OpenSocket;
+      wsUrl: string;
+      token: () => string | undefined;
+      timing: PollTiming;
+      now?: () => number;
+    },
+  ) {}
+
+  async request(type: DeliveryType, criteria: SearchCriteria, emailedTo?: string): Promise<ExportRecord> {
+    const { executionArn } = await this.deps.api.requestExport(type, criteria);
+    const record: ExportRecord = {
+      executionArn,
+      type,
+      criteria,
+      requestedAt: new Date(this.deps.now?.() ?? Date.now()).toISOString(),
+      status: 'RUNNING',
+      ...(type === 'email' && emailedTo ? { emailedTo } : {}),
+    };
+    this.deps.store.add(record);
+    if (type === 'push') this.listen(executionArn);
+    else this.poll(executionArn);
+    return record;
+  }
+
+  /** Follows every export still running (after a reload, say). Safe to call repeatedly. */
+  resume(): void {
+    this.disposed = false;
+    for (const record of this.deps.store.list()) {
+      if (record.status === 'RUNNING' && !this.watches.has(record.executionArn)) this.poll(record.executionArn);
+    }
+  }
+
+  /** Stops every poll and socket; `resume()` picks the running ones up again. */
+  dispose(): void {
+    this.disposed = true;
+    for (const watch of this.watches.values()) this.stopWatch(watch);
+    this.watches.clear();
+  }
+
+  private listen(executionArn: string): void {
+    const token = this.deps.token();
+    const url = new URL(this.deps.wsUrl, globalThis.location?.href);
+    url.searchParams.set('token', token ?? '');
+    url.searchParams.set('executionArn', executionArn);
+    const watch: Watch = { polling: false };
+    this.watches.set(executionArn, watch);
+    let settled = false;
+    let socket: SocketLike;
+    try {
+      socket = this.deps.openSocket(url.toString());
+    } catch {
+      this.fallBackToPolling(executionArn);
+      return;
+    }
+    watch.socket = socket;
+    watch.timer = setTimeout(() => this.fallBackToPolling(executionArn), this.deps.timing.pushSafetyMs);
+    socket.onmessage = (event) => {
+      const message = parsePush(event.data);
+      if (!message || message.executionArn !== executionArn) return;
+      settled = true;
+      if (message.type === 'export.ready') {
+        this.deps.store.update(executionArn, {
+          status: 'SUCCEEDED',
+          url: message.url,
+          expiresAt: message.expiresAt,
+          rowCount: message.rowCount,
+          checkProblem: undefined,
+        });
+      } else {
+        this.deps.store.update(executionArn, { status: 'FAILED', error: message.error, checkProblem: undefined });
+      }
+      this.finish(executionArn);
+    };
+    const dropped = () => {
+      if (!settled && !this.disposed) this.fallBackToPolling(executionArn);
+    };
+    socket.onerror = dropped;
+    socket.onclose = dropped;
+  }
+
+  private fallBackToPolling(executionArn: string): void {
+    const watch = this.watches.get(executionArn);
+    if (watch?.polling) return;
+    if (watch?.timer) clearTimeout(watch.timer);
+    this.poll(executionArn, watch);
+  }
+
+  private poll(executionArn: string, existing?: Watch): void {
+    const watch: Watch = existing ?? { polling: true };
+    watch.polling = true;
+    this.watches.set(executionArn, watch);
+    let delay = this.deps.timing.initialMs;
+    const check = async () => {
+      if (this.disposed || this.watches.get(executionArn) !== watch) return;
+      try {
+        const status = await this.deps.api.exportStatus(executionArn);
+        if (this.disposed || this.watches.get(executionArn) !== watch) return;
+        this.deps.store.update(executionArn, {
+          status: status.status,
+          rowCount: status.rowCount,
+          url: status.url,
+          expiresAt: status.expiresAt,
+          error: status.error,
+          checkProblem: undefined,
+        });
+        if (status.status !== 'RUNNING') return this.finish(executionArn);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return this.finish(executionArn);
+        if (error instanceof ApiError && error.status === 404) {
+          this.deps.store.update(executionArn, { status: 'FAILED', error: 'This export is no longer available.' });
+          return this.finish(executionArn);
+        }
+        this.deps.store.update(executionArn, { checkProblem: `Still checking… ${plainMessage(error)}` });
+      }
+      watch.timer = setTimeout(check, delay);
+      delay = Math.min(this.deps.timing.maxMs, Math.round(delay * 1.6));
+    };
+    watch.timer = setTimeout(check, existing ? 0 : delay);
+  }
+
+  private finish(executionArn: string): void {
+    const watch = this.watches.get(executionArn);
+    if (watch) this.stopWatch(watch);
+    this.watches.delete(executionArn);
+  }
+
+  private stopWatch(watch: Watch): void {
+    if (watch.timer) clearTimeout(watch.timer);
+    if (watch.socket) {
+      const socket = watch.socket;
+      socket.onclose = socket.onerror = socket.onmessage = null;
+      try {
+        socket.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+}
+
+function parsePush(data: unknown): PushMessage | undefined {
+  if (typeof data !== 'string') return undefined;
+  try {
+    const message = JSON.parse(data) as Partial<PushMessage>;
+    if (message.type === 'export.ready' || message.type === 'export.failed') return message as PushMessage;
+  } catch {
+    // Not ours.
+  }
+  return undefined;
+}

@@ -1,0 +1,271 @@
+import type { ApiClient } from '../api/client';
+import { isMultipart, type ImportStatus, type MultipartUpload, type PresignedPost } from '../api/types';
+import { ApiError, plainMessage } from '../lib/errors';
+import { hashFile } from '../lib/hashFile';
+import type { PollTiming } from '../exports/tracker';
+import type { SendUpload } from './transport';
+
+export type UploadPhase = 'queued' | 'hashing' | 'uploading' | 'processing' | 'succeeded' | 'quarantined' | 'rejected' | 'failed';
+
+export interface UploadItem {
+  id: string;
+  file: File;
+  phase: UploadPhase;
+  bytesHashed: number;
+  bytesSent: number;
+  sha256?: string;
+  importId?: string;
+  status?: ImportStatus;
+  /** The plain-words outcome or problem. */
+  message?: string;
+}
+
+/** Files uploading at once; each file's parts also go up in parallel. */
+const FILES_IN_PARALLEL = 3;
+const PARTS_IN_PARALLEL = 4;
+const DONE: UploadPhase[] = ['succeeded', 'quarantined', 'rejected', 'failed'];
+
+/**
+ * Takes dropped files through hash → create import → upload → processing → outcome, a few at a
+ * time, and publishes each file's progress for the upload list.
+ */
+export class ImportQueue {
+  private items: UploadItem[] = [];
+  private readonly listeners = new Set<() => void>();
+  private running = 0;
+  private nextId = 1;
+  private abort = new AbortController();
+
+  constructor(
+    private readonly deps: { api: ApiClient; send: SendUpload; timing: PollTiming },
+  ) {}
+
+  list = (): UploadItem[] => this.items;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  add(files: Iterable<File>): void {
+    for (const file of files) {
+      this.items = [...this.items, { id: `u${this.nextId++}`, file, phase: 'queued', bytesHashed: 0, bytesSent: 0 }];
+    }
+    this.emit();
+    this.pump();
+  }
+
+  clearFinished(): void {
+    this.items = this.items.filter((item) => !DONE.includes(item.phase));
+    this.emit();
+  }
+
+  /** Stops uploads and status checks in flight (the page is going away). */
+  dispose(): void {
+    this.abort.abort();
+    this.abort = new AbortController();
+  }
+
+  private pump(): void {
+    while (this.running < FILES_IN_PARALLEL) {
+      const next = this.items.find((item) => item.phase === 'queued');
+      if (!next) return;
+      this.running++;
+      this.patch(next.id, { phase: 'hashing' });
+      void this.process(next.id).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async process(id: string): Promise<void> {
+    const signal = this.abort.signal;
+    const file = this.item(id).file;
+    try {
+      const sha256 = await hashFile(file, (bytesHashed) => this.patch(id, { bytesHashed }), signal);
+      this.patch(id, { sha256, phase: 'uploading' });
+      const created = await this.deps.api.createImport({
+        fileName: file.name,
+        size: file.size,
+        contentType: contentTypeOf(file),
+        sha256,
+      });
+      this.patch(id, { importId: created.importId });
+      if (isMultipart(created.upload)) {
+        const parts = await this.uploadParts(id, file, created.upload, signal);
+        await this.deps.api.completeImport(created.importId, parts);
+      } else {
+        await this.uploadForm(id, file, created.upload, signal);
+        // The object-created event normally starts processing; this idempotent call covers stores without events.
+        await this.deps.api.completeImport(created.importId).catch(() => undefined);
+      }
+      this.patch(id, { phase: 'processing', bytesSent: file.size });
+      await this.followStatus(id, created.importId, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      this.patch(id, { phase: 'failed', message: plainMessage(error) });
+    }
+  }
+
+  private async uploadForm(id: string, file: File, upload: PresignedPost, signal: AbortSignal): Promise<void> {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append('file', file);
+    const response = await this.deps.send({
+      method: 'POST',
+      url: upload.url,
+      body: form,
+      signal,
+      onProgress: (sent) => this.patch(id, { bytesSent: Math.min(sent, file.size) }),
+    });
+    if (response.status < 200 || response.status >= 300) throw uploadRefused(response.status);
+  }
+
+  private async uploadParts(
+    id: string,
+    file: File,
+    upload: MultipartUpload,
+    signal: AbortSignal,
+  ): Promise<{ partNumber: number; etag: string }[]> {
+    const sentByPart = new Map<number, number>();
+    const done: { partNumber: number; etag: string }[] = [];
+    const queue = [...upload.parts].sort((a, b) => a.partNumber - b.partNumber);
+    const worker = async () => {
+      for (let part = queue.shift(); part; part = queue.shift()) {
+        const start = (part.partNumber - 1) * upload.partSize;
+        const response = await this.deps.send({
+          method: 'PUT',
+          url: part.url,
+          body: file.slice(start, start + upload.partSize),
+          signal,
+          onProgress: (sent) => {
+            sentByPart.set(part!.partNumber, sent);
+            let total = 0;
+            for (const bytes of sentByPart.values()) total += bytes;
+            this.patch(id, { bytesSent: Math.min(total, file.size) });
+          },
+        });
+        if (response.status < 200 || response.status >= 300) throw uploadRefused(response.status);
+        if (!response.etag) throw new Error('Storage did not confirm a part of the upload. Please try again.');
+        done.push({ partNumber: part.partNumber, etag: response.etag });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARTS_IN_PARALLEL, queue.length) }, worker));
+    return done.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  private async followStatus(id: string, importId: string, signal: AbortSignal): Promise<void> {
+    let delay = this.deps.timing.initialMs;
+    for (;;) {
+      await sleep(delay, signal);
+      delay = Math.min(this.deps.timing.maxMs, Math.round(delay * 1.6));
+      let status: ImportStatus;
+      try {
+        status = await this.deps.api.importStatus(importId);
+      } catch (error) {
+        if (error instanceof ApiError && (error.status === 0 || error.status >= 500)) continue;
+        throw error;
+      }
+      if (status.status === 'AWAITING_UPLOAD' || status.status === 'RUNNING') {
+        this.patch(id, { status });
+        continue;
+      }
+      this.patch(id, { status, ...outcomeOf(status) });
+      return;
+    }
+  }
+
+  private item(id: string): UploadItem {
+    const item = this.items.find((i) => i.id === id);
+    if (!item) throw new Error(`No upload ${id}`);
+    return item;
+  }
+
+  private patch(id: string, patch: Partial<UploadItem>): void {
+    this.items = this.items.map((item) => (item.id === id ? { ...item, ...patch } : item));
+    this.emit();
+  }
+
+  private emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** The server decides the format from the bytes; this is only the declared type it checks against the policy. */
+export function contentTypeOf(file: File): string {
+  if (file.type) return file.type;
+  const extension = file.name.toLowerCase().split('.').pop();
+  if (extension === 'csv') return 'text/csv';
+  if (extension === 'ndjson' || extension === 'jsonl') return 'application/x-ndjson';
+  if (extension === 'json') return 'application/json';
+  return 'application/octet-stream';
+}
+
+export function outcomeOf(status: ImportStatus): { phase: UploadPhase; message: string } {
+  const why = status.reason ?? status.error;
+  switch (status.status) {
+    case 'SUCCEEDED':
+      return { phase: 'succeeded', message: '' };
+    case 'QUARANTINED': {
+      const signature = signatureOf(status.checks?.antivirus);
+      return {
+        phase: 'quarantined',
+        message: `Quarantined: a virus was found${signature ? ` (${signature})` : ''}. Nothing was imported and the administrators have been told.`,
+      };
+    }
+    case 'REJECTED':
+      return { phase: 'rejected', message: `Rejected: ${why ? lowerFirst(why) : rejectionFromChecks(status)}` };
+    default:
+      return { phase: 'failed', message: `Import failed: ${why ? lowerFirst(why) : 'something went wrong while processing the file.'}` };
+  }
+}
+
+function rejectionFromChecks(status: ImportStatus): string {
+  const checksum = describeCheck(status.checks?.checksum);
+  const format = describeCheck(status.checks?.format);
+  if (/mismatch|fail|invalid/i.test(checksum)) return 'the file changed on the way (checksum mismatch).';
+  if (/unknown|unsupported|invalid|fail|reject/i.test(format)) return 'this is not a CSV or NDJSON file of posts.';
+  return 'the file could not be accepted.';
+}
+
+function describeCheck(check: unknown): string {
+  if (typeof check === 'string') return check;
+  if (check && typeof check === 'object') return Object.values(check).filter((v) => typeof v === 'string').join(' ');
+  return '';
+}
+
+function signatureOf(antivirus: unknown): string | undefined {
+  if (antivirus && typeof antivirus === 'object') {
+    const { signature, virus } = antivirus as { signature?: unknown; virus?: unknown };
+    if (typeof signature === 'string') return signature;
+    if (typeof virus === 'string') return virus;
+  }
+  return undefined;
+}
+
+const lowerFirst = (text: string) => {
+  const trimmed = text.trim();
+  const sentence = trimmed[0] ? trimmed[0].toLowerCase() + trimmed.slice(1) : trimmed;
+  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
+};
+
+const uploadRefused = (status: number) =>
+  new Error(
+    status === 403
+      ? 'Storage refused the upload (the upload link may have expired or the file does not match what was announced).'
+      : `Storage refused the upload (HTTP ${status}). Please try again.`,
+  );
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer);
+      reject(new DOMException('Stopped', 'AbortError'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', stop, { once: true });
+  });

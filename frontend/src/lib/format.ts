@@ -1,0 +1,35 @@
+export const formatCount = (n: number): string => new Intl.NumberFormat('en').format(n);
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** "expires in 71 h", "expires in 12 min" or "expired". */
+export function expiryText(expiresAt: string, now: number): string {
+  const left = Date.parse(expiresAt) - now;
+  if (Number.isNaN(left)) return '';
+  if (left <= 0) return 'expired';
+  const hours = Math.floor(left / 3_600_000);
+  if (hours >= 1) return `expires in ${hours} h`;
+  return `expires in ${Math.max(1, Math.floor(left / 60_000))} min`;
+}
+
+export function elapsedText(since: string, now: number): string {
+  const seconds = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
+  if (Number.isNaN(seconds)) return '';
+  if (seconds < 60) return `${seconds} s`;
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+export const formatDateTime = (iso: string): string => {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+};

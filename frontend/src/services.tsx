@@ -1,0 +1,134 @@
+import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { ApiClient } from './api/client';
+import type { RuntimeConfig } from './config';
+import { ExportsStore } from './exports/store';
+import { DEFAULT_TIMING, ExportTracker, type OpenSocket, type PollTiming } from './exports/tracker';
+import { ImportQueue } from './imports/queue';
+import { xhrUpload, type SendUpload } from './imports/transport';
+import { CognitoAuthenticator, LocalAuthenticator } from './session/authenticators';
+import { Session, type SignedIn } from './session/session';
+
+/** Everything that talks to the outside world, built once at start and injectable in tests. */
+export interface Services {
+  config: RuntimeConfig;
+  session: Session;
+  api: ApiClient;
+  openSocket: OpenSocket;
+  sendUpload: SendUpload;
+  timing: PollTiming;
+  /** Where the Exports list is kept between visits. */
+  storage: Storage;
+  now: () => number;
+}
+
+export interface ServiceOverrides {
+  fetch?: typeof fetch;
+  openSocket?: OpenSocket;
+  sendUpload?: SendUpload;
+  timing?: PollTiming;
+  storage?: Storage;
+  sessionStorage?: Storage;
+  now?: () => number;
+}
+
+export function createServices(config: RuntimeConfig, overrides: ServiceOverrides = {}): Services {
+  const fetchFn = overrides.fetch ?? globalThis.fetch.bind(globalThis);
+  const authenticator =
+    config.auth.mode === 'cognito' ? new CognitoAuthenticator(config.auth) : new LocalAuthenticator(config.apiUrl, fetchFn);
+  const now = overrides.now ?? Date.now;
+  const session = new Session(authenticator, overrides.sessionStorage ?? sessionStorage, now);
+  const api = new ApiClient({ apiUrl: config.apiUrl, fetch: fetchFn, token: session.token, onUnauthorized: session.expire });
+  return {
+    config,
+    session,
+    api,
+    openSocket: overrides.openSocket ?? ((url) => new WebSocket(url)),
+    sendUpload: overrides.sendUpload ?? xhrUpload,
+    timing: overrides.timing ?? DEFAULT_TIMING,
+    storage: overrides.storage ?? localStorage,
+    now,
+  };
+}
+
+const ServicesContext = createContext<Services | null>(null);
+
+export const ServicesProvider = ({ services, children }: { services: Services; children: ReactNode }) => (
+  <ServicesContext.Provider value={services}>{children}</ServicesContext.Provider>
+);
+
+export function useServices(): Services {
+  const services = useContext(ServicesContext);
+  if (!services) throw new Error('useServices outside ServicesProvider');
+  return services;
+}
+
+/** What exists only while someone is signed in: their exports and uploads. */
+export interface UserServices {
+  user: SignedIn;
+  exports: ExportsStore;
+  tracker: ExportTracker;
+  imports: ImportQueue;
+}
+
+const UserContext = createContext<UserServices | null>(null);
+
+export function UserServicesProvider({ user, children }: { user: SignedIn; children: ReactNode }) {
+  const services = useServices();
+  const username = user.claims.username;
+  const value = useMemo(() => {
+    const exports = new ExportsStore(services.storage, username);
+    const tracker = new ExportTracker({
+      api: services.api,
+      store: exports,
+      openSocket: services.openSocket,
+      wsUrl: services.config.wsUrl,
+      token: services.session.token,
+      timing: services.timing,
+      now: services.now,
+    });
+    const imports = new ImportQueue({ api: services.api, send: services.sendUpload, timing: services.timing });
+    return { exports, tracker, imports };
+  }, [services, username]);
+
+  useEffect(() => {
+    value.tracker.resume();
+    return () => {
+      value.tracker.dispose();
+      value.imports.dispose();
+    };
+  }, [value]);
+
+  return <UserContext.Provider value={{ user, ...value }}>{children}</UserContext.Provider>;
+}
+
+export function useUser(): UserServices {
+  const user = useContext(UserContext);
+  if (!user) throw new Error('useUser outside UserServicesProvider');
+  return user;
+}
+
+export const useExports = () => {
+  const { exports } = useUser();
+  return useSyncExternalStore(exports.subscribe, exports.list);
+};
+
+export const useUploads = () => {
+  const { imports } = useUser();
+  return useSyncExternalStore(imports.subscribe, imports.list);
+};
+
+export const useSession = () => {
+  const { session } = useServices();
+  return useSyncExternalStore(session.subscribe, session.getSnapshot);
+};
+
+/** The current time, refreshed every `everyMs`, for "expires in 71 h" style text. */
+export function useNow(everyMs: number): number {
+  const { now } = useServices();
+  const [time, setTime] = useState(now);
+  useEffect(() => {
+    const timer = setInterval(() => setTime(now()), everyMs);
+    return () => clearInterval(timer);
+  }, [now, everyMs]);
+  return time;
+}
