@@ -156,7 +156,7 @@ export class LocalStepFunctions {
     return `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${name}`;
   }
 
-  async startExecution(request: StartExecutionInput): Promise<StartExecutionOutput> {
+  async startExecution(request: StartExecutionInput): Promise<StartExecutionOutput & { executionArn: string; startDate: Date }> {
     const machine = this.machineByArn(request.stateMachineArn);
     const name = request.name ?? randomUUID();
     if (name.length < 1 || name.length > 80 || INVALID_NAME.test(name)) {

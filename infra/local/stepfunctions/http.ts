@@ -1,0 +1,105 @@
+/**
+ * Serves a LocalStepFunctions over the AWS JSON 1.0 protocol (`X-Amz-Target: AWSStepFunctions.<Action>`),
+ * so an unmodified `new SFNClient({ endpoint })` talks to it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StepFunctionsError, type LocalStepFunctions } from './service';
+
+const TARGET_PREFIX = 'AWSStepFunctions.';
+const CONTENT_TYPE = 'application/x-amz-json-1.0';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+type Action = (service: LocalStepFunctions, request: never) => Promise<object>;
+
+const ACTIONS: Record<string, Action> = {
+  StartExecution: (service, request) => service.startExecution(request),
+  DescribeExecution: (service, request) => service.describeExecution(request),
+  ListExecutions: (service, request) => service.listExecutions(request),
+  GetExecutionHistory: (service, request) => service.getExecutionHistory(request),
+  SendTaskSuccess: (service, request) => service.sendTaskSuccess(request),
+  SendTaskFailure: (service, request) => service.sendTaskFailure(request),
+  SendTaskHeartbeat: (service, request) => service.sendTaskHeartbeat(request),
+  StopExecution: (service, request) => service.stopExecution(request),
+  RedriveExecution: (service, request) => service.redriveExecution(request),
+};
+
+export async function startStepFunctionsServer(
+  service: LocalStepFunctions,
+  { port, host = '127.0.0.1' }: { port: number; host?: string },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    handle(service, request, response).catch((error: unknown) => {
+      send(response, 500, { __type: 'InternalFailure', message: error instanceof Error ? error.message : String(error) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port: boundPort } = server.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(service: LocalStepFunctions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const target = request.headers['x-amz-target'];
+  const action = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+  const run = ACTIONS[action];
+  if (request.method !== 'POST' || !run) {
+    send(response, 400, { __type: 'UnknownOperationException', message: `Unsupported operation: ${String(target ?? request.method)}` });
+    return;
+  }
+  let body: unknown;
+  try {
+    const text = await readBody(request);
+    body = text ? JSON.parse(text) : {};
+  } catch (error) {
+    send(response, 400, { __type: 'SerializationException', message: error instanceof Error ? error.message : 'Invalid JSON body' });
+    return;
+  }
+  try {
+    send(response, 200, await run(service, body as never));
+  } catch (error) {
+    if (error instanceof StepFunctionsError) {
+      send(response, 400, { __type: error.name, message: error.message });
+    } else {
+      throw error;
+    }
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new Error('Request body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(response: ServerResponse, status: number, body: object): void {
+  // The JSON protocol carries timestamps as epoch seconds with fractional milliseconds.
+  const json = JSON.stringify(body, function (this: Record<string, unknown>, key, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? raw.getTime() / 1000 : value;
+  });
+  response.writeHead(status, {
+    'content-type': CONTENT_TYPE,
+    'content-length': Buffer.byteLength(json),
+    'x-amzn-requestid': randomUUID(),
+  });
+  response.end(json);
+}
