@@ -1,0 +1,172 @@
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { headerProblem } from './columns';
+import { incompleteUtf8Tail } from './utf8';
+
+export type ImportFormat = 'csv' | 'ndjson' | 'unknown';
+
+/** The format check's verdict; `reason` says why, in words a user can act on. */
+export interface FormatVerdict {
+  format: ImportFormat;
+  reason: string;
+}
+
+export interface IdentifyFormatOptions {
+  /** How much to sample. Default 64 KiB. */
+  sampleBytes?: number;
+  /** When the sample holds fewer than two complete lines (one long record), read on up to this. Default 1 MiB. */
+  maxSampleBytes?: number;
+}
+
+const KiB = 1024;
+
+/** File signatures of common binary formats: a file starting with one of these is never imported. */
+const MAGIC: ReadonlyArray<{ name: string; bytes: readonly number[]; at?: number }> = [
+  { name: 'ZIP archive (also xlsx, docx, odt, jar)', bytes: [0x50, 0x4b, 0x03, 0x04] },
+  { name: 'ZIP archive (empty or spanned)', bytes: [0x50, 0x4b, 0x05, 0x06] },
+  { name: 'ZIP archive (spanned)', bytes: [0x50, 0x4b, 0x07, 0x08] },
+  { name: 'gzip', bytes: [0x1f, 0x8b] },
+  { name: 'bzip2', bytes: [0x42, 0x5a, 0x68] },
+  { name: 'xz', bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },
+  { name: 'zstd', bytes: [0x28, 0xb5, 0x2f, 0xfd] },
+  { name: '7-Zip archive', bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] },
+  { name: 'RAR archive', bytes: [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07] },
+  { name: 'tar archive', bytes: [0x75, 0x73, 0x74, 0x61, 0x72], at: 257 },
+  { name: 'PDF document', bytes: [0x25, 0x50, 0x44, 0x46, 0x2d] },
+  { name: 'PNG image', bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
+  { name: 'JPEG image', bytes: [0xff, 0xd8, 0xff] },
+  { name: 'GIF image', bytes: [0x47, 0x49, 0x46, 0x38] },
+  { name: 'WebP/RIFF media', bytes: [0x52, 0x49, 0x46, 0x46] },
+  { name: 'ELF executable', bytes: [0x7f, 0x45, 0x4c, 0x46] },
+  { name: 'Windows executable (PE/MZ)', bytes: [0x4d, 0x5a] },
+  { name: 'Mach-O executable', bytes: [0xcf, 0xfa, 0xed, 0xfe] },
+  { name: 'Mach-O executable', bytes: [0xfe, 0xed, 0xfa, 0xcf] },
+  { name: 'Java class / Mach-O universal binary', bytes: [0xca, 0xfe, 0xba, 0xbe] },
+  { name: 'WebAssembly module', bytes: [0x00, 0x61, 0x73, 0x6d] },
+  { name: 'OLE2 document (legacy xls, doc)', bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1] },
+  { name: 'SQLite database', bytes: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x33, 0x00] },
+  { name: 'Parquet file', bytes: [0x50, 0x41, 0x52, 0x31] },
+  { name: 'UTF-16 text (little-endian BOM); save as UTF-8', bytes: [0xff, 0xfe] },
+  { name: 'UTF-16 text (big-endian BOM); save as UTF-8', bytes: [0xfe, 0xff] },
+];
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+const startsWith = (sample: Uint8Array, bytes: readonly number[], at = 0): boolean =>
+  sample.length >= at + bytes.length && bytes.every((byte, i) => sample[at + i] === byte);
+
+/**
+ * Identifies an upload as CSV, NDJSON or something else from its first bytes and their structure,
+ * never from its name or claimed content type. Reads a bounded prefix (see options), then destroys
+ * the stream so the rest is never downloaded; memory stays bounded whatever the object's size.
+ */
+export async function identifyFormat(stream: Readable, options: IdentifyFormatOptions = {}): Promise<FormatVerdict> {
+  const sampleBytes = options.sampleBytes ?? 64 * KiB;
+  const maxSampleBytes = Math.max(sampleBytes, options.maxSampleBytes ?? 1024 * KiB);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let newlines = 0;
+  let truncated = false;
+  try {
+    for await (const chunk of stream) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      chunks.push(bytes);
+      length += bytes.length;
+      for (let at = bytes.indexOf(0x0a); at !== -1 && newlines < 2; at = bytes.indexOf(0x0a, at + 1)) newlines++;
+      if (length >= maxSampleBytes || (length >= sampleBytes && newlines >= 2)) {
+        truncated = true;
+        break;
+      }
+    }
+  } finally {
+    stream.destroy();
+  }
+  const sample = Buffer.concat(chunks, length);
+  return identifyFormatOfSample(truncated ? sample.subarray(0, maxSampleBytes) : sample, { truncated });
+}
+
+/**
+ * The same verdict for a prefix already in memory. `truncated` says the object goes on after `sample`,
+ * so its last, possibly cut, line is left out of the structure check.
+ */
+export async function identifyFormatOfSample(sample: Uint8Array, { truncated }: { truncated: boolean }): Promise<FormatVerdict> {
+  if (sample.length === 0) return unknown('the file is empty');
+  for (const magic of MAGIC) {
+    if (startsWith(sample, magic.bytes, magic.at)) return unknown(`the file is a ${magic.name}, not CSV or NDJSON`);
+  }
+  let bytes = startsWith(sample, UTF8_BOM) ? sample.subarray(UTF8_BOM.length) : sample;
+  if (truncated) {
+    const lastNewline = bytes.lastIndexOf(0x0a);
+    if (lastNewline === -1) return unknown(`no line ends within the first ${sample.length} bytes`);
+    bytes = bytes.subarray(0, lastNewline + 1);
+  } else {
+    bytes = bytes.subarray(0, bytes.length - incompleteUtf8Tail(bytes));
+  }
+  if (bytes.includes(0)) return unknown('the file contains NUL bytes: it is binary, not text');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return unknown('the file is not UTF-8 text');
+  }
+  if (text.trim() === '') return unknown('the file holds no data, only blank lines');
+  return text.trimStart().startsWith('{') ? checkNdjson(text) : checkCsv(text, truncated);
+}
+
+function checkNdjson(text: string): FormatVerdict {
+  let lineNumber = 0;
+  let records = 0;
+  for (const line of text.split('\n')) {
+    lineNumber++;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return unknown(`line ${lineNumber} is not valid JSON, so this is not NDJSON`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return unknown(`line ${lineNumber} is JSON but not an object, so this is not NDJSON`);
+    }
+    records++;
+  }
+  return { format: 'ndjson', reason: `${records} sampled line${records === 1 ? '' : 's'} each hold one JSON object` };
+}
+
+async function checkCsv(text: string, truncated: boolean): Promise<FormatVerdict> {
+  const records: string[][] = [];
+  let failure: { code?: string; message: string } | undefined;
+  // Collected as parsed: records still buffered in the stream would be lost when the cut sample errors at its end.
+  const parser = parse({
+    skip_empty_lines: true,
+    relax_column_count: true,
+    on_record: (record: string[]) => {
+      records.push(record);
+      return null;
+    },
+  });
+  await new Promise<void>((resolve) => {
+    parser.once('error', (error: Error & { code?: string }) => {
+      failure = error;
+      resolve();
+    });
+    parser.once('end', resolve);
+    parser.resume();
+    parser.end(text);
+  });
+  // A sample cut inside a quoted multi-line field ends with an open quote: that is the cut, not the file.
+  if (failure && !(truncated && failure.code === 'CSV_QUOTE_NOT_CLOSED')) {
+    return unknown(`not CSV: ${failure.message}`);
+  }
+  const [header, ...rows] = records;
+  if (!header) return unknown('not CSV: no header row');
+  const problem = headerProblem(header);
+  if (problem) return unknown(`the header row is not one Ferry can import: ${problem}`);
+  const uneven = rows.findIndex((row) => row.length !== header.length);
+  if (uneven !== -1) {
+    return unknown(`not CSV with a consistent column count: data row ${uneven + 1} has ${rows[uneven]?.length} fields, the header ${header.length}`);
+  }
+  return { format: 'csv', reason: `a header of ${header.length} post columns and ${rows.length} sampled row${rows.length === 1 ? '' : 's'} of the same width` };
+}
+
+const unknown = (reason: string): FormatVerdict => ({ format: 'unknown', reason });

@@ -1,0 +1,241 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { parse, type CsvError, type Options } from 'csv-parse';
+import { z } from 'zod';
+import { InvalidInput } from '../errors';
+import { PostSchema, type Post } from '../model';
+import { CSV_TAG_SEPARATOR, headerProblem } from './columns';
+import { Utf8Guard } from './utf8';
+
+/**
+ * Reading an import file into posts.
+ *
+ * Ids: a post's id is `<importId>-<rowNumber>`, never taken from the file, so re-running the same import
+ * (a retry, a redrive) overwrites instead of duplicating. An `id` column or field in the file is accepted
+ * and ignored: it is the source system's id, and Ferry has no place for it (Post has no such field); an
+ * import adds posts, it does not update existing ones by their old id.
+ *
+ * Row numbers count data records from 1: the CSV header and blank lines are not rows; a CSV record
+ * spanning several lines (quoted newlines) is one row. Each row is either a valid post or a rejected row
+ * with its reason; nothing is dropped silently. Problems that make the rest of the file unreadable
+ * (not UTF-8, a bad header, broken quoting, an over-long CSV record) stop the read with InvalidInput
+ * (field "file"): batches yielded before that stay valid, but the file is not fully imported.
+ */
+
+export type RowFormat = 'csv' | 'ndjson';
+
+export interface ReadImportRowsOptions {
+  importId: string;
+  format: RowFormat;
+  /** Posts per yielded batch (and at most this many rejected rows). Default 500. */
+  batchSize?: number;
+  /** Longest record accepted, in bytes (CSV: characters). Default 1 MiB; a post's content is at most 100,000 characters. */
+  maxRecordBytes?: number;
+}
+
+export interface RejectedRow {
+  rowNumber: number;
+  reason: string;
+  /** The row as it was in the file (the CSV record or the NDJSON line, without its line ending). */
+  raw: string;
+}
+
+export interface ImportBatch {
+  posts: Post[];
+  rejected: RejectedRow[];
+}
+
+/** What a row must be, apart from its id (assigned by Ferry). Unknown fields are rejected, not dropped. */
+export const ImportRowSchema = PostSchema.omit({ id: true })
+  .extend({ id: z.unknown().optional(), tags: PostSchema.shape.tags.default([]) })
+  .strict();
+
+export const importedPostId = (importId: string, rowNumber: number): string => `${importId}-${rowNumber}`;
+
+/** A row read from the file, before validation. */
+interface SourceRow {
+  rowNumber: number;
+  raw: string;
+  value?: unknown;
+  problem?: string;
+}
+
+/** Streams an import file as batches of valid posts and rejected rows; memory is bounded by one batch. */
+export async function* readImportRows(stream: Readable, options: ReadImportRowsOptions): AsyncGenerator<ImportBatch> {
+  const batchSize = options.batchSize ?? 500;
+  const maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+  const source = options.format === 'csv' ? csvRows(stream, maxRecordBytes) : ndjsonRows(stream, maxRecordBytes);
+  let batch: ImportBatch = { posts: [], rejected: [] };
+  for await (const row of source) {
+    const outcome = toPost(row, options.importId);
+    if ('post' in outcome) batch.posts.push(outcome.post);
+    else batch.rejected.push(outcome.rejected);
+    if (batch.posts.length >= batchSize || batch.rejected.length >= batchSize) {
+      yield batch;
+      batch = { posts: [], rejected: [] };
+    }
+  }
+  if (batch.posts.length > 0 || batch.rejected.length > 0) yield batch;
+}
+
+function toPost(row: SourceRow, importId: string): { post: Post } | { rejected: RejectedRow } {
+  const reject = (reason: string) => ({ rejected: { rowNumber: row.rowNumber, reason, raw: row.raw } });
+  if (row.problem !== undefined) return reject(row.problem);
+  const parsed = ImportRowSchema.safeParse(row.value);
+  if (!parsed.success) return reject(describeIssues(parsed.error));
+  const { id: _ignored, ...fields } = parsed.data;
+  return { post: { id: importedPostId(importId, row.rowNumber), ...fields } };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i > 0 ? '.' : ''}${String(part)}`)).join('');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+const notUtf8 = (offset: number) => new InvalidInput(`the file is not UTF-8 text (invalid bytes at or after byte ${offset})`, 'file');
+
+/** csv-parse errors after which it still knows where the next record starts; any other stops the read. */
+const RECOVERABLE_CSV_ERRORS = new Set(['CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', 'INVALID_OPENING_QUOTE']);
+
+/** What csv-parse hands on_record with `raw: true`, and what on_record makes of it. */
+interface RawRecord {
+  record: string[];
+  raw: string;
+}
+interface ParsedRecord extends RawRecord {
+  rowNumber: number;
+}
+
+async function* csvRows(stream: Readable, maxRecordBytes: number): AsyncGenerator<SourceRow> {
+  let header: string[] | undefined;
+  let rowNumber = 0;
+  let fatal: InvalidInput | undefined;
+  const skipped: SourceRow[] = [];
+  const options: Options<ParsedRecord, RawRecord> = {
+    bom: true,
+    raw: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    max_record_size: maxRecordBytes,
+    on_record: ({ record, raw }) => {
+      if (header) return { rowNumber: ++rowNumber, record, raw: withoutLineEnding(raw) };
+      const problem = headerProblem(record);
+      if (problem) fatal ??= new InvalidInput(`the header row cannot be imported: ${problem}`, 'file');
+      header = record;
+      return null;
+    },
+    on_skip: (error: CsvError | undefined, raw: string | undefined) => {
+      if (error && RECOVERABLE_CSV_ERRORS.has(error.code) && header) {
+        const reason = error.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' ? `has ${fieldCount(error)} fields, the header has ${header.length}` : error.message;
+        skipped.push({ rowNumber: ++rowNumber, raw: withoutLineEnding(raw ?? ''), problem: `line ${error.lines}: ${reason}` });
+      } else {
+        const where = error?.lines !== undefined ? `line ${error.lines}: ` : '';
+        fatal ??= new InvalidInput(`${where}${error?.message ?? 'unreadable CSV'}; the rows after it cannot be delimited reliably`, 'file');
+      }
+      return undefined;
+    },
+  };
+  // csv-parse types on_record's record generically only in its `columns` overloads; ours are arrays.
+  const parser = parse(options as unknown as Options);
+  pipeline(stream, new Utf8Guard(notUtf8), parser, () => undefined);
+  for await (const item of parser as AsyncIterable<ParsedRecord>) {
+    yield* skipped.splice(0);
+    if (fatal) break;
+    if (!header) continue;
+    yield { rowNumber: item.rowNumber, raw: item.raw, value: csvRecordToRow(header, item.record) };
+  }
+  yield* skipped.splice(0);
+  if (fatal) {
+    parser.destroy();
+    throw fatal;
+  }
+  if (!header) throw new InvalidInput('the file has no header row', 'file');
+}
+
+function fieldCount(error: CsvError): string {
+  const record = (error as CsvError & { record?: unknown[] }).record;
+  return Array.isArray(record) ? String(record.length) : 'a different number of';
+}
+
+function csvRecordToRow(header: readonly string[], record: readonly string[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  header.forEach((column, i) => (row[column] = record[i]));
+  if (typeof row.tags === 'string') {
+    row.tags = row.tags.trim() === '' ? [] : row.tags.split(CSV_TAG_SEPARATOR).map((tag) => tag.trim());
+  }
+  return row;
+}
+
+const withoutLineEnding = (raw: string): string => raw.replace(/\r?\n$/, '');
+
+async function* ndjsonRows(stream: Readable, maxRecordBytes: number): AsyncGenerator<SourceRow> {
+  const guarded = new Utf8Guard(notUtf8);
+  pipeline(stream, guarded, () => undefined);
+  let rowNumber = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let overlong = false;
+  let first = true;
+
+  const lineRow = (bytes: Buffer): SourceRow | undefined => {
+    let text = bytes.toString('utf8');
+    if (first && text.startsWith('\uFEFF')) text = text.slice(1);
+    first = false;
+    text = text.replace(/\r$/, '');
+    if (text.trim() === '') return undefined;
+    rowNumber++;
+    try {
+      return { rowNumber, raw: text, value: JSON.parse(text) };
+    } catch (error) {
+      return { rowNumber, raw: text, problem: `not valid JSON: ${(error as Error).message}` };
+    }
+  };
+  const overlongRow = (): SourceRow => {
+    first = false;
+    const start = Buffer.concat(pending).toString('utf8', 0, 200);
+    return { rowNumber: ++rowNumber, raw: `${start}…`, problem: `the line is longer than ${maxRecordBytes} bytes` };
+  };
+
+  for await (const chunk of guarded as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, end);
+      start = end + 1;
+      if (overlong) {
+        overlong = false;
+        pending = [];
+        pendingBytes = 0;
+        continue;
+      }
+      const line = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
+      pending = [];
+      pendingBytes = 0;
+      if (line.length > maxRecordBytes) {
+        pending = [line.subarray(0, 200)];
+        yield overlongRow();
+        pending = [];
+        continue;
+      }
+      const row = lineRow(line);
+      if (row) yield row;
+    }
+    if (overlong || start === chunk.length) continue;
+    const rest = chunk.subarray(start);
+    pending.push(Buffer.from(rest));
+    pendingBytes += rest.length;
+    if (pendingBytes > maxRecordBytes) {
+      yield overlongRow();
+      overlong = true;
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (!overlong && pendingBytes > 0) {
+    const row = lineRow(Buffer.concat(pending));
+    if (row) yield row;
+  }
+}

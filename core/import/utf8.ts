@@ -1,0 +1,40 @@
+import { isUtf8 } from 'node:buffer';
+import { Transform, type TransformCallback } from 'node:stream';
+
+/** How many bytes at the end of `bytes` start a UTF-8 sequence that the next chunk completes. */
+export function incompleteUtf8Tail(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead byte
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? back : 0;
+  }
+  return 0;
+}
+
+/**
+ * Passes bytes through unchanged and fails with `onInvalid(offset)` at the first chunk that is not
+ * UTF-8, so a parser downstream never turns bad bytes into U+FFFD silently. Native check, no decoding.
+ */
+export class Utf8Guard extends Transform {
+  private carry: Buffer = Buffer.alloc(0);
+  private offset = 0;
+
+  constructor(private readonly onInvalid: (offset: number) => Error) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    const whole = bytes.length - incompleteUtf8Tail(bytes);
+    if (!isUtf8(bytes.subarray(0, whole))) return done(this.onInvalid(this.offset));
+    this.offset += whole;
+    this.carry = Buffer.from(bytes.subarray(whole));
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.carry.length > 0) return done(this.onInvalid(this.offset));
+    done();
+  }
+}
