@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadServerlessFunctions, parseInfraYaml } from '../../infra/local/stepfunctions/definitions';
+import { handlerModuleInvoker, loadServerlessFunctions, parseInfraYaml } from '../../infra/local/stepfunctions/definitions';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions/service';
 import { ACCOUNT, REGION, localStepFunctions } from './fixtures/harness';
+
+const fixturePath = (file: string) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -249,6 +252,14 @@ describe('definition loading', () => {
       modulePath: path.resolve('functions/export/generate-csv-report.ts'),
       exportName: 'handler',
     });
+  });
+
+  it('runs a function through the module and export serverless.yml names', async () => {
+    const invoke = handlerModuleInvoker(loadServerlessFunctions(fixturePath('serverless.yml')));
+
+    expect(await invoke('echo', { hello: 'world' })).toEqual({ event: { hello: 'world' }, functionName: 'echo' });
+    await expect(invoke('missingExport', {})).rejects.toThrow('does not export "nothingHere"');
+    await expect(invoke('unknown', {})).rejects.toThrow('No function "unknown"');
   });
 
   it('reads CloudFormation short tags, merge keys and ${} variables without failing', () => {
