@@ -66,16 +66,38 @@ interface Post {
   tags: string[];
 }
 
-/** Every search hit for the criteria, page by page, as the CSV should hold them. */
+async function searchPage(token: string, query: Record<string, string>, page: number) {
+  const params = new URLSearchParams({ ...query, page: String(page), pageSize: '100' });
+  const { status, body } = await api<{ total: number; hits: Post[] }>(token, 'GET', `/search?${params}`);
+  if (status !== 200) throw new Error(`search failed: ${status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Every search hit for the criteria, page by page, as the CSV should hold them (within the 10,000-hit window). */
 export async function allSearchHits(token: string, query: Record<string, string>): Promise<Post[]> {
   const hits: Post[] = [];
   for (let page = 1; ; page++) {
-    const params = new URLSearchParams({ ...query, page: String(page), pageSize: '100' });
-    const { status, body } = await api<{ total: number; hits: Post[] }>(token, 'GET', `/search?${params}`);
-    if (status !== 200) throw new Error(`search failed: ${status}`);
+    const body = await searchPage(token, query, page);
     hits.push(...body.hits);
     if (hits.length >= body.total || body.hits.length === 0) return hits;
   }
+}
+
+/**
+ * Every search hit, newest first, for result sets larger than search's paging window: the search is
+ * cut into consecutive 30-day `from`/`to` windows, newest first, each paged through in full.
+ */
+export async function allSearchHitsByWindow(token: string, query: Record<string, string>): Promise<Post[]> {
+  const first = await searchPage(token, query, 1);
+  const hits: Post[] = [];
+  let windowEnd = first.hits[0] ? Date.parse(first.hits[0].dateCreated) : 0;
+  const windowMs = 30 * 24 * 3600_000;
+  while (hits.length < first.total) {
+    const from = windowEnd - windowMs + 1;
+    hits.push(...(await allSearchHits(token, { ...query, from: new Date(from).toISOString(), to: new Date(windowEnd).toISOString() })));
+    windowEnd = from - 1;
+  }
+  return hits;
 }
 
 /** The first WebSocket message for an export, or an error if the socket closes first. */

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../adapters/aws/s3-object-store';
+import { SqliteSearchSource } from '../adapters/local/sqlite-search';
+import { csvChunks, exportColumns } from '../core/csv';
+import { generateCsvReport } from '../core/export';
+import { report } from './measure';
+
+/**
+ * One phase of `npm run bench:export`, in its own process:
+ *   baseline <dataDir>             read every row from the store and serialise it to CSV into a null sink
+ *   pipeline <dataDir> <s3Url>     the export's real "Generate CSV report" into the local S3
+ */
+const [phase, dataDir, s3Endpoint] = process.argv.slice(2);
+if (!phase || !dataDir) throw new Error('usage: export-phase.ts baseline|pipeline <dataDir> [s3Endpoint]');
+const search = new SqliteSearchSource(join(dataDir, 'search.db'));
+const started = process.hrtime.bigint();
+
+if (phase === 'baseline') {
+  let rows = 0;
+  let bytes = 0;
+  const counter = { rows: 0 };
+  for await (const chunk of csvChunks(search.scan({}), exportColumns(), counter)) bytes += Buffer.byteLength(chunk);
+  rows = counter.rows;
+  report(phase, rows, bytes, started);
+} else {
+  const objects = new S3ObjectStore(
+    new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
+  );
+  const result = await generateCsvReport(
+    { search, objects, clock: { now: () => new Date() }, config: { exportsBucket: 'ferry-exports', exportTtlHours: 72 } },
+    {
+      exportId: `bench-${Date.now()}`,
+      requestedBy: { userId: 'bench', username: 'bench', email: 'bench@ferry.local', groups: [] },
+      type: 'direct',
+      searchCriteria: {},
+      requestedAt: new Date().toISOString(),
+    },
+  );
+  await objects.delete(result.bucket, result.key);
+  report(phase, result.rowCount, result.bytes, started);
+}
+search.close();

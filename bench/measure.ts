@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** One measured phase, run in its own process so its peak RSS is its own. */
+export interface PhaseResult {
+  phase: string;
+  rows: number;
+  bytes: number;
+  seconds: number;
+  peakRssMB: number;
+}
+
+export function runPhase(script: string, args: string[]): Promise<PhaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join('node_modules', '.bin', 'tsx'), [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) return reject(new Error(`${script} ${args.join(' ')} exited with ${code}`));
+      resolve(JSON.parse(line.slice('RESULT '.length)) as PhaseResult);
+    });
+  });
+}
+
+export function report(phase: string, rows: number, bytes: number, startedAt: bigint): void {
+  const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+  const result: PhaseResult = { phase, rows, bytes, seconds, peakRssMB };
+  console.log(`RESULT ${JSON.stringify(result)}`);
+}
+
+export const rate = (r: PhaseResult) => ({ rowsPerSecond: r.rows / r.seconds, mbPerSecond: r.bytes / 1e6 / r.seconds });
+
+export function argument(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
