@@ -6,7 +6,7 @@ import { extname, join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../../functions/auth';
 import type { LocalAuth } from './local-auth';
-import type { LocalFunction } from './serverless-functions';
+import type { ServerlessFunction } from './stepfunctions/definitions';
 
 /**
  * The local API Gateway: the HTTP API routes and WebSocket routes declared in serverless.yml,
@@ -16,12 +16,11 @@ import type { LocalFunction } from './serverless-functions';
 export interface GatewayOptions {
   port: number;
   host?: string;
-  functions: Map<string, LocalFunction>;
+  functions: Record<string, ServerlessFunction>;
   invoke: (functionKey: string, event: unknown) => Promise<unknown>;
   verifier: TokenVerifier;
-  localAuth: LocalAuth;
-  /** Served as /config.json for the web app. */
-  webConfig: () => unknown;
+  /** The token issuer and the web app's /config.json need the gateway's own URL, so they come after it listens. */
+  services: () => { localAuth: LocalAuth; webConfig: unknown } | undefined;
   webRoot?: string;
 }
 
@@ -53,15 +52,15 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-function compileRoutes(functions: Map<string, LocalFunction>): HttpRoute[] {
-  return [...functions.values()].flatMap((fn) =>
+function compileRoutes(functions: Record<string, ServerlessFunction>): HttpRoute[] {
+  return Object.entries(functions).flatMap(([functionKey, fn]) =>
     fn.httpRoutes.map((r) => {
       const names: string[] = [];
       const source = r.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}]+)\}/g, (_m, name: string) => {
         names.push(name);
         return '([^/]+)';
       });
-      return { functionKey: fn.key, method: r.method, path: r.path, pattern: new RegExp(`^${source}$`), names, authorized: r.authorized };
+      return { functionKey, method: r.method, path: r.path, pattern: new RegExp(`^${source}$`), names, authorized: r.authorized };
     }),
   );
 }
@@ -100,7 +99,7 @@ function queryParameters(url: URL): Record<string, string> | undefined {
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const routes = compileRoutes(options.functions);
-  const wsRoute = (name: string) => [...options.functions.values()].find((f) => f.websocketRoutes.includes(name))?.key;
+  const wsRoute = (name: string) => Object.entries(options.functions).find(([, f]) => f.websocketRoutes.includes(name))?.[0];
   const connections = new Map<string, WebSocket>();
   let managementEndpoint = '';
 
@@ -189,13 +188,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const work = (async () => {
+      const services = options.services();
+      if (!services && (url.pathname.startsWith('/api/') || url.pathname === '/config.json')) {
+        return send(res, 503, { message: 'Ferry is starting; try again in a moment.' }, { 'retry-after': '1' });
+      }
       if (url.pathname === '/api/local/token' && req.method === 'POST') {
         const { username, password } = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
-        const idToken = await options.localAuth.issueToken(String(username ?? ''), String(password ?? ''));
+        const idToken = await services!.localAuth.issueToken(String(username ?? ''), String(password ?? ''));
         return idToken ? send(res, 200, { idToken }) : send(res, 401, { message: 'Wrong user name or password.' });
       }
-      if (url.pathname === '/api/local/jwks.json') return send(res, 200, options.localAuth.jwks);
-      if (url.pathname === '/config.json') return send(res, 200, options.webConfig(), { 'cache-control': 'no-store' });
+      if (url.pathname === '/api/local/jwks.json') return send(res, 200, services!.localAuth.jwks);
+      if (url.pathname === '/config.json') return send(res, 200, services!.webConfig, { 'cache-control': 'no-store' });
       if (url.pathname.startsWith('/_ws/@connections/')) return handleManagement(req, res, url);
       if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
       return serveStatic(res, url);

@@ -2,11 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { getDeps } from '../../functions/composition';
-import { createLocalAuth, LOCAL_AUDIENCE } from './local-auth';
+import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
 import { startLocalS3 } from './local-s3';
 import { seedIfNeeded } from './seed';
-import { createLocalInvoker, readServerlessFunctions } from './serverless-functions';
+import { handlerModuleInvoker, loadServerlessFunctions } from './stepfunctions/definitions';
 import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
 import { sweepExpiredObjects } from './sweeper';
@@ -62,26 +62,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS) });
   await seedIfNeeded(dataDir, options.seedRows);
 
-  const functions = readServerlessFunctions(root);
-  const invoke = createLocalInvoker(functions);
-  let ready = false;
-
-  const gatewayOptions = {
+  const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
+  const invoke = handlerModuleInvoker(functions);
+  let services: { localAuth: LocalAuth; webConfig: unknown } | undefined;
+  const gateway = await startGateway({
     port: options.port,
     functions,
-    invoke: (key: string, event: unknown) => {
-      if (!ready) throw Object.assign(new Error('starting'), { statusCode: 503 });
-      return invoke(key, event);
-    },
+    invoke,
     verifier: { verify: async (token: string) => (await getDeps()).tokens.verify(token) },
-    localAuth: await createLocalAuth({ dataDir, issuer: 'pending', password: options.password }),
-    webConfig: () => ({}),
+    services: () => services,
     webRoot: join(root, 'frontend', 'dist'),
-  };
-  const gateway = await startGateway(gatewayOptions);
+  });
   const issuer = `${gateway.url}/api/local`;
-  gatewayOptions.localAuth = await createLocalAuth({ dataDir, issuer, password: options.password });
-  gatewayOptions.webConfig = () => ({ apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws`, auth: { mode: 'local' } });
 
   const stepFunctions = new LocalStepFunctions({
     region: REGION,
@@ -99,14 +91,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     S3_ENDPOINT: s3.endpoint,
     SFN_ENDPOINT: sfn.url,
     WS_MANAGEMENT_ENDPOINT: gateway.managementEndpoint,
-    EXPORT_STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:ferry-export`,
+    EXPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('ferry-export'),
     JWT_ISSUER: issuer,
     JWT_AUDIENCE: LOCAL_AUDIENCE,
     JWKS_URL: `${issuer}/jwks.json`,
     APP_URL: gateway.url,
   });
   await getDeps();
-  ready = true;
+  services = {
+    localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }),
+    webConfig: { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws`, auth: { mode: 'local' } },
+  };
 
   const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true });
   const sweep = () =>
@@ -127,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clearInterval(sweeper);
       await gateway.close();
       await sfn.close();
+      await stepFunctions.close();
       await s3.close();
     },
   };

@@ -3,6 +3,7 @@
  * `statemachines/*.asl.yaml` (with serverless-style `Fn::GetAtt: [<function key>, Arn]` Resources)
  * and `serverless.yml` (`functions.<key>.handler` → the module and export to run locally).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,7 +59,16 @@ export interface ServerlessFunction {
   modulePath: string;
   /** The module's export to call, e.g. `handler`. */
   exportName: string;
+  /** Lambda's timeout, for the context's getRemainingTimeInMillis (serverless's default is 6 s). */
+  timeoutSeconds: number;
+  /** `httpApi` events, for the local gateway. */
+  httpRoutes: { method: string; path: string; authorized: boolean }[];
+  /** `websocket` routes such as `$connect`, for the local gateway. */
+  websocketRoutes: string[];
 }
+
+const eventsOf = (definition: Record<string, unknown>): Record<string, unknown>[] =>
+  Array.isArray(definition.events) ? definition.events.filter(isRecord) : [];
 
 /** Maps each serverless.yml function key to its handler module and export. */
 export const loadServerlessFunctions = (serverlessYmlPath: string): Record<string, ServerlessFunction> => {
@@ -68,14 +78,24 @@ export const loadServerlessFunctions = (serverlessYmlPath: string): Record<strin
   if (!isRecord(functions)) throw new Error(`${serverlessYmlPath} has no "functions" section`);
   return Object.fromEntries(
     Object.entries(functions).map(([key, definition]) => {
-      const handler = isRecord(definition) ? definition.handler : undefined;
-      if (typeof handler !== 'string') throw new Error(`serverless.yml function "${key}" has no handler`);
+      if (!isRecord(definition) || typeof definition.handler !== 'string') throw new Error(`serverless.yml function "${key}" has no handler`);
+      const handler = definition.handler;
       const dot = handler.lastIndexOf('.');
       if (dot <= 0) throw new Error(`serverless.yml function "${key}" handler "${handler}" is not <module>.<export>`);
-      return [
-        key,
-        { handler, modulePath: path.join(rootDir, `${handler.slice(0, dot)}.ts`), exportName: handler.slice(dot + 1) },
-      ];
+      const events = eventsOf(definition);
+      const fn: ServerlessFunction = {
+        handler,
+        modulePath: path.join(rootDir, `${handler.slice(0, dot)}.ts`),
+        exportName: handler.slice(dot + 1),
+        timeoutSeconds: typeof definition.timeout === 'number' ? definition.timeout : 6,
+        httpRoutes: events.flatMap((event) =>
+          isRecord(event.httpApi)
+            ? [{ method: String(event.httpApi.method).toUpperCase(), path: String(event.httpApi.path), authorized: Boolean(event.httpApi.authorizer) }]
+            : [],
+        ),
+        websocketRoutes: events.flatMap((event) => (isRecord(event.websocket) ? [String(event.websocket.route)] : [])),
+      };
+      return [key, fn];
     }),
   );
 };
@@ -102,7 +122,16 @@ export const handlerModuleInvoker = (
     }
     return handler;
   };
-  return async (functionKey, payload) => (await load(functionKey))(payload, { functionName: functionKey });
+  return async (functionKey, payload) => {
+    const handler = await load(functionKey);
+    const started = Date.now();
+    const timeoutMs = (functions[functionKey]?.timeoutSeconds ?? 6) * 1000;
+    return handler(payload, {
+      functionName: `ferry-local-${functionKey}`,
+      awsRequestId: randomUUID(),
+      getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+    });
+  };
 };
 
 /**
