@@ -122,13 +122,13 @@ export const useSession = () => {
   return useSyncExternalStore(session.subscribe, session.getSnapshot);
 };
 
-/** The current time, refreshed every `everyMs`, for "expires in 71 h" style text. */
+/** The current time for "expires in 71 h" style text: read on every render, and a render at least every `everyMs`. */
 export function useNow(everyMs: number): number {
   const { now } = useServices();
-  const [time, setTime] = useState(now);
+  const [, setTick] = useState(0);
   useEffect(() => {
-    const timer = setInterval(() => setTime(now()), everyMs);
+    const timer = setInterval(() => setTick((t) => t + 1), everyMs);
     return () => clearInterval(timer);
-  }, [now, everyMs]);
-  return time;
+  }, [everyMs]);
+  return now();
 }

@@ -53,7 +53,7 @@ describe('ExportMenu', () => {
     expect(api.callsTo('POST', /^\/download-request$/)[0]?.body).toMatchObject({ type: 'email' });
   });
 
-  it('Notify me here shows the link the moment the push message arrives, without polling', async () => {
+  it('Notify me here shows the link the moment the push message arrives (text or binary frame), without polling', async () => {
     const api = acceptingExports();
     const { sockets } = renderSignedIn(<ExportMenu criteria={CRITERIA} />, { api, now: () => NOW });
 
@@ -67,7 +67,7 @@ describe('ExportMenu', () => {
     expect(url.searchParams.get('token')).toMatch(/\./);
     expect(await screen.findByText(/the link will appear here/i)).toBeInTheDocument();
 
-    socket.receive({ type: 'export.ready', executionArn: ARN, url: 'http://s3.test/pushed.csv', expiresAt: IN_72_HOURS, rowCount: 7 });
+    socket.receive({ type: 'export.ready', executionArn: ARN, url: 'http://s3.test/pushed.csv', expiresAt: IN_72_HOURS, rowCount: 7 }, 'binary');
 
     expect(await screen.findByRole('link', { name: 'Download CSV' })).toHaveAttribute('href', 'http://s3.test/pushed.csv');
     expect(screen.getByText(/7 rows/)).toBeInTheDocument();

@@ -99,9 +99,9 @@ export class ExportTracker {
     }
     watch.socket = socket;
     watch.timer = setTimeout(() => this.fallBackToPolling(executionArn), this.deps.timing.pushSafetyMs);
-    socket.onmessage = (event) => {
-      const message = parsePush(event.data);
-      if (!message || message.executionArn !== executionArn) return;
+    socket.onmessage = async (event) => {
+      const message = parsePush(await frameText(event.data));
+      if (settled || !message || message.executionArn !== executionArn) return;
       settled = true;
       if (message.type === 'export.ready') {
         this.deps.store.update(executionArn, {
@@ -183,8 +183,16 @@ export class ExportTracker {
   }
 }
 
-function parsePush(data: unknown): PushMessage | undefined {
-  if (typeof data !== 'string') return undefined;
+/** A frame's text: gateways may send the JSON as a text frame or a binary one (Blob / ArrayBuffer in browsers). */
+async function frameText(data: unknown): Promise<string | undefined> {
+  if (typeof data === 'string') return data;
+  if (data instanceof Blob) return data.text();
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return new TextDecoder().decode(data);
+  return undefined;
+}
+
+function parsePush(data: string | undefined): PushMessage | undefined {
+  if (data === undefined) return undefined;
   try {
     const message = JSON.parse(data) as Partial<PushMessage>;
     if (message.type === 'export.ready' || message.type === 'export.failed') return message as PushMessage;

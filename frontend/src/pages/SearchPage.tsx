@@ -14,6 +14,9 @@ interface FormState {
   to: string;
 }
 
+/** Search pages reach at most this deep (the server's result window); exports have no limit. */
+const MAX_BROWSABLE_ROWS = 10_000;
+
 const EMPTY: FormState = { q: '', tags: '', userId: '', from: '', to: '' };
 
 export function criteriaOf(form: FormState): SearchCriteria {
@@ -73,7 +76,8 @@ export function SearchPage() {
 
   // Skeletons as many as the rows they stand in for, so nothing below moves when results arrive.
   const skeletonRows = result && result.hits.length > 0 ? Math.min(result.hits.length, pageSize) : pageSize;
-  const pages = result ? Math.max(1, Math.ceil(result.total / result.pageSize)) : 1;
+  const pages = result ? Math.max(1, Math.min(Math.ceil(result.total / result.pageSize), Math.floor(MAX_BROWSABLE_ROWS / pageSize))) : 1;
+  const capped = result !== undefined && result.total > MAX_BROWSABLE_ROWS;
   const goTo = (p: number) => {
     setPage(p);
     resultsRef.current?.focus();
@@ -197,6 +201,9 @@ export function SearchPage() {
           <button type="button" className="button" disabled={loading || page >= pages} onClick={() => goTo(page + 1)}>
             Next →
           </button>
+          {capped && (
+            <span className="muted small">Browsing stops at {formatCount(MAX_BROWSABLE_ROWS)} posts; export the results to get them all.</span>
+          )}
           <label className="page-size">
             Per page{' '}
             <select

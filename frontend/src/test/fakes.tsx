@@ -79,8 +79,10 @@ export class FakeSocket implements SocketLike {
 
   constructor(readonly url: string) {}
 
-  receive(message: unknown): void {
-    this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(message) }));
+  receive(message: unknown, frame: 'text' | 'binary' = 'text'): void {
+    const text = JSON.stringify(message);
+    const data = frame === 'text' ? text : new Blob([text]);
+    this.onmessage?.(new MessageEvent('message', { data }));
   }
 
   drop(): void {
