@@ -82,6 +82,19 @@ export interface ExecutionService {
   describe(executionArn: string): Promise<ExecutionDescription | undefined>;
   sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+  /** Executions of a workflow with a status, newest first (without input/output). */
+  list(workflow: WorkflowName, status: ExecutionDescription['status'], options: { limit: number }): Promise<ExecutionSummary[]>;
+  /** Runs a failed execution again (AWS resumes from the failed state). */
+  redrive(executionArn: string): Promise<void>;
+}
+
+export interface ExecutionSummary {
+  executionArn: string;
+  workflow: WorkflowName;
+  name: string;
+  status: ExecutionDescription['status'];
+  startDate: Date;
+  stopDate?: Date;
 }
 
 export type AuditKind = 'export' | 'import';

@@ -1,12 +1,14 @@
 import {
   DescribeExecutionCommand,
+  ListExecutionsCommand,
+  RedriveExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   StartExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { NotFound } from '../../core/errors';
-import type { ExecutionDescription, ExecutionService, WorkflowName } from '../../core/ports';
+import { InvalidInput, NotFound } from '../../core/errors';
+import type { ExecutionDescription, ExecutionService, ExecutionSummary, WorkflowName } from '../../core/ports';
 import { awsErrorName, translateAwsError } from './transient';
 
 /** A task token that no longer waits: already resumed (a double send), timed out, or never existed. */
@@ -70,6 +72,35 @@ export class StepFunctionsExecutions implements ExecutionService {
     } catch (sendError) {
       throwSpentTokenAsNotFound(sendError);
       translateAwsError(sendError, 'failing a waiting task');
+    }
+  }
+
+  async list(workflow: WorkflowName, status: ExecutionDescription['status'], options: { limit: number }): Promise<ExecutionSummary[]> {
+    const stateMachineArn = this.arns[workflow];
+    if (!stateMachineArn) return [];
+    try {
+      const out = await this.sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: status, maxResults: options.limit }));
+      return (out.executions ?? []).map((e) => ({
+        executionArn: e.executionArn ?? '',
+        workflow,
+        name: e.name ?? '',
+        status: e.status ?? status,
+        startDate: e.startDate ?? new Date(0),
+        ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+      }));
+    } catch (error) {
+      translateAwsError(error, `listing ${workflow} executions`);
+    }
+  }
+
+  async redrive(executionArn: string): Promise<void> {
+    try {
+      await this.sfn.send(new RedriveExecutionCommand({ executionArn }));
+    } catch (error) {
+      const name = awsErrorName(error);
+      if (name === 'ExecutionDoesNotExist' || name === 'InvalidArn') throw new NotFound('No execution with that ARN.', { cause: error });
+      if (name === 'ExecutionNotRedrivable') throw new InvalidInput('That execution cannot be redriven.', 'executionArn');
+      translateAwsError(error, `redriving ${executionArn}`);
     }
   }
 }
