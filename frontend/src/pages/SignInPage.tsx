@@ -37,7 +37,7 @@ export function SignInPage() {
           {notice}
         </p>
       )}
-      <form className="card stack" onSubmit={submit} aria-describedby={`${id}-hint`}>
+      <form className="card stack" onSubmit={submit} aria-describedby={session.authMode === 'local' ? `${id}-hint` : undefined}>
         <label htmlFor={`${id}-username`}>Username</label>
         <input
           id={`${id}-username`}
