@@ -1,11 +1,10 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
 import { z } from 'zod';
 import { InvalidInput } from '../errors';
 import { PostSchema, type Post } from '../model';
 import { CSV_TAG_SEPARATOR, headerProblem } from './columns';
-import { Utf8Guard } from './utf8';
+import { Utf8Validator } from './utf8';
 
 /**
  * Reading an import file into posts.
@@ -66,13 +65,15 @@ export async function* readImportRows(stream: Readable, options: ReadImportRowsO
   const maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
   const source = options.format === 'csv' ? csvRows(stream, maxRecordBytes) : ndjsonRows(stream, maxRecordBytes);
   let batch: ImportBatch = { posts: [], rejected: [] };
-  for await (const row of source) {
-    const outcome = toPost(row, options.importId);
-    if ('post' in outcome) batch.posts.push(outcome.post);
-    else batch.rejected.push(outcome.rejected);
-    if (batch.posts.length >= batchSize || batch.rejected.length >= batchSize) {
-      yield batch;
-      batch = { posts: [], rejected: [] };
+  for await (const rows of source) {
+    for (const row of rows) {
+      const outcome = toPost(row, options.importId);
+      if ('post' in outcome) batch.posts.push(outcome.post);
+      else batch.rejected.push(outcome.rejected);
+      if (batch.posts.length >= batchSize || batch.rejected.length >= batchSize) {
+        yield batch;
+        batch = { posts: [], rejected: [] };
+      }
     }
   }
   if (batch.posts.length > 0 || batch.rejected.length > 0) yield batch;
@@ -98,40 +99,59 @@ function describeIssues(error: z.ZodError): string {
 
 const notUtf8 = (offset: number) => new InvalidInput(`the file is not UTF-8 text (invalid bytes at or after byte ${offset})`, 'file');
 
+/** The input's chunks as Buffers, each checked to be UTF-8 (the check carries split characters over). */
+async function* utf8Chunks(stream: Readable): AsyncGenerator<Buffer> {
+  const validator = new Utf8Validator(notUtf8);
+  try {
+    for await (const chunk of stream) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      validator.check(bytes);
+      yield bytes;
+    }
+    validator.end();
+  } finally {
+    stream.destroy();
+  }
+}
+
 /** csv-parse errors after which it still knows where the next record starts; any other stops the read. */
 const RECOVERABLE_CSV_ERRORS = new Set(['CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', 'INVALID_OPENING_QUOTE']);
 
-/** What csv-parse hands on_record with `raw: true`, and what on_record makes of it. */
+/** What csv-parse hands on_record with `raw: true`. */
 interface RawRecord {
   record: string[];
   raw: string;
 }
-interface ParsedRecord extends RawRecord {
-  rowNumber: number;
-}
 
-async function* csvRows(stream: Readable, maxRecordBytes: number): AsyncGenerator<SourceRow> {
+/**
+ * CSV rows, one array per input chunk. csv-parse is fed chunk by chunk and hands each record or skipped
+ * record to a callback in file order; nothing queues in its readable side, so memory is one chunk's rows.
+ */
+async function* csvRows(stream: Readable, maxRecordBytes: number): AsyncGenerator<SourceRow[]> {
   let header: string[] | undefined;
   let rowNumber = 0;
   let fatal: InvalidInput | undefined;
-  const skipped: SourceRow[] = [];
-  const options: Options<ParsedRecord, RawRecord> = {
+  let rows: SourceRow[] = [];
+  const options: Options<null, RawRecord> = {
     bom: true,
     raw: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
     max_record_size: maxRecordBytes,
     on_record: ({ record, raw }) => {
-      if (header) return { rowNumber: ++rowNumber, record, raw: withoutLineEnding(raw) };
-      const problem = headerProblem(record);
-      if (problem) fatal ??= new InvalidInput(`the header row cannot be imported: ${problem}`, 'file');
-      header = record;
+      if (!header) {
+        const problem = headerProblem(record);
+        if (problem) fatal ??= new InvalidInput(`the header row cannot be imported: ${problem}`, 'file');
+        header = record;
+      } else {
+        rows.push({ rowNumber: ++rowNumber, raw: withoutLineEnding(raw), value: csvRecordToRow(header, record) });
+      }
       return null;
     },
     on_skip: (error: CsvError | undefined, raw: string | undefined) => {
       if (error && RECOVERABLE_CSV_ERRORS.has(error.code) && header) {
         const reason = error.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' ? `has ${fieldCount(error)} fields, the header has ${header.length}` : error.message;
-        skipped.push({ rowNumber: ++rowNumber, raw: withoutLineEnding(raw ?? ''), problem: `line ${error.lines}: ${reason}` });
+        rows.push({ rowNumber: ++rowNumber, raw: withoutLineEnding(raw ?? ''), problem: `line ${error.lines}: ${reason}` });
       } else {
         const where = error?.lines !== undefined ? `line ${error.lines}: ` : '';
         fatal ??= new InvalidInput(`${where}${error?.message ?? 'unreadable CSV'}; the rows after it cannot be delimited reliably`, 'file');
@@ -141,19 +161,24 @@ async function* csvRows(stream: Readable, maxRecordBytes: number): AsyncGenerato
   };
   // csv-parse types on_record's record generically only in its `columns` overloads; ours are arrays.
   const parser = parse(options as unknown as Options);
-  pipeline(stream, new Utf8Guard(notUtf8), parser, () => undefined);
-  for await (const item of parser as AsyncIterable<ParsedRecord>) {
-    yield* skipped.splice(0);
-    if (fatal) break;
-    if (!header) continue;
-    yield { rowNumber: item.rowNumber, raw: item.raw, value: csvRecordToRow(header, item.record) };
-  }
-  yield* skipped.splice(0);
-  if (fatal) {
+  parser.on('error', () => undefined); // reported through the write/end callbacks below
+  parser.resume();
+  const step = (feed: (done: (error?: Error | null) => void) => void) =>
+    new Promise<void>((resolve, reject) => feed((error) => (error ? reject(error) : resolve())));
+  try {
+    for await (const chunk of utf8Chunks(stream)) {
+      await step((done) => parser.write(chunk, done));
+      if (fatal) throw fatal;
+      if (rows.length > 0) yield rows;
+      rows = [];
+    }
+    await step((done) => parser.end(done));
+    if (fatal) throw fatal;
+    if (!header) throw new InvalidInput('the file has no header row', 'file');
+    if (rows.length > 0) yield rows;
+  } finally {
     parser.destroy();
-    throw fatal;
   }
-  if (!header) throw new InvalidInput('the file has no header row', 'file');
 }
 
 function fieldCount(error: CsvError): string {
@@ -172,9 +197,8 @@ function csvRecordToRow(header: readonly string[], record: readonly string[]): R
 
 const withoutLineEnding = (raw: string): string => raw.replace(/\r?\n$/, '');
 
-async function* ndjsonRows(stream: Readable, maxRecordBytes: number): AsyncGenerator<SourceRow> {
-  const guarded = new Utf8Guard(notUtf8);
-  pipeline(stream, guarded, () => undefined);
+/** NDJSON rows, one array per input chunk; a line is held only up to maxRecordBytes. */
+async function* ndjsonRows(stream: Readable, maxRecordBytes: number): AsyncGenerator<SourceRow[]> {
   let rowNumber = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -194,48 +218,42 @@ async function* ndjsonRows(stream: Readable, maxRecordBytes: number): AsyncGener
       return { rowNumber, raw: text, problem: `not valid JSON: ${(error as Error).message}` };
     }
   };
-  const overlongRow = (): SourceRow => {
+  const overlongRow = (start: Buffer): SourceRow => {
     first = false;
-    const start = Buffer.concat(pending).toString('utf8', 0, 200);
-    return { rowNumber: ++rowNumber, raw: `${start}…`, problem: `the line is longer than ${maxRecordBytes} bytes` };
+    return { rowNumber: ++rowNumber, raw: `${start.toString('utf8', 0, Math.min(200, start.length))}…`, problem: `the line is longer than ${maxRecordBytes} bytes` };
   };
 
-  for await (const chunk of guarded as AsyncIterable<Buffer>) {
+  for await (const chunk of utf8Chunks(stream)) {
+    const rows: SourceRow[] = [];
     let start = 0;
     for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
       const piece = chunk.subarray(start, end);
       start = end + 1;
       if (overlong) {
         overlong = false;
-        pending = [];
-        pendingBytes = 0;
         continue;
       }
       const line = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
       pending = [];
       pendingBytes = 0;
-      if (line.length > maxRecordBytes) {
-        pending = [line.subarray(0, 200)];
-        yield overlongRow();
+      const row = line.length > maxRecordBytes ? overlongRow(line) : lineRow(line);
+      if (row) rows.push(row);
+    }
+    if (!overlong && start < chunk.length) {
+      const rest = chunk.subarray(start);
+      pending.push(Buffer.from(rest));
+      pendingBytes += rest.length;
+      if (pendingBytes > maxRecordBytes) {
+        rows.push(overlongRow(Buffer.concat(pending)));
+        overlong = true;
         pending = [];
-        continue;
+        pendingBytes = 0;
       }
-      const row = lineRow(line);
-      if (row) yield row;
     }
-    if (overlong || start === chunk.length) continue;
-    const rest = chunk.subarray(start);
-    pending.push(Buffer.from(rest));
-    pendingBytes += rest.length;
-    if (pendingBytes > maxRecordBytes) {
-      yield overlongRow();
-      overlong = true;
-      pending = [];
-      pendingBytes = 0;
-    }
+    if (rows.length > 0) yield rows;
   }
   if (!overlong && pendingBytes > 0) {
     const row = lineRow(Buffer.concat(pending));
-    if (row) yield row;
+    if (row) yield [row];
   }
 }

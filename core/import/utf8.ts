@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import { Transform, type TransformCallback } from 'node:stream';
 
 /** How many bytes at the end of `bytes` start a UTF-8 sequence that the next chunk completes. */
 export function incompleteUtf8Tail(bytes: Uint8Array): number {
@@ -13,28 +12,25 @@ export function incompleteUtf8Tail(bytes: Uint8Array): number {
 }
 
 /**
- * Passes bytes through unchanged and fails with `onInvalid(offset)` at the first chunk that is not
- * UTF-8, so a parser downstream never turns bad bytes into U+FFFD silently. Native check, no decoding.
+ * Checks a byte stream chunk by chunk (native check, no decoding) and throws `onInvalid(offset)` at the
+ * first chunk that is not UTF-8, so a parser never turns bad bytes into U+FFFD silently.
  */
-export class Utf8Guard extends Transform {
+export class Utf8Validator {
   private carry: Buffer = Buffer.alloc(0);
   private offset = 0;
 
-  constructor(private readonly onInvalid: (offset: number) => Error) {
-    super();
-  }
+  constructor(private readonly onInvalid: (offset: number) => Error) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+  check(chunk: Buffer): void {
     const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     const whole = bytes.length - incompleteUtf8Tail(bytes);
-    if (!isUtf8(bytes.subarray(0, whole))) return done(this.onInvalid(this.offset));
+    if (!isUtf8(bytes.subarray(0, whole))) throw this.onInvalid(this.offset);
     this.offset += whole;
     this.carry = Buffer.from(bytes.subarray(whole));
-    done(null, chunk);
   }
 
-  override _flush(done: TransformCallback): void {
-    if (this.carry.length > 0) return done(this.onInvalid(this.offset));
-    done();
+  /** The stream ended: a sequence left incomplete is invalid. */
+  end(): void {
+    if (this.carry.length > 0) throw this.onInvalid(this.offset);
   }
 }
