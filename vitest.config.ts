@@ -23,6 +23,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      './frontend/vitest.config.ts',
     ],
   },
 });

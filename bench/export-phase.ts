@@ -17,12 +17,10 @@ const search = new SqliteSearchSource(join(dataDir, 'search.db'));
 const started = process.hrtime.bigint();
 
 if (phase === 'baseline') {
-  let rows = 0;
   let bytes = 0;
   const counter = { rows: 0 };
   for await (const chunk of csvChunks(search.scan({}), exportColumns(), counter)) bytes += Buffer.byteLength(chunk);
-  rows = counter.rows;
-  report(phase, rows, bytes, started);
+  report(phase, counter.rows, bytes, started);
 } else {
   const objects = new S3ObjectStore(
     new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),

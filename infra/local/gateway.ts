@@ -101,7 +101,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const routes = compileRoutes(options.functions);
   const wsRoute = (name: string) => Object.entries(options.functions).find(([, f]) => f.websocketRoutes.includes(name))?.[0];
   const connections = new Map<string, WebSocket>();
-  let managementEndpoint = '';
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL) {
     const method = req.method ?? 'GET';
@@ -159,7 +158,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const socket = connections.get(connectionId);
     if (!socket) return send(res, 410, { message: 'Gone' }, { 'x-amzn-errortype': 'GoneException' });
     if (req.method === 'POST') {
-      socket.send(await readBody(req));
+      // API Gateway delivers posted data as a text frame.
+      socket.send((await readBody(req)).toString('utf8'));
       return send(res, 200, '');
     }
     if (req.method === 'DELETE') {
@@ -262,11 +262,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await new Promise<void>((resolvePromise) => server.listen(options.port, host, resolvePromise));
   const port = (server.address() as AddressInfo).port;
   const url = `http://localhost:${port}`;
-  managementEndpoint = `http://127.0.0.1:${port}/_ws`;
   return {
     url,
     port,
-    managementEndpoint,
+    managementEndpoint: `http://127.0.0.1:${port}/_ws`,
     close: () =>
       new Promise<void>((resolvePromise) => {
         for (const ws of connections.values()) ws.terminate();

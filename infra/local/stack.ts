@@ -64,13 +64,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
   const invoke = handlerModuleInvoker(functions);
-  let services: { localAuth: LocalAuth; webConfig: unknown } | undefined;
+  const started: { services?: { localAuth: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
     port: options.port,
     functions,
     invoke,
     verifier: { verify: async (token: string) => (await getDeps()).tokens.verify(token) },
-    services: () => services,
+    services: () => started.services,
     webRoot: join(root, 'frontend', 'dist'),
   });
   const issuer = `${gateway.url}/api/local`;
@@ -98,7 +98,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     APP_URL: gateway.url,
   });
   await getDeps();
-  services = {
+  started.services = {
     localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }),
     webConfig: { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws`, auth: { mode: 'local' } },
   };

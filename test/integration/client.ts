@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import WebSocket from 'ws';
@@ -113,14 +113,10 @@ export function connectForExport(token: string, executionArn: string): { socket:
   return { socket, message };
 }
 
-/** The newest mail in the local outbox addressed to `to` whose subject matches. */
+/** Every mail in the local outbox, oldest first (file names sort by time). */
 export function outboxMessages(): string[] {
   const dir = join(stack().dataDir, 'outbox');
-  let files: string[] = [];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
-  } catch {
-    return [];
-  }
+  if (!existsSync(dir)) return [];
+  const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
   return files.map((f) => readFileSync(join(dir, f), 'utf8'));
 }

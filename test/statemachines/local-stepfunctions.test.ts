@@ -247,17 +247,23 @@ describe('definition loading', () => {
   it('maps every serverless.yml function key to its handler module and export', () => {
     const functions = loadServerlessFunctions(path.resolve('serverless.yml'));
 
-    expect(functions.generateCsvReport).toEqual({
+    expect(functions.generateCsvReport).toMatchObject({
       handler: 'functions/export/generate-csv-report.handler',
       modulePath: path.resolve('functions/export/generate-csv-report.ts'),
       exportName: 'handler',
+      timeoutSeconds: 900,
+      httpRoutes: [],
     });
+    expect(functions.getDownloadRequest?.httpRoutes).toEqual([
+      { method: 'GET', path: '/api/download-request/{executionArn}', authorized: true },
+    ]);
+    expect(functions.wsConnect?.websocketRoutes).toEqual(['$connect']);
   });
 
   it('runs a function through the module and export serverless.yml names', async () => {
     const invoke = handlerModuleInvoker(loadServerlessFunctions(fixturePath('serverless.yml')));
 
-    expect(await invoke('echo', { hello: 'world' })).toEqual({ event: { hello: 'world' }, functionName: 'echo' });
+    expect(await invoke('echo', { hello: 'world' })).toEqual({ event: { hello: 'world' }, functionName: 'ferry-local-echo' });
     await expect(invoke('missingExport', {})).rejects.toThrow('does not export "nothingHere"');
     await expect(invoke('unknown', {})).rejects.toThrow('No function "unknown"');
   });

@@ -116,6 +116,8 @@ const TASK_TOKEN_PLACEHOLDER = '__local_stepfunctions_task_token__';
 const NO_TIMEOUT_SECONDS = 2_000_000;
 const INTERRUPTED_CAUSE = 'interrupted by local stack restart';
 const TERMINAL: ReadonlySet<ExecutionStatus> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+// AWS refuses control characters in execution names, so the rule names them.
+// eslint-disable-next-line no-control-regex
 const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
 
 /** Raised into a task whose wait was abandoned (lost Parallel branch, stopped execution): never retried or caught. */
