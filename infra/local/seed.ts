@@ -28,7 +28,7 @@ export async function seed(
   onProgress: (done: number, added: number, seconds: number) => void = () => {},
 ): Promise<SeedResult> {
   const started = performance.now();
-  const store = new SqliteSearchSource(dbFile);
+  const store = new SqliteSearchSource(dbFile, { cacheMiB: 128 });
   let added = 0;
   try {
     for (let start = 1; start <= rows; start += BATCH) {

@@ -1,0 +1,166 @@
+/**
+ * What a search means, in one place. Both SearchSource adapters (SQLite FTS5 locally, OpenSearch in
+ * AWS) implement exactly these rules, so the same criteria give the same rows, in the same order:
+ *
+ * - `q`: words. A word is a maximal run of Unicode letters, combining marks and digits; everything
+ *   else (punctuation, symbols, whitespace) only separates words. Matching is case-insensitive,
+ *   exact per word (no stemming, no prefixes, no stop words, accents kept: "café" ≠ "cafe"), and a
+ *   post matches when EVERY word of `q` is one of the words of its `content` (AND).
+ *   A `q` with no words at all ("", "!!!") does not filter.
+ * - `tags`: the post carries ALL given tags, compared exactly (case-sensitive).
+ * - `userId`: exact.
+ * - `from` / `to`: inclusive bounds on the instant `dateCreated` denotes. A date-only value is a UTC
+ *   day: `from=2024-05-01` means 2024-05-01T00:00:00.000Z and `to=2024-05-01` means the END of that
+ *   day, 2024-05-01T23:59:59.999Z. Bounds are compared at millisecond precision.
+ * - Order: newest first — `dateCreated` instant descending, then `id` descending (code-unit/bytewise
+ *   order, which both stores use for ties).
+ * - Pages: `page` is 1-based; page × pageSize may not exceed MAX_RESULT_WINDOW (OpenSearch's default
+ *   `max_result_window`); deeper reads are what exports (`scan`) are for.
+ */
+import { z } from 'zod';
+import { InvalidInput } from './errors';
+import { PageRequestSchema, SearchCriteriaSchema, type PageRequest, type Post, type SearchCriteria } from './model';
+
+/** The deepest row a page may reach; matches OpenSearch's default `index.max_result_window`. */
+export const MAX_RESULT_WINDOW = 10_000;
+
+/** What is NOT part of a word, as a regular expression source usable in JS and in Java (OpenSearch). */
+export const NON_WORD_PATTERN = '[^\\p{L}\\p{M}\\p{N}]+';
+const NON_WORD = new RegExp(NON_WORD_PATTERN, 'u');
+
+/** The words of a text, lowercased, in order (duplicates kept). */
+export function wordsOf(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(NON_WORD)
+    .filter((word) => word.length > 0);
+}
+
+/** The distinct words `q` requires; empty when `q` is absent or has no words. */
+export function queryWords(q: string | undefined): string[] {
+  return q === undefined ? [] : [...new Set(wordsOf(q))];
+}
+
+/** Distinct tags required, in the order given; empty when absent. */
+export function requiredTags(tags: string[] | undefined): string[] {
+  return [...new Set(tags ?? [])];
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A `from` bound as a UTC ISO instant with milliseconds (date-only: start of that UTC day). */
+export function normaliseFrom(from: string): string {
+  return DATE_ONLY.test(from) ? `${from}T00:00:00.000Z` : new Date(from).toISOString();
+}
+
+/** A `to` bound as a UTC ISO instant with milliseconds (date-only: the last millisecond of that UTC day). */
+export function normaliseTo(to: string): string {
+  return DATE_ONLY.test(to) ? `${to}T23:59:59.999Z` : new Date(to).toISOString();
+}
+
+export interface DateBounds {
+  /** Inclusive lower bound, UTC ISO with milliseconds. */
+  from?: string;
+  /** Inclusive upper bound, UTC ISO with milliseconds. */
+  to?: string;
+}
+
+export function dateBoundsOf(criteria: SearchCriteria): DateBounds {
+  return {
+    ...(criteria.from !== undefined ? { from: normaliseFrom(criteria.from) } : {}),
+    ...(criteria.to !== undefined ? { to: normaliseTo(criteria.to) } : {}),
+  };
+}
+
+/** Milliseconds since the epoch of an ISO 8601 date-time (with offset); NaN when it is not one. */
+export const instantOf = (isoDateTime: string): number => Date.parse(isoDateTime);
+
+/**
+ * Newest first: dateCreated instant descending, then id descending. A comparator for Array#sort,
+ * usable by in-memory fakes of SearchSource.
+ */
+export function compareNewestFirst(a: Post, b: Post): number {
+  const byDate = instantOf(b.dateCreated) - instantOf(a.dateCreated);
+  if (byDate !== 0) return byDate;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * The reference predicate: does `post` satisfy `criteria`? The stores implement this with indexes;
+ * in-memory fakes and tests can use it directly.
+ */
+export function matchesCriteria(post: Post, criteria: SearchCriteria): boolean {
+  if (criteria.userId !== undefined && post.userId !== criteria.userId) return false;
+  const tags = requiredTags(criteria.tags);
+  if (!tags.every((tag) => post.tags.includes(tag))) return false;
+  const { from, to } = dateBoundsOf(criteria);
+  const created = instantOf(post.dateCreated);
+  if (from !== undefined && created < instantOf(from)) return false;
+  if (to !== undefined && created > instantOf(to)) return false;
+  const words = queryWords(criteria.q);
+  if (words.length > 0) {
+    const contentWords = new Set(wordsOf(post.content));
+    if (!words.every((word) => contentWords.has(word))) return false;
+  }
+  return true;
+}
+
+/** Rows to skip before a page; throws when the page reaches past MAX_RESULT_WINDOW. */
+export function offsetOf(page: PageRequest): number {
+  if (page.page * page.pageSize > MAX_RESULT_WINDOW) {
+    throw new InvalidInput(
+      `page: pages reach at most ${MAX_RESULT_WINDOW} rows deep (page × pageSize); export the results to read further`,
+      'page',
+    );
+  }
+  return (page.page - 1) * page.pageSize;
+}
+
+/** Rules zod cannot express field by field: `from` may not be after `to`. Returns the criteria unchanged. */
+export function checkCriteria(criteria: SearchCriteria): SearchCriteria {
+  const { from, to } = dateBoundsOf(criteria);
+  if (from !== undefined && to !== undefined && instantOf(from) > instantOf(to)) {
+    throw new InvalidInput(`from: must not be after to (${criteria.from} > ${criteria.to})`, 'from');
+  }
+  return criteria;
+}
+
+function invalidInputFrom(error: z.ZodError): InvalidInput {
+  const issue = error.issues[0];
+  const field = issue?.path[0] !== undefined ? String(issue.path[0]) : undefined;
+  const message = issue ? `${field ?? 'query'}: ${issue.message}` : 'invalid search';
+  return new InvalidInput(message, field);
+}
+
+/** An absent or empty query-string value is the same thing: not given. */
+const given = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value);
+
+/**
+ * Parses the query string of `GET /api/search?q=&tags=&userId=&from=&to=&page=&pageSize=`.
+ * `tags` is comma-separated; empty values mean absent; unknown parameters are ignored.
+ * Throws InvalidInput naming the bad field.
+ */
+export function criteriaFromQuery(params: Record<string, string | undefined>): {
+  criteria: SearchCriteria;
+  page: PageRequest;
+} {
+  const tagList = given(params.tags)
+    ?.split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag.length > 0);
+  const raw = {
+    q: given(params.q),
+    tags: tagList && tagList.length > 0 ? tagList : undefined,
+    userId: given(params.userId),
+    from: given(params.from)?.trim(),
+    to: given(params.to)?.trim(),
+  };
+  const criteria = SearchCriteriaSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)));
+  if (!criteria.success) throw invalidInputFrom(criteria.error);
+
+  const page = PageRequestSchema.safeParse({ page: given(params.page), pageSize: given(params.pageSize) });
+  if (!page.success) throw invalidInputFrom(page.error);
+
+  offsetOf(page.data);
+  return { criteria: checkCriteria(criteria.data), page: page.data };
+}
