@@ -123,7 +123,9 @@ export class ClamdScanner implements VirusScanner {
         socket.destroy(new Transient(`clamd at ${this.where()} did not answer within ${this.timeoutMs} ms`)),
       );
       const onError = (error: Error) =>
-        reject(error instanceof Transient ? error : new Transient(`clamd at ${this.where()} is unreachable: ${error.message}`, { cause: error }));
+        reject(
+          error instanceof Transient ? error : new Transient(`clamd at ${this.where()} is unreachable: ${error.message}`, { cause: error }),
+        );
       socket.once('error', onError);
       socket.once('connect', () => {
         socket.off('error', onError);

@@ -164,9 +164,14 @@ async function checkCsv(text: string, truncated: boolean): Promise<FormatVerdict
   if (problem) return unknown(`the header row is not one Ferry can import: ${problem}`);
   const uneven = rows.findIndex((row) => row.length !== header.length);
   if (uneven !== -1) {
-    return unknown(`not CSV with a consistent column count: data row ${uneven + 1} has ${rows[uneven]?.length} fields, the header ${header.length}`);
+    return unknown(
+      `not CSV with a consistent column count: data row ${uneven + 1} has ${rows[uneven]?.length} fields, the header ${header.length}`,
+    );
   }
-  return { format: 'csv', reason: `a header of ${header.length} post columns and ${rows.length} sampled row${rows.length === 1 ? '' : 's'} of the same width` };
+  return {
+    format: 'csv',
+    reason: `a header of ${header.length} post columns and ${rows.length} sampled row${rows.length === 1 ? '' : 's'} of the same width`,
+  };
 }
 
 const unknown = (reason: string): FormatVerdict => ({ format: 'unknown', reason });

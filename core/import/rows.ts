@@ -150,7 +150,10 @@ async function* csvRows(stream: Readable, maxRecordBytes: number): AsyncGenerato
     },
     on_skip: (error: CsvError | undefined, raw: string | undefined) => {
       if (error && RECOVERABLE_CSV_ERRORS.has(error.code) && header) {
-        const reason = error.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' ? `has ${fieldCount(error)} fields, the header has ${header.length}` : error.message;
+        const reason =
+          error.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH'
+            ? `has ${fieldCount(error)} fields, the header has ${header.length}`
+            : error.message;
         rows.push({ rowNumber: ++rowNumber, raw: withoutLineEnding(raw ?? ''), problem: `line ${error.lines}: ${reason}` });
       } else {
         const where = error?.lines !== undefined ? `line ${error.lines}: ` : '';
@@ -220,7 +223,11 @@ async function* ndjsonRows(stream: Readable, maxRecordBytes: number): AsyncGener
   };
   const overlongRow = (start: Buffer): SourceRow => {
     first = false;
-    return { rowNumber: ++rowNumber, raw: `${start.toString('utf8', 0, Math.min(200, start.length))}…`, problem: `the line is longer than ${maxRecordBytes} bytes` };
+    return {
+      rowNumber: ++rowNumber,
+      raw: `${start.toString('utf8', 0, Math.min(200, start.length))}…`,
+      problem: `the line is longer than ${maxRecordBytes} bytes`,
+    };
   };
 
   for await (const chunk of utf8Chunks(stream)) {

@@ -71,7 +71,13 @@ export function parseCreateImportRequest(body: unknown, limits: ImportLimits = D
   const type = z.enum(DELIVERY_TYPES, 'must be one of direct, email, push');
   const single = fileSpec(limits).extend({ type });
   const batch = z
-    .object({ files: z.array(fileSpec(limits)).min(1, 'must list at least one file').max(limits.maxBatchFiles, `must list at most ${limits.maxBatchFiles} files`), type })
+    .object({
+      files: z
+        .array(fileSpec(limits))
+        .min(1, 'must list at least one file')
+        .max(limits.maxBatchFiles, `must list at most ${limits.maxBatchFiles} files`),
+      type,
+    })
     .strict();
   const isBatch = typeof body === 'object' && body !== null && 'files' in body;
   const parsed = (isBatch ? batch : single).safeParse(body);
@@ -126,9 +132,16 @@ export interface PresignedPostPlan {
  * and exactly the declared size (itself at most MAX_IMPORT_BYTES and 5 GiB), so the browser cannot upload
  * something bigger or of another type than it asked for.
  */
-export function presignedPostPlan(input: { bucket: string; key: string; file: Pick<ImportFileSpec, 'size' | 'contentType'> }): PresignedPostPlan {
+export function presignedPostPlan(input: {
+  bucket: string;
+  key: string;
+  file: Pick<ImportFileSpec, 'size' | 'contentType'>;
+}): PresignedPostPlan {
   if (uploadMethodFor(input.file.size) !== 'post') {
-    throw new InvalidInput(`size: ${input.file.size} bytes is over the ${PRESIGNED_POST_MAX_BYTES}-byte presigned POST limit; use a multipart upload`, 'size');
+    throw new InvalidInput(
+      `size: ${input.file.size} bytes is over the ${PRESIGNED_POST_MAX_BYTES}-byte presigned POST limit; use a multipart upload`,
+      'size',
+    );
   }
   return {
     Bucket: input.bucket,

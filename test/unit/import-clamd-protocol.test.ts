@@ -37,7 +37,7 @@ async function fakeClamd(reply: (payload: Buffer, session: number) => Reply): Pr
       if (received.toString('latin1') === 'zPING\0') return void socket.end('PONG\0');
       if (!received.subarray(0, 10).equals(Buffer.from('zINSTREAM\0'))) return;
       const chunks: Buffer[] = [];
-      for (let at = 10; at + 4 <= received.length; ) {
+      for (let at = 10; at + 4 <= received.length;) {
         const length = received.readUInt32BE(at);
         if (length === 0) {
           const session = sessions.push(Buffer.concat(chunks)) - 1;
@@ -86,7 +86,14 @@ describe('ClamdScanner speaking INSTREAM', () => {
     const scanner = new ClamdScanner({ host: '127.0.0.1', port: clamd.port });
     await expect(scanner.scan(Readable.from([Buffer.from('abc'), Buffer.from('defgh')]))).resolves.toEqual({ clean: true });
     expect(clamd.wire[0]).toEqual(
-      Buffer.concat([Buffer.from('zINSTREAM\0'), Buffer.from([0, 0, 0, 3]), Buffer.from('abc'), Buffer.from([0, 0, 0, 5]), Buffer.from('defgh'), Buffer.alloc(4)]),
+      Buffer.concat([
+        Buffer.from('zINSTREAM\0'),
+        Buffer.from([0, 0, 0, 3]),
+        Buffer.from('abc'),
+        Buffer.from([0, 0, 0, 5]),
+        Buffer.from('defgh'),
+        Buffer.alloc(4),
+      ]),
     );
   });
 
@@ -164,10 +171,13 @@ describe('reading clamd replies', () => {
     expect(parseInstreamReply(reply)).toEqual(verdict);
   });
 
-  it.each(['INSTREAM size limit exceeded. ERROR', 'stream: Can\'t allocate memory ERROR', 'UNKNOWN COMMAND', '', 'stream: Heuristics.Limits.Exceeded.MaxScanSize FOUND'])(
-    '%j fails closed with ScanFailed',
-    (reply) => {
-      expect(() => parseInstreamReply(reply)).toThrow(ScanFailed);
-    },
-  );
+  it.each([
+    'INSTREAM size limit exceeded. ERROR',
+    "stream: Can't allocate memory ERROR",
+    'UNKNOWN COMMAND',
+    '',
+    'stream: Heuristics.Limits.Exceeded.MaxScanSize FOUND',
+  ])('%j fails closed with ScanFailed', (reply) => {
+    expect(() => parseInstreamReply(reply)).toThrow(ScanFailed);
+  });
 });

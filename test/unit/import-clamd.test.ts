@@ -38,119 +38,122 @@ const withEicarAt = (size: number, offset: number): Buffer => {
   return bytes;
 };
 
-describe.skipIf(clamdMissing)('ClamdScanner against a real clamd (skipped: clamd binary not installed; apt-get install clamav-daemon)', () => {
-  let dataDir: string;
-  let clamd: ClamdHandle;
-  let scanner: ClamdScanner;
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'ferry-clamd-'));
-    clamd = await startClamd({ dataDir, port: await freePort() });
-    scanner = new ClamdScanner({ host: clamd.host, port: clamd.port, timeoutMs: 5000 });
-  });
-
-  afterAll(async () => {
-    await clamd?.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  it('answers PING', async () => {
-    await expect(scanner.ping()).resolves.toBeUndefined();
-  });
-
-  it('reports the EICAR test file as infected, with the signature name', async () => {
-    const verdict = await scanner.scan(Readable.from([Buffer.from(EICAR, 'latin1')]));
-    expect(verdict.clean).toBe(false);
-    expect(verdict.clean === false && verdict.signature).toMatch(/^Eicar-Test-Signature/);
-  });
-
-  it('finds the EICAR string inside a larger file', async () => {
-    const verdict = await scanner.scan(streamOf(withEicarAt(3 * 1024 * 1024, 2 * 1024 * 1024 + 17)));
-    expect(verdict).toEqual({ clean: false, signature: expect.stringMatching(/^Eicar-Test-Signature/) });
-  });
-
-  it('reports random bytes as clean', async () => {
-    await expect(scanner.scan(streamOf(randomBytes(4 * 1024 * 1024)))).resolves.toEqual({ clean: true });
-  });
-
-  it('reports an empty object as clean', async () => {
-    await expect(scanner.scan(Readable.from([]))).resolves.toEqual({ clean: true });
-  });
-
-  it('scans an object larger than one session in overlapping ranges and finds EICAR straddling a range boundary', async () => {
-    const ranged = new ClamdScanner({ host: clamd.host, port: clamd.port, maxStreamBytes: 256 * 1024, overlapBytes: 4096 });
-    const boundary = 256 * 1024;
-    const verdict = await ranged.scan(streamOf(withEicarAt(1024 * 1024, boundary - 30), 10_000));
-    expect(verdict).toEqual({ clean: false, signature: expect.stringMatching(/^Eicar-Test-Signature/) });
-  });
-
-  it('finds EICAR in the last of many ranges', async () => {
-    const ranged = new ClamdScanner({ host: clamd.host, port: clamd.port, maxStreamBytes: 256 * 1024, overlapBytes: 4096 });
-    const size = 2 * 1024 * 1024;
-    const verdict = await ranged.scan(streamOf(withEicarAt(size, size - EICAR.length)));
-    expect(verdict.clean).toBe(false);
-  });
-
-  it('documents the residual risk: without overlap, a signature split by a range boundary is missed', async () => {
-    const noOverlap = new ClamdScanner({ host: clamd.host, port: clamd.port, maxStreamBytes: 256 * 1024, overlapBytes: 0 });
-    const verdict = await noOverlap.scan(streamOf(withEicarAt(1024 * 1024, 256 * 1024 - 30)));
-    expect(verdict).toEqual({ clean: true });
-  });
-
-  it('fails (never clean) when the object fails while being read', async () => {
-    const broken = Readable.from(
-      (async function* () {
-        yield randomBytes(100_000);
-        throw new Transient('the object store dropped the connection');
-      })(),
-    );
-    await expect(scanner.scan(broken)).rejects.toThrow('the object store dropped the connection');
-  });
-
-  describe('a clamd whose StreamMaxLength is smaller than the object', () => {
-    let small: ClamdHandle;
-    let smallDir: string;
+describe.skipIf(clamdMissing)(
+  'ClamdScanner against a real clamd (skipped: clamd binary not installed; apt-get install clamav-daemon)',
+  () => {
+    let dataDir: string;
+    let clamd: ClamdHandle;
+    let scanner: ClamdScanner;
 
     beforeAll(async () => {
-      smallDir = await mkdtemp(join(tmpdir(), 'ferry-clamd-small-'));
-      small = await startClamd({ dataDir: smallDir, port: await freePort(), streamMaxLength: '1M' });
+      dataDir = await mkdtemp(join(tmpdir(), 'ferry-clamd-'));
+      clamd = await startClamd({ dataDir, port: await freePort() });
+      scanner = new ClamdScanner({ host: clamd.host, port: clamd.port, timeoutMs: 5000 });
     });
 
     afterAll(async () => {
-      await small?.stop();
-      await rm(smallDir, { recursive: true, force: true });
+      await clamd?.stop();
+      await rm(dataDir, { recursive: true, force: true });
     });
 
-    it('refuses a single session over its limit, and the scan fails closed with ScanFailed', async () => {
-      const oneSession = new ClamdScanner({ host: small.host, port: small.port });
-      await expect(oneSession.scan(streamOf(randomBytes(3 * 1024 * 1024)))).rejects.toBeInstanceOf(ScanFailed);
+    it('answers PING', async () => {
+      await expect(scanner.ping()).resolves.toBeUndefined();
     });
 
-    it('scans the same object when the sessions are kept under the limit', async () => {
-      const ranged = new ClamdScanner({ host: small.host, port: small.port, maxStreamBytes: 1024 * 1024 - 1, overlapBytes: 64 * 1024 });
-      await expect(ranged.scan(streamOf(randomBytes(3 * 1024 * 1024)))).resolves.toEqual({ clean: true });
-      await expect(ranged.scan(streamOf(withEicarAt(3 * 1024 * 1024, 2_500_000)))).resolves.toMatchObject({ clean: false });
-    });
-  });
-
-  describe('when clamd is down', () => {
-    it('a scan throws Transient: the import fails closed', async () => {
-      const down = new ClamdScanner({ host: '127.0.0.1', port: await freePort(), timeoutMs: 1000 });
-      await expect(down.scan(Readable.from([Buffer.from('userId,dateCreated,content\n')]))).rejects.toBeInstanceOf(Transient);
+    it('reports the EICAR test file as infected, with the signature name', async () => {
+      const verdict = await scanner.scan(Readable.from([Buffer.from(EICAR, 'latin1')]));
+      expect(verdict.clean).toBe(false);
+      expect(verdict.clean === false && verdict.signature).toMatch(/^Eicar-Test-Signature/);
     });
 
-    it('ping throws Transient', async () => {
-      const down = new ClamdScanner({ host: '127.0.0.1', port: await freePort(), timeoutMs: 1000 });
-      await expect(down.ping()).rejects.toBeInstanceOf(Transient);
+    it('finds the EICAR string inside a larger file', async () => {
+      const verdict = await scanner.scan(streamOf(withEicarAt(3 * 1024 * 1024, 2 * 1024 * 1024 + 17)));
+      expect(verdict).toEqual({ clean: false, signature: expect.stringMatching(/^Eicar-Test-Signature/) });
     });
 
-    it('a clamd that stops answering ends the scan with Transient, not a verdict', async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'ferry-clamd-stop-'));
-      const doomed = await startClamd({ dataDir: dir, port: await freePort() });
-      const doomedScanner = new ClamdScanner({ host: doomed.host, port: doomed.port, timeoutMs: 2000 });
-      await doomed.stop();
-      await expect(doomedScanner.scan(streamOf(randomBytes(1024 * 1024)))).rejects.toBeInstanceOf(Transient);
-      await rm(dir, { recursive: true, force: true });
+    it('reports random bytes as clean', async () => {
+      await expect(scanner.scan(streamOf(randomBytes(4 * 1024 * 1024)))).resolves.toEqual({ clean: true });
     });
-  });
-});
+
+    it('reports an empty object as clean', async () => {
+      await expect(scanner.scan(Readable.from([]))).resolves.toEqual({ clean: true });
+    });
+
+    it('scans an object larger than one session in overlapping ranges and finds EICAR straddling a range boundary', async () => {
+      const ranged = new ClamdScanner({ host: clamd.host, port: clamd.port, maxStreamBytes: 256 * 1024, overlapBytes: 4096 });
+      const boundary = 256 * 1024;
+      const verdict = await ranged.scan(streamOf(withEicarAt(1024 * 1024, boundary - 30), 10_000));
+      expect(verdict).toEqual({ clean: false, signature: expect.stringMatching(/^Eicar-Test-Signature/) });
+    });
+
+    it('finds EICAR in the last of many ranges', async () => {
+      const ranged = new ClamdScanner({ host: clamd.host, port: clamd.port, maxStreamBytes: 256 * 1024, overlapBytes: 4096 });
+      const size = 2 * 1024 * 1024;
+      const verdict = await ranged.scan(streamOf(withEicarAt(size, size - EICAR.length)));
+      expect(verdict.clean).toBe(false);
+    });
+
+    it('documents the residual risk: without overlap, a signature split by a range boundary is missed', async () => {
+      const noOverlap = new ClamdScanner({ host: clamd.host, port: clamd.port, maxStreamBytes: 256 * 1024, overlapBytes: 0 });
+      const verdict = await noOverlap.scan(streamOf(withEicarAt(1024 * 1024, 256 * 1024 - 30)));
+      expect(verdict).toEqual({ clean: true });
+    });
+
+    it('fails (never clean) when the object fails while being read', async () => {
+      const broken = Readable.from(
+        (async function* () {
+          yield randomBytes(100_000);
+          throw new Transient('the object store dropped the connection');
+        })(),
+      );
+      await expect(scanner.scan(broken)).rejects.toThrow('the object store dropped the connection');
+    });
+
+    describe('a clamd whose StreamMaxLength is smaller than the object', () => {
+      let small: ClamdHandle;
+      let smallDir: string;
+
+      beforeAll(async () => {
+        smallDir = await mkdtemp(join(tmpdir(), 'ferry-clamd-small-'));
+        small = await startClamd({ dataDir: smallDir, port: await freePort(), streamMaxLength: '1M' });
+      });
+
+      afterAll(async () => {
+        await small?.stop();
+        await rm(smallDir, { recursive: true, force: true });
+      });
+
+      it('refuses a single session over its limit, and the scan fails closed with ScanFailed', async () => {
+        const oneSession = new ClamdScanner({ host: small.host, port: small.port });
+        await expect(oneSession.scan(streamOf(randomBytes(3 * 1024 * 1024)))).rejects.toBeInstanceOf(ScanFailed);
+      });
+
+      it('scans the same object when the sessions are kept under the limit', async () => {
+        const ranged = new ClamdScanner({ host: small.host, port: small.port, maxStreamBytes: 1024 * 1024 - 1, overlapBytes: 64 * 1024 });
+        await expect(ranged.scan(streamOf(randomBytes(3 * 1024 * 1024)))).resolves.toEqual({ clean: true });
+        await expect(ranged.scan(streamOf(withEicarAt(3 * 1024 * 1024, 2_500_000)))).resolves.toMatchObject({ clean: false });
+      });
+    });
+
+    describe('when clamd is down', () => {
+      it('a scan throws Transient: the import fails closed', async () => {
+        const down = new ClamdScanner({ host: '127.0.0.1', port: await freePort(), timeoutMs: 1000 });
+        await expect(down.scan(Readable.from([Buffer.from('userId,dateCreated,content\n')]))).rejects.toBeInstanceOf(Transient);
+      });
+
+      it('ping throws Transient', async () => {
+        const down = new ClamdScanner({ host: '127.0.0.1', port: await freePort(), timeoutMs: 1000 });
+        await expect(down.ping()).rejects.toBeInstanceOf(Transient);
+      });
+
+      it('a clamd that stops answering ends the scan with Transient, not a verdict', async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'ferry-clamd-stop-'));
+        const doomed = await startClamd({ dataDir: dir, port: await freePort() });
+        const doomedScanner = new ClamdScanner({ host: doomed.host, port: doomed.port, timeoutMs: 2000 });
+        await doomed.stop();
+        await expect(doomedScanner.scan(streamOf(randomBytes(1024 * 1024)))).rejects.toBeInstanceOf(Transient);
+        await rm(dir, { recursive: true, force: true });
+      });
+    });
+  },
+);

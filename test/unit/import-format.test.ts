@@ -18,7 +18,9 @@ describe('identifying an upload’s format from its content', () => {
 
   it('a UTF-8 byte order mark is tolerated', async () => {
     await expect(of(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(HEADER + ROW)]))).resolves.toMatchObject({ format: 'csv' });
-    await expect(of(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(NDJSON_ROW)]))).resolves.toMatchObject({ format: 'ndjson' });
+    await expect(of(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(NDJSON_ROW)]))).resolves.toMatchObject({
+      format: 'ndjson',
+    });
   });
 
   it('CRLF line endings and quoted fields spanning lines are still CSV', async () => {
@@ -35,8 +37,14 @@ describe('identifying an upload’s format from its content', () => {
   });
 
   it('a JSON line that is not an object, or not JSON, makes it not NDJSON', async () => {
-    await expect(of(NDJSON_ROW + '[1,2]\n')).resolves.toEqual({ format: 'unknown', reason: expect.stringContaining('line 2 is JSON but not an object') });
-    await expect(of(NDJSON_ROW + '{"broken":\n')).resolves.toEqual({ format: 'unknown', reason: expect.stringContaining('line 2 is not valid JSON') });
+    await expect(of(NDJSON_ROW + '[1,2]\n')).resolves.toEqual({
+      format: 'unknown',
+      reason: expect.stringContaining('line 2 is JSON but not an object'),
+    });
+    await expect(of(NDJSON_ROW + '{"broken":\n')).resolves.toEqual({
+      format: 'unknown',
+      reason: expect.stringContaining('line 2 is not valid JSON'),
+    });
   });
 
   it('pretty-printed JSON is not NDJSON', async () => {
@@ -44,12 +52,21 @@ describe('identifying an upload’s format from its content', () => {
   });
 
   it('a CSV whose rows change width is not CSV', async () => {
-    await expect(of(HEADER + ROW + 'p2,bob\n')).resolves.toEqual({ format: 'unknown', reason: expect.stringContaining('data row 2 has 2 fields') });
+    await expect(of(HEADER + ROW + 'p2,bob\n')).resolves.toEqual({
+      format: 'unknown',
+      reason: expect.stringContaining('data row 2 has 2 fields'),
+    });
   });
 
   it('a CSV header without the post columns is not importable, and the reason says which are missing', async () => {
-    await expect(of('userId,content\nalice,hi\n')).resolves.toEqual({ format: 'unknown', reason: expect.stringContaining('missing column dateCreated') });
-    await expect(of('name,age\nAda,36\n')).resolves.toEqual({ format: 'unknown', reason: expect.stringContaining('unknown column "name"') });
+    await expect(of('userId,content\nalice,hi\n')).resolves.toEqual({
+      format: 'unknown',
+      reason: expect.stringContaining('missing column dateCreated'),
+    });
+    await expect(of('name,age\nAda,36\n')).resolves.toEqual({
+      format: 'unknown',
+      reason: expect.stringContaining('unknown column "name"'),
+    });
   });
 
   it('plain prose is not CSV', async () => {
@@ -73,11 +90,16 @@ describe('identifying an upload’s format from its content', () => {
   });
 
   it('a file named .csv with binary content is not CSV (the name is never consulted)', async () => {
-    await expect(of(Buffer.from([0x00, 0x01, 0x02, 0x03, 0x0a]))).resolves.toEqual({ format: 'unknown', reason: expect.stringContaining('NUL') });
+    await expect(of(Buffer.from([0x00, 0x01, 0x02, 0x03, 0x0a]))).resolves.toEqual({
+      format: 'unknown',
+      reason: expect.stringContaining('NUL'),
+    });
   });
 
   it('text that is not UTF-8 is refused', async () => {
-    await expect(of(Buffer.concat([Buffer.from('userId,dateCreated,content\nJos'), Buffer.from([0xe9]), Buffer.from(',2024-05-01T10:00:00Z,hi\n')]))).resolves.toEqual({
+    await expect(
+      of(Buffer.concat([Buffer.from('userId,dateCreated,content\nJos'), Buffer.from([0xe9]), Buffer.from(',2024-05-01T10:00:00Z,hi\n')])),
+    ).resolves.toEqual({
       format: 'unknown',
       reason: 'the file is not UTF-8 text',
     });

@@ -101,7 +101,11 @@ describe('reading CSV rows into posts', () => {
     ['a header with an unknown column', `userId,dateCreated,content,likes\nalice,${AT},x,3\n`, /unknown column "likes"/],
     ['a header missing a required column', `userId,content\nalice,x\n`, /missing column dateCreated/],
     ['an empty file', '', /no header row/],
-    ['a closing quote followed by text', `userId,dateCreated,content\nalice,${AT},"a"b\nbob,${AT},c\n`, /Invalid Closing Quote.*cannot be delimited/],
+    [
+      'a closing quote followed by text',
+      `userId,dateCreated,content\nalice,${AT},"a"b\nbob,${AT},c\n`,
+      /Invalid Closing Quote.*cannot be delimited/,
+    ],
     ['a quote never closed', `userId,dateCreated,content\nalice,${AT},"open\nbob,${AT},c\n`, /Quote Not Closed/],
   ])('stops with InvalidInput on %s (the rest of the file cannot be read reliably)', async (_name, file, reason) => {
     const reading = readAll(file);
@@ -121,10 +125,13 @@ describe('reading CSV rows into posts', () => {
 });
 
 describe('reading NDJSON rows into posts', () => {
-  const line = (fields: Record<string, unknown>) => JSON.stringify({ userId: 'alice', dateCreated: AT, content: 'hi', tags: ['a'], ...fields });
+  const line = (fields: Record<string, unknown>) =>
+    JSON.stringify({ userId: 'alice', dateCreated: AT, content: 'hi', tags: ['a'], ...fields });
 
   it('turns each non-blank line into a post with a deterministic id', async () => {
-    const { posts, rejected } = await readAll(`${line({ id: 'src-1' })}\n\n${line({ userId: 'bob', tags: undefined })}\r\n`, { format: 'ndjson' });
+    const { posts, rejected } = await readAll(`${line({ id: 'src-1' })}\n\n${line({ userId: 'bob', tags: undefined })}\r\n`, {
+      format: 'ndjson',
+    });
     expect(rejected).toEqual([]);
     expect(posts).toEqual([
       { id: 'imp-1-1', userId: 'alice', dateCreated: AT, content: 'hi', tags: ['a'] },
@@ -148,7 +155,9 @@ describe('reading NDJSON rows into posts', () => {
     const file = `${line({ content: 'x'.repeat(10_000) })}\n${line({})}\n`;
     for (const size of [100, 65_536]) {
       const { posts, rejected } = await readAll(chunked(file, size), { format: 'ndjson', maxRecordBytes: 2000 });
-      expect(rejected).toEqual([{ rowNumber: 1, reason: 'the line is longer than 2000 bytes', raw: expect.stringMatching(/^\{"userId":"alice".*…$/) }]);
+      expect(rejected).toEqual([
+        { rowNumber: 1, reason: 'the line is longer than 2000 bytes', raw: expect.stringMatching(/^\{"userId":"alice".*…$/) },
+      ]);
       expect(posts.map((p) => p.id)).toEqual(['imp-1-2']);
     }
   });

@@ -65,7 +65,17 @@ describe('the create-import request', () => {
     ['a content type that is not a media type', { ...valid, contentType: 'csv please' }, 'contentType'],
     ['a hash that is not 64 hex digits', { ...valid, sha256: 'abc' }, 'sha256'],
     ['an unknown field', { ...valid, bucket: 'someone-elses' }, 'bucket'],
-    ['a bad file inside a batch', { type: 'direct', files: [{ fileName: 'a', size: 1, contentType: 'text/csv' }, { fileName: 'b', size: 0, contentType: 'text/csv' }] }, 'files[1].size'],
+    [
+      'a bad file inside a batch',
+      {
+        type: 'direct',
+        files: [
+          { fileName: 'a', size: 1, contentType: 'text/csv' },
+          { fileName: 'b', size: 0, contentType: 'text/csv' },
+        ],
+      },
+      'files[1].size',
+    ],
     ['an empty batch', { type: 'direct', files: [] }, 'files'],
   ])('refuses %s, naming the field', (_name, body, field) => {
     expect(invalidField(body)).toBe(field);
@@ -130,7 +140,9 @@ describe('the presigned POST policy', () => {
     const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
     const { fields } = await createPresignedPost(client, { ...plan, Expires: 900 });
     const policy = JSON.parse(Buffer.from(fields.Policy ?? '', 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
-    expect(policy.conditions).toEqual(expect.arrayContaining([['content-length-range', 1234, 1234], ['eq', '$Content-Type', 'text/csv'], { key: 'uploads/u/i/r' }]));
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([['content-length-range', 1234, 1234], ['eq', '$Content-Type', 'text/csv'], { key: 'uploads/u/i/r' }]),
+    );
     expect(fields.key).toBe('uploads/u/i/r');
     expect(new Date(policy.expiration).getTime()).toBeGreaterThan(Date.now());
   });
@@ -138,7 +150,9 @@ describe('the presigned POST policy', () => {
   it('is only for files up to 5 GiB; larger ones go multipart', () => {
     expect(uploadMethodFor(PRESIGNED_POST_MAX_BYTES)).toBe('post');
     expect(uploadMethodFor(PRESIGNED_POST_MAX_BYTES + 1)).toBe('multipart');
-    expect(() => presignedPostPlan({ bucket: 'b', key: 'k', file: { size: PRESIGNED_POST_MAX_BYTES + 1, contentType: 'text/csv' } })).toThrow(InvalidInput);
+    expect(() =>
+      presignedPostPlan({ bucket: 'b', key: 'k', file: { size: PRESIGNED_POST_MAX_BYTES + 1, contentType: 'text/csv' } }),
+    ).toThrow(InvalidInput);
   });
 });
 
