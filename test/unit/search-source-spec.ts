@@ -1,0 +1,172 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generatePosts } from '../../core/demo-data';
+import type { Post, SearchCriteria } from '../../core/model';
+import type { SearchSource } from '../../core/ports';
+import { compareNewestFirst, matchesCriteria } from '../../core/search-criteria';
+
+/**
+ * The behaviour every SearchSource adapter must show (core/search-criteria.ts), run against each adapter
+ * so "the same criteria give the same rows in both" is checked, not assumed.
+ */
+
+const post = (id: string, dateCreated: string, content: string, tags: string[] = [], userId = 'alice'): Post => ({
+  id,
+  userId,
+  dateCreated,
+  content,
+  tags,
+});
+
+/** Hand-made posts whose expected matches a reader can check by eye. */
+export const HAND_MADE: Post[] = [
+  post('h01', '2025-03-10T09:00:00.000Z', 'Just tried a great Espresso at the corner café.', ['coffee', 'til']),
+  post('h02', '2025-03-10T09:00:00.000Z', 'ESPRESSO, again! Grinder still broken.', ['coffee'], 'bob'),
+  post('h03', '2025-03-10T11:00:00.000+02:00', 'Espresso-based drinks are "fine".', ['coffee', 'review']), // 09:00Z, same instant as h01/h02
+  post('h04', '2025-03-09T23:59:59.999Z', 'Packing light for Lisbon.\nTrain ticket booked.', ['travel'], 'bob'),
+  post('h05', '2025-03-11T00:00:00.000Z', '=SUM(A1:A9) is how I plan my espresso budget', ['coffee', 'advice'], 'carol'),
+  post('h06', '2025-03-11T01:00:00.000+02:00', '+1 for the café in Lisbon, espresso was great', ['travel', 'coffee'], 'carol'), // 2025-03-10T23:00Z
+  post('h07', '2024-12-31T23:59:59.000Z', '@bob espressos are not espresso (no stemming)', [], 'alice'),
+  post('h08', '2025-01-01T00:00:00.000Z', "Don't stop: cafe without an accent", ['til'], 'bob'),
+];
+
+const ids = (posts: Post[]): string[] => posts.map((p) => p.id);
+
+export interface SourceUnderTest {
+  source: SearchSource;
+  cleanup(): Promise<void> | void;
+}
+
+async function scanAll(source: SearchSource, criteria: SearchCriteria, batchSize?: number): Promise<Post[][]> {
+  const batches: Post[][] = [];
+  for await (const batch of source.scan(criteria, batchSize ? { batchSize } : {})) batches.push(batch);
+  return batches;
+}
+
+async function allPages(source: SearchSource, criteria: SearchCriteria, pageSize: number): Promise<Post[]> {
+  const rows: Post[] = [];
+  for (let page = 1; ; page++) {
+    const result = await source.search(criteria, { page, pageSize });
+    rows.push(...result.hits);
+    if (result.hits.length < pageSize) return rows;
+  }
+}
+
+export function describeSearchSource(name: string, open: () => Promise<SourceUnderTest>): void {
+  describe(`${name}: search semantics`, () => {
+    let subject: SourceUnderTest;
+    const demo = generatePosts(1, 400);
+    const everything = [...HAND_MADE, ...demo];
+
+    beforeEach(async () => {
+      subject = await open();
+      await subject.source.indexPosts(everything);
+    });
+    afterEach(async () => {
+      await subject.cleanup();
+    });
+
+    /** The hand-made posts matching, in result order (the demo posts around them are checked separately). */
+    const hits = async (criteria: SearchCriteria): Promise<string[]> =>
+      ids(await allPages(subject.source, criteria, 100)).filter((id) => id.startsWith('h'));
+
+    it('q requires every word, case-insensitive, punctuation ignored, newest first', async () => {
+      expect(await hits({ q: 'espresso' })).toEqual(['h05', 'h06', 'h03', 'h02', 'h01', 'h07']);
+      expect(await hits({ q: 'Espresso GREAT' })).toEqual(['h06', 'h01']);
+      expect(await hits({ q: 'lisbon, train!' })).toEqual(['h04']);
+    });
+
+    it('q matches whole words: no stemming, no prefixes, accents matter', async () => {
+      expect(await hits({ q: 'espressos' })).toEqual(['h07']);
+      expect(await hits({ q: 'espress' })).toEqual([]);
+      expect(await hits({ q: 'café' })).toEqual(['h06', 'h01']);
+      expect(await hits({ q: 'cafe' })).toEqual(['h08']);
+      expect(await hits({ q: 'don t' })).toEqual(['h08']);
+    });
+
+    it('tags require all given tags, exactly', async () => {
+      expect(await hits({ tags: ['coffee'] })).toEqual(['h05', 'h06', 'h03', 'h02', 'h01']);
+      expect(await hits({ tags: ['coffee', 'til'] })).toEqual(['h01']);
+      expect(await hits({ tags: ['Coffee'] })).toEqual([]);
+    });
+
+    it('userId is exact', async () => {
+      expect(await hits({ userId: 'bob' })).toEqual(['h02', 'h04', 'h08']);
+      expect(await hits({ userId: 'Bob' })).toEqual([]);
+    });
+
+    it('from and to are inclusive instants; a date-only to covers its whole UTC day', async () => {
+      expect(await hits({ from: '2025-03-10', to: '2025-03-10' })).toEqual(['h06', 'h03', 'h02', 'h01']);
+      expect(await hits({ to: '2025-03-09' })).toEqual(['h04', 'h08', 'h07']);
+      expect(await hits({ from: '2025-03-10T23:00:00Z' })).toEqual(['h05', 'h06']);
+      expect(await hits({ from: '2024-12-31T23:59:59Z', to: '2025-01-01T00:00:00Z' })).toEqual(['h08', 'h07']);
+    });
+
+    it('criteria combine with AND', async () => {
+      expect(await hits({ q: 'espresso', tags: ['coffee'], userId: 'carol', to: '2025-03-10' })).toEqual(['h06']);
+    });
+
+    it('equal instants are ordered by id descending, whatever the offset notation', async () => {
+      expect(await hits({ from: '2025-03-10T09:00:00Z', to: '2025-03-10T09:00:00Z' })).toEqual(['h03', 'h02', 'h01']);
+    });
+
+    it('returns the same rows as the reference predicate for many criteria', async () => {
+      const table: SearchCriteria[] = [
+        {},
+        { q: 'espresso' },
+        { q: 'the grinder' },
+        { tags: ['coffee', 'weekend'] },
+        { userId: 'alice' },
+        { userId: 'bob', from: '2025-01-01' },
+        { from: '2024-06-01', to: '2024-12-31T12:00:00-05:00' },
+        { q: 'lisbon', tags: ['travel'], from: '2024-01-01', to: '2026-01-01' },
+      ];
+      for (const criteria of table) {
+        const expected = everything.filter((p) => matchesCriteria(p, criteria)).sort(compareNewestFirst);
+        const page = await subject.source.search(criteria, { page: 1, pageSize: 100 });
+        expect(page.total, JSON.stringify(criteria)).toBe(expected.length);
+        expect(ids(page.hits), JSON.stringify(criteria)).toEqual(ids(expected.slice(0, 100)));
+        expect(ids((await scanAll(subject.source, criteria)).flat()), JSON.stringify(criteria)).toEqual(ids(expected));
+      }
+    });
+
+    it('pages report the total and cut the ordered rows into consecutive slices', async () => {
+      const total = everything.length;
+      const first = await subject.source.search({}, { page: 1, pageSize: 25 });
+      const third = await subject.source.search({}, { page: 3, pageSize: 25 });
+      const last = await subject.source.search({}, { page: Math.ceil(total / 25), pageSize: 25 });
+      const beyond = await subject.source.search({}, { page: Math.ceil(total / 25) + 1, pageSize: 25 });
+      const ordered = [...everything].sort(compareNewestFirst);
+      expect([first.total, third.total, last.total, beyond.total]).toEqual([total, total, total, total]);
+      expect(ids(first.hits)).toEqual(ids(ordered.slice(0, 25)));
+      expect(ids(third.hits)).toEqual(ids(ordered.slice(50, 75)));
+      expect(last.hits).toHaveLength(total % 25 || 25);
+      expect(beyond.hits).toEqual([]);
+    });
+
+    it('a scan returns exactly all pages concatenated, in batches of the requested size', async () => {
+      const batches = await scanAll(subject.source, {}, 37);
+      expect(batches.slice(0, -1).every((batch) => batch.length === 37)).toBe(true);
+      expect(batches.flat()).toEqual(await allPages(subject.source, {}, 100));
+    });
+
+    it('hits carry the posts as indexed', async () => {
+      const { hits: found } = await subject.source.search({ q: 'budget' }, { page: 1, pageSize: 10 });
+      expect(found).toEqual([HAND_MADE[4]]);
+    });
+
+    it('a search matching nothing has total 0 and no hits, and its scan yields no batch', async () => {
+      const criteria = { q: 'espresso', userId: 'nobody' };
+      expect(await subject.source.search(criteria, { page: 1, pageSize: 20 })).toEqual({ total: 0, hits: [] });
+      expect(await scanAll(subject.source, criteria)).toEqual([]);
+    });
+
+    it('re-indexing an id replaces the post: no duplicates, old words and tags forgotten', async () => {
+      const edited = { ...HAND_MADE[1]!, content: 'Switched to pour-over.', tags: ['brewing'] };
+      await subject.source.indexPosts([edited, edited]);
+      expect((await subject.source.search({}, { page: 1, pageSize: 1 })).total).toBe(everything.length);
+      expect(await hits({ q: 'grinder' })).toEqual([]);
+      expect(await hits({ tags: ['coffee'] })).toEqual(['h05', 'h06', 'h03', 'h01']);
+      expect((await subject.source.search({ q: 'pour over', tags: ['brewing'] }, { page: 1, pageSize: 5 })).hits).toEqual([edited]);
+    });
+  });
+}

@@ -1,0 +1,72 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
+import { InvalidInput } from '../../core/errors';
+import { generatePosts } from '../../core/demo-data';
+import { seed } from '../../infra/local/seed';
+import { describeSearchSource } from './search-source-spec';
+
+const tempDirs: string[] = [];
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-search-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describeSearchSource('SqliteSearchSource', async () => {
+  const source = new SqliteSearchSource(join(freshDir(), 'search.db'));
+  return { source, cleanup: () => source.close() };
+});
+
+describe('SqliteSearchSource: storage', () => {
+  it('creates its directory and keeps posts across reopening', async () => {
+    const file = join(freshDir(), 'nested', 'dir', 'search.db');
+    const first = new SqliteSearchSource(file);
+    await first.indexPosts(generatePosts(1, 50));
+    first.close();
+    const again = new SqliteSearchSource(file);
+    expect(existsSync(file)).toBe(true);
+    expect((await again.search({}, { page: 1, pageSize: 1 })).total).toBe(50);
+    again.close();
+  });
+
+  it('a failing batch is rolled back as a whole', async () => {
+    const store = new SqliteSearchSource(join(freshDir(), 'search.db'));
+    const [good, bad] = generatePosts(1, 2) as [ReturnType<typeof generatePosts>[number], ReturnType<typeof generatePosts>[number]];
+    await expect(store.indexPosts([good, { ...bad, dateCreated: 'not a date' }])).rejects.toBeInstanceOf(InvalidInput);
+    expect(store.count()).toBe(0);
+    store.close();
+  });
+
+  it('a scan stopped early leaves the store usable (its temporary match table is dropped)', async () => {
+    const store = new SqliteSearchSource(join(freshDir(), 'search.db'));
+    await store.indexPosts(generatePosts(1, 300));
+    for await (const batch of store.scan({ q: 'the' }, { batchSize: 10 })) {
+      expect(batch).toHaveLength(10);
+      break;
+    }
+    const all: string[] = [];
+    for await (const batch of store.scan({ q: 'the' }, { batchSize: 10 })) all.push(...batch.map((p) => p.id));
+    expect(all.length).toBe((await store.search({ q: 'the' }, { page: 1, pageSize: 1 })).total);
+    store.close();
+  });
+});
+
+describe('seed: demo posts into DIR/search.db', () => {
+  it('adds posts 1..N, then only what is missing', async () => {
+    const file = join(freshDir(), 'search.db');
+    expect((await seed(file, 1_200)).added).toBe(1_200);
+    expect((await seed(file, 1_200)).added).toBe(0);
+
+    expect((await seed(file, 1_500)).added).toBe(300);
+    const reopened = new SqliteSearchSource(file);
+    expect(reopened.count()).toBe(1_500);
+    expect((await reopened.search({}, { page: 1, pageSize: 100 })).hits.every((p) => p.id.startsWith('post-'))).toBe(true);
+    reopened.close();
+  });
+});
