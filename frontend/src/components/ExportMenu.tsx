@@ -159,12 +159,12 @@ function ExportOutcome({ record }: { record: ExportRecord }) {
   const expiry = record.expiresAt ? expiryText(record.expiresAt, now) : '';
   if (!record.url || expiry === 'expired') return <p className="muted">This export has expired.</p>;
   return (
-    <p className="success">
+    <p className="success ready-line">
       ✓ Your file is ready ({rows}).{' '}
       <a className="button primary" href={record.url} download>
         Download CSV
       </a>{' '}
-      <span className="muted">{expiry}</span>
+      <span className="muted nowrap">{expiry}</span>
     </p>
   );
 }

@@ -3,7 +3,8 @@ import type { ExportRecord } from '../exports/store';
 import { elapsedText, expiryText, formatCount, formatDateTime } from '../lib/format';
 import { useExports, useNow, useUser } from '../services';
 
-const DELIVERY: Record<DeliveryType, string> = { direct: 'Download', email: 'Email link', push: 'Notify here' };
+/** How each delivery is named wherever the app lists exports. */
+export const DELIVERY: Record<DeliveryType, string> = { direct: 'Download', email: 'Email link', push: 'Notify here' };
 
 /** This session's exports with live status; the tracker keeps running ones up to date. */
 export function ExportsPanel() {

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { AuditPage, FailedExecution, QuarantinedFile } from '../api/types';
+import type { AuditEntry, AuditPage, FailedExecution, QuarantinedFile } from '../api/types';
+import { DELIVERY, describeCriteria } from '../components/ExportsPanel';
 import { Spinner } from '../components/Spinner';
-import { plainMessage } from '../lib/errors';
+import { ApiError, plainMessage } from '../lib/errors';
 import { formatCount, formatDateTime } from '../lib/format';
 import { useServices, useUser } from '../services';
 
@@ -15,7 +16,7 @@ function useLoad<T>(load: () => Promise<T>): [Load<T>, () => void] {
     setValue({ state: 'loading' });
     load().then(
       (data) => live && setValue({ state: 'ready', data }),
-      (error: unknown) => live && setValue({ state: 'error', message: plainMessage(error) }),
+      (error: unknown) => live && setValue({ state: 'error', message: listProblem(error) }),
     );
     return () => {
       live = false;
@@ -23,6 +24,17 @@ function useLoad<T>(load: () => Promise<T>): [Load<T>, () => void] {
   }, [load, attempt]);
   return [value, useCallback(() => setAttempt((a) => a + 1), [])];
 }
+
+/** A list that cannot be fetched at all is not "expired" like a missing item: say what is wrong with the list. */
+function listProblem(error: unknown): string {
+  if (error instanceof ApiError && error.status === 404) return 'This list is not available on this server.';
+  return plainMessage(error);
+}
+
+const KIND: Record<AuditEntry['kind'], string> = { export: 'Export', import: 'Import' };
+
+/** SUCCEEDED → Succeeded: the workflow's status names, read as words. */
+const outcomeText = (outcome: string) => outcome.charAt(0) + outcome.slice(1).toLowerCase().replace(/_/g, ' ');
 
 export function AdminPage() {
   const { user } = useUser();
@@ -214,11 +226,13 @@ function AuditLog() {
                     <td data-label="When">{formatDateTime(entry.recordedAt ?? entry.requestedAt)}</td>
                     <td data-label="Who">{entry.username ?? entry.userId}</td>
                     <td data-label="What">
-                      {entry.kind} · {entry.delivery}
+                      {KIND[entry.kind] ?? entry.kind}
+                      {entry.delivery && <> · {DELIVERY[entry.delivery] ?? entry.delivery}</>}
+                      {entry.searchCriteria && <div className="muted small">{describeCriteria(entry.searchCriteria)}</div>}
                     </td>
                     <td data-label="Rows">{entry.rowCount !== undefined ? formatCount(entry.rowCount) : '—'}</td>
                     <td data-label="Outcome">
-                      {entry.outcome}
+                      {outcomeText(entry.outcome)}
                       {entry.error && <span className="muted small"> {entry.error}</span>}
                     </td>
                   </tr>

@@ -28,7 +28,7 @@ export class LocalAuthenticator implements Authenticator {
       throw new ApiError(0);
     }
     if (response.status === 400 || response.status === 401 || response.status === 403) {
-      throw new Error('That username and password did not match. Please try again.', { cause: error });
+      throw new Error('That username and password did not match. Please try again.');
     }
     if (!response.ok) throw new ApiError(response.status, await serverMessageOf(response));
     const body = (await response.json()) as { idToken?: unknown };
