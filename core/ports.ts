@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { DeliveryType, ExportJob, PageRequest, Post, SearchCriteria, User } from './model';
+import type { PresignedPostPlan } from './import/upload-policy';
+import type { ImportRecords } from './import/records';
 
 /**
  * Ports: the only ways the domain core talks to the world. Each has an AWS adapter
@@ -33,6 +35,38 @@ export interface ObjectStore {
   /** A time-limited GET link; `downloadName` sets the file name the browser saves. */
   presignGet(bucket: string, key: string, expiresInSeconds: number, downloadName?: string): Promise<string>;
   delete(bucket: string, key: string): Promise<void>;
+  /** Size and content type of an object; undefined when there is none. */
+  head(bucket: string, key: string): Promise<ObjectHead | undefined>;
+  /** Server-side copy (any size): the bytes never pass through this process. */
+  copy(from: ObjectLocation, to: ObjectLocation): Promise<void>;
+  /** A browser upload form whose policy (key, exact size, content type) the store enforces. */
+  presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost>;
+  createMultipartUpload(bucket: string, key: string, contentType: string): Promise<{ uploadId: string }>;
+  /** A time-limited PUT link for one part (1-based); the response's ETag completes the upload. */
+  presignUploadPart(bucket: string, key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string>;
+  completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
+  abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+}
+
+export interface ObjectLocation {
+  bucket: string;
+  key: string;
+}
+
+export interface ObjectHead {
+  bytes: number;
+  contentType?: string;
+}
+
+/** What a browser sends as multipart/form-data: `fields` first, then the file as `file`. */
+export interface PresignedPost {
+  url: string;
+  fields: Record<string, string>;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
 }
 
 export interface MailMessage {
@@ -129,4 +163,4 @@ export interface IdGenerator {
   newId(): string;
 }
 
-export type { ExportJob, User };
+export type { ExportJob, ImportRecords, User };

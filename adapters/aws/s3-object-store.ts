@@ -1,14 +1,30 @@
 import { Readable, Transform, pipeline } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NotFound } from '../../core/errors';
-import type { ObjectStore, PutObjectOptions } from '../../core/ports';
+import type { PresignedPostPlan } from '../../core/import/upload-policy';
+import type { ObjectHead, ObjectLocation, ObjectStore, PresignedPost, PutObjectOptions, UploadedPart } from '../../core/ports';
 import { awsErrorName, httpStatusOfAwsError, translateAwsError } from './transient';
 
 /** 8 MiB parts, two in flight: at most ~24 MiB buffered however large the object. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
+/** CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy) in 1 GiB ranges. */
+const SINGLE_COPY_MAX_BYTES = 5 * 1024 ** 3;
+const COPY_PART_BYTES = 1024 ** 3;
 
 /**
  * S3 (and the local S3) as the object store. Encryption is the bucket's default in AWS, so no SSE
@@ -75,6 +91,87 @@ export class S3ObjectStore implements ObjectStore {
       await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
       translateAwsError(error, `deleting s3://${bucket}/${key}`);
+    }
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
+    try {
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { bytes: out.ContentLength ?? 0, ...(out.ContentType ? { contentType: out.ContentType } : {}) };
+    } catch (error) {
+      if (awsErrorName(error) === 'NotFound' || awsErrorName(error) === 'NoSuchKey' || httpStatusOfAwsError(error) === 404) return undefined;
+      translateAwsError(error, `reading the size of s3://${bucket}/${key}`);
+    }
+  }
+
+  async copy(from: ObjectLocation, to: ObjectLocation): Promise<void> {
+    const what = `copying s3://${from.bucket}/${from.key} to s3://${to.bucket}/${to.key}`;
+    const head = await this.head(from.bucket, from.key);
+    if (!head) throw new NotFound(`No object s3://${from.bucket}/${from.key}.`);
+    const CopySource = `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}`;
+    try {
+      if (head.bytes <= SINGLE_COPY_MAX_BYTES) {
+        await this.s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource }));
+        return;
+      }
+      const { UploadId } = await this.s3.send(
+        new CreateMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, ...(head.contentType ? { ContentType: head.contentType } : {}) }),
+      );
+      try {
+        const parts: { PartNumber: number; ETag: string }[] = [];
+        for (let start = 0, PartNumber = 1; start < head.bytes; start += COPY_PART_BYTES, PartNumber++) {
+          const end = Math.min(start + COPY_PART_BYTES, head.bytes) - 1;
+          const out = await this.s3.send(
+            new UploadPartCopyCommand({ Bucket: to.bucket, Key: to.key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}` }),
+          );
+          parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag ?? '' });
+        }
+        await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId, MultipartUpload: { Parts: parts } }));
+      } catch (error) {
+        await this.s3.send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId })).catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      translateAwsError(error, what);
+    }
+  }
+
+  async presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost> {
+    const { url, fields } = await createPresignedPost(this.s3, { ...plan, Expires: Math.max(1, Math.floor(expiresInSeconds)) });
+    return { url, fields };
+  }
+
+  async createMultipartUpload(bucket: string, key: string, contentType: string): Promise<{ uploadId: string }> {
+    try {
+      const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
+      if (!UploadId) throw new Error(`CreateMultipartUpload for s3://${bucket}/${key} returned no UploadId`);
+      return { uploadId: UploadId };
+    } catch (error) {
+      translateAwsError(error, `starting a multipart upload to s3://${bucket}/${key}`);
+    }
+  }
+
+  async presignUploadPart(bucket: string, key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string> {
+    const command = new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber });
+    return getSignedUrl(this.s3, command, { expiresIn: Math.max(1, Math.floor(expiresInSeconds)) });
+  }
+
+  async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
+    const Parts = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((part) => ({ PartNumber: part.partNumber, ETag: part.etag }));
+    try {
+      await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts } }));
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchUpload') throw new NotFound(`No multipart upload ${uploadId} for s3://${bucket}/${key}.`, { cause: error });
+      translateAwsError(error, `completing the multipart upload to s3://${bucket}/${key}`);
+    }
+  }
+
+  async abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    try {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchUpload') return;
+      translateAwsError(error, `aborting the multipart upload to s3://${bucket}/${key}`);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { NotFound } from '../../core/errors';
+import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type { Post, SearchCriteria, User } from '../../core/model';
 import type {
   AuditEntry,
@@ -12,9 +13,13 @@ import type {
   IdGenerator,
   MailMessage,
   Mailer,
+  ObjectHead,
+  ObjectLocation,
   ObjectStore,
+  PresignedPost,
   PushChannel,
   PutObjectOptions,
+  UploadedPart,
   SearchPage,
   SearchSource,
   WorkflowName,
@@ -125,6 +130,71 @@ export class InMemoryObjectStore implements ObjectStore {
 
   async delete(bucket: string, key: string): Promise<void> {
     this.objects.delete(`${bucket}/${key}`);
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
+    const object = this.objects.get(`${bucket}/${key}`);
+    return object ? { bytes: object.body.length, contentType: object.options.contentType } : undefined;
+  }
+
+  async copy(from: ObjectLocation, to: ObjectLocation): Promise<void> {
+    const object = this.objects.get(`${from.bucket}/${from.key}`);
+    if (!object) throw new NotFound(`No object ${from.bucket}/${from.key}`);
+    this.objects.set(`${to.bucket}/${to.key}`, { body: Buffer.from(object.body), options: { ...object.options } });
+  }
+
+  readonly postPlans: Array<{ plan: PresignedPostPlan; expiresInSeconds: number }> = [];
+
+  async presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost> {
+    this.postPlans.push({ plan, expiresInSeconds });
+    return { url: `https://objects.test/${plan.Bucket}`, fields: { ...plan.Fields, key: plan.Key, policy: Buffer.from(JSON.stringify(plan.Conditions)).toString('base64') } };
+  }
+
+  /** Multipart uploads in progress: uploadId → where it goes and the parts received. */
+  readonly multipartUploads = new Map<string, { bucket: string; key: string; contentType: string; parts: Map<number, Buffer> }>();
+  private uploadCounter = 0;
+
+  async createMultipartUpload(bucket: string, key: string, contentType: string): Promise<{ uploadId: string }> {
+    const uploadId = `upload-${++this.uploadCounter}`;
+    this.multipartUploads.set(uploadId, { bucket, key, contentType, parts: new Map() });
+    return { uploadId };
+  }
+
+  async presignUploadPart(bucket: string, key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string> {
+    return `https://objects.test/${bucket}/${key}?uploadId=${uploadId}&partNumber=${partNumber}&expires=${expiresInSeconds}`;
+  }
+
+  /** What a browser's PUT to a part link does; returns the part's ETag. */
+  uploadPart(uploadId: string, partNumber: number, body: Buffer): string {
+    const upload = this.multipartUploads.get(uploadId);
+    if (!upload) throw new NotFound(`No multipart upload ${uploadId}`);
+    upload.parts.set(partNumber, body);
+    return `"etag-${partNumber}"`;
+  }
+
+  async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
+    const upload = this.multipartUploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) throw new NotFound(`No multipart upload ${uploadId}`);
+    const bodies = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((part) => {
+      const body = upload.parts.get(part.partNumber);
+      if (!body || part.etag !== `"etag-${part.partNumber}"`) throw new Error(`part ${part.partNumber} was not uploaded`);
+      return body;
+    });
+    this.objects.set(`${bucket}/${key}`, { body: Buffer.concat(bodies), options: { contentType: upload.contentType } });
+    this.multipartUploads.delete(uploadId);
+  }
+
+  async abortMultipartUpload(_bucket: string, _key: string, uploadId: string): Promise<void> {
+    this.multipartUploads.delete(uploadId);
+  }
+
+  /** Puts an object as an upload would (no stream). */
+  put(bucket: string, key: string, body: Buffer | string, contentType = 'application/octet-stream'): void {
+    this.objects.set(`${bucket}/${key}`, { body: Buffer.from(body), options: { contentType } });
+  }
+
+  has(bucket: string, key: string): boolean {
+    return this.objects.has(`${bucket}/${key}`);
   }
 
   text(bucket: string, key: string): string {

@@ -1,0 +1,205 @@
+import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InvalidInput, NotFound } from '../../core/errors';
+import type { ImportChange, ImportRecord, ImportRecords } from '../../core/import/records';
+import { awsErrorName, translateAwsError } from './transient';
+
+/**
+ * Import records in DynamoDB. Table (IMPORTS_TABLE), for serverless.yml:
+ *   - key: partition `pk` (S): `IMPORT#<importId>` for an import (its record's fields as attributes),
+ *     `BATCH#<batchId>` for a batch (`waiting`: string set of the import ids not uploaded yet);
+ *   - GSI `byBatch`: partition `batchPk` (S) = `BATCH#<batchId>`, sort `position` (N), projection ALL;
+ *   - GSI `quarantined`: partition `quarantineList` (S) = `QUARANTINED`, sort `quarantinedSort` (S) =
+ *     `<quarantinedAt>#<importId>`, projection ALL (sparse: only quarantined imports have them);
+ *   - on-demand billing, point-in-time recovery on.
+ */
+export const IMPORTS_BY_BATCH_INDEX = 'byBatch';
+export const IMPORTS_QUARANTINED_INDEX = 'quarantined';
+const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort'] as const;
+const importKey = (importId: string) => ({ pk: `IMPORT#${importId}` });
+const batchKey = (batchId: string) => ({ pk: `BATCH#${batchId}` });
+
+export class DynamoImportRecords implements ImportRecords {
+  constructor(
+    private readonly documents: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async create(records: ImportRecord[]): Promise<void> {
+    const items: Record<string, unknown>[] = records.map((record, position) => ({
+      ...withoutUndefined(record),
+      ...importKey(record.importId),
+      ...(record.batchId ? { batchPk: `BATCH#${record.batchId}`, position } : {}),
+    }));
+    const batchId = records[0]?.batchId;
+    if (batchId) items.push({ ...batchKey(batchId), waiting: new Set(records.map((record) => record.importId)) });
+    try {
+      for (let start = 0; start < items.length; start += 25) {
+        let requests = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+        for (let attempt = 0; requests.length > 0; attempt++) {
+          const out = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+          requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+          if (requests.length > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+        }
+      }
+    } catch (error) {
+      translateAwsError(error, 'creating import records');
+    }
+  }
+
+  async get(importId: string): Promise<ImportRecord | undefined> {
+    try {
+      const out = await this.documents.send(new GetCommand({ TableName: this.table, Key: importKey(importId), ConsistentRead: true }));
+      return out.Item ? toRecord(out.Item) : undefined;
+    } catch (error) {
+      translateAwsError(error, `reading import ${importId}`);
+    }
+  }
+
+  async listBatch(batchId: string): Promise<ImportRecord[]> {
+    const records: ImportRecord[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const out = await this.documents.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: IMPORTS_BY_BATCH_INDEX,
+            KeyConditionExpression: 'batchPk = :batch',
+            ExpressionAttributeValues: { ':batch': `BATCH#${batchId}` },
+            ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
+          }),
+        );
+        records.push(...(out.Items ?? []).map(toRecord));
+        ExclusiveStartKey = out.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return records;
+    } catch (error) {
+      translateAwsError(error, `listing batch ${batchId}`);
+    }
+  }
+
+  async update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':updatedAt': at.toISOString() };
+    const sets = ['updatedAt = :updatedAt'];
+    const { checks, ...fields } = change;
+    for (const [field, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    for (const [check, value] of Object.entries(checks ?? {})) {
+      names['#checks'] = 'checks';
+      names[`#check_${check}`] = check;
+      values[`:check_${check}`] = value;
+      sets.push(`#checks.#check_${check} = :check_${check}`);
+    }
+    if (change.quarantine) {
+      values[':quarantineList'] = 'QUARANTINED';
+      values[':quarantinedSort'] = `${change.quarantine.quarantinedAt}#${importId}`;
+      sets.push('quarantineList = :quarantineList', 'quarantinedSort = :quarantinedSort');
+    }
+    try {
+      const out = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: importKey(importId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(out.Attributes ?? {});
+    } catch (error) {
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') throw new NotFound(`No import ${importId}.`, { cause: error });
+      translateAwsError(error, `updating import ${importId}`);
+    }
+  }
+
+  async markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }> {
+    let record: ImportRecord;
+    try {
+      const out = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: importKey(importId),
+          UpdateExpression: 'SET uploadedAt = :at, updatedAt = :at, #status = :running',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(uploadedAt) AND #status = :awaiting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':at': at.toISOString(), ':running': 'RUNNING', ':awaiting': 'AWAITING_UPLOAD' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      record = toRecord(out.Attributes ?? {});
+    } catch (error) {
+      if (awsErrorName(error) !== 'ConditionalCheckFailedException') translateAwsError(error, `marking import ${importId} uploaded`);
+      // Already marked (a second event, or /complete after the event): the record as it is.
+      const existing = await this.get(importId);
+      if (!existing) throw new NotFound(`No import ${importId}.`);
+      record = existing;
+    }
+    if (!record.batchId) return { record, batchUploaded: true };
+    try {
+      const out = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: batchKey(record.batchId),
+          UpdateExpression: 'DELETE waiting :importId',
+          ExpressionAttributeValues: { ':importId': new Set([importId]) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const waiting = out.Attributes?.waiting as Set<string> | undefined;
+      return { record, batchUploaded: !waiting || waiting.size === 0 };
+    } catch (error) {
+      translateAwsError(error, `counting the uploads of batch ${record.batchId}`);
+    }
+  }
+
+  async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    try {
+      const out = await this.documents.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: IMPORTS_QUARANTINED_INDEX,
+          KeyConditionExpression: 'quarantineList = :list',
+          ExpressionAttributeValues: { ':list': 'QUARANTINED' },
+          ScanIndexForward: false,
+          Limit: options.limit,
+          ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor) } : {}),
+        }),
+      );
+      const records = (out.Items ?? []).map(toRecord);
+      return {
+        records,
+        ...(out.LastEvaluatedKey ? { nextCursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') } : {}),
+      };
+    } catch (error) {
+      translateAwsError(error, 'listing quarantined imports');
+    }
+  }
+}
+
+function toRecord(item: Record<string, unknown>): ImportRecord {
+  const record: Record<string, unknown> = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete record[key];
+  return record as unknown as ImportRecord;
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof key === 'object' && key !== null && !Array.isArray(key)) return key as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new InvalidInput('The cursor is not one this list gave out.', 'cursor');
+}
+
+const withoutUndefined = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,126 @@
+import type { DeliveryType } from '../model';
+import type { UploadMethod } from './upload-policy';
+
+/**
+ * What Ferry keeps about each import: who uploaded what, where it is, how each check and the
+ * processing ended. The record, not the execution, is the import's public status: an execution may
+ * carry a whole batch, and an import exists before its upload (and so before any execution).
+ */
+
+export const IMPORT_STATUSES = ['AWAITING_UPLOAD', 'RUNNING', 'SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED'] as const;
+export type ImportStatus = (typeof IMPORT_STATUSES)[number];
+
+/** Statuses an import never leaves. */
+export const FINAL_IMPORT_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED']);
+
+export type AntivirusCheck = 'pending' | 'clean' | 'infected';
+/** `unverified`: the browser sent no hash, so the file's own was computed but compared with nothing. */
+export type ChecksumCheck = 'pending' | 'verified' | 'mismatch' | 'unverified';
+export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'unknown';
+
+export interface ImportChecks {
+  antivirus: AntivirusCheck;
+  checksum: ChecksumCheck;
+  format: FormatCheck;
+}
+
+export const PENDING_CHECKS: ImportChecks = { antivirus: 'pending', checksum: 'pending', format: 'pending' };
+
+export interface ImportOwner {
+  userId: string;
+  username: string;
+  email: string;
+}
+
+export interface ImportUpload {
+  bucket: string;
+  key: string;
+  method: UploadMethod;
+  /** Multipart uploads only. */
+  uploadId?: string;
+  partBytes?: number;
+  partCount?: number;
+}
+
+export interface QuarantineInfo {
+  bucket: string;
+  key: string;
+  signature: string;
+  quarantinedAt: string;
+}
+
+export interface ImportRecord {
+  importId: string;
+  /** Set when the import is one file of a `{files:[…]}` request; the batch runs as one execution. */
+  batchId?: string;
+  owner: ImportOwner;
+  /** As the user named it; shown back to them, never used in a key. */
+  fileName: string;
+  size: number;
+  /** What the browser claimed; the format check does not trust it. */
+  contentType: string;
+  /** The browser-computed SHA-256, when it sent one. */
+  sha256?: string;
+  delivery: DeliveryType;
+  status: ImportStatus;
+  checks: ImportChecks;
+  upload: ImportUpload;
+  createdAt: string;
+  updatedAt: string;
+  uploadedAt?: string;
+  executionArn?: string;
+  /** The SHA-256 the checksum check computed. */
+  computedSha256?: string;
+  rowsImported?: number;
+  rowsRejected?: number;
+  /** In the permanent bucket. */
+  errorReportKey?: string;
+  /** Where the original lives after a successful import (permanent bucket). */
+  permanentKey?: string;
+  quarantine?: QuarantineInfo;
+  /** Why it was rejected or failed, in words for the user. */
+  reason?: string;
+  finishedAt?: string;
+}
+
+/** The fields that change after creation. */
+export type ImportChange = Partial<
+  Pick<
+    ImportRecord,
+    | 'status'
+    | 'executionArn'
+    | 'computedSha256'
+    | 'rowsImported'
+    | 'rowsRejected'
+    | 'errorReportKey'
+    | 'permanentKey'
+    | 'quarantine'
+    | 'reason'
+    | 'finishedAt'
+  >
+> & { checks?: Partial<ImportChecks> };
+
+export interface ImportRecords {
+  /** Creates the records of one request (one file or one batch) together. */
+  create(records: ImportRecord[]): Promise<void>;
+  get(importId: string): Promise<ImportRecord | undefined>;
+  /** Every file of a batch, in the order they were requested. */
+  listBatch(batchId: string): Promise<ImportRecord[]>;
+  /** Applies `change` (checks merge field by field) and returns the record as it now is; NotFound when absent. */
+  update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord>;
+  /**
+   * Records that the upload arrived, once: AWAITING_UPLOAD becomes RUNNING. Atomic, so of several files
+   * of a batch arriving together exactly the state after the last says `batchUploaded` (and every later
+   * call too: callers start the execution idempotently). Single imports: always true.
+   */
+  markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
+  /** Quarantined imports, newest first. */
+  listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
+}
+
+/** The status of a record after a change, or the change's own. */
+export function applyImportChange(record: ImportRecord, change: ImportChange, at: Date): ImportRecord {
+  const { checks, ...rest } = change;
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Partial<ImportRecord>;
+  return { ...record, ...defined, checks: { ...record.checks, ...(checks ?? {}) }, updatedAt: at.toISOString() };
+}

@@ -1,0 +1,128 @@
+import type { Readable } from 'node:stream';
+import { NotFound, Transient } from '../../core/errors';
+import { applyImportChange, type ImportChange, type ImportRecord, type ImportRecords } from '../../core/import/records';
+import type { ScanVerdict, VirusScanner } from '../../core/import/scanner';
+import type { ImportConfig } from '../../core/import/shared';
+import {
+  alice,
+  FakeExecutions,
+  InMemoryAuditLog,
+  InMemoryObjectStore,
+  InMemorySearchSource,
+  InMemoryRendezvous,
+  ManualClock,
+  RecordingMailer,
+  RecordingPushChannel,
+  SequentialIds,
+} from './fakes';
+
+/** In-memory fakes for the import's ports, in the manner of ./fakes.ts. */
+
+export class InMemoryImportRecords implements ImportRecords {
+  readonly records = new Map<string, ImportRecord>();
+
+  async create(records: ImportRecord[]): Promise<void> {
+    for (const record of records) this.records.set(record.importId, structuredClone(record));
+  }
+
+  async get(importId: string): Promise<ImportRecord | undefined> {
+    const record = this.records.get(importId);
+    return record ? structuredClone(record) : undefined;
+  }
+
+  async listBatch(batchId: string): Promise<ImportRecord[]> {
+    return [...this.records.values()].filter((record) => record.batchId === batchId).map((record) => structuredClone(record));
+  }
+
+  async update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord> {
+    const record = this.records.get(importId);
+    if (!record) throw new NotFound(`No import ${importId}.`);
+    const updated = applyImportChange(record, change, at);
+    this.records.set(importId, updated);
+    return structuredClone(updated);
+  }
+
+  async markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }> {
+    const record = this.records.get(importId);
+    if (!record) throw new NotFound(`No import ${importId}.`);
+    if (!record.uploadedAt) {
+      this.records.set(importId, {
+        ...record,
+        uploadedAt: at.toISOString(),
+        ...(record.status === 'AWAITING_UPLOAD' ? { status: 'RUNNING' } : {}),
+      });
+    }
+    const now = structuredClone(this.records.get(importId) as ImportRecord);
+    if (!now.batchId) return { record: now, batchUploaded: true };
+    return { record: now, batchUploaded: (await this.listBatch(now.batchId)).every((file) => file.uploadedAt) };
+  }
+
+  async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    const all = [...this.records.values()]
+      .filter((record) => record.quarantine)
+      .sort((a, b) => (b.quarantine?.quarantinedAt ?? '').localeCompare(a.quarantine?.quarantinedAt ?? ''));
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const records = all.slice(start, start + options.limit);
+    return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
+  }
+}
+
+/** Reads the whole stream, then answers: infected when the bytes contain `infectedMarker`. */
+export class FakeScanner implements VirusScanner {
+  scanned = 0;
+  /** When set, scan() throws it after reading. */
+  failure?: Error;
+
+  constructor(private readonly infectedMarker = 'EICAR') {}
+
+  async scan(stream: Readable): Promise<ScanVerdict> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+    this.scanned++;
+    if (this.failure) throw this.failure;
+    return Buffer.concat(chunks).includes(this.infectedMarker) ? { clean: false, signature: 'Eicar-Test-Signature' } : { clean: true };
+  }
+}
+
+export const unreachableClamd = () => new Transient('clamd at 127.0.0.1:1 is unreachable: connect ECONNREFUSED');
+
+export const importConfig: ImportConfig = {
+  uploadsBucket: 'uploads',
+  permanentBucket: 'permanent',
+  quarantineBucket: 'quarantine',
+  maxImportBytes: 5 * 1024 ** 3,
+  importMapConcurrency: 4,
+  adminEmail: 'admins@example.com',
+  appUrl: 'https://ferry.test',
+};
+
+/** Like AWS: a second start with a name already used throws ExecutionAlreadyExists. */
+export class NamedExecutions extends FakeExecutions {
+  override async start(workflow: 'export' | 'import', name: string, input: unknown): Promise<{ executionArn: string }> {
+    if (this.started.some((execution) => execution.workflow === workflow && execution.name === name)) {
+      throw Object.assign(new Error(`Execution Already Exists: ${name}`), { name: 'ExecutionAlreadyExists' });
+    }
+    return super.start(workflow, name, input);
+  }
+}
+
+/** Every fake the import use-cases take, wired. */
+export function makeImportDeps() {
+  return {
+    config: importConfig,
+    imports: new InMemoryImportRecords(),
+    objects: new InMemoryObjectStore(),
+    search: new InMemorySearchSource(),
+    scanner: new FakeScanner(),
+    mailer: new RecordingMailer(),
+    push: new RecordingPushChannel(),
+    rendezvous: new InMemoryRendezvous(),
+    executions: new NamedExecutions(),
+    audit: new InMemoryAuditLog(),
+    clock: new ManualClock(),
+    ids: new SequentialIds('imp'),
+  };
+}
+export type ImportDeps = ReturnType<typeof makeImportDeps>;
+
+export { alice };
