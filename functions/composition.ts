@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, Mailer, ObjectStore, PushChannel, SearchSource } from '../core/ports';
+import type { ImportRecords } from '../core/import/records';
+import { ScanFailed, type VirusScanner } from '../core/import/scanner';
 import { createTokenVerifier, type TokenVerifier } from './auth';
 import { parseConfig, type Config } from './config';
 
@@ -16,6 +18,8 @@ export interface Deps {
   rendezvous: ConnectionRendezvous;
   executions: ExecutionService;
   audit: AuditLog;
+  imports: ImportRecords;
+  scanner: VirusScanner;
   clock: Clock;
   ids: IdGenerator;
   tokens: TokenVerifier;
@@ -84,6 +88,33 @@ async function build(config: Config): Promise<Deps> {
     rendezvous = new SqliteConnectionRendezvous(db);
   }
 
+  let imports: ImportRecords;
+  if (config.importsTable) {
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+    const { DynamoImportRecords } = await import('../adapters/aws/dynamo-import-records');
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsBase), { marshallOptions: { removeUndefinedValues: true } });
+    imports = new DynamoImportRecords(documents, config.importsTable);
+  } else {
+    const { openRecordsDatabase } = await import('../adapters/local/sqlite-records');
+    const { SqliteImportRecords } = await import('../adapters/local/sqlite-import-records');
+    imports = new SqliteImportRecords(openRecordsDatabase(join(config.dataDir, 'records.db')));
+  }
+
+  let scanner: VirusScanner;
+  if (config.clamdHost) {
+    const { ClamdScanner } = await import('../adapters/local/clamd-scanner');
+    scanner = new ClamdScanner({ host: config.clamdHost, port: config.clamdPort });
+  } else {
+    // Fail closed: without a scanner nothing is "clean", so no import is ever processed unscanned.
+    scanner = {
+      scan: async (stream) => {
+        stream.destroy();
+        throw new ScanFailed('No virus scanner is configured (CLAMD_HOST is not set; is clamd installed?), so the file cannot be checked.');
+      },
+    };
+  }
+
   const { randomUUID } = await import('node:crypto');
   return {
     config,
@@ -94,6 +125,8 @@ async function build(config: Config): Promise<Deps> {
     rendezvous,
     executions,
     audit,
+    imports,
+    scanner,
     clock: { now: () => new Date() },
     ids: { newId: () => randomUUID() },
     tokens: createTokenVerifier({ issuer: config.jwtIssuer, audience: config.jwtAudience, jwksUrl: config.jwksUrl }),

@@ -24,6 +24,24 @@ const ConfigSchema = z.object({
   exportStateMachineArn: z.string().min(1),
   importStateMachineArn: z.string().optional(),
 
+  /** Imports: browsers upload here (objects expire after 24 h); originals move to permanent, infected files to quarantine. */
+  uploadsBucket: z.string().min(1),
+  permanentBucket: z.string().min(1),
+  quarantineBucket: z.string().min(1),
+  /** Largest import file accepted; presigned POST up to 5 GiB, multipart above. Default 5 GiB. */
+  maxImportBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 ** 3),
+  /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
+  importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Set: import records in DynamoDB. Unset: SQLite under dataDir. */
+  importsTable: z.string().optional(),
+  /** clamd for the antivirus check. Unset: every import fails closed ("no virus scanner"). */
+  clamdHost: z.string().optional(),
+  clamdPort: z.coerce.number().int().min(1).max(65535).default(3310),
+
   /** Set: audit and connection records in DynamoDB. Unset: SQLite under dataDir. */
   auditTable: z.string().optional(),
   connectionsTable: z.string().optional(),
@@ -57,6 +75,14 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsManagementEndpoint: env.WS_MANAGEMENT_ENDPOINT || undefined,
     exportStateMachineArn: env.EXPORT_STATE_MACHINE_ARN,
     importStateMachineArn: env.IMPORT_STATE_MACHINE_ARN || undefined,
+    uploadsBucket: env.UPLOADS_BUCKET,
+    permanentBucket: env.PERMANENT_BUCKET,
+    quarantineBucket: env.QUARANTINE_BUCKET,
+    maxImportBytes: env.MAX_IMPORT_BYTES || undefined,
+    importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
+    importsTable: env.IMPORTS_TABLE || undefined,
+    clamdHost: env.CLAMD_HOST || undefined,
+    clamdPort: env.CLAMD_PORT || undefined,
     auditTable: env.AUDIT_TABLE || undefined,
     connectionsTable: env.CONNECTIONS_TABLE || undefined,
     mailTransport: env.SMTP_URL ? 'smtp' : env.MAIL_TRANSPORT || undefined,

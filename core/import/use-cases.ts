@@ -1,0 +1,388 @@
+import { z } from 'zod';
+import { Forbidden, InvalidInput, NotFound } from '../errors';
+import { isAdmin, type User } from '../model';
+import type {
+  AuditLog,
+  Clock,
+  ConnectionRendezvous,
+  ExecutionService,
+  IdGenerator,
+  ImportRecords,
+  ObjectStore,
+  PresignedPost,
+} from '../ports';
+import { parseInput } from '../validation';
+import { PENDING_CHECKS, type ImportChecks, type ImportRecord, type ImportStatus } from './records';
+import {
+  importAuditEntry,
+  importJobOf,
+  importPushKey,
+  isFinal,
+  mapLimit,
+  ownedImport,
+  ownerOf,
+  presignErrorReport,
+  startImportExecution,
+  type ImportConfig,
+} from './shared';
+import {
+  DEFAULT_MAX_BATCH_FILES,
+  MULTIPART_MAX_PARTS,
+  parseCreateImportRequest,
+  parseUploadKey,
+  partRange,
+  planMultipartUpload,
+  presignedPostPlan,
+  uploadKey,
+  uploadMethodFor,
+  type ImportFileSpec,
+} from './upload-policy';
+
+/**
+ * The import's HTTP use-cases: creating imports (one file or a batch) with their upload links, part links
+ * for multipart uploads, completing an upload, the object-created event, status, and the admins'
+ * quarantine list. The workflow's tasks are in ./tasks.ts.
+ */
+
+/** Upload links (the POST form, each part's PUT) work for an hour; /parts gives fresh part links to resume. */
+export const UPLOAD_LINK_SECONDS = 3600;
+
+export type UploadInstructions =
+  ({ method: 'POST' } & PresignedPost) | { method: 'multipart'; uploadId: string; partSize: number; partCount: number; parts: PartLink[] };
+
+export interface PartLink {
+  partNumber: number;
+  url: string;
+  /** The byte range of the file this part carries, for Blob.slice(start, end). */
+  start: number;
+  end: number;
+}
+
+export type CreatedImports =
+  | { importId: string; upload: UploadInstructions }
+  | { batchId: string; imports: Array<{ importId: string; fileName: string; upload: UploadInstructions }> };
+
+interface CreateDeps {
+  imports: ImportRecords;
+  objects: ObjectStore;
+  audit: AuditLog;
+  ids: IdGenerator;
+  clock: Clock;
+  config: Pick<ImportConfig, 'uploadsBucket' | 'maxImportBytes'>;
+}
+
+/** `POST /api/imports`: records each file AWAITING_UPLOAD and hands back where and how to upload it. */
+export async function createImport(deps: CreateDeps, user: User, body: unknown): Promise<CreatedImports> {
+  const request = parseCreateImportRequest(body, { maxImportBytes: deps.config.maxImportBytes, maxBatchFiles: DEFAULT_MAX_BATCH_FILES });
+  const now = deps.clock.now();
+  const batchId = request.batch ? deps.ids.newId() : undefined;
+  const planned = request.files.map((file) => ({ file, importId: deps.ids.newId(), random: deps.ids.newId() }));
+  const uploads = await mapLimit(planned, 16, async ({ file, importId, random }) => {
+    const key = uploadKey(user.userId, importId, random);
+    const instructions = await uploadInstructions(deps, key, file);
+    const record: ImportRecord = {
+      importId,
+      ...(batchId ? { batchId } : {}),
+      owner: ownerOf(user),
+      fileName: file.fileName,
+      size: file.size,
+      contentType: file.contentType,
+      ...(file.sha256 ? { sha256: file.sha256 } : {}),
+      delivery: request.type,
+      status: 'AWAITING_UPLOAD',
+      checks: { ...PENDING_CHECKS },
+      upload: {
+        bucket: deps.config.uploadsBucket,
+        key,
+        method: instructions.method === 'POST' ? 'post' : 'multipart',
+        ...(instructions.method === 'multipart'
+          ? { uploadId: instructions.uploadId, partBytes: instructions.partSize, partCount: instructions.partCount }
+          : {}),
+      },
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+    return { record, instructions };
+  });
+  await deps.imports.create(uploads.map((upload) => upload.record));
+  await mapLimit(uploads, 16, ({ record }) => deps.audit.record(importAuditEntry(record, 'REQUESTED', now)));
+
+  if (!batchId) {
+    const [only] = uploads;
+    if (!only) throw new Error('an import request holds at least one file');
+    return { importId: only.record.importId, upload: only.instructions };
+  }
+  return {
+    batchId,
+    imports: uploads.map(({ record, instructions }) => ({ importId: record.importId, fileName: record.fileName, upload: instructions })),
+  };
+}
+
+async function uploadInstructions(
+  deps: Pick<CreateDeps, 'objects' | 'config'>,
+  key: string,
+  file: ImportFileSpec,
+): Promise<UploadInstructions> {
+  const bucket = deps.config.uploadsBucket;
+  if (uploadMethodFor(file.size) === 'post') {
+    const form = await deps.objects.presignPost(presignedPostPlan({ bucket, key, file }), UPLOAD_LINK_SECONDS);
+    return { method: 'POST', ...form };
+  }
+  const plan = planMultipartUpload(file.size);
+  const { uploadId } = await deps.objects.createMultipartUpload(bucket, key, file.contentType);
+  const numbers = Array.from({ length: plan.partCount }, (_, i) => i + 1);
+  const parts = await mapLimit(numbers, 32, async (partNumber) => ({
+    partNumber,
+    url: await deps.objects.presignUploadPart(bucket, key, uploadId, partNumber, UPLOAD_LINK_SECONDS),
+    ...partRange(plan, partNumber),
+  }));
+  return { method: 'multipart', uploadId, partSize: plan.partBytes, partCount: plan.partCount, parts };
+}
+
+const PartsRequestSchema = z
+  .object({ partNumbers: z.array(z.number().int().min(1).max(MULTIPART_MAX_PARTS)).min(1).max(MULTIPART_MAX_PARTS).optional() })
+  .strict();
+
+/** `POST /api/imports/{importId}/parts`: fresh links for some (default: all) parts, to upload in parallel or resume. */
+export async function presignImportParts(
+  deps: { imports: ImportRecords; objects: ObjectStore },
+  user: User,
+  importId: string,
+  body: unknown,
+): Promise<{ importId: string; uploadId: string; partSize: number; partCount: number; parts: PartLink[] }> {
+  const request = parseInput(PartsRequestSchema, body);
+  const record = await ownedImport(deps.imports, user, importId);
+  const { upload } = record;
+  if (upload.method !== 'multipart' || !upload.uploadId)
+    throw new InvalidInput('This import is uploaded with one POST, not in parts.', 'importId');
+  if (record.status !== 'AWAITING_UPLOAD') throw new InvalidInput('This import has already been uploaded.', 'importId');
+  const plan = planMultipartUpload(record.size, upload.partBytes);
+  const uploadId = upload.uploadId;
+  const numbers = request.partNumbers ?? Array.from({ length: plan.partCount }, (_, i) => i + 1);
+  const parts = await mapLimit(numbers, 32, async (partNumber) => {
+    const range = partRange(plan, partNumber);
+    return {
+      partNumber,
+      url: await deps.objects.presignUploadPart(upload.bucket, upload.key, uploadId, partNumber, UPLOAD_LINK_SECONDS),
+      ...range,
+    };
+  });
+  return { importId, uploadId, partSize: plan.partBytes, partCount: plan.partCount, parts };
+}
+
+const CompleteRequestSchema = z
+  .object({
+    parts: z
+      .array(z.object({ partNumber: z.number().int().min(1).max(MULTIPART_MAX_PARTS), etag: z.string().min(1).max(200) }).strict())
+      .min(1)
+      .max(MULTIPART_MAX_PARTS)
+      .optional(),
+  })
+  .strict();
+
+interface StartDeps {
+  imports: ImportRecords;
+  executions: ExecutionService;
+  clock: Clock;
+  config: Pick<ImportConfig, 'importMapConcurrency'>;
+}
+
+/**
+ * `POST /api/imports/{importId}/complete`, the fallback for stores without object-created events and the
+ * end of a multipart upload. Idempotent: whatever arrives twice, one execution runs per import (per batch).
+ */
+export async function completeImport(
+  deps: StartDeps & { objects: ObjectStore },
+  user: User,
+  importId: string,
+  body: unknown,
+): Promise<{ importId: string; status: ImportStatus }> {
+  const request = parseInput(CompleteRequestSchema, body);
+  const record = await ownedImport(deps.imports, user, importId);
+  const { upload } = record;
+  if (!record.uploadedAt) {
+    if (upload.method === 'multipart' && upload.uploadId && request.parts) {
+      try {
+        await deps.objects.completeMultipartUpload(upload.bucket, upload.key, upload.uploadId, request.parts);
+      } catch (error) {
+        // Completed already (a repeated request): the object below says whether it worked.
+        if (!(error instanceof NotFound)) throw error;
+      }
+    }
+    const head = await deps.objects.head(upload.bucket, upload.key);
+    if (!head) {
+      const what = upload.method === 'multipart' ? 'complete the multipart upload with its parts' : 'upload it with the form first';
+      throw new InvalidInput(`The file has not arrived in storage yet; ${what}.`, upload.method === 'multipart' ? 'parts' : 'importId');
+    }
+  }
+  const { record: started } = await startUploadedImport(deps, importId);
+  return { importId, status: started.status };
+}
+
+/** The object-created event (S3 → EventBridge in AWS, the local S3's event locally). */
+export interface UploadedObject {
+  bucket: string;
+  key: string;
+}
+
+export type UploadEventOutcome = 'started' | 'waiting-for-batch' | 'ignored';
+
+/** Starts the import an upload belongs to; objects that are not an import's expected upload are ignored. */
+export async function onUploadCreated(
+  deps: StartDeps & { config: Pick<ImportConfig, 'uploadsBucket'> },
+  object: UploadedObject,
+): Promise<UploadEventOutcome> {
+  if (object.bucket !== deps.config.uploadsBucket) return 'ignored';
+  const owner = parseUploadKey(object.key);
+  if (!owner) return 'ignored';
+  const record = await deps.imports.get(owner.importId);
+  if (!record || record.owner.userId !== owner.userId || record.upload.key !== object.key) return 'ignored';
+  const { started } = await startUploadedImport(deps, record.importId);
+  return started ? 'started' : 'waiting-for-batch';
+}
+
+/** Marks the upload arrived and, for a single file or the last file of a batch, starts the execution. */
+async function startUploadedImport(deps: StartDeps, importId: string): Promise<{ record: ImportRecord; started: boolean }> {
+  const { record, batchUploaded } = await deps.imports.markUploaded(importId, deps.clock.now());
+  if (!batchUploaded) return { record, started: false };
+  const records = record.batchId ? await deps.imports.listBatch(record.batchId) : [record];
+  await startImportExecution(deps.executions, importJobOf(records, deps.config));
+  return { record, started: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status
+
+export interface ImportStatusView {
+  importId: string;
+  fileName: string;
+  status: ImportStatus;
+  checks: ImportChecks;
+  rowsImported?: number;
+  rowsRejected?: number;
+  errorReportUrl?: string;
+  reason?: string;
+  batchId?: string;
+  createdAt: string;
+  finishedAt?: string;
+}
+
+export interface BatchStatusView {
+  batchId: string;
+  /** AWAITING_UPLOAD until every file arrived, RUNNING while any is, COMPLETED once every file ended. */
+  status: 'AWAITING_UPLOAD' | 'RUNNING' | 'COMPLETED';
+  /** Every file's antivirus, checksum and format checks have an answer (or the file ended without them). */
+  checksComplete: boolean;
+  counts: Record<ImportStatus, number>;
+  files: ImportStatusView[];
+}
+
+/** `GET /api/imports/{id}`: an import, or a batch by its id; another user's is not found. */
+export async function importStatus(
+  deps: { imports: ImportRecords; objects: ObjectStore; config: Pick<ImportConfig, 'permanentBucket'> },
+  user: User,
+  id: string,
+): Promise<ImportStatusView | BatchStatusView> {
+  const record = await deps.imports.get(id);
+  if (record) {
+    if (record.owner.userId !== user.userId) throw new NotFound('No import with that id.');
+    return statusView(deps, record);
+  }
+  const files = await deps.imports.listBatch(id);
+  if (files.length === 0 || files[0]?.owner.userId !== user.userId) throw new NotFound('No import with that id.');
+  const counts = { AWAITING_UPLOAD: 0, RUNNING: 0, SUCCEEDED: 0, QUARANTINED: 0, REJECTED: 0, FAILED: 0 } satisfies Record<
+    ImportStatus,
+    number
+  >;
+  for (const file of files) counts[file.status]++;
+  const ended = files.every(isFinal);
+  return {
+    batchId: id,
+    status: ended ? 'COMPLETED' : counts.AWAITING_UPLOAD === files.length ? 'AWAITING_UPLOAD' : 'RUNNING',
+    checksComplete: files.every((file) => isFinal(file) || Object.values(file.checks).every((check) => check !== 'pending')),
+    counts,
+    files: await mapLimit(files, 32, (file) => statusView(deps, file)),
+  };
+}
+
+async function statusView(
+  deps: { objects: ObjectStore; config: Pick<ImportConfig, 'permanentBucket'> },
+  record: ImportRecord,
+): Promise<ImportStatusView> {
+  const errorReportUrl = await presignErrorReport(deps, record);
+  return {
+    importId: record.importId,
+    fileName: record.fileName,
+    status: record.status,
+    checks: record.checks,
+    ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
+    ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
+    ...(errorReportUrl ? { errorReportUrl } : {}),
+    ...(record.reason ? { reason: record.reason } : {}),
+    ...(record.batchId ? { batchId: record.batchId } : {}),
+    createdAt: record.createdAt,
+    ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push and admin
+
+/** The browser joins an import's (or batch's) push messages; only its owner may. */
+export async function connectBrowserToImport(
+  deps: { imports: ImportRecords; rendezvous: ConnectionRendezvous },
+  user: User,
+  id: string,
+  connectionId: string,
+): Promise<void> {
+  const record = (await deps.imports.get(id)) ?? (await deps.imports.listBatch(id))[0];
+  if (!record || record.owner.userId !== user.userId) throw new NotFound('No import with that id.');
+  await deps.rendezvous.attachConnection(importPushKey(id), connectionId);
+}
+
+export interface QuarantinedFileView {
+  importId: string;
+  fileName: string;
+  userId: string;
+  username: string;
+  email: string;
+  size: number;
+  signature: string;
+  quarantinedAt: string;
+  bucket: string;
+  key: string;
+}
+
+const QuarantineQuerySchema = z
+  .object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(2000).optional() })
+  .strict();
+
+/** `GET /api/admin/quarantine`: what was quarantined, by whom, with which signature; admins only. */
+export async function listQuarantine(
+  deps: { imports: ImportRecords },
+  user: User,
+  query: Record<string, string | undefined>,
+): Promise<{ items: QuarantinedFileView[]; nextCursor?: string }> {
+  if (!isAdmin(user)) throw new Forbidden('Only admins can see the quarantine.');
+  const { limit, cursor } = parseInput(QuarantineQuerySchema, query);
+  const page = await deps.imports.listQuarantined({ limit, ...(cursor ? { cursor } : {}) });
+  const items = page.records.flatMap((record) =>
+    record.quarantine
+      ? [
+          {
+            importId: record.importId,
+            fileName: record.fileName,
+            userId: record.owner.userId,
+            username: record.owner.username,
+            email: record.owner.email,
+            size: record.size,
+            signature: record.quarantine.signature,
+            quarantinedAt: record.quarantine.quarantinedAt,
+            bucket: record.quarantine.bucket,
+            key: record.quarantine.key,
+          },
+        ]
+      : [],
+  );
+  return { items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+}

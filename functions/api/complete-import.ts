@@ -1,0 +1,12 @@
+import { completeImport } from '../../core/import/use-cases';
+import { getDeps } from '../composition';
+import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '../http';
+
+/** `POST /api/imports/{importId}/complete` `{parts?}`: idempotent; 202 once the import is on its way. */
+export const makeHandler = (deps: Parameters<typeof completeImport>[0]) =>
+  route(async (event: HttpEvent) => {
+    const result = await completeImport(deps, callerOf(event), pathParameter(event, 'importId'), jsonBody(event));
+    return json(202, result);
+  });
+
+export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);

@@ -1,0 +1,12 @@
+import { createImport } from '../../core/import/use-cases';
+import { getDeps } from '../composition';
+import { callerOf, json, jsonBody, route, type HttpEvent } from '../http';
+
+/** `POST /api/imports`: one file or `{files:[…]}`; 201 with where and how to upload each. */
+export const makeHandler = (deps: Parameters<typeof createImport>[0]) =>
+  route(async (event: HttpEvent) => {
+    const created = await createImport(deps, callerOf(event), jsonBody(event));
+    return json(201, created);
+  });
+
+export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);

@@ -1,0 +1,12 @@
+import { presignImportParts } from '../../core/import/use-cases';
+import { getDeps } from '../composition';
+import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '../http';
+
+/** `POST /api/imports/{importId}/parts` `{partNumbers?}`: fresh part links, to upload in parallel or resume. */
+export const makeHandler = (deps: Parameters<typeof presignImportParts>[0]) =>
+  route(async (event: HttpEvent) => {
+    const parts = await presignImportParts(deps, callerOf(event), pathParameter(event, 'importId'), jsonBody(event));
+    return json(200, parts);
+  });
+
+export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
