@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { getDeps } from '../../functions/composition';
+import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
 import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
 import { startLocalS3 } from './local-s3';
@@ -29,13 +31,15 @@ export interface LocalStack {
   s3Endpoint: string;
   sfnEndpoint: string;
   dataDir: string;
-  buckets: { exports: string };
+  buckets: typeof BUCKETS;
+  /** Where the import's antivirus check finds clamd; undefined when it is not installed (imports then fail closed). */
+  clamd?: { host: string; port: number; startedHere: boolean };
   close(): Promise<void>;
 }
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
-const BUCKETS = { exports: 'ferry-exports' };
+const BUCKETS = { exports: 'ferry-exports', uploads: 'ferry-uploads', permanent: 'ferry-imports', quarantine: 'ferry-quarantine' };
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
 
 export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
@@ -78,11 +82,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const stepFunctions = new LocalStepFunctions({
     region: REGION,
     accountId: ACCOUNT,
-    stateMachines: { 'ferry-export': join(root, 'statemachines', 'export.asl.yaml') },
+    stateMachines: {
+      'ferry-export': join(root, 'statemachines', 'export.asl.yaml'),
+      'ferry-import': join(root, 'statemachines', 'import.asl.yaml'),
+    },
     invoke,
     storeDir: join(dataDir, 'stepfunctions'),
   });
   const sfn = await startStepFunctionsServer(stepFunctions, { port: options.sfnPort });
+  const clamd = await clamdFor(dataDir);
 
   Object.assign(process.env, {
     DATA_DIR: dataDir,
@@ -92,12 +100,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     SFN_ENDPOINT: sfn.url,
     WS_MANAGEMENT_ENDPOINT: gateway.managementEndpoint,
     EXPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('ferry-export'),
+    IMPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('ferry-import'),
+    UPLOADS_BUCKET: BUCKETS.uploads,
+    PERMANENT_BUCKET: BUCKETS.permanent,
+    QUARANTINE_BUCKET: BUCKETS.quarantine,
+    ...(clamd ? { CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port) } : {}),
     JWT_ISSUER: issuer,
     JWT_AUDIENCE: LOCAL_AUDIENCE,
     JWKS_URL: `${issuer}/jwks.json`,
     APP_URL: gateway.url,
   });
   await getDeps();
+  // The local S3's object-created events play S3 → EventBridge: the same handler starts the import.
+  s3.server.on('event', (event: { Records?: Array<{ eventName?: string; s3?: { bucket?: { name?: string } } }> }) => {
+    const record = event.Records?.[0];
+    if (record?.s3?.bucket?.name !== BUCKETS.uploads || !record.eventName?.startsWith('ObjectCreated')) return;
+    invoke('onUploadCreated', event).catch((error: unknown) => console.error('[local-s3] onUploadCreated failed', error));
+  });
   started.services = {
     localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }),
     webConfig: { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws`, auth: { mode: 'local' } },
@@ -118,12 +137,38 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sfnEndpoint: sfn.url,
     dataDir,
     buckets: BUCKETS,
+    ...(clamd ? { clamd: { host: clamd.host, port: clamd.port, startedHere: clamd.handle !== undefined } } : {}),
     async close() {
       clearInterval(sweeper);
       await gateway.close();
       await sfn.close();
       await stepFunctions.close();
       await s3.close();
+      await clamd?.handle?.stop();
     },
   };
+}
+
+/**
+ * clamd for the antivirus check: CLAMD_HOST/CLAMD_PORT when set (someone else runs it), else our own clamd
+ * with the shipped EICAR signatures when ClamAV is installed, else none: imports then fail closed.
+ */
+async function clamdFor(dataDir: string): Promise<{ host: string; port: number; handle?: ClamdHandle } | undefined> {
+  if (process.env.CLAMD_HOST) return { host: process.env.CLAMD_HOST, port: Number(process.env.CLAMD_PORT ?? 3310) };
+  if (!findClamd()) return undefined;
+  const port = process.env.CLAMD_PORT ? Number(process.env.CLAMD_PORT) : await freePort();
+  const handle = await startClamd({ dataDir, port });
+  return { host: handle.host, port: handle.port, handle };
+}
+
+/** A loopback port nobody listens on right now (clamd's configuration needs a number, not 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
 }

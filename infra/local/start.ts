@@ -13,6 +13,9 @@ console.log(
     `  local S3       ${stack.s3Endpoint}`,
     `  Step Functions ${stack.sfnEndpoint}`,
     `  mail outbox    ${options.dataDir}/outbox`,
+    stack.clamd
+      ? `  clamd          ${stack.clamd.host}:${stack.clamd.port}${stack.clamd.startedHere ? ' (EICAR test signatures; see infra/local/clamd/README.md for real ones)' : ''}`
+      : '  clamd          MISSING: imports will fail closed (nothing unscanned is imported). Install it: apt-get install -y clamav-daemon',
   ].join('\n'),
 );
 // Machine-readable line for tests and scripts that start the stack as a child process.
