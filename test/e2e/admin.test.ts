@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, pollUntilDone, signIn, stack } from '../integration/client';
-import { openBrowser, screenshot, signedInAs, type BrowserSession } from './browser';
+import { openBrowser, screenshot, screenshotOnFailure, signedInAs, type BrowserSession } from './browser';
 
 let browser: BrowserSession | undefined;
 
@@ -8,6 +8,8 @@ afterEach(async () => {
   await browser?.close();
   browser = undefined;
 });
+
+screenshotOnFailure(() => browser?.page);
 
 beforeAll(async () => {
   // An export of alice's of its own, so the audit log has her whatever order the files run in.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { beforeEach } from 'vitest';
 import { stack } from '../integration/client';
 
 /** Debian's Chromium (`apt-get install chromium`); no browser is ever downloaded. */
@@ -83,4 +84,15 @@ export async function screenshot(page: Page, name: string, { fullPage = true } =
 export function claimsOf(idToken: string): Record<string, unknown> {
   const payload = idToken.split('.')[1] ?? '';
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** On a failing test, a screenshot of what the page showed at that moment (`failed-<test name>.png`). */
+export function screenshotOnFailure(currentPage: () => Page | undefined): void {
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(async () => {
+      const page = currentPage();
+      if (page && !page.isClosed())
+        await screenshot(page, `failed-${task.name.replace(/[^\w-]+/g, '-').slice(0, 80)}`).catch(() => undefined);
+    });
+  });
 }

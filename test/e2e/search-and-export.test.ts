@@ -3,7 +3,7 @@ import type { Page, WebSocket as PageSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POST_COLUMNS } from '../../core/model';
 import { api, downloadCsv, outboxMessages, signIn, stack } from '../integration/client';
-import { claimsOf, openBrowser, screenshot, signedInAs, signInThroughForm, type BrowserSession } from './browser';
+import { claimsOf, openBrowser, screenshot, screenshotOnFailure, signedInAs, signInThroughForm, type BrowserSession } from './browser';
 
 /** One user's afternoon in the web app, in order: sign in, search, export three ways, review, sign out. */
 
@@ -42,6 +42,8 @@ async function chooseExport(delivery: 'Download' | 'Email me a link' | 'Notify m
 
 /** Post texts shown in the results table, in order. */
 const shownContents = () => page.locator('.results-table tbody td[data-label="Post"]').allTextContents();
+
+screenshotOnFailure(() => page);
 
 beforeAll(async () => {
   const token = await signIn('alice');

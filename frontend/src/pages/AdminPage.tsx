@@ -227,7 +227,7 @@ function AuditLog() {
                     <td data-label="Who">{entry.username ?? entry.userId}</td>
                     <td data-label="What">
                       {KIND[entry.kind] ?? entry.kind}
-                      {entry.delivery && <> · {DELIVERY[entry.delivery] ?? entry.delivery}</>}
+                      {entry.kind === 'export' && entry.delivery && <> · {DELIVERY[entry.delivery] ?? entry.delivery}</>}
                       {entry.searchCriteria && <div className="muted small">{describeCriteria(entry.searchCriteria)}</div>}
                     </td>
                     <td data-label="Rows">{entry.rowCount !== undefined ? formatCount(entry.rowCount) : '—'}</td>
