@@ -1,0 +1,317 @@
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Transient } from '../../core/errors';
+import { ScanFailed } from '../../core/import/scanner';
+import type { ImportJob } from '../../core/import/shared';
+import type { ChecksumOutcome, ImportSummary } from '../../core/import/tasks';
+import { LocalStepFunctions, type LocalStepFunctionsOptions } from '../../infra/local/stepfunctions/service';
+
+const IMPORT_ASL = fileURLToPath(new URL('../../statemachines/import.asl.yaml', import.meta.url));
+const REGION = 'us-east-1';
+
+type TaskFn = (payload: Record<string, unknown>) => Promise<unknown>;
+
+const job = (importIds: string[], batchId?: string, maxConcurrency = 10): ImportJob => ({
+  ...(batchId ? { batchId } : {}),
+  importIds,
+  requestedBy: { userId: 'u-alice', username: 'alice', email: 'alice@example.com' },
+  delivery: 'email',
+  requestedAt: '2025-01-02T03:04:05.000Z',
+  maxConcurrency,
+});
+
+const verified: ChecksumOutcome = {
+  sha256: 'a'.repeat(64),
+  bytes: 100,
+  expectedSha256: 'a'.repeat(64),
+  expectedBytes: 100,
+  verdict: 'verified',
+};
+
+/**
+ * The import state machine with in-memory task functions. The outcome tasks write each file's final
+ * status where "Notify user" reads it, as the real ones write the import records.
+ */
+const importWorkflow = (overrides: Partial<Record<string, TaskFn>> = {}, options: Partial<LocalStepFunctionsOptions> = {}) => {
+  const calls: { functionKey: string; payload: Record<string, unknown> }[] = [];
+  const outcomes = new Map<string, string>();
+  const finish = (status: string) => async (payload: Record<string, unknown>) => {
+    outcomes.set(String(payload.importId), status);
+    return { importId: payload.importId, status };
+  };
+  const functions: Record<string, TaskFn> = {
+    scanForViruses: async () => ({ clean: true }),
+    computeChecksum: async () => verified,
+    identifyFormat: async () => ({ format: 'csv', reason: 'a header of 4 post columns' }),
+    quarantineFile: finish('QUARANTINED'),
+    rejectFile: finish('REJECTED'),
+    processImport: async (payload) => ({ ...(await finish('SUCCEEDED')(payload)), rowsImported: 9, rowsRejected: 1 }),
+    notifyImportOutcome: async (payload) => {
+      const ids = (payload.job as ImportJob).importIds;
+      const count = (status: string) => ids.filter((id) => outcomes.get(id) === status).length;
+      const summary: ImportSummary = {
+        files: ids.length,
+        succeeded: count('SUCCEEDED'),
+        quarantined: count('QUARANTINED'),
+        rejected: count('REJECTED'),
+        failed: ids.length - count('SUCCEEDED') - count('QUARANTINED') - count('REJECTED'),
+        rowsImported: 0,
+        rowsRejected: 0,
+      };
+      return summary;
+    },
+    handleImportFailure: async (payload) => {
+      if (typeof payload.importId === 'string') outcomes.set(payload.importId, 'FAILED');
+      return null;
+    },
+    ...overrides,
+  } as Record<string, TaskFn>;
+
+  const service = new LocalStepFunctions({
+    region: REGION,
+    stateMachines: { 'ferry-import': IMPORT_ASL },
+    invoke: async (functionKey, payload) => {
+      calls.push({ functionKey, payload: payload as Record<string, unknown> });
+      const fn = functions[functionKey];
+      if (!fn) throw new Error(`no fake for ${functionKey}`);
+      return fn(payload as Record<string, unknown>);
+    },
+    retryIntervalScale: 0.001,
+    ...options,
+  });
+  services.push(service);
+
+  return {
+    service,
+    outcomes,
+    callsTo: (functionKey: string) => calls.filter((call) => call.functionKey === functionKey).map((call) => call.payload),
+    /** Starts an import and waits for any terminal status. */
+    run: async (input: ImportJob) => {
+      const { executionArn } = await service.startExecution({
+        stateMachineArn: service.stateMachineArn('ferry-import'),
+        name: input.batchId ?? input.importIds[0],
+        input: JSON.stringify(input),
+      });
+      return { executionArn, result: await service.executionSettled(executionArn) };
+    },
+    statesEntered: async (executionArn: string) => {
+      const { events = [] } = await service.getExecutionHistory({ executionArn, maxResults: 1000 });
+      return events.filter((event) => event.type?.endsWith('StateEntered')).map((event) => event.stateEnteredEventDetails?.name ?? '');
+    },
+  };
+};
+
+const services: LocalStepFunctions[] = [];
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((service) => service.close()));
+});
+
+/** The three checks run in parallel, so their order in the history is not fixed; everything else is. */
+const CHECKS = ['Scan for viruses', 'Compute checksum', 'Identify format'];
+const withChecksSorted = (states: string[]) => {
+  const out: string[] = [];
+  for (let i = 0; i < states.length; i++) {
+    if (CHECKS.includes(states[i] ?? '')) {
+      const run = states.slice(i, i + 3);
+      out.push(...[...run].sort());
+      i += 2;
+    } else out.push(states[i] ?? '');
+  }
+  return out;
+};
+const CHECKED = ['Check and import each file', 'Check the uploaded file', ...[...CHECKS].sort(), 'Decide what to do with the file'];
+
+describe('import.asl.yaml', () => {
+  it('a clean file is checked three ways, imported and the user notified; the execution succeeds', async () => {
+    const workflow = importWorkflow();
+    const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+      ...CHECKED,
+      'Import valid rows',
+      'Notify user',
+      'Did every file import',
+      'Import finished',
+    ]);
+    expect(workflow.callsTo('scanForViruses')).toEqual([{ importId: 'imp-1', executionArn }]);
+    expect(workflow.callsTo('processImport')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv' }]);
+    expect(workflow.callsTo('notifyImportOutcome')).toEqual([{ executionArn, job: job(['imp-1']) }]);
+  });
+
+  it('an infected file is quarantined with its signature and never processed', async () => {
+    const workflow = importWorkflow({ scanForViruses: async () => ({ clean: false, signature: 'Eicar-Test-Signature' }) });
+    const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+      ...CHECKED,
+      'Quarantine infected file',
+      'Notify user',
+      'Did every file import',
+      'Import finished',
+    ]);
+    expect(workflow.callsTo('quarantineFile')).toEqual([{ importId: 'imp-1', executionArn, signature: 'Eicar-Test-Signature' }]);
+    expect(workflow.callsTo('processImport')).toEqual([]);
+    expect(workflow.outcomes.get('imp-1')).toBe('QUARANTINED');
+  });
+
+  it('an infected file is quarantined even when its format is also wrong', async () => {
+    const workflow = importWorkflow({
+      scanForViruses: async () => ({ clean: false, signature: 'Eicar-Test-Signature' }),
+      identifyFormat: async () => ({ format: 'unknown', reason: 'the file is a ZIP archive' }),
+    });
+    await workflow.run(job(['imp-1']));
+    expect(workflow.outcomes.get('imp-1')).toBe('QUARANTINED');
+    expect(workflow.callsTo('rejectFile')).toEqual([]);
+  });
+
+  it('a file of the wrong format is rejected with all three check results', async () => {
+    const format = { format: 'unknown', reason: 'the file is a PDF document, not CSV or NDJSON' };
+    const workflow = importWorkflow({ identifyFormat: async () => format });
+    const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+      ...CHECKED,
+      'Reject file',
+      'Notify user',
+      'Did every file import',
+      'Import finished',
+    ]);
+    expect(workflow.callsTo('rejectFile')).toEqual([
+      { importId: 'imp-1', executionArn, checks: { antivirus: { clean: true }, checksum: verified, format } },
+    ]);
+    expect(workflow.callsTo('processImport')).toEqual([]);
+  });
+
+  it('a checksum mismatch is rejected', async () => {
+    const workflow = importWorkflow({ computeChecksum: async () => ({ ...verified, sha256: 'b'.repeat(64), verdict: 'mismatch' }) });
+    const { executionArn } = await workflow.run(job(['imp-1']));
+
+    expect(withChecksSorted(await workflow.statesEntered(executionArn))).toContain('Reject file');
+    expect(workflow.outcomes.get('imp-1')).toBe('REJECTED');
+    expect(workflow.callsTo('processImport')).toEqual([]);
+  });
+
+  it('a transient failure of a check is retried and the import then succeeds', async () => {
+    let attempts = 0;
+    const workflow = importWorkflow({
+      scanForViruses: async () => {
+        attempts++;
+        if (attempts < 3) throw new Transient('clamd at 127.0.0.1:3310 dropped the connection');
+        return { clean: true };
+      },
+    });
+    const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(attempts).toBe(3);
+    expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+      ...CHECKED,
+      'Import valid rows',
+      'Notify user',
+      'Did every file import',
+      'Import finished',
+    ]);
+    expect(workflow.callsTo('handleImportFailure')).toEqual([]);
+  });
+
+  it('clamd down fails closed: after the retries the file FAILED, nothing is processed and the execution fails', async () => {
+    const workflow = importWorkflow({
+      scanForViruses: async () => {
+        throw new Transient('clamd at 127.0.0.1:3310 is unreachable: connect ECONNREFUSED');
+      },
+    });
+    const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toBe('ImportFailed');
+    expect(workflow.callsTo('scanForViruses')).toHaveLength(5); // the first attempt and 4 retries
+    expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+      ...CHECKED.slice(0, -1),
+      'Record file failure',
+      'Notify user',
+      'Did every file import',
+      'Import failed',
+    ]);
+    const [failure] = workflow.callsTo('handleImportFailure');
+    expect(failure).toMatchObject({ importId: 'imp-1', executionArn, failure: { Error: 'Transient' } });
+    expect(workflow.callsTo('processImport')).toEqual([]);
+    expect(workflow.callsTo('quarantineFile')).toEqual([]);
+  });
+
+  it('a scanner that answers without a verdict (ScanFailed) is not retried into "clean"', async () => {
+    const workflow = importWorkflow({
+      scanForViruses: async () => {
+        throw new ScanFailed('clamd could not scan completely: Heuristics.Limits.Exceeded.MaxFileSize');
+      },
+    });
+    const { result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('FAILED');
+    expect(workflow.callsTo('scanForViruses')).toHaveLength(1);
+    expect(workflow.callsTo('handleImportFailure')[0]).toMatchObject({ failure: { Error: 'ScanFailed' } });
+    expect(workflow.callsTo('processImport')).toEqual([]);
+  });
+
+  it('a failure outside the files (notifying) is handled once for the whole job and fails the execution', async () => {
+    const workflow = importWorkflow({
+      notifyImportOutcome: async () => {
+        throw new Error('the mail template is broken');
+      },
+    });
+    const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('FAILED');
+    expect((await workflow.statesEntered(executionArn)).slice(-3)).toEqual(['Notify user', 'Handle import failure', 'Import failed']);
+    expect(workflow.callsTo('handleImportFailure')).toEqual([
+      { executionArn, job: { ...job(['imp-1']), failure: expect.any(Object) }, failure: expect.objectContaining({ Error: 'Error' }) },
+    ]);
+  });
+
+  it('a batch runs every file through the same checks at most MaxConcurrency at a time, and notifies once', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `imp-${String(i + 1).padStart(2, '0')}`);
+    let inFlight = 0;
+    let peak = 0;
+    const workflow = importWorkflow({
+      scanForViruses: async (payload) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        inFlight--;
+        return payload.importId === 'imp-03' ? { clean: false, signature: 'Eicar-Test-Signature' } : { clean: true };
+      },
+      identifyFormat: async (payload) =>
+        payload.importId === 'imp-07' ? { format: 'unknown', reason: 'the file is empty' } : { format: 'ndjson', reason: 'JSON objects' },
+    });
+    const { executionArn, result } = await workflow.run(job(ids, 'batch-1', 3));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(peak).toBe(3);
+    const states = await workflow.statesEntered(executionArn);
+    expect(states[0]).toBe('Check and import each file');
+    expect(states.slice(-3)).toEqual(['Notify user', 'Did every file import', 'Import finished']);
+    expect(states.filter((state) => state === 'Check the uploaded file')).toHaveLength(12);
+    expect(states.filter((state) => state === 'Import valid rows')).toHaveLength(10);
+    expect(workflow.callsTo('processImport').map((payload) => payload.format)).toEqual(Array(10).fill('ndjson'));
+    expect(Object.fromEntries(workflow.outcomes)).toMatchObject({ 'imp-03': 'QUARANTINED', 'imp-07': 'REJECTED', 'imp-12': 'SUCCEEDED' });
+    expect(workflow.callsTo('notifyImportOutcome')).toEqual([{ executionArn, job: job(ids, 'batch-1', 3) }]);
+  });
+
+  it('one failed file in a batch fails the execution after the other files finished', async () => {
+    const ids = ['imp-1', 'imp-2', 'imp-3'];
+    const workflow = importWorkflow({
+      processImport: async (payload) => {
+        if (payload.importId === 'imp-2') throw new Error('the search store refused the bulk request');
+        workflow.outcomes.set(String(payload.importId), 'SUCCEEDED');
+        return { importId: payload.importId, status: 'SUCCEEDED', rowsImported: 1, rowsRejected: 0 };
+      },
+    });
+    const { result } = await workflow.run(job(ids, 'batch-2', 2));
+
+    expect(result.status).toBe('FAILED');
+    expect(Object.fromEntries(workflow.outcomes)).toEqual({ 'imp-1': 'SUCCEEDED', 'imp-2': 'FAILED', 'imp-3': 'SUCCEEDED' });
+    expect(workflow.callsTo('handleImportFailure')).toEqual([expect.objectContaining({ importId: 'imp-2' })]);
+  });
+});
