@@ -1,0 +1,301 @@
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { Transient } from '../../core/errors';
+import type { ImportJob } from '../../core/import/shared';
+import {
+  computeChecksum,
+  handleImportFailure,
+  identifyImportFormat,
+  notifyImportOutcome,
+  plainImportFailure,
+  processImport,
+  quarantineFile,
+  rejectFile,
+  scanForViruses,
+  type CheckResults,
+} from '../../core/import/tasks';
+import { createImport } from '../../core/import/use-cases';
+import { createHash } from 'node:crypto';
+import { alice } from './fakes';
+import { makeImportDeps, type ImportDeps } from './import-fakes';
+
+const EXECUTION = 'arn:aws:states:us-east-1:1:execution:ferry-import:x';
+const HEADER = 'userId,dateCreated,content,tags';
+const goodRow = (n: number) => `author-${n},2024-01-${String((n % 28) + 1).padStart(2, '0')}T10:00:00Z,post number ${n},ferry;sea`;
+
+/** 20 data rows, every tenth one bad (no valid date). */
+const csvWithBadRows = () =>
+  [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `author-${i},yesterday,bad row ${i},` : goodRow(i)))].join('\n') + '\n';
+
+/** An import created for alice and uploaded with `body`. */
+async function uploaded(deps: ImportDeps, body: string, extra: Record<string, unknown> = {}) {
+  const created = await createImport(deps, alice, {
+    fileName: 'posts.csv',
+    size: Buffer.byteLength(body),
+    contentType: 'text/csv',
+    type: 'email',
+    ...extra,
+  });
+  if (!('importId' in created)) throw new Error('expected one import');
+  const record = await deps.imports.get(created.importId);
+  deps.objects.put(record?.upload.bucket ?? '', record?.upload.key ?? '', body, 'text/csv');
+  await deps.imports.markUploaded(created.importId, deps.clock.now());
+  return {
+    importId: created.importId,
+    upload: record?.upload ?? { bucket: '', key: '' },
+    input: { importId: created.importId, executionArn: EXECUTION },
+  };
+}
+
+const jobOf = (importIds: string[], delivery: ImportJob['delivery'] = 'email'): ImportJob => ({
+  importIds,
+  requestedBy: { userId: alice.userId, username: alice.username, email: alice.email },
+  delivery,
+  requestedAt: '2024-06-01T12:00:00.000Z',
+  maxConcurrency: 4,
+});
+
+describe('the checks', () => {
+  it('scanForViruses records clean and infected verdicts on the import', async () => {
+    const deps = makeImportDeps();
+    const clean = await uploaded(deps, csvWithBadRows());
+    const infected = await uploaded(deps, `${HEADER}\nEICAR,2024-01-01T00:00:00Z,x,\n`);
+
+    expect(await scanForViruses(deps, clean.input)).toEqual({ clean: true });
+    expect(await scanForViruses(deps, infected.input)).toEqual({ clean: false, signature: 'Eicar-Test-Signature' });
+    expect((await deps.imports.get(clean.importId))?.checks.antivirus).toBe('clean');
+    expect((await deps.imports.get(infected.importId))?.checks.antivirus).toBe('infected');
+    expect((await deps.imports.get(clean.importId))?.executionArn).toBe(EXECUTION);
+  });
+
+  it('scanForViruses passes a scanner failure on and leaves the check pending (fail closed)', async () => {
+    const deps = makeImportDeps();
+    deps.scanner.failure = new Transient('clamd at 127.0.0.1:3310 is unreachable');
+    const file = await uploaded(deps, csvWithBadRows());
+    await expect(scanForViruses(deps, file.input)).rejects.toBeInstanceOf(Transient);
+    expect((await deps.imports.get(file.importId))?.checks.antivirus).toBe('pending');
+  });
+
+  it('computeChecksum verifies the browser hash, reports a mismatch, and a wrong size as a mismatch', async () => {
+    const deps = makeImportDeps();
+    const body = csvWithBadRows();
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const verified = await uploaded(deps, body, { sha256 });
+    const wrong = await uploaded(deps, body, { sha256: 'f'.repeat(64) });
+    const unverified = await uploaded(deps, body);
+    const shorter = await uploaded(deps, body, { size: Buffer.byteLength(body) + 1 });
+
+    expect(await computeChecksum(deps, verified.input)).toMatchObject({ sha256, verdict: 'verified' });
+    expect(await computeChecksum(deps, wrong.input)).toMatchObject({ sha256, expectedSha256: 'f'.repeat(64), verdict: 'mismatch' });
+    expect(await computeChecksum(deps, unverified.input)).toMatchObject({ sha256, verdict: 'unverified' });
+    expect(await computeChecksum(deps, shorter.input)).toMatchObject({
+      bytes: Buffer.byteLength(body),
+      expectedBytes: Buffer.byteLength(body) + 1,
+      verdict: 'mismatch',
+    });
+    expect((await deps.imports.get(wrong.importId))?.checks.checksum).toBe('mismatch');
+    expect((await deps.imports.get(verified.importId))?.computedSha256).toBe(sha256);
+  });
+
+  it('identifyImportFormat tells CSV from something else by content, whatever the claimed type', async () => {
+    const deps = makeImportDeps();
+    const csvFile = await uploaded(deps, csvWithBadRows(), { contentType: 'application/pdf' });
+    const pdf = await uploaded(deps, '%PDF-1.7\n%âãÏÓ\n', { contentType: 'text/csv' });
+
+    expect(await identifyImportFormat(deps, csvFile.input)).toMatchObject({ format: 'csv' });
+    expect(await identifyImportFormat(deps, pdf.input)).toMatchObject({ format: 'unknown', reason: expect.stringContaining('PDF') });
+    expect((await deps.imports.get(pdf.importId))?.checks.format).toBe('unknown');
+  });
+});
+
+describe('the outcomes', () => {
+  it('quarantineFile moves the file to quarantine, alerts the admins and audits it; running it twice is harmless', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, 'EICAR');
+
+    await quarantineFile(deps, { ...file.input, signature: 'Eicar-Test-Signature' });
+    await quarantineFile(deps, { ...file.input, signature: 'Eicar-Test-Signature' });
+
+    const record = await deps.imports.get(file.importId);
+    expect(record).toMatchObject({
+      status: 'QUARANTINED',
+      quarantine: { bucket: 'quarantine', key: `quarantine/${alice.userId}/${file.importId}`, signature: 'Eicar-Test-Signature' },
+    });
+    expect(deps.objects.has(file.upload.bucket, file.upload.key)).toBe(false);
+    expect(deps.objects.text('quarantine', `quarantine/${alice.userId}/${file.importId}`)).toBe('EICAR');
+    const [alert] = deps.mailer.to('admins@example.com');
+    expect(alert?.subject).toContain('Eicar-Test-Signature');
+    expect(alert?.text).toContain('alice');
+    expect(deps.mailer.sent).toHaveLength(1);
+    expect(deps.audit.entries.get(`import:${file.importId}:QUARANTINED`)).toMatchObject({
+      outcome: 'QUARANTINED',
+      error: 'Eicar-Test-Signature',
+      executionArn: EXECUTION,
+    });
+    expect(deps.search.posts).toEqual([]);
+  });
+
+  it('rejectFile records the reason in words, deletes the upload and audits it', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, '%PDF-1.7\n');
+    const checks: CheckResults = {
+      antivirus: { clean: true },
+      checksum: { sha256: 'a'.repeat(64), bytes: 9, expectedBytes: 9, verdict: 'unverified' },
+      format: { format: 'unknown', reason: 'the file is a PDF document, not CSV or NDJSON' },
+    };
+
+    await rejectFile(deps, { ...file.input, checks });
+    const record = await deps.imports.get(file.importId);
+    expect(record?.status).toBe('REJECTED');
+    expect(record?.reason).toBe('The file is not CSV or NDJSON: the file is a PDF document, not CSV or NDJSON.');
+    expect(deps.objects.has(file.upload.bucket, file.upload.key)).toBe(false);
+    expect(deps.audit.entries.get(`import:${file.importId}:REJECTED`)?.error).toBe(record?.reason);
+  });
+
+  it('processImport indexes the valid rows with deterministic ids, reports the rejected ones and keeps the original', async () => {
+    const deps = makeImportDeps();
+    const body = csvWithBadRows();
+    const file = await uploaded(deps, body);
+
+    const outcome = await processImport(deps, { ...file.input, format: 'csv' });
+
+    expect(outcome).toEqual({ importId: file.importId, status: 'SUCCEEDED', rowsImported: 18, rowsRejected: 2 });
+    expect(deps.search.posts.map((post) => post.id).sort()).toEqual(
+      [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20].map((row) => `${file.importId}-${row}`).sort(),
+    );
+    expect(deps.search.posts.find((post) => post.id === `${file.importId}-1`)).toEqual({
+      id: `${file.importId}-1`,
+      userId: 'author-0',
+      dateCreated: '2024-01-01T10:00:00Z',
+      content: 'post number 0',
+      tags: ['ferry', 'sea'],
+    });
+    const record = await deps.imports.get(file.importId);
+    expect(record).toMatchObject({
+      status: 'SUCCEEDED',
+      rowsImported: 18,
+      rowsRejected: 2,
+      permanentKey: `imports/${alice.userId}/${file.importId}/original`,
+    });
+    const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
+    expect(report.map((row) => [row.rowNumber, row.raw])).toEqual([
+      ['5', 'author-4,yesterday,bad row 4,'],
+      ['15', 'author-14,yesterday,bad row 14,'],
+    ]);
+    expect(report[0]?.reason).toMatch(/dateCreated/);
+    expect(deps.objects.has(file.upload.bucket, file.upload.key)).toBe(false);
+    expect(deps.objects.text('permanent', `imports/${alice.userId}/${file.importId}/original`)).toBe(body);
+    expect(deps.audit.entries.get(`import:${file.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 18 });
+  });
+
+  it('processImport run again (a retry or redrive) duplicates nothing, even after the original moved', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    await processImport(deps, { ...file.input, format: 'csv' });
+    // As if the record update had been lost: the task runs again with the original already moved.
+    await deps.imports.update(file.importId, { status: 'RUNNING' }, deps.clock.now());
+
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({
+      status: 'SUCCEEDED',
+      rowsImported: 18,
+      rowsRejected: 2,
+    });
+    expect(deps.search.posts).toHaveLength(18);
+  });
+
+  it('processImport reads NDJSON too', async () => {
+    const deps = makeImportDeps();
+    const lines = [
+      JSON.stringify({ userId: 'u1', dateCreated: '2024-02-01T00:00:00Z', content: 'one', tags: ['a'] }),
+      JSON.stringify({ userId: 'u2', dateCreated: '2024-02-02T00:00:00Z', content: 'two' }),
+      '{"userId": 3}',
+    ];
+    const file = await uploaded(deps, `${lines.join('\n')}\n`, { contentType: 'application/x-ndjson' });
+
+    expect(await processImport(deps, { ...file.input, format: 'ndjson' })).toMatchObject({ rowsImported: 2, rowsRejected: 1 });
+    expect(deps.search.posts.map((post) => post.content).sort()).toEqual(['one', 'two']);
+  });
+
+  it('processImport rejects a file that turns unreadable part-way, keeping the rows before it', async () => {
+    const deps = makeImportDeps();
+    const body = Buffer.concat([Buffer.from(`${HEADER}\n${goodRow(1)}\n`), Buffer.from([0xff, 0xfe, 0x0a])]);
+    const file = await uploaded(deps, body.toString('latin1'));
+    deps.objects.put(file.upload.bucket, file.upload.key, body);
+
+    const outcome = await processImport(deps, { ...file.input, format: 'csv' });
+    expect(outcome.status).toBe('REJECTED');
+    expect((await deps.imports.get(file.importId))?.reason).toMatch(/stopped being readable/);
+  });
+});
+
+describe('notification and failure', () => {
+  it('notifyImportOutcome emails the user a summary with a link to the rejected rows', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    await processImport(deps, { ...file.input, format: 'csv' });
+
+    const summary = await notifyImportOutcome(deps, { executionArn: EXECUTION, job: jobOf([file.importId]) });
+    expect(summary).toEqual({ files: 1, succeeded: 1, quarantined: 0, rejected: 0, failed: 0, rowsImported: 18, rowsRejected: 2 });
+    const [mail] = deps.mailer.to(alice.email);
+    expect(mail?.subject).toBe('Your import is done (18 rows imported)');
+    expect(mail?.text).toContain('posts.csv: SUCCEEDED, 18 rows imported, 2 rejected');
+    expect(mail?.text).toMatch(/Rejected rows and why: https:\/\/objects\.test\/permanent\//);
+  });
+
+  it('notifyImportOutcome pushes to a connected browser, and does nothing for direct delivery', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    await deps.rendezvous.attachConnection(`import:${file.importId}`, 'conn-1');
+
+    await notifyImportOutcome(deps, { executionArn: EXECUTION, job: jobOf([file.importId], 'push') });
+    expect(deps.push.posted).toEqual([
+      {
+        connectionId: 'conn-1',
+        message: expect.objectContaining({
+          type: 'import.finished',
+          id: file.importId,
+          files: [expect.objectContaining({ status: 'RUNNING' })],
+        }),
+      },
+    ]);
+    await notifyImportOutcome(deps, { executionArn: EXECUTION, job: jobOf([file.importId], 'direct') });
+    expect(deps.mailer.sent).toEqual([]);
+    expect(deps.push.posted).toHaveLength(1);
+  });
+
+  it('handleImportFailure for one file: FAILED in plain words, audited, admins alerted, user not yet told', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    const failure = {
+      Error: 'Transient',
+      Cause: JSON.stringify({ errorType: 'Transient', errorMessage: 'clamd at 127.0.0.1:3310 is unreachable' }),
+    };
+
+    await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+    const record = await deps.imports.get(file.importId);
+    expect(record).toMatchObject({ status: 'FAILED', reason: plainImportFailure(failure) });
+    expect(record?.reason).not.toContain('clamd');
+    expect(deps.audit.entries.get(`import:${file.importId}:FAILED`)?.error).toBe('Transient: clamd at 127.0.0.1:3310 is unreachable');
+    expect(deps.mailer.to('admins@example.com')).toHaveLength(1);
+    expect(deps.mailer.to(alice.email)).toEqual([]);
+  });
+
+  it('handleImportFailure for the whole job fails only unfinished files and tells the user', async () => {
+    const deps = makeImportDeps();
+    const done = await uploaded(deps, csvWithBadRows());
+    const pending = await uploaded(deps, csvWithBadRows());
+    await processImport(deps, { ...done.input, format: 'csv' });
+
+    await handleImportFailure(deps, {
+      executionArn: EXECUTION,
+      job: jobOf([done.importId, pending.importId]),
+      failure: { Error: 'States.Timeout' },
+    });
+    expect((await deps.imports.get(done.importId))?.status).toBe('SUCCEEDED');
+    expect(await deps.imports.get(pending.importId)).toMatchObject({
+      status: 'FAILED',
+      reason: 'The import took too long and was stopped.',
+    });
+    expect(deps.mailer.to(alice.email)[0]?.subject).toBe('Your batch of 2 files finished with problems');
+  });
+});
