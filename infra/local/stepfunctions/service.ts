@@ -219,10 +219,11 @@ export class LocalStepFunctions {
     };
   }
 
-  /** Newest first, like AWS. */
+  /** Newest first, like AWS; executions started in the same millisecond keep their start order, reversed. */
   async listExecutions(request: ListExecutionsInput): Promise<ListExecutionsOutput> {
     const machine = this.machineByArn(request.stateMachineArn);
     const matching = [...this.executions.values()]
+      .reverse()
       .filter((record) => record.stateMachineName === machine.name)
       .filter((record) => !request.statusFilter || record.status === request.statusFilter)
       .sort((a, b) => b.startDate - a.startDate);
