@@ -263,6 +263,7 @@ export interface ImportStatusView {
   errorReportUrl?: string;
   reason?: string;
   batchId?: string;
+  executionArn?: string;
   createdAt: string;
   finishedAt?: string;
 }
@@ -320,6 +321,7 @@ async function statusView(
     ...(errorReportUrl ? { errorReportUrl } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
     ...(record.batchId ? { batchId: record.batchId } : {}),
+    ...(record.executionArn ? { executionArn: record.executionArn } : {}),
     createdAt: record.createdAt,
     ...(record.finishedAt ? { finishedAt: record.finishedAt } : {}),
   };

@@ -1,0 +1,318 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { parse } from 'csv-parse/sync';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, outboxMessages, signIn, stack } from './client';
+
+/**
+ * Imports through the public protocols only: the HTTP API, the browser's upload to the local S3 with the
+ * presigned POST form (fetch + FormData, as a browser sends it), and, to see how many files of a batch
+ * ran at once, the execution history from the local Step Functions endpoint.
+ */
+
+type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED';
+
+interface UploadForm {
+  method: 'POST';
+  url: string;
+  fields: Record<string, string>;
+}
+
+interface ImportStatusBody {
+  importId: string;
+  status: ImportState;
+  checks: { antivirus: string; checksum: string; format: string };
+  rowsImported?: number;
+  rowsRejected?: number;
+  errorReportUrl?: string;
+  reason?: string;
+  executionArn?: string;
+}
+
+interface BatchStatusBody {
+  batchId: string;
+  status: 'AWAITING_UPLOAD' | 'RUNNING' | 'COMPLETED';
+  checksComplete: boolean;
+  counts: Record<ImportState, number>;
+  files: ImportStatusBody[];
+}
+
+/** The EICAR test string, assembled so this file itself is not flagged by a scanner. */
+const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'].join('');
+
+/** A word no seeded post contains, so a search for it finds exactly what an import added. */
+const marker = () => `zq${randomBytes(6).toString('hex')}`;
+
+const csvOf = (word: string, rows: number, isBad: (row: number) => boolean = () => false) =>
+  [
+    'userId,dateCreated,content,tags',
+    ...Array.from({ length: rows }, (_, i) => {
+      const row = i + 1;
+      const date = isBad(row) ? 'not-a-date' : new Date(Date.UTC(2023, 0, 1) + row * 60_000).toISOString();
+      return `importer-${row % 5},${date},Imported post ${row} about ${word},imported;${word}`;
+    }),
+  ].join('\n') + '\n';
+
+async function createImport(token: string, body: Record<string, unknown>) {
+  const { status, body: created } = await api<{ importId: string; upload: UploadForm }>(token, 'POST', '/imports', body);
+  expect(status).toBe(201);
+  return created;
+}
+
+/** What a browser does with the presigned POST: the policy fields, then the file. */
+async function uploadWithForm(form: UploadForm, content: string | Buffer, contentType: string) {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
+  data.append('file', new Blob([content], { type: contentType }), 'upload');
+  const res = await fetch(form.url, { method: 'POST', body: data });
+  if (res.status >= 300) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
+}
+
+async function importFile(token: string, content: string | Buffer, options: { type?: string; contentType?: string; sha256?: string } = {}) {
+  const contentType = options.contentType ?? 'text/csv';
+  const created = await createImport(token, {
+    fileName: 'posts.csv',
+    size: Buffer.byteLength(content),
+    contentType,
+    type: options.type ?? 'direct',
+    ...(options.sha256 ? { sha256: options.sha256 } : {}),
+  });
+  await uploadWithForm(created.upload, content, contentType);
+  return created.importId;
+}
+
+async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not done after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function importStatus(token: string, id: string) {
+  const { status, body } = await api<ImportStatusBody>(token, 'GET', `/imports/${id}`);
+  if (status !== 200) throw new Error(`status ${status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+const finished = (token: string, importId: string) =>
+  pollUntil(
+    () => importStatus(token, importId),
+    (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
+  );
+
+async function searchTotal(token: string, q: string): Promise<{ total: number; ids: string[] }> {
+  const { status, body } = await api<{ total: number; hits: { id: string }[] }>(token, 'GET', `/search?q=${q}&pageSize=100`);
+  expect(status).toBe(200);
+  return { total: body.total, ids: body.hits.map((hit) => hit.id) };
+}
+
+let alice: string;
+let bob: string;
+let admin: string;
+
+beforeAll(async () => {
+  [alice, bob, admin] = await Promise.all([signIn('alice'), signIn('bob'), signIn('admin')]);
+});
+
+describe('POST /api/imports', () => {
+  it.each([
+    [{ fileName: 'a.csv', size: 0, contentType: 'text/csv', type: 'direct' }, 'size'],
+    [{ fileName: 'a.csv', size: 10, contentType: 'text/csv', type: 'fax' }, 'type'],
+    [{ size: 10, contentType: 'text/csv', type: 'direct' }, 'fileName'],
+    [{ fileName: 'a.csv', size: 6 * 1024 ** 3, contentType: 'text/csv', type: 'direct' }, 'size'],
+    [
+      {
+        files: [
+          { fileName: 'a.csv', size: 1, contentType: 'text/csv' },
+          { fileName: 'b.csv', size: 1, contentType: 'not a type' },
+        ],
+        type: 'direct',
+      },
+      'files[1].contentType',
+    ],
+  ])('answers 400 naming the field for %j', async (body, field) => {
+    const { status, body: answer } = await api<{ field: string; message: string }>(alice, 'POST', '/imports', body);
+    expect(status).toBe(400);
+    expect(answer.field).toBe(field);
+  });
+});
+
+describe('importing through the local stack', () => {
+  it('a clean CSV is checked, imported, and its rows then appear in search', async () => {
+    const word = marker();
+    const content = csvOf(word, 25);
+    const importId = await importFile(alice, content, { sha256: createHash('sha256').update(content).digest('hex') });
+
+    const status = await finished(alice, importId);
+    expect(status).toMatchObject({
+      status: 'SUCCEEDED',
+      checks: { antivirus: 'clean', checksum: 'verified', format: 'csv' },
+      rowsImported: 25,
+      rowsRejected: 0,
+    });
+    expect(status.errorReportUrl).toBeUndefined();
+    const found = await searchTotal(alice, word);
+    expect(found.total).toBe(25);
+    expect(found.ids.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `${importId}-${i + 1}`).sort());
+  });
+
+  it('the EICAR file is quarantined, nothing from it is indexed, and admins (only) see it in the quarantine', async () => {
+    const word = marker();
+    const content = `userId,dateCreated,content,tags\nmallory,2024-01-01T00:00:00Z,${word} ${EICAR},x\n`;
+    const importId = await importFile(alice, content);
+
+    const status = await finished(alice, importId);
+    expect(status).toMatchObject({ status: 'QUARANTINED', checks: { antivirus: 'infected' } });
+    expect(status.reason).toMatch(/Eicar/);
+    expect((await searchTotal(alice, word)).total).toBe(0);
+
+    const listed = await api<{ items: Array<{ importId: string; username: string; signature: string; fileName: string }> }>(
+      admin,
+      'GET',
+      '/admin/quarantine',
+    );
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toContainEqual(
+      expect.objectContaining({
+        importId,
+        username: 'alice',
+        fileName: 'posts.csv',
+        signature: expect.stringMatching(/^Eicar-Test-Signature/),
+      }),
+    );
+    expect((await api(alice, 'GET', '/admin/quarantine')).status).toBe(403);
+    expect(outboxMessages().some((mail) => mail.includes(importId) && /quarantined/i.test(mail))).toBe(true);
+  });
+
+  it('a file with 10% bad rows imports the rest and gives an error report of exactly the bad rows', async () => {
+    const word = marker();
+    const isBad = (row: number) => row % 10 === 0;
+    const importId = await importFile(alice, csvOf(word, 100, isBad), { type: 'email' });
+
+    const status = await finished(alice, importId);
+    expect(status).toMatchObject({ status: 'SUCCEEDED', rowsImported: 90, rowsRejected: 10 });
+    expect((await searchTotal(alice, word)).total).toBe(90);
+
+    const res = await fetch(status.errorReportUrl ?? '');
+    expect(res.status).toBe(200);
+    const report = parse(await res.text(), { columns: true }) as Array<{ rowNumber: string; reason: string; raw: string }>;
+    expect(report.map((row) => Number(row.rowNumber))).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    expect(report.every((row) => /dateCreated/.test(row.reason) && row.raw.includes('not-a-date'))).toBe(true);
+    expect(report[0]?.raw).toBe(`importer-0,not-a-date,Imported post 10 about ${word},imported;${word}`);
+    expect(outboxMessages().some((mail) => mail.includes('90 rows imported'))).toBe(true);
+  });
+
+  it('the same upload arriving twice, completed twice and uploaded again imports its rows once', async () => {
+    const word = marker();
+    const content = csvOf(word, 12);
+    const created = await createImport(alice, {
+      fileName: 'twice.csv',
+      size: Buffer.byteLength(content),
+      contentType: 'text/csv',
+      type: 'direct',
+    });
+    await uploadWithForm(created.upload, content, 'text/csv');
+    const completions = await Promise.all([1, 2].map(() => api(alice, 'POST', `/imports/${created.importId}/complete`, {})));
+    expect(completions.map((c) => c.status)).toEqual([202, 202]);
+
+    expect(await finished(alice, created.importId)).toMatchObject({ status: 'SUCCEEDED', rowsImported: 12 });
+    await uploadWithForm(created.upload, content, 'text/csv');
+    expect((await api(alice, 'POST', `/imports/${created.importId}/complete`, {})).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    expect(await importStatus(alice, created.importId)).toMatchObject({ status: 'SUCCEEDED', rowsImported: 12 });
+    expect((await searchTotal(alice, word)).total).toBe(12);
+  });
+
+  it('a file whose SHA-256 is not the one the browser computed is rejected, and one that is not CSV too', async () => {
+    const content = csvOf(marker(), 3);
+    const mismatch = await importFile(alice, content, { sha256: 'f'.repeat(64) });
+    const pdf = await importFile(alice, '%PDF-1.7\n1 0 obj\n<<>>\nendobj\n', { contentType: 'text/csv' });
+
+    expect(await finished(alice, mismatch)).toMatchObject({
+      status: 'REJECTED',
+      checks: { checksum: 'mismatch' },
+      reason: expect.stringMatching(/SHA-256/),
+    });
+    expect(await finished(alice, pdf)).toMatchObject({
+      status: 'REJECTED',
+      checks: { format: 'unknown' },
+      reason: expect.stringMatching(/PDF/),
+    });
+  });
+
+  it("another user's import is not found", async () => {
+    const importId = await importFile(alice, csvOf(marker(), 1));
+    expect((await api(bob, 'GET', `/imports/${importId}`)).status).toBe(404);
+    expect((await api(bob, 'POST', `/imports/${importId}/complete`, {})).status).toBe(404);
+    expect((await api(alice, 'GET', `/imports/${importId}`)).status).toBe(200);
+  });
+
+  it('a batch of 200 small files runs as one execution, at most IMPORT_MAP_CONCURRENCY files at a time, and says how each ended', async () => {
+    const word = marker();
+    const files = Array.from({ length: 200 }, (_, i) => {
+      const content = csvOf(word, 1).replace('Imported post 1', `Imported file ${i + 1}`);
+      return { fileName: `file-${i + 1}.csv`, content };
+    });
+    const { status, body } = await api<{ batchId: string; imports: Array<{ importId: string; fileName: string; upload: UploadForm }> }>(
+      alice,
+      'POST',
+      '/imports',
+      {
+        type: 'direct',
+        files: files.map((file) => ({ fileName: file.fileName, size: Buffer.byteLength(file.content), contentType: 'text/csv' })),
+      },
+    );
+    expect(status).toBe(201);
+    expect(body.imports).toHaveLength(200);
+
+    const readBatch = async () => (await api<BatchStatusBody>(alice, 'GET', `/imports/${body.batchId}`)).body;
+    expect(await readBatch()).toMatchObject({ status: 'AWAITING_UPLOAD', checksComplete: false });
+    for (let i = 0; i < body.imports.length; i += 20) {
+      await Promise.all(
+        body.imports.slice(i, i + 20).map((file, j) => uploadWithForm(file.upload, files[i + j]?.content ?? '', 'text/csv')),
+      );
+    }
+
+    const batch = await pollUntil(readBatch, (b) => b.status === 'COMPLETED', 180_000);
+    expect(batch.checksComplete).toBe(true);
+    expect(batch.counts).toMatchObject({ SUCCEEDED: 200, FAILED: 0, RUNNING: 0 });
+    expect(batch.files.map((file) => file.importId)).toEqual(body.imports.map((file) => file.importId));
+    expect((await searchTotal(alice, word)).total).toBe(200);
+
+    const executionArns = new Set(batch.files.map((file) => file.executionArn));
+    expect(executionArns.size).toBe(1);
+    const [executionArn] = [...executionArns];
+    expect(executionArn).toMatch(new RegExp(`:${body.batchId}$`));
+    const peak = await peakFilesInFlight(executionArn ?? '');
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(10);
+  });
+});
+
+/** From the execution history: how many files were between "Check the uploaded file" and "Import valid rows" at once. */
+async function peakFilesInFlight(executionArn: string): Promise<number> {
+  const sfn = new SFNClient({
+    region: 'us-east-1',
+    endpoint: stack().sfnEndpoint,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  let inFlight = 0;
+  let peak = 0;
+  for (const event of events) {
+    if (event.type === 'ParallelStateEntered' && event.stateEnteredEventDetails?.name === 'Check the uploaded file') inFlight++;
+    if (event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'Import valid rows') inFlight--;
+    peak = Math.max(peak, inFlight);
+  }
+  return peak;
+}
