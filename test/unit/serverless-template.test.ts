@@ -261,9 +261,12 @@ describe('the packaged AWS template (npm run package)', () => {
     });
 
     it('each run as a role of their own; there is no shared execution role', () => {
+      const withoutOwnRole = functions()
+        .filter(([, fn]) => (fn.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0] === 'IamRoleLambdaExecution')
+        .map(([id]) => id);
+      expect(withoutOwnRole).toEqual([]);
       const roles = functions().map(([, fn]) => JSON.stringify(fn.Properties!.Role));
       expect(new Set(roles).size).toBe(roles.length);
-      expect(resources.IamRoleLambdaExecution).toBeUndefined();
     });
 
     it('get only the calls they make', () => {
@@ -343,6 +346,15 @@ describe('the packaged AWS template (npm run package)', () => {
       }),
     ]);
     expect(resources.ConnectionsTable!.Properties!.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it('refers only to resources it defines (a dangling Ref or GetAtt fails the deploy)', () => {
+    const dangling = Object.entries(resources).flatMap(([id, r]) =>
+      [...referencesIn(r.Properties), ...asArray(r.DependsOn)]
+        .filter((ref) => !ref.startsWith('AWS::') && !(ref in resources))
+        .map((ref) => `${id} -> ${ref}`),
+    );
+    expect(dangling).toEqual([]);
   });
 
   it('has no circular dependency between its resources (CloudFormation would refuse it)', () => {
