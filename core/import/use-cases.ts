@@ -47,6 +47,9 @@ import {
 /** Upload links (the POST form, each part's PUT) work for an hour; /parts gives fresh part links to resume. */
 export const UPLOAD_LINK_SECONDS = 3600;
 
+/** Files per batch request: each answer carries a ~1.2 KB upload form per file, and Lambda answers at most 6 MB. */
+export const MAX_BATCH_FILES = Math.min(DEFAULT_MAX_BATCH_FILES, 2000);
+
 export type UploadInstructions =
   ({ method: 'POST' } & PresignedPost) | { method: 'multipart'; uploadId: string; partSize: number; partCount: number; parts: PartLink[] };
 
@@ -73,7 +76,7 @@ interface CreateDeps {
 
 /** `POST /api/imports`: records each file AWAITING_UPLOAD and hands back where and how to upload it. */
 export async function createImport(deps: CreateDeps, user: User, body: unknown): Promise<CreatedImports> {
-  const request = parseCreateImportRequest(body, { maxImportBytes: deps.config.maxImportBytes, maxBatchFiles: DEFAULT_MAX_BATCH_FILES });
+  const request = parseCreateImportRequest(body, { maxImportBytes: deps.config.maxImportBytes, maxBatchFiles: MAX_BATCH_FILES });
   const now = deps.clock.now();
   const batchId = request.batch ? deps.ids.newId() : undefined;
   const planned = request.files.map((file) => ({ file, importId: deps.ids.newId(), random: deps.ids.newId() }));

@@ -63,7 +63,7 @@ async function createImport(token: string, body: Record<string, unknown>) {
 async function uploadWithForm(form: UploadForm, content: string | Buffer, contentType: string) {
   const data = new FormData();
   for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
-  data.append('file', new Blob([content], { type: contentType }), 'upload');
+  data.append('file', new Blob([typeof content === 'string' ? content : new Uint8Array(content)], { type: contentType }), 'upload');
   const res = await fetch(form.url, { method: 'POST', body: data });
   if (res.status >= 300) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
 }

@@ -7,6 +7,7 @@ import {
   createImport,
   importStatus,
   listQuarantine,
+  MAX_BATCH_FILES,
   onUploadCreated,
   presignImportParts,
   type BatchStatusView,
@@ -135,6 +136,14 @@ describe('createImport', () => {
     expect(error).toBeInstanceOf(InvalidInput);
     expect((error as InvalidInput).field).toBe(field);
     expect(deps.imports.records.size).toBe(0);
+  });
+});
+
+describe('createImport limits', () => {
+  it('refuses a batch whose upload forms would not fit in one answer', async () => {
+    const deps = makeImportDeps();
+    const files = Array.from({ length: MAX_BATCH_FILES + 1 }, (_, i) => ({ fileName: `f${i}.csv`, size: 1, contentType: 'text/csv' }));
+    await expect(createImport(deps, alice, { files, type: 'direct' })).rejects.toMatchObject({ field: 'files' });
   });
 });
 

@@ -1,0 +1,110 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { parse } from 'csv-parse';
+import { S3ObjectStore } from '../adapters/aws/s3-object-store';
+import { ClamdScanner } from '../adapters/local/clamd-scanner';
+import { SqliteImportRecords } from '../adapters/local/sqlite-import-records';
+import { openRecordsDatabase, SqliteAuditLog } from '../adapters/local/sqlite-records';
+import { SqliteSearchSource } from '../adapters/local/sqlite-search';
+import { CSV_TAG_SEPARATOR } from '../core/import/columns';
+import { computeChecksum, identifyImportFormat, processImport, scanForViruses } from '../core/import/tasks';
+import type { Post } from '../core/model';
+import { report } from './measure';
+
+/**
+ * One phase of `npm run bench:import`, in its own process (for its own peak RSS):
+ *   baseline <dir>                         parse <dir>/posts.csv from disk and insert the posts into a fresh store directly
+ *   checksum|scan|format|process <dir> <s3Endpoint> <importId> [clamdPort]
+ *                                          the import workflow's task, as the Lambda runs it, against the local S3,
+ *                                          clamd, the SQLite records and a fresh SQLite search store
+ */
+const [phase, dir, s3Endpoint, importId, clamdPort] = process.argv.slice(2);
+if (!phase || !dir) throw new Error('usage: import-phase.ts <phase> <dir> [s3Endpoint importId [clamdPort]]');
+const csvFile = join(dir, 'posts.csv');
+
+if (phase === 'baseline') {
+  const started = process.hrtime.bigint();
+  const search = new SqliteSearchSource(join(dir, 'baseline-search.db'));
+  let rows = 0;
+  let batch: Post[] = [];
+  const source = createReadStream(csvFile);
+  let bytes = 0;
+  source.on('data', (chunk) => (bytes += chunk.length));
+  for await (const record of source.pipe(parse({ columns: true })) as AsyncIterable<Record<string, string>>) {
+    rows++;
+    batch.push({
+      id: `baseline-${rows}`,
+      userId: record.userId ?? '',
+      dateCreated: record.dateCreated ?? '',
+      content: record.content ?? '',
+      tags: (record.tags ?? '').split(CSV_TAG_SEPARATOR),
+    });
+    if (batch.length === 1000) {
+      await search.indexPosts(batch);
+      batch = [];
+    }
+  }
+  await search.indexPosts(batch);
+  search.close();
+  report(phase, rows, bytes, started);
+} else {
+  if (!s3Endpoint || !importId) throw new Error(`${phase} needs the S3 endpoint and the import id`);
+  const db = openRecordsDatabase(join(dir, 'records.db'));
+  const imports = new SqliteImportRecords(db);
+  const objects = new S3ObjectStore(
+    new S3Client({
+      region: 'us-east-1',
+      endpoint: s3Endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    }),
+  );
+  const clock = { now: () => new Date() };
+  const input = { importId, executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-import:bench' };
+  const record = await imports.get(importId);
+  const size = record?.size ?? 0;
+  // A warm container: the SDK's lazily loaded parts are in before the clock starts, as in a warm Lambda.
+  await objects.head(record?.upload.bucket ?? '', record?.upload.key ?? '');
+  const started = process.hrtime.bigint();
+  if (phase === 'checksum') {
+    const outcome = await computeChecksum({ imports, objects, clock }, input);
+    if (outcome.verdict !== 'verified') throw new Error(`checksum ${outcome.verdict}`);
+    report(phase, 0, outcome.bytes, started);
+  } else if (phase === 'scan') {
+    const scanner = new ClamdScanner({ host: '127.0.0.1', port: Number(clamdPort) });
+    const verdict = await scanForViruses({ imports, objects, scanner, clock }, input);
+    if (!verdict.clean) throw new Error(`the generated file is "infected": ${verdict.signature}`);
+    report(phase, 0, size, started);
+  } else if (phase === 'format') {
+    const verdict = await identifyImportFormat({ imports, objects, clock }, input);
+    if (verdict.format !== 'csv') throw new Error(`format: ${verdict.reason}`);
+    report(phase, 0, size, started);
+  } else if (phase === 'process') {
+    const search = new SqliteSearchSource(join(dir, 'pipeline-search.db'));
+    const outcome = await processImport(
+      {
+        imports,
+        objects,
+        search,
+        audit: new SqliteAuditLog(db),
+        clock,
+        config: {
+          uploadsBucket: 'ferry-uploads',
+          permanentBucket: 'ferry-imports',
+          quarantineBucket: 'ferry-quarantine',
+          maxImportBytes: 50 * 1024 ** 3,
+          importMapConcurrency: 1,
+          adminEmail: 'admin@ferry.local',
+          appUrl: 'http://localhost:3000',
+        },
+      },
+      { ...input, format: 'csv' },
+    );
+    search.close();
+    if (outcome.status !== 'SUCCEEDED') throw new Error(`process: ${outcome.status}`);
+    report(phase, outcome.rowsImported, size, started);
+  } else {
+    throw new Error(`unknown phase ${phase}`);
+  }
+}

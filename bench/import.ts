@@ -1,0 +1,142 @@
+import { spawnSync } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../adapters/aws/s3-object-store';
+import { SqliteImportRecords } from '../adapters/local/sqlite-import-records';
+import { openRecordsDatabase } from '../adapters/local/sqlite-records';
+import { PENDING_CHECKS } from '../core/import/records';
+import { uploadKey } from '../core/import/upload-policy';
+import { findClamd, startClamd } from '../infra/local/clamd/start-clamd';
+import { startLocalS3 } from '../infra/local/local-s3';
+import { argument, rate, runPhase, type PhaseResult } from './measure';
+
+/**
+ * `npm run bench:import -- --rows 1000000`: a generated CSV through the import workflow's real tasks
+ * (checksum, antivirus scan, format, processing) against the local stack's adapters (local S3, clamd,
+ * SQLite records and search store), each in its own process, beside same-run baselines: parsing the file
+ * and inserting into the store directly, and `sha256sum` on the same file. Prints figures; never fails on them.
+ */
+const rows = Number(argument('rows', '1000000'));
+const dir = resolve(argument('data-dir', `.data/bench-import-${rows}`));
+const csvFile = join(dir, 'posts.csv');
+mkdirSync(dir, { recursive: true });
+
+console.log(`bench:import — ${rows.toLocaleString('en')} rows, in ${dir}`);
+if (!existsSync(csvFile)) await generateCsv(csvFile, rows);
+const bytes = statSync(csvFile).size;
+console.log(`file: ${(bytes / 1e6).toFixed(1)} MB`);
+for (const file of ['baseline-search.db', 'pipeline-search.db', 'records.db']) {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `${file}${suffix}`), { force: true });
+}
+
+const sha = spawnSync('sha256sum', [csvFile], { encoding: 'utf8' });
+const shaStarted = process.hrtime.bigint();
+const shaRun = spawnSync('sha256sum', [csvFile], { encoding: 'utf8' });
+const shaSeconds = Number(process.hrtime.bigint() - shaStarted) / 1e9;
+const sha256 = (shaRun.stdout || sha.stdout).split(' ')[0] ?? '';
+
+const s3 = await startLocalS3({ dataDir: dir, port: 0, buckets: ['ferry-uploads', 'ferry-imports', 'ferry-quarantine'] });
+const clamd = findClamd() ? await startClamd({ dataDir: dir, port: await freePort() }) : undefined;
+try {
+  const importId = `bench-${Date.now()}`;
+  const key = uploadKey('bench', importId, 'upload');
+  const objects = new S3ObjectStore(
+    new S3Client({
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    }),
+  );
+  await objects.putStream('ferry-uploads', key, createReadStream(csvFile), { contentType: 'text/csv' });
+  const now = new Date().toISOString();
+  await new SqliteImportRecords(openRecordsDatabase(join(dir, 'records.db'))).create([
+    {
+      importId,
+      owner: { userId: 'bench', username: 'bench', email: 'bench@ferry.local' },
+      fileName: 'posts.csv',
+      size: bytes,
+      contentType: 'text/csv',
+      sha256,
+      delivery: 'direct',
+      status: 'RUNNING',
+      checks: { ...PENDING_CHECKS },
+      upload: { bucket: 'ferry-uploads', key, method: 'post' },
+      createdAt: now,
+      updatedAt: now,
+      uploadedAt: now,
+    },
+  ]);
+
+  const phase = (name: string) => runPhase('bench/import-phase.ts', [name, dir, s3.endpoint, importId, String(clamd?.port ?? 0)]);
+  const checksum = await phase('checksum');
+  const scan = clamd ? await phase('scan') : undefined;
+  const format = await phase('format');
+  const baseline = await runPhase('bench/import-phase.ts', ['baseline', dir]);
+  const processed = await phase('process');
+
+  const mbps = (r: PhaseResult) => `${rate(r).mbPerSecond.toFixed(1).padStart(7)} MB/s`;
+  const rss = (r: PhaseResult) => `peak RSS ${Math.round(r.peakRssMB)} MB`;
+  const rowsLine = (name: string, r: PhaseResult) =>
+    `${name.padEnd(46)} ${r.rows.toLocaleString('en').padStart(10)} rows ${r.seconds.toFixed(1).padStart(6)} s ${Math.round(rate(r).rowsPerSecond).toLocaleString('en').padStart(9)} rows/s  ${rss(r)}`;
+  console.log('');
+  console.log(rowsLine('baseline: parse file → insert into store', baseline));
+  console.log(rowsLine('import: local S3 → validate → index + report', processed));
+  const ratio = rate(processed).rowsPerSecond / rate(baseline).rowsPerSecond;
+  console.log(`ratio import/baseline: ${(ratio * 100).toFixed(0)}% (target ≥ 50%: ${ratio >= 0.5 ? 'met' : 'missed'})`);
+  const checks = [checksum, format, ...(scan ? [scan] : [])];
+  const checksSeconds = Math.max(...checks.map((r) => r.seconds));
+  const endToEnd = rows / (checksSeconds + processed.seconds);
+  console.log(`end to end (the three checks in parallel, then processing): ${Math.round(endToEnd).toLocaleString('en')} rows/s`);
+  console.log('');
+  const shaMbps = bytes / 1e6 / shaSeconds;
+  console.log(
+    `${'baseline: sha256sum on the file'.padEnd(46)} ${shaSeconds.toFixed(1).padStart(6)} s ${shaMbps.toFixed(1).padStart(7)} MB/s`,
+  );
+  console.log(
+    `${'checksum: local S3 → SHA-256'.padEnd(46)} ${checksum.seconds.toFixed(1).padStart(6)} s ${mbps(checksum)}  ${rss(checksum)}`,
+  );
+  const shaRatio = rate(checksum).mbPerSecond / shaMbps;
+  console.log(`ratio checksum/sha256sum: ${(shaRatio * 100).toFixed(0)}% (target ≥ 80%: ${shaRatio >= 0.8 ? 'met' : 'missed'})`);
+  if (scan)
+    console.log(`${'scan: local S3 → clamd INSTREAM'.padEnd(46)} ${scan.seconds.toFixed(1).padStart(6)} s ${mbps(scan)}  ${rss(scan)}`);
+  else console.log('scan: skipped, clamd is not installed (apt-get install -y clamav-daemon)');
+  console.log(`${'format: first bytes from local S3'.padEnd(46)} ${format.seconds.toFixed(1).padStart(6)} s  ${rss(format)}`);
+  const peak = Math.max(...[...checks, processed].map((r) => r.peakRssMB));
+  console.log(
+    `import peak RSS: ${Math.round(peak)} MB for a ${(bytes / 1e6).toFixed(0)} MB file (target < 250 MB: ${peak < 250 ? 'met' : 'missed'})`,
+  );
+} finally {
+  await clamd?.stop();
+  await s3.close();
+}
+
+/** Deterministic posts, every one valid; about 110 bytes a row. */
+async function generateCsv(file: string, count: number): Promise<void> {
+  const words = ['ferry', 'harbour', 'tide', 'crossing', 'deck', 'ticket', 'island', 'captain', 'weather', 'timetable', 'cargo', 'port'];
+  const out = createWriteStream(file);
+  out.write('userId,dateCreated,content,tags\n');
+  const start = Date.UTC(2020, 0, 1);
+  for (let i = 1; i <= count; i++) {
+    const a = words[i % words.length];
+    const b = words[(i * 7) % words.length];
+    const line = `user-${i % 5000},${new Date(start + i * 37_000).toISOString()},"Post ${i} about the ${a} and the ${b}, imported",${a};${b}\n`;
+    if (!out.write(line)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
