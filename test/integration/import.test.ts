@@ -1,14 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { parse } from 'csv-parse/sync';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { api, outboxMessages, signIn, stack } from './client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StackInfo } from './global-setup';
 
 /**
  * Imports through the public protocols only: the HTTP API, the browser's upload to the local S3 with the
  * presigned POST form (fetch + FormData, as a browser sends it), and, to see how many files of a batch
  * ran at once, the execution history from the local Step Functions endpoint.
+ *
+ * These tests boot a local stack of their own (`npm start`'s entry point, no seeded posts): imports add
+ * posts, mail and quarantined files, and the export tests count every post of the shared stack.
  */
+
+let child: ChildProcess | undefined;
+let info: StackInfo;
+const stack = () => info;
+
+async function startOwnStack(): Promise<StackInfo> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-it-import-'));
+  child = spawn(join('node_modules', '.bin', 'tsx'), ['infra/local/start.ts'], {
+    env: { ...process.env, PORT: '0', S3_PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, SEED_ROWS: '0', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise<StackInfo>((resolve, reject) => {
+    let buffered = '';
+    child?.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const line = buffered.split('\n').find((l) => l.startsWith('FERRY_READY '));
+      if (line) resolve(JSON.parse(line.slice('FERRY_READY '.length)) as StackInfo);
+    });
+    child?.on('exit', (code) => reject(new Error(`the import tests' local stack exited with code ${code}`)));
+  });
+}
+
+async function signIn(username: string, password = 'ferry'): Promise<string> {
+  const res = await fetch(`${stack().url}/api/local/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`);
+  return ((await res.json()) as { idToken: string }).idToken;
+}
+
+async function api<T = unknown>(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${stack().url}/api${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** The mails in the local outbox, as raw .eml text. */
+function outboxMessages(): string[] {
+  const dir = join(stack().dataDir, 'outbox');
+  try {
+    return readdirSync(dir)
+      .filter((file) => file.endsWith('.eml'))
+      .map((file) => readFileSync(join(dir, file), 'utf8'));
+  } catch {
+    return [];
+  }
+}
 
 type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED';
 
@@ -114,7 +174,17 @@ let bob: string;
 let admin: string;
 
 beforeAll(async () => {
+  info = await startOwnStack();
   [alice, bob, admin] = await Promise.all([signIn('alice'), signIn('bob'), signIn('admin')]);
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  if (info) rmSync(info.dataDir, { recursive: true, force: true });
 });
 
 describe('POST /api/imports', () => {
