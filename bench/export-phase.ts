@@ -4,7 +4,8 @@ import { S3ObjectStore } from '../adapters/aws/s3-object-store';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
 import { csvChunks, exportColumns } from '../core/csv';
 import { generateCsvReport } from '../core/export';
-import { report } from './measure';
+import type { SearchSource } from '../core/ports';
+import { report, sampleMemory, sampled } from './measure';
 
 /**
  * One phase of `npm run bench:export`, in its own process:
@@ -13,7 +14,14 @@ import { report } from './measure';
  */
 const [phase, dataDir, s3Endpoint] = process.argv.slice(2);
 if (!phase || !dataDir) throw new Error('usage: export-phase.ts baseline|pipeline <dataDir> [s3Endpoint]');
-const search = new SqliteSearchSource(join(dataDir, 'search.db'));
+const store = new SqliteSearchSource(join(dataDir, 'search.db'));
+// Both phases read through this, so both are sampled the same way (see `sampled`).
+const search: SearchSource = {
+  search: (criteria, page) => store.search(criteria, page),
+  scan: (criteria, options) => sampled(store.scan(criteria, options)),
+  indexPosts: (posts) => store.indexPosts(posts),
+};
+sampleMemory();
 const started = process.hrtime.bigint();
 
 if (phase === 'baseline') {
@@ -38,4 +46,4 @@ if (phase === 'baseline') {
   await objects.delete(result.bucket, result.key);
   report(phase, result.rowCount, result.bytes, started);
 }
-search.close();
+store.close();

@@ -21,7 +21,7 @@ try {
   const b = rate(baseline);
   const p = rate(pipeline);
   const row = (name: string, r: typeof baseline, x: typeof b) =>
-    `${name.padEnd(34)} ${r.rows.toLocaleString('en').padStart(10)} rows ${r.seconds.toFixed(1).padStart(6)} s ${Math.round(x.rowsPerSecond).toLocaleString('en').padStart(9)} rows/s ${x.mbPerSecond.toFixed(1).padStart(6)} MB/s  peak RSS ${Math.round(r.peakRssMB)} MB`;
+    `${name.padEnd(34)} ${r.rows.toLocaleString('en').padStart(10)} rows ${r.seconds.toFixed(1).padStart(6)} s ${Math.round(x.rowsPerSecond).toLocaleString('en').padStart(9)} rows/s ${x.mbPerSecond.toFixed(1).padStart(6)} MB/s  peak RSS ${Math.round(r.peakRssMB)} MB (heap ${Math.round(r.peakHeapMB)}, buffers ${Math.round(r.peakExternalMB)})`;
   console.log(row('baseline: store → CSV → null sink', baseline, b));
   console.log(row('export: store → CSV → local S3', pipeline, p));
   const ratio = p.rowsPerSecond / b.rowsPerSecond;

@@ -8,6 +8,35 @@ export interface PhaseResult {
   bytes: number;
   seconds: number;
   peakRssMB: number;
+  /** Peaks of V8's heap and of memory outside it (Buffers and other external memory), sampled as below. */
+  peakHeapMB: number;
+  peakExternalMB: number;
+}
+
+const peaks = { heap: 0, external: 0 };
+let lastSample = 0;
+function sampleNow(): void {
+  const m = process.memoryUsage();
+  peaks.heap = Math.max(peaks.heap, m.heapUsed);
+  // `external` already includes `arrayBuffers` (Node's Buffers): their sum counted every Buffer twice.
+  peaks.external = Math.max(peaks.external, m.external);
+  lastSample = performance.now();
+}
+
+/** Starts sampling this process's memory every 50 ms; call once at the start of a phase. */
+export function sampleMemory(): void {
+  setInterval(sampleNow, 50).unref();
+}
+
+/**
+ * Passes `batches` through, sampling memory between batches at most every 10 ms. A timer alone starves:
+ * reading and serialising rows runs on promises only, so it never yields to the timer's turn of the loop.
+ */
+export async function* sampled<T>(batches: AsyncIterable<T>): AsyncIterable<T> {
+  for await (const batch of batches) {
+    if (performance.now() - lastSample >= 10) sampleNow();
+    yield batch;
+  }
 }
 
 export function runPhase(script: string, args: string[]): Promise<PhaseResult> {
@@ -26,7 +55,15 @@ export function runPhase(script: string, args: string[]): Promise<PhaseResult> {
 export function report(phase: string, rows: number, bytes: number, startedAt: bigint): void {
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
-  const result: PhaseResult = { phase, rows, bytes, seconds, peakRssMB };
+  const result: PhaseResult = {
+    phase,
+    rows,
+    bytes,
+    seconds,
+    peakRssMB,
+    peakHeapMB: peaks.heap / 1048576,
+    peakExternalMB: peaks.external / 1048576,
+  };
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 

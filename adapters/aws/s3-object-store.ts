@@ -1,4 +1,4 @@
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -11,15 +11,15 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NotFound } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type { ObjectHead, ObjectLocation, ObjectStore, PresignedPost, PutObjectOptions, UploadedPart } from '../../core/ports';
+import { uploadStream } from './s3-stream-upload';
 import { awsErrorName, httpStatusOfAwsError, translateAwsError } from './transient';
 
-/** 8 MiB parts, two in flight: at most ~24 MiB buffered however large the object. */
+/** 8 MiB parts, two in flight: three part buffers (24 MiB) however large the object. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
 /** CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy) in 1 GiB ranges. */
@@ -34,36 +34,18 @@ export class S3ObjectStore implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
   async putStream(bucket: string, key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
-    let bytes = 0;
-    const counted = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        bytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    // pipeline, not pipe: an error in the source (e.g. the search failing mid-export) reaches the upload.
-    pipeline(body, counted, () => {});
-    const upload = new Upload({
-      client: this.s3,
-      queueSize: QUEUE_SIZE,
-      partSize: PART_SIZE,
-      leavePartsOnError: false,
-      params: {
-        Bucket: bucket,
-        Key: key,
-        Body: counted,
-        ContentType: options.contentType,
-        ...(options.contentDisposition ? { ContentDisposition: options.contentDisposition } : {}),
-        ...(options.metadata ? { Metadata: options.metadata } : {}),
-      },
-    });
+    const target = {
+      Bucket: bucket,
+      Key: key,
+      ContentType: options.contentType,
+      ...(options.contentDisposition ? { ContentDisposition: options.contentDisposition } : {}),
+      ...(options.metadata ? { Metadata: options.metadata } : {}),
+    };
     try {
-      await upload.done();
+      return await uploadStream(this.s3, target, body, { partSize: PART_SIZE, queueSize: QUEUE_SIZE });
     } catch (error) {
-      body.destroy();
       translateAwsError(error, `uploading s3://${bucket}/${key}`);
     }
-    return { bytes };
   }
 
   async getStream(bucket: string, key: string): Promise<Readable> {

@@ -1,5 +1,6 @@
 import { text } from 'node:stream/consumers';
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { csvChunks, csvLines, csvRecordOf, exportColumns, neutraliseFormula, postsToCsvStream } from '../../core/csv';
 import { POST_COLUMNS, type Post } from '../../core/model';
@@ -112,12 +113,34 @@ describe('CSV of posts', () => {
     expect(chunks).toEqual(['id\r\n', 'post-0000000\r\npost-0000001\r\n', 'post-0000000\r\n']);
   });
 
+  it('cuts a large batch into chunks of whole rows of at most about 32K characters', async () => {
+    const posts = makePosts(1_000).map((p) => ({ ...p, content: 'x'.repeat(200) }));
+    async function* oneBatch(): AsyncIterable<Post[]> {
+      yield posts;
+    }
+    const chunks: string[] = [];
+    for await (const chunk of csvChunks(oneBatch(), exportColumns())) chunks.push(chunk);
+    const rows = chunks.slice(1);
+    expect(rows.length).toBeGreaterThan(1);
+    for (const chunk of rows) {
+      expect(chunk.length).toBeLessThan(32 * 1024 + 300);
+      expect(chunk.endsWith('\r\n')).toBe(true);
+    }
+    expect(parseCsv(chunks.join('')).slice(1)).toEqual(posts.map((p) => csvRecordOf(p, POST_COLUMNS)));
+  });
+
   it('reads a large export back row for row', async () => {
     const posts = makePosts(5_000);
     const rows = parseCsv(await text(postsToCsvStream(batchesOf(posts, 333), exportColumns())));
     expect(rows).toHaveLength(5_001);
     expect(rows.slice(1)).toEqual(posts.map((p) => csvRecordOf(p, POST_COLUMNS)));
     expect(rows[5_000]?.[0]).toBe('post-0004999');
+  });
+
+  it('writes byte for byte what csv-stringify writes for awkward cells', () => {
+    const cells = ['', 'plain', 'a,b', 'say "hi"', '"', '""', 'lf\n', '\rcr', 'cr\rlf\n', 'x\r\ny', ',', ' lead', 'trail ', "'=1", 'tab\there', 'Fähre 渡し船 🚢'];
+    const records = cells.map((cell, i) => [cell, String(i), cells[(i + 3) % cells.length] as string]);
+    expect(csvLines(records)).toBe(stringify(records, { record_delimiter: 'windows', quoted_match: /[\r\n]/ }));
   });
 
   it('serialises a header line on its own with csvLines', () => {
