@@ -4,11 +4,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
+import { ClamdScanner } from '../../adapters/local/clamd-scanner';
 
 /**
  * The AWS packaging: `npm run package` (serverless package, offline, dummy credentials) must give a
- * CloudFormation template holding the export workflow, its routes and a locked-down exports bucket;
- * infra/aws holds the stacks it imports from.
+ * CloudFormation template holding the export and import workflows, their routes, locked-down buckets
+ * and one least-privilege role per function; infra/aws holds the stacks it imports from (including
+ * the clamd service the antivirus check talks to).
  */
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,6 +23,7 @@ interface Resource {
   Type: string;
   Properties?: Json;
   DependsOn?: string | string[];
+  DeletionPolicy?: string;
 }
 interface Template {
   Resources: Record<string, Resource>;
@@ -87,6 +90,33 @@ function inlineStatements(role: Resource): Statement[] {
 }
 
 const actionsOf = (statements: Statement[]): string[] => statements.flatMap((s) => asArray(s.Action));
+
+/** The statements granting `action`, with each resource written out (`${Bucket.Arn}/prefix/*` for Fn::Sub). */
+const resourcesFor = (statements: Statement[], action: string): string[] =>
+  statements
+    .filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes(action))
+    .flatMap((s) => asArray(s.Resource as unknown))
+    .map((resource) => {
+      if (typeof resource === 'string') return resource;
+      if (isRecord(resource) && typeof resource['Fn::Sub'] === 'string') return resource['Fn::Sub'];
+      if (isRecord(resource) && Array.isArray(resource['Fn::Sub'])) return String(resource['Fn::Sub'][0]);
+      if (isRecord(resource) && Array.isArray(resource['Fn::GetAtt'])) return `\${${resource['Fn::GetAtt'].join('.')}}`;
+      return JSON.stringify(resource);
+    });
+
+/** A state machine's ASL from the template, and the task placeholders it refers to. */
+function definitionOf(machine: Resource): {
+  text: string;
+  asl: { StartAt: string; States: Record<string, Json> };
+  targetOf: (placeholder: unknown) => unknown;
+} {
+  const [text, variables] = (machine.Properties!.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] })['Fn::Sub'];
+  const targetOf = (placeholder: unknown) => {
+    const name = /^\$\{(.+)\}$/.exec(String(placeholder))?.[1];
+    return (variables[name ?? ''] as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+  };
+  return { text, asl: JSON.parse(text) as { StartAt: string; States: Record<string, Json> }, targetOf };
+}
 
 describe('the packaged AWS template (npm run package)', () => {
   let template: Template;
@@ -202,6 +232,20 @@ describe('the packaged AWS template (npm run package)', () => {
       expect(all.get('GET /api/health')?.AuthorizationType).toBeUndefined();
     });
 
+    it('requires the Cognito JWT on every import route and on the admin quarantine list', () => {
+      const [[authorizerId]] = ofType('AWS::ApiGatewayV2::Authorizer') as [[string, Resource]];
+      const all = routes();
+      for (const key of [
+        'POST /api/imports',
+        'POST /api/imports/{importId}/parts',
+        'POST /api/imports/{importId}/complete',
+        'GET /api/imports/{importId}',
+        'GET /api/admin/quarantine',
+      ]) {
+        expect(all.get(key), key).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+      }
+    });
+
     it('routes WebSocket $connect and $disconnect to their functions', () => {
       const all = routes();
       expect(all.get('$connect')).toBeDefined();
@@ -249,6 +293,245 @@ describe('the packaged AWS template (npm run package)', () => {
     });
   });
 
+  describe('the import state machine', () => {
+    const importMachine = () => {
+      const found = ofType('AWS::StepFunctions::StateMachine').find(([, r]) => r.Properties?.StateMachineName === `ferry-import-${STAGE}`);
+      if (!found) throw new Error('no import state machine in the template');
+      return found[1];
+    };
+    const fileStates = () => {
+      const map = definitionOf(importMachine()).asl.States['Check and import each file']!;
+      return (map.ItemProcessor as { States: Record<string, Json>; ProcessorConfig: Json }).States;
+    };
+
+    it('is built from statemachines/import.asl.yaml: a Distributed Map over the files, three parallel checks, then quarantine, reject or import', () => {
+      const { asl } = definitionOf(importMachine());
+      expect(asl.StartAt).toBe('Check and import each file');
+      const map = asl.States['Check and import each file']!;
+      expect(map).toMatchObject({
+        Type: 'Map',
+        MaxConcurrencyPath: '$.maxConcurrency',
+        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } },
+      });
+      for (const state of ['Notify user', 'Did every file import', 'Import finished', 'Handle import failure', 'Import failed']) {
+        expect(asl.States, state).toHaveProperty([state]);
+      }
+      const states = fileStates();
+      const check = states['Check the uploaded file']!;
+      expect(check.Type).toBe('Parallel');
+      expect((check.Branches as { StartAt: string }[]).map((branch) => branch.StartAt)).toEqual([
+        'Scan for viruses',
+        'Compute checksum',
+        'Identify format',
+      ]);
+      expect(check.Next).toBe('Decide what to do with the file');
+      expect(states['Decide what to do with the file']!.Type).toBe('Choice');
+      for (const state of ['Quarantine infected file', 'Reject file', 'Import valid rows', 'Record file failure']) {
+        expect(states[state]?.Type, state).toBe('Task');
+      }
+    });
+
+    it('points every task at the Lambda of the named serverless function', () => {
+      const { asl, targetOf } = definitionOf(importMachine());
+      const states = fileStates();
+      const branches = states['Check the uploaded file']!.Branches as { States: Record<string, Json> }[];
+      const targets = {
+        'Scan for viruses': branches[0]!.States['Scan for viruses']!,
+        'Compute checksum': branches[1]!.States['Compute checksum']!,
+        'Identify format': branches[2]!.States['Identify format']!,
+        'Quarantine infected file': states['Quarantine infected file']!,
+        'Reject file': states['Reject file']!,
+        'Import valid rows': states['Import valid rows']!,
+        'Record file failure': states['Record file failure']!,
+        'Notify user': asl.States['Notify user']!,
+        'Handle import failure': asl.States['Handle import failure']!,
+      };
+      expect(Object.fromEntries(Object.entries(targets).map(([name, state]) => [name, targetOf(state.Resource)]))).toEqual({
+        'Scan for viruses': ['ScanForVirusesLambdaFunction', 'Arn'],
+        'Compute checksum': ['ComputeChecksumLambdaFunction', 'Arn'],
+        'Identify format': ['IdentifyFormatLambdaFunction', 'Arn'],
+        'Quarantine infected file': ['QuarantineFileLambdaFunction', 'Arn'],
+        'Reject file': ['RejectFileLambdaFunction', 'Arn'],
+        'Import valid rows': ['ProcessImportLambdaFunction', 'Arn'],
+        'Record file failure': ['HandleImportFailureLambdaFunction', 'Arn'],
+        'Notify user': ['NotifyImportOutcomeLambdaFunction', 'Arn'],
+        'Handle import failure': ['HandleImportFailureLambdaFunction', 'Arn'],
+      });
+    });
+
+    it('may invoke exactly the import task functions, run its map children, and logs and traces its executions', () => {
+      const machine = importMachine();
+      const roleId = (machine.Properties!.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const statements = inlineStatements(resources[roleId]!);
+      const invoked = referencesIn(statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction')).map((s) => s.Resource));
+      expect([...invoked].sort()).toEqual(
+        [
+          'ComputeChecksum',
+          'HandleImportFailure',
+          'IdentifyFormat',
+          'NotifyImportOutcome',
+          'ProcessImport',
+          'QuarantineFile',
+          'RejectFile',
+          'ScanForViruses',
+        ]
+          .map((name) => `${name}LambdaFunction`)
+          .sort(),
+      );
+      expect(resourcesFor(statements, 'states:StartExecution')).toEqual([
+        `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:ferry-import-${STAGE}`,
+      ]);
+      // Distributed Map children are <machine>/<map run label>:<id>.
+      for (const action of ['states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution']) {
+        expect(resourcesFor(statements, action), action).toContain(
+          `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:ferry-import-${STAGE}/*`,
+        );
+      }
+      expect(machine.Properties!.TracingConfiguration).toEqual({ Enabled: true });
+      expect(machine.Properties!.LoggingConfiguration).toMatchObject({
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['ImportStateMachineLogGroup', 'Arn'] } } }],
+      });
+      expect(resources.ImportStateMachineLogGroup!.Properties!.LogGroupName).toBe(`/aws/vendedlogs/states/ferry-import-${STAGE}`);
+    });
+  });
+
+  describe('the import buckets', () => {
+    const buckets = { UploadsBucket: 'ImportsKey', PermanentBucket: 'ImportsKey', QuarantineBucket: 'QuarantineKey' } as const;
+
+    it('encrypt with a KMS key (the quarantine with its own) and a bucket key, block all public access and enforce bucket ownership', () => {
+      for (const [bucket, key] of Object.entries(buckets)) {
+        const properties = resources[bucket]!.Properties!;
+        expect(properties.BucketEncryption, bucket).toEqual({
+          ServerSideEncryptionConfiguration: [
+            {
+              ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] } },
+              BucketKeyEnabled: true,
+            },
+          ],
+        });
+        expect(resources[key]!.Properties!.EnableKeyRotation, key).toBe(true);
+        expect(properties.PublicAccessBlockConfiguration, bucket).toEqual({
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        });
+        expect(properties.OwnershipControls, bucket).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+      }
+    });
+
+    it('refuse every request that does not use TLS', () => {
+      for (const bucket of Object.keys(buckets)) {
+        const policy = ofType('AWS::S3::BucketPolicy').find(([, r]) => (r.Properties!.Bucket as Json).Ref === bucket)?.[1];
+        expect(policy, bucket).toBeDefined();
+        const statements = (policy!.Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
+        expect(statements, bucket).toContainEqual(
+          expect.objectContaining({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Resource: [{ 'Fn::GetAtt': [bucket, 'Arn'] }, { 'Fn::Sub': `\${${bucket}.Arn}/*` }],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        );
+      }
+    });
+
+    it('expire uploads after 24 hours (1 day), abandoned multipart uploads included, and keep originals and quarantine', () => {
+      const rules = (resources.UploadsBucket!.Properties!.LifecycleConfiguration as { Rules: Json[] }).Rules;
+      expect(rules).toContainEqual(
+        expect.objectContaining({
+          Status: 'Enabled',
+          ExpirationInDays: 24 / 24,
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        }),
+      );
+      expect(rules.find((rule) => rule.ExpirationInDays !== undefined)?.Prefix).toBeUndefined();
+      for (const bucket of ['PermanentBucket', 'QuarantineBucket']) {
+        expect(resources[bucket]!.DeletionPolicy, bucket).toBe('Retain');
+        const kept = (resources[bucket]!.Properties!.LifecycleConfiguration as { Rules: Json[] }).Rules;
+        expect(
+          kept.some((rule) => rule.ExpirationInDays !== undefined),
+          bucket,
+        ).toBe(false);
+      }
+    });
+
+    it('let the app upload to the uploads bucket from its origin (POST form, PUT parts, ETag readable) and tell EventBridge', () => {
+      const uploads = resources.UploadsBucket!.Properties!;
+      expect(uploads.CorsConfiguration).toEqual({
+        CorsRules: [
+          expect.objectContaining({
+            AllowedMethods: ['POST', 'PUT'],
+            AllowedOrigins: ['https://ferry.example.com'],
+            ExposedHeaders: ['ETag'],
+          }),
+        ],
+      });
+      expect(uploads.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+    });
+
+    it('send "Object Created" under uploads/ to the upload handler through an EventBridge rule', () => {
+      const rules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties!.EventPattern).includes('UploadsBucket'));
+      expect(rules).toHaveLength(1);
+      const [, rule] = rules[0]!;
+      expect(rule.Properties!.EventPattern).toEqual({
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: [{ Ref: 'UploadsBucket' }] }, object: { key: [{ prefix: 'uploads/' }] } },
+      });
+      expect(rule.Properties!.Targets).toEqual([
+        expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnUploadCreatedLambdaFunction', 'Arn'] } }),
+      ]);
+      const permission = ofType('AWS::Lambda::Permission').find(
+        ([, r]) =>
+          r.Properties!.Principal === 'events.amazonaws.com' && JSON.stringify(r.Properties!.FunctionName).includes('OnUploadCreated'),
+      );
+      expect(permission).toBeDefined();
+    });
+  });
+
+  it("keeps import records in an encrypted on-demand table with the adapter's key and indexes", () => {
+    const table = resources.ImportsTable!;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    });
+    const indexes = Object.fromEntries(
+      (table.Properties!.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown; Projection: unknown }[]).map((index) => [
+        index.IndexName,
+        { keys: index.KeySchema, projection: index.Projection },
+      ]),
+    );
+    expect(indexes).toEqual({
+      byBatch: {
+        keys: [
+          { AttributeName: 'batchPk', KeyType: 'HASH' },
+          { AttributeName: 'position', KeyType: 'RANGE' },
+        ],
+        projection: { ProjectionType: 'ALL' },
+      },
+      quarantined: {
+        keys: [
+          { AttributeName: 'quarantineList', KeyType: 'HASH' },
+          { AttributeName: 'quarantinedSort', KeyType: 'RANGE' },
+        ],
+        projection: { ProjectionType: 'ALL' },
+      },
+    });
+    const types = Object.fromEntries(
+      (table.Properties!.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [
+        a.AttributeName,
+        a.AttributeType,
+      ]),
+    );
+    expect(types).toEqual({ pk: 'S', batchPk: 'S', position: 'N', quarantineList: 'S', quarantinedSort: 'S' });
+  });
+
   describe('the functions', () => {
     const functions = () => ofType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('Custom'));
 
@@ -267,6 +550,91 @@ describe('the packaged AWS template (npm run package)', () => {
       expect(withoutOwnRole).toEqual([]);
       const roles = functions().map(([, fn]) => JSON.stringify(fn.Properties!.Role));
       expect(new Set(roles).size).toBe(roles.length);
+      // <Function>LambdaFunction runs as <Function>Role, a role declared in the template.
+      const misnamed = functions()
+        .map(([id, fn]) => [id, (fn.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]] as const)
+        .filter(([id, roleId]) => roleId !== id.replace(/LambdaFunction$/, 'Role') || resources[roleId]?.Type !== 'AWS::IAM::Role');
+      expect(misnamed).toEqual([]);
+    });
+
+    it('give the import functions only the calls they make, on the exact prefixes', () => {
+      const statementsOf = (key: string) => inlineStatements(roleOfFunction(key));
+      const uploads = '${UploadsBucket.Arn}/uploads/*';
+      const importMachine = `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:ferry-import-${STAGE}`;
+
+      // Upload links carry the signer's rights: write to uploads/ and encrypt with the imports key.
+      for (const key of ['createImport', 'presignImportParts']) {
+        expect(resourcesFor(statementsOf(key), 's3:PutObject'), key).toEqual([uploads]);
+        expect(resourcesFor(statementsOf(key), 'kms:GenerateDataKey'), key).toEqual(['${ImportsKey.Arn}']);
+        expect(actionsOf(statementsOf(key)), key).not.toContain('states:StartExecution');
+      }
+      // Whatever arrives first (the S3 event or /complete) starts the import machine, and only that.
+      for (const key of ['onUploadCreated', 'completeImport']) {
+        expect(resourcesFor(statementsOf(key), 'states:StartExecution'), key).toEqual([importMachine]);
+        expect(resourcesFor(statementsOf(key), 'dynamodb:UpdateItem'), key).toEqual(['${ImportsTable.Arn}']);
+      }
+      // The three checks read the upload and write their verdict; nothing else.
+      for (const key of ['scanForViruses', 'computeChecksum', 'identifyFormat']) {
+        expect(actionsOf(statementsOf(key)).sort(), key).toEqual([
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+          'kms:Decrypt',
+          's3:GetObject',
+        ]);
+        expect(resourcesFor(statementsOf(key), 's3:GetObject'), key).toEqual([uploads]);
+      }
+      const quarantine = statementsOf('quarantineFile');
+      expect(resourcesFor(quarantine, 's3:PutObject')).toEqual(['${QuarantineBucket.Arn}/quarantine/*']);
+      expect(resourcesFor(quarantine, 's3:DeleteObject')).toEqual([uploads]);
+      expect(resourcesFor(quarantine, 'kms:GenerateDataKey')).toEqual(['${QuarantineKey.Arn}']);
+      expect(actionsOf(quarantine)).toEqual(expect.arrayContaining(['ses:SendEmail', 'dynamodb:PutItem']));
+      expect(actionsOf(statementsOf('rejectFile')).sort()).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        's3:DeleteObject',
+      ]);
+      const processing = statementsOf('processImport');
+      expect(resourcesFor(processing, 'es:ESHttpPost')).toEqual(['${DomainArn}/posts/_bulk']);
+      expect(resourcesFor(processing, 's3:PutObject')).toEqual(['${PermanentBucket.Arn}/imports/*']);
+      expect(resourcesFor(processing, 's3:DeleteObject')).toEqual([uploads]);
+      expect(resourcesFor(statementsOf('getImport'), 's3:GetObject')).toEqual(['${PermanentBucket.Arn}/imports/*/error-report.csv']);
+      expect(resourcesFor(statementsOf('adminQuarantine'), 'dynamodb:Query')).toEqual(['${ImportsTable.Arn}/index/quarantined']);
+      for (const key of ['notifyImportOutcome', 'handleImportFailure']) {
+        expect(actionsOf(statementsOf(key)), key).toEqual(expect.arrayContaining(['ses:SendEmail', 'execute-api:ManageConnections']));
+      }
+      // Nobody reads the quarantine, and nobody but quarantineFile writes it or holds its key.
+      for (const [id, role] of ofType('AWS::IAM::Role')) {
+        const text = JSON.stringify(inlineStatements(role));
+        if (id !== 'QuarantineFileRole') expect(text.includes('QuarantineBucket') || text.includes('QuarantineKey'), id).toBe(false);
+      }
+      // S3 object actions always name a prefix, never a whole bucket.
+      for (const [id, role] of ofType('AWS::IAM::Role')) {
+        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
+          for (const resource of resourcesFor(inlineStatements(role), action)) {
+            expect(resource, `${id} ${action}`).toMatch(/^\$\{\w+Bucket\.Arn\}\/[a-z]+\//);
+          }
+        }
+      }
+    });
+
+    it("run the antivirus check in the clamav stack's VPC, pointed at its clamd", () => {
+      const scan = Object.values(resources).find((r) => r.Properties?.FunctionName === `ferry-${STAGE}-scanForViruses`)!;
+      expect(scan.Properties!.VpcConfig).toEqual({
+        SecurityGroupIds: [{ 'Fn::ImportValue': `ferry-${STAGE}-ScannerSecurityGroupId` }],
+        SubnetIds: { 'Fn::Split': [',', { 'Fn::ImportValue': `ferry-${STAGE}-ScannerSubnetIds` }] },
+      });
+      expect((scan.Properties!.Environment as { Variables: Json }).Variables).toMatchObject({
+        CLAMD_HOST: { 'Fn::ImportValue': `ferry-${STAGE}-ClamdHost` },
+        CLAMD_PORT: { 'Fn::ImportValue': `ferry-${STAGE}-ClamdPort` },
+      });
+      expect(JSON.stringify(roleOfFunction('scanForViruses').Properties!.ManagedPolicyArns)).toContain('AWSLambdaENIManagementAccess');
+      // No other function talks to clamd, so none other is configured for it (or sits in the VPC).
+      for (const [id, fn] of functions()) {
+        if (fn === scan) continue;
+        expect((fn.Properties!.Environment as { Variables: Json }).Variables.CLAMD_HOST, id).toBeUndefined();
+        expect(fn.Properties!.VpcConfig, id).toBeUndefined();
+      }
     });
 
     it('get only the calls they make', () => {
@@ -309,7 +677,20 @@ describe('the packaged AWS template (npm run package)', () => {
         AUDIT_TABLE: { Ref: 'AuditTable' },
         CONNECTIONS_TABLE: { Ref: 'ConnectionsTable' },
         MAIL_TRANSPORT: 'ses',
+        UPLOADS_BUCKET: { Ref: 'UploadsBucket' },
+        PERMANENT_BUCKET: { Ref: 'PermanentBucket' },
+        QUARANTINE_BUCKET: { Ref: 'QuarantineBucket' },
+        IMPORTS_TABLE: { Ref: 'ImportsTable' },
+        MAX_IMPORT_BYTES: String(5 * 1024 ** 3),
+        IMPORT_MAP_CONCURRENCY: '10',
       };
+      // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself).
+      const localOnly = new Set(['DATA_DIR', 'AWS_REGION', 'S3_ENDPOINT', 'SFN_ENDPOINT', 'SMTP_URL', 'CLAMD_HOST', 'CLAMD_PORT']);
+      const read = [...readFileSync(join(root, 'functions', 'config.ts'), 'utf8').matchAll(/\benv\.([A-Z0-9_]+)/g)].map(
+        ([, name]) => name!,
+      );
+      const needed = [...new Set(read)].filter((name) => !localOnly.has(name));
+      expect(needed).toEqual(expect.arrayContaining(['UPLOADS_BUCKET', 'IMPORTS_TABLE', 'IMPORT_STATE_MACHINE_ARN']));
       for (const [id, fn] of functions()) {
         const variables = (fn.Properties!.Environment as { Variables: Json }).Variables;
         expect(variables, id).toMatchObject(expected);
@@ -328,6 +709,11 @@ describe('the packaged AWS template (npm run package)', () => {
         }
         expect(JSON.stringify(variables.JWKS_URL)).toContain('/.well-known/jwks.json');
         expect(JSON.stringify(variables.EXPORT_STATE_MACHINE_ARN)).toContain(`:stateMachine:ferry-export-${STAGE}`);
+        expect(JSON.stringify(variables.IMPORT_STATE_MACHINE_ARN)).toContain(`:stateMachine:ferry-import-${STAGE}`);
+        expect(
+          needed.filter((name) => variables[name] === undefined),
+          id,
+        ).toEqual([]);
       }
     });
   });
@@ -453,10 +839,12 @@ describe('the infra/aws CloudFormation templates', () => {
 
   it('parse, and every Ref, GetAtt and ${…} names a resource or parameter of the same template', () => {
     const templates = infraTemplates();
-    expect(templates.map(([file]) => file)).toEqual(['auth.yml', 'mail.yml', 'search.yml', 'web.yml']);
+    expect(templates.map(([file]) => file)).toEqual(['auth.yml', 'clamav.yml', 'mail.yml', 'search.yml', 'web.yml']);
     for (const [file, t] of templates) {
       const known = new Set([...Object.keys(t.Resources), ...Object.keys(t.Parameters ?? {})]);
-      for (const ref of referencesIn([t.Resources, t.Outputs])) expect(known, `${file}: ${ref}`).toContain(ref);
+      // Pseudo parameters (AWS::Region, AWS::AccountId…) are CloudFormation's own.
+      const refs = [...referencesIn([t.Resources, t.Outputs])].filter((ref) => !ref.startsWith('AWS::'));
+      for (const ref of refs) expect(known, `${file}: ${ref}`).toContain(ref);
     }
   });
 
@@ -494,5 +882,95 @@ describe('the infra/aws CloudFormation templates', () => {
         'AWS::S3::BucketPolicy',
       ]),
     );
+  });
+
+  describe('the clamav stack', () => {
+    const clamav = () => byFile().get('clamav.yml')!;
+    const only = (type: string): Resource => {
+      const found = Object.values(clamav().Resources).filter((r) => r.Type === type);
+      expect(found, type).toHaveLength(1);
+      return found[0]!;
+    };
+    const container = () => (only('AWS::ECS::TaskDefinition').Properties!.ContainerDefinitions as Json[])[0]!;
+    /** The clamd.conf settings the task writes before starting the image's /init. */
+    const clamdSettings = () => {
+      const script = String((container().Command as string[])[0]);
+      const block = /<<'SETTINGS'\n([\s\S]*?)\nSETTINGS\n/.exec(script)?.[1] ?? '';
+      return new Map(block.split('\n').map((line) => line.trim().split(/\s+/) as [string, string]));
+    };
+
+    it('runs clamd as a Fargate service registered under a private DNS name that it exports as CLAMD_HOST', () => {
+      const service = only('AWS::ECS::Service').Properties!;
+      expect(service).toMatchObject({
+        LaunchType: 'FARGATE',
+        ServiceRegistries: [{ RegistryArn: { 'Fn::GetAtt': ['ClamdDiscovery', 'Arn'] } }],
+      });
+      expect(service.DeploymentConfiguration).toMatchObject({ MinimumHealthyPercent: 100 });
+      const discovery = only('AWS::ServiceDiscovery::Service').Properties!;
+      const namespace = only('AWS::ServiceDiscovery::PrivateDnsNamespace').Properties!;
+      const host = (clamav().Outputs!.ClamdHost!.Value as { 'Fn::Sub': string })['Fn::Sub'];
+      expect(host).toBe(`${String(discovery.Name)}.${(namespace.Name as { 'Fn::Sub': string })['Fn::Sub']}`);
+      expect(container().PortMappings).toEqual([{ ContainerPort: 3310, Protocol: 'tcp' }]);
+      expect(clamav().Outputs!.ClamdPort!.Value).toBe('3310');
+      expect(container().HealthCheck).toMatchObject({ Command: ['CMD', 'clamdcheck.sh'] });
+    });
+
+    it('configures clamd for what ClamdScanner sends: streams up to its range size, nothing skipped for size', () => {
+      const settings = clamdSettings();
+      const megabytes = (value: string | undefined) => Number(/^(\d+)M$/.exec(value ?? '')?.[1]) * 1024 * 1024;
+      const scanner = new ClamdScanner({ host: 'clamd', port: 3310 });
+      for (const limit of ['StreamMaxLength', 'MaxFileSize', 'MaxScanSize']) {
+        expect(megabytes(settings.get(limit)), limit).toBeGreaterThan(scanner.maxStreamBytes);
+      }
+      expect(settings.get('AlertExceedsMax')).toBe('yes');
+      expect(settings.get('TCPSocket')).toBe('3310');
+      expect(
+        String((container().Command as string[])[0])
+          .trimEnd()
+          .endsWith('exec /init'),
+      ).toBe(true);
+    });
+
+    it('refreshes signatures every 2 hours in each task and replaces the tasks daily from the newest image', () => {
+      expect(container().Environment).toContainEqual({ Name: 'FRESHCLAM_CHECKS', Value: '12' });
+      const schedule = only('AWS::Scheduler::Schedule').Properties!;
+      expect(schedule.ScheduleExpression).toMatch(/^cron\(/);
+      const target = schedule.Target as Json;
+      expect(target.Arn).toBe('arn:aws:scheduler:::aws-sdk:ecs:updateService');
+      expect(JSON.parse((target.Input as { 'Fn::Sub': string })['Fn::Sub']) as Json).toMatchObject({ forceNewDeployment: true });
+      const role = clamav().Resources[(target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]]!;
+      expect(inlineStatements(role)).toEqual([{ Effect: 'Allow', Action: 'ecs:UpdateService', Resource: { Ref: 'ClamdService' } }]);
+    });
+
+    it('lets only the scanner functions reach clamd, and gives them no route but the S3 and DynamoDB endpoints', () => {
+      const resources = clamav().Resources;
+      const ingress = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress');
+      expect(ingress.map((r) => r.Properties)).toEqual([
+        expect.objectContaining({
+          GroupId: { Ref: 'ClamdSecurityGroup' },
+          FromPort: 3310,
+          ToPort: 3310,
+          SourceSecurityGroupId: { Ref: 'ScannerSecurityGroup' },
+        }),
+      ]);
+      expect(resources.ClamdSecurityGroup!.Properties!.SecurityGroupIngress).toBeUndefined();
+      const routes = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::Route');
+      expect(routes.map((r) => r.Properties!.RouteTableId)).toEqual([{ Ref: 'PublicRouteTable' }]);
+      const endpoints = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::VPCEndpoint');
+      expect(endpoints.map((r) => (r.Properties!.ServiceName as { 'Fn::Sub': string })['Fn::Sub']).sort()).toEqual([
+        'com.amazonaws.${AWS::Region}.dynamodb',
+        'com.amazonaws.${AWS::Region}.s3',
+      ]);
+      for (const endpoint of endpoints) expect(endpoint.Properties!.RouteTableIds).toEqual([{ Ref: 'ScannerRouteTable' }]);
+      const exported = Object.values(clamav().Outputs!).map((o) => (o.Export?.Name as { 'Fn::Sub'?: string } | undefined)?.['Fn::Sub']);
+      expect(exported).toEqual(
+        expect.arrayContaining([
+          'ferry-${Stage}-ClamdHost',
+          'ferry-${Stage}-ClamdPort',
+          'ferry-${Stage}-ScannerSecurityGroupId',
+          'ferry-${Stage}-ScannerSubnetIds',
+        ]),
+      );
+    });
   });
 });
