@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_IMPORT_BYTES } from '../core/import/upload-policy';
 
 /**
  * Configuration, parsed once from the environment into a frozen typed object.
@@ -28,12 +29,8 @@ const ConfigSchema = z.object({
   uploadsBucket: z.string().min(1),
   permanentBucket: z.string().min(1),
   quarantineBucket: z.string().min(1),
-  /** Largest import file accepted; presigned POST up to 5 GiB, multipart above. Default 5 GiB. */
-  maxImportBytes: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(5 * 1024 ** 3),
+  /** Largest import file accepted; presigned POST up to 5 GiB, multipart above. Default 50 GiB. */
+  maxImportBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_IMPORT_BYTES),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /** Set: import records in DynamoDB. Unset: SQLite under dataDir. */

@@ -3,9 +3,15 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import WebSocket from 'ws';
 import { inject } from 'vitest';
+import type { StackInfo } from './stack-process';
 
 /** A client of the local stack that speaks only its public protocols: HTTP, WebSocket and S3 links. */
-export const stack = () => inject('stack');
+let ownStack: StackInfo | undefined;
+/** The stack the helpers talk to: the shared one, unless a test file booted its own. */
+export const stack = (): StackInfo => ownStack ?? inject('stack');
+export const useStack = (info: StackInfo): void => {
+  ownStack = info;
+};
 
 export async function signIn(username: string, password = 'ferry'): Promise<string> {
   const res = await fetch(`${stack().url}/api/local/token`, {
@@ -101,9 +107,14 @@ export async function allSearchHitsByWindow(token: string, query: Record<string,
 }
 
 /** The first WebSocket message for an export, or an error if the socket closes first. */
-export function connectForExport(token: string, executionArn: string): { socket: WebSocket; message: Promise<Record<string, unknown>> } {
-  const wsUrl = `${stack().url.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(token)}&executionArn=${encodeURIComponent(executionArn)}`;
-  const socket = new WebSocket(wsUrl);
+export const connectForExport = (token: string, executionArn: string) => connectSocket(token, { executionArn });
+
+/** The first WebSocket message for an import (or a batch), or an error if the socket closes first. */
+export const connectForImport = (token: string, importId: string) => connectSocket(token, { importId });
+
+function connectSocket(token: string, subject: Record<string, string>): { socket: WebSocket; message: Promise<Record<string, unknown>> } {
+  const query = new URLSearchParams({ token, ...subject });
+  const socket = new WebSocket(`${stack().url.replace(/^http/, 'ws')}/ws?${query}`);
   const message = new Promise<Record<string, unknown>>((resolve, reject) => {
     socket.once('message', (data) => resolve(JSON.parse(data.toString()) as Record<string, unknown>));
     socket.once('unexpected-response', (_req, res) => reject(new Error(`websocket refused: ${res.statusCode}`)));

@@ -1,12 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StackInfo } from './global-setup';
+import { api, connectForImport, outboxMessages, signIn, stack, useStack } from './client';
+import { startStackProcess, type StackProcess } from './stack-process';
 
 /**
  * Imports through the public protocols only: the HTTP API, the browser's upload to the local S3 with the
@@ -17,58 +14,7 @@ import type { StackInfo } from './global-setup';
  * posts, mail and quarantined files, and the export tests count every post of the shared stack.
  */
 
-let child: ChildProcess | undefined;
-let info: StackInfo;
-const stack = () => info;
-
-async function startOwnStack(): Promise<StackInfo> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ferry-it-import-'));
-  child = spawn(join('node_modules', '.bin', 'tsx'), ['infra/local/start.ts'], {
-    env: { ...process.env, PORT: '0', S3_PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, SEED_ROWS: '0', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise<StackInfo>((resolve, reject) => {
-    let buffered = '';
-    child?.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const line = buffered.split('\n').find((l) => l.startsWith('FERRY_READY '));
-      if (line) resolve(JSON.parse(line.slice('FERRY_READY '.length)) as StackInfo);
-    });
-    child?.on('exit', (code) => reject(new Error(`the import tests' local stack exited with code ${code}`)));
-  });
-}
-
-async function signIn(username: string, password = 'ferry'): Promise<string> {
-  const res = await fetch(`${stack().url}/api/local/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`);
-  return ((await res.json()) as { idToken: string }).idToken;
-}
-
-async function api<T = unknown>(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${stack().url}/api${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-/** The mails in the local outbox, as raw .eml text. */
-function outboxMessages(): string[] {
-  const dir = join(stack().dataDir, 'outbox');
-  try {
-    return readdirSync(dir)
-      .filter((file) => file.endsWith('.eml'))
-      .map((file) => readFileSync(join(dir, file), 'utf8'));
-  } catch {
-    return [];
-  }
-}
+let own: StackProcess | undefined;
 
 type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED';
 
@@ -174,17 +120,13 @@ let bob: string;
 let admin: string;
 
 beforeAll(async () => {
-  info = await startOwnStack();
+  own = await startStackProcess('it-import', { SEED_ROWS: '0' });
+  useStack(own.info);
   [alice, bob, admin] = await Promise.all([signIn('alice'), signIn('bob'), signIn('admin')]);
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  if (info) rmSync(info.dataDir, { recursive: true, force: true });
+  await own?.stop();
 });
 
 describe('POST /api/imports', () => {
@@ -192,7 +134,7 @@ describe('POST /api/imports', () => {
     [{ fileName: 'a.csv', size: 0, contentType: 'text/csv', type: 'direct' }, 'size'],
     [{ fileName: 'a.csv', size: 10, contentType: 'text/csv', type: 'fax' }, 'type'],
     [{ size: 10, contentType: 'text/csv', type: 'direct' }, 'fileName'],
-    [{ fileName: 'a.csv', size: 6 * 1024 ** 3, contentType: 'text/csv', type: 'direct' }, 'size'],
+    [{ fileName: 'a.csv', size: 100 * 1024 ** 3, contentType: 'text/csv', type: 'direct' }, 'size'],
     [
       {
         files: [
@@ -273,6 +215,25 @@ describe('importing through the local stack', () => {
     expect(report.every((row) => /dateCreated/.test(row.reason) && row.raw.includes('not-a-date'))).toBe(true);
     expect(report[0]?.raw).toBe(`importer-0,not-a-date,Imported post 10 about ${word},imported;${word}`);
     expect(outboxMessages().some((mail) => mail.includes('90 rows imported'))).toBe(true);
+  });
+
+  it('pushes import.finished to a browser connected for the import (push delivery)', async () => {
+    const word = marker();
+    const content = csvOf(word, 5);
+    const created = await createImport(alice, { fileName: 'push.csv', size: Buffer.byteLength(content), contentType: 'text/csv', type: 'push' });
+    const { socket, message } = connectForImport(alice, created.importId);
+    await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+    await uploadWithForm(created.upload, content, 'text/csv');
+
+    const finishedMessage = await message;
+    socket.close();
+    expect(finishedMessage).toMatchObject({ type: 'import.finished', id: created.importId, files: [{ importId: created.importId, status: 'SUCCEEDED', rowsImported: 5 }] });
+    expect((await finished(alice, created.importId)).rowsImported).toBe(5);
+  });
+
+  it("refuses a socket for another user's import", async () => {
+    const created = await createImport(alice, { fileName: 'mine.csv', size: 10, contentType: 'text/csv', type: 'push' });
+    await expect(connectForImport(bob, created.importId).message).rejects.toThrow(/404/);
   });
 
   it('the same upload arriving twice, completed twice and uploaded again imports its rows once', async () => {

@@ -681,7 +681,7 @@ describe('the packaged AWS template (npm run package)', () => {
         PERMANENT_BUCKET: { Ref: 'PermanentBucket' },
         QUARANTINE_BUCKET: { Ref: 'QuarantineBucket' },
         IMPORTS_TABLE: { Ref: 'ImportsTable' },
-        MAX_IMPORT_BYTES: String(5 * 1024 ** 3),
+        MAX_IMPORT_BYTES: String(50 * 1024 ** 3),
         IMPORT_MAP_CONCURRENCY: '10',
       };
       // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself).

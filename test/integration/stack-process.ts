@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Where a local stack answers, as `npm start`'s entry point prints it on its FERRY_READY line. */
+export interface StackInfo {
+  url: string;
+  s3Endpoint: string;
+  sfnEndpoint: string;
+  dataDir: string;
+}
+
+export interface StackProcess {
+  info: StackInfo;
+  /** Stops the stack and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+/** Boots `infra/local/start.ts` as a child process on free ports, with a fresh data directory. */
+export async function startStackProcess(name: string, env: Record<string, string>): Promise<StackProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), `ferry-${name}-`));
+  const child = spawn(join('node_modules', '.bin', 'tsx'), ['infra/local/start.ts'], {
+    env: { ...process.env, PORT: '0', S3_PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const info = await new Promise<StackInfo>((resolve, reject) => {
+      let buffered = '';
+      const timer = setTimeout(() => reject(new Error(`the ${name} stack did not start within 5 minutes`)), 300_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        const line = buffered.split('\n').find((l) => l.startsWith('FERRY_READY '));
+        if (line) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line.slice('FERRY_READY '.length)) as StackInfo);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`the ${name} stack exited with code ${code}`)));
+    });
+    return { info, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
