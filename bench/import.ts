@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
@@ -12,6 +11,7 @@ import { uploadKey } from '../core/import/upload-policy';
 import { findClamd, startClamd } from '../infra/local/clamd/start-clamd';
 import { startLocalS3 } from '../infra/local/local-s3';
 import { argument, rate, runPhase, type PhaseResult } from './measure';
+import { freePort } from '../infra/local/free-port';
 
 /**
  * `npm run bench:import -- --rows 1000000`: a generated CSV through the import workflow's real tasks
@@ -130,13 +130,3 @@ async function generateCsv(file: string, count: number): Promise<void> {
   await once(out, 'finish');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}

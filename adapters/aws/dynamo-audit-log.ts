@@ -1,6 +1,6 @@
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { InvalidInput } from '../../core/errors';
 import type { AuditEntry, AuditLog } from '../../core/ports';
+import { decodeKeyCursor, encodeCursor } from '../list-cursor';
 import { translateAwsError } from './transient';
 
 /**
@@ -46,7 +46,7 @@ export class DynamoAuditLog implements AuditLog {
           ExpressionAttributeValues: { ':partition': LIST_PARTITION },
           ScanIndexForward: false,
           Limit: options.limit,
-          ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor) } : {}),
+          ...(options.cursor ? { ExclusiveStartKey: decodeKeyCursor(options.cursor) } : {}),
         }),
       );
       const entries = (out.Items ?? []).map(toEntry);
@@ -61,18 +61,6 @@ function toEntry(item: Record<string, unknown>): AuditEntry {
   const entry: Record<string, unknown> = { ...item };
   for (const key of KEY_ATTRIBUTES) delete entry[key];
   return entry as unknown as AuditEntry;
-}
-
-const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key)).toString('base64url');
-
-function decodeCursor(cursor: string): Record<string, unknown> {
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof key === 'object' && key !== null && !Array.isArray(key)) return key as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new InvalidInput('The cursor is not one this list gave out.', 'cursor');
 }
 
 const withoutUndefined = <T extends object>(value: T): Partial<T> =>

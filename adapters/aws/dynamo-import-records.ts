@@ -1,6 +1,7 @@
 import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { InvalidInput, NotFound } from '../../core/errors';
+import { NotFound } from '../../core/errors';
 import type { ImportChange, ImportRecord, ImportRecords } from '../../core/import/records';
+import { decodeKeyCursor, encodeCursor } from '../list-cursor';
 import { awsErrorName, translateAwsError } from './transient';
 
 /**
@@ -169,13 +170,13 @@ export class DynamoImportRecords implements ImportRecords {
           ExpressionAttributeValues: { ':list': 'QUARANTINED' },
           ScanIndexForward: false,
           Limit: options.limit,
-          ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor) } : {}),
+          ...(options.cursor ? { ExclusiveStartKey: decodeKeyCursor(options.cursor) } : {}),
         }),
       );
       const records = (out.Items ?? []).map(toRecord);
       return {
         records,
-        ...(out.LastEvaluatedKey ? { nextCursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') } : {}),
+        ...(out.LastEvaluatedKey ? { nextCursor: encodeCursor(out.LastEvaluatedKey) } : {}),
       };
     } catch (error) {
       translateAwsError(error, 'listing quarantined imports');
@@ -187,16 +188,6 @@ function toRecord(item: Record<string, unknown>): ImportRecord {
   const record: Record<string, unknown> = { ...item };
   for (const key of KEY_ATTRIBUTES) delete record[key];
   return record as unknown as ImportRecord;
-}
-
-function decodeCursor(cursor: string): Record<string, unknown> {
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof key === 'object' && key !== null && !Array.isArray(key)) return key as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new InvalidInput('The cursor is not one this list gave out.', 'cursor');
 }
 
 const withoutUndefined = <T extends object>(value: T): Partial<T> =>

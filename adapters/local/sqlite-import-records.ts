@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { InvalidInput, NotFound } from '../../core/errors';
+import { NotFound } from '../../core/errors';
 import { applyImportChange, type ImportChange, type ImportRecord, type ImportRecords } from '../../core/import/records';
+import { decodePairCursor, encodeCursor } from '../list-cursor';
 
 /**
  * Import records in the local stack's records.db (open it with openRecordsDatabase): one row per
@@ -70,7 +71,7 @@ export class SqliteImportRecords implements ImportRecords {
 
   async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     const limit = Math.max(1, Math.floor(options.limit));
-    const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+    const after = options.cursor ? decodePairCursor(options.cursor) : undefined;
     const rows = (
       after
         ? this.db
@@ -89,9 +90,7 @@ export class SqliteImportRecords implements ImportRecords {
     const last = page.at(-1);
     return {
       records: page.map((row) => JSON.parse(row.record) as ImportRecord),
-      ...(rows.length > limit && last
-        ? { nextCursor: Buffer.from(JSON.stringify([last.quarantined_at, last.import_id])).toString('base64url') }
-        : {}),
+      ...(rows.length > limit && last ? { nextCursor: encodeCursor([last.quarantined_at, last.import_id]) } : {}),
     };
   }
 
@@ -131,14 +130,4 @@ export class SqliteImportRecords implements ImportRecords {
       throw error;
     }
   }
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
-  } catch {
-    // fall through
-  }
-  throw new InvalidInput('The cursor is not one this list gave out.', 'cursor');
 }

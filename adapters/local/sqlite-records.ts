@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { InvalidInput } from '../../core/errors';
+import { decodePairCursor, encodeCursor } from '../list-cursor';
 import type { AuditEntry, AuditLog, ConnectionRendezvous } from '../../core/ports';
 
 /**
@@ -49,21 +49,21 @@ export class SqliteAuditLog implements AuditLog {
 
   async list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }> {
     const limit = Math.max(1, Math.floor(options.limit));
-    const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+    const after = options.cursor ? decodePairCursor(options.cursor) : undefined;
     const rows = (
       after
         ? this.db
             .prepare(
               'SELECT id, recorded_at, entry FROM audit_entries WHERE (recorded_at, id) < (?, ?) ORDER BY recorded_at DESC, id DESC LIMIT ?',
             )
-            .all(after.recordedAt, after.id, limit + 1)
+            .all(after[0], after[1], limit + 1)
         : this.db.prepare('SELECT id, recorded_at, entry FROM audit_entries ORDER BY recorded_at DESC, id DESC LIMIT ?').all(limit + 1)
     ) as Array<{ id: string; recorded_at: string; entry: string }>;
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
       entries: page.map((row) => JSON.parse(row.entry) as AuditEntry),
-      ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.recorded_at, last.id) } : {}),
+      ...(rows.length > limit && last ? { nextCursor: encodeCursor([last.recorded_at, last.id]) } : {}),
     };
   }
 }
@@ -102,31 +102,17 @@ export class SqliteConnectionRendezvous implements ConnectionRendezvous {
 
   async connectionOf(executionArn: string): Promise<string | undefined> {
     const row = this.db.prepare('SELECT connection_id FROM rendezvous WHERE execution_arn = ?').get(executionArn) as
-      | { connection_id: string | null }
-      | undefined;
+      { connection_id: string | null } | undefined;
     return row?.connection_id ?? undefined;
   }
 
   async detachConnection(connectionId: string): Promise<void> {
     const row = this.db.prepare('DELETE FROM connections WHERE connection_id = ? RETURNING execution_arn').get(connectionId) as
-      | { execution_arn: string }
-      | undefined;
+      { execution_arn: string } | undefined;
     if (!row) return;
     // Only if it is still the execution's current connection: the browser may have reconnected.
     this.db
       .prepare('UPDATE rendezvous SET connection_id = NULL, updated_at = ? WHERE execution_arn = ? AND connection_id = ?')
       .run(new Date().toISOString(), row.execution_arn, connectionId);
   }
-}
-
-const encodeCursor = (recordedAt: string, id: string): string => Buffer.from(JSON.stringify([recordedAt, id])).toString('base64url');
-
-function decodeCursor(cursor: string): { recordedAt: string; id: string } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string') return { recordedAt: value[0], id: value[1] };
-  } catch {
-    // fall through
-  }
-  throw new InvalidInput('The cursor is not one this list gave out.', 'cursor');
 }

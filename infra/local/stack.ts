@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { getDeps } from '../../functions/composition';
@@ -12,6 +11,7 @@ import { handlerModuleInvoker, loadServerlessFunctions } from './stepfunctions/d
 import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
 import { sweepExpiredObjects } from './sweeper';
+import { freePort } from './free-port';
 
 /** Everything Ferry needs on one machine, with no AWS account. */
 export interface LocalStackOptions {
@@ -161,14 +161,3 @@ async function clamdFor(dataDir: string): Promise<{ host: string; port: number; 
   return { host: handle.host, port: handle.port, handle };
 }
 
-/** A loopback port nobody listens on right now (clamd's configuration needs a number, not 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
