@@ -64,7 +64,8 @@ export async function downloadCsv(url: string): Promise<{ text: string; rows: Ro
   return { text, rows: parse(text, { columns: true, bom: true }) as Row[], headers: res.headers };
 }
 
-interface Post {
+/** A post as the search API returns it. */
+export interface Post {
   id: string;
   userId: string;
   dateCreated: string;

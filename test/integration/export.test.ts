@@ -11,17 +11,10 @@ import {
   signIn,
   stack,
   statusPath,
+  type Post,
   type Row,
 } from './client';
 import { SEEDED_ROWS } from './global-setup';
-
-interface Post {
-  id: string;
-  userId: string;
-  dateCreated: string;
-  content: string;
-  tags: string[];
-}
 
 /** What the CSV should say for a post: the export's cell rules (tags joined by ';', formula prefixes quoted). */
 const asCsvRow = (post: Post): Row => {
