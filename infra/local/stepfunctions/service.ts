@@ -93,6 +93,18 @@ interface ExecutionRecord {
   history: StoredHistoryEvent[];
 }
 
+/** What DescribeExecution and ListExecutions both say of an execution. */
+const summaryOf = (record: ExecutionRecord): ExecutionListItem => ({
+  executionArn: record.executionArn,
+  stateMachineArn: record.stateMachineArn,
+  name: record.name,
+  status: record.status,
+  startDate: new Date(record.startDate),
+  ...(record.stopDate !== undefined && { stopDate: new Date(record.stopDate) }),
+  redriveCount: record.redriveCount,
+  ...(record.redriveDate !== undefined && { redriveDate: new Date(record.redriveDate) }),
+});
+
 type StoredHistoryEvent = Omit<HistoryEvent, 'timestamp'> & { timestamp: number };
 
 interface Run {
@@ -202,19 +214,12 @@ export class LocalStepFunctions {
   async describeExecution(request: DescribeExecutionInput): Promise<DescribeExecutionOutput> {
     const record = this.executionByArn(request.executionArn);
     return {
-      executionArn: record.executionArn,
-      stateMachineArn: record.stateMachineArn,
-      name: record.name,
-      status: record.status,
-      startDate: new Date(record.startDate),
-      ...(record.stopDate !== undefined && { stopDate: new Date(record.stopDate) }),
+      ...summaryOf(record),
       input: record.input,
       inputDetails: { included: true },
       ...(record.output !== undefined && { output: record.output, outputDetails: { included: true } }),
       ...(record.error !== undefined && { error: record.error }),
       ...(record.cause !== undefined && { cause: record.cause }),
-      redriveCount: record.redriveCount,
-      ...(record.redriveDate !== undefined && { redriveDate: new Date(record.redriveDate) }),
       redriveStatus: this.isRedrivable(record) ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
     };
   }
@@ -228,16 +233,7 @@ export class LocalStepFunctions {
       .filter((record) => !request.statusFilter || record.status === request.statusFilter)
       .sort((a, b) => b.startDate - a.startDate);
     const { items, nextToken } = paginate(matching, request.maxResults, request.nextToken);
-    const executions: ExecutionListItem[] = items.map((record) => ({
-      executionArn: record.executionArn,
-      stateMachineArn: record.stateMachineArn,
-      name: record.name,
-      status: record.status,
-      startDate: new Date(record.startDate),
-      ...(record.stopDate !== undefined && { stopDate: new Date(record.stopDate) }),
-      redriveCount: record.redriveCount,
-      ...(record.redriveDate !== undefined && { redriveDate: new Date(record.redriveDate) }),
-    }));
+    const executions: ExecutionListItem[] = items.map(summaryOf);
     return { executions, ...(nextToken && { nextToken }) };
   }
 
