@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
+import { SqliteExportProgress, openRecordsDatabase } from '../adapters/local/sqlite-records';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
 import { csvChunks, exportColumns } from '../core/csv';
 import { generateCsvReport } from '../core/export';
@@ -33,8 +34,16 @@ if (phase === 'baseline') {
   const objects = new S3ObjectStore(
     new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
   );
+  // Progress goes where the local stack keeps it, so its cost is part of the figures.
+  const records = openRecordsDatabase(join(dataDir, 'records.db'));
   const result = await generateCsvReport(
-    { search, objects, clock: { now: () => new Date() }, config: { exportsBucket: 'ferry-exports', exportTtlHours: 72 } },
+    {
+      search,
+      objects,
+      clock: { now: () => new Date() },
+      exportProgress: new SqliteExportProgress(records),
+      config: { exportsBucket: 'ferry-exports', exportTtlHours: 72 },
+    },
     {
       exportId: `bench-${Date.now()}`,
       requestedBy: { userId: 'bench', username: 'bench', email: 'bench@ferry.local', groups: [] },
@@ -44,6 +53,7 @@ if (phase === 'baseline') {
     },
   );
   await objects.delete(result.bucket, result.key);
+  records.close();
   report(phase, result.rowCount, result.bytes, started);
 }
 store.close();

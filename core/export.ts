@@ -1,13 +1,14 @@
 import { exportAuditEntry } from './audit';
-import { exportColumns, postsToCsvStream } from './csv';
+import { exportColumns, postsToCsvStream, type CsvProgress } from './csv';
 import { NotFound } from './errors';
-import type { DownloadRequest, ExportJob, ExportReport, ExportStatus, User } from './model';
+import type { DownloadRequest, ExportJob, ExportReport, ExportStatus, Post, User } from './model';
 import type {
   AuditLog,
   Clock,
   ConnectionRendezvous,
   ExecutionDescription,
   ExecutionService,
+  ExportProgress,
   IdGenerator,
   Mailer,
   ObjectStore,
@@ -56,6 +57,14 @@ export type PushOutcome = 'delivered' | 'gone' | 'no-connection';
 /** SigV4 presigned URLs live at most seven days. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
 const NOT_FOUND_MESSAGE = 'No export with that executionArn.';
+/** Progress is recorded when this long or this many rows have passed since the last record, whichever comes first. */
+export const PROGRESS_INTERVAL_MS = 2_000;
+export const PROGRESS_EVERY_ROWS = 20_000;
+
+/** Where the use-cases report trouble they carry on from (pino's `warn` fits). */
+export interface WarningLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Starting an export and reading its status (HTTP API)
@@ -79,7 +88,7 @@ export async function requestExport(
 }
 
 export async function exportStatus(
-  deps: { executions: ExecutionService; objects: ObjectStore; clock: Clock },
+  deps: { executions: ExecutionService; objects: ObjectStore; clock: Clock; exportProgress: ExportProgress; log?: WarningLog },
   user: User,
   executionArn: string,
 ): Promise<ExportStatus> {
@@ -96,8 +105,26 @@ export async function exportStatus(
     case 'TIMED_OUT':
     case 'ABORTED':
       return { ...base, status: 'FAILED', error: plainExecutionError(description) };
-    default:
-      return { ...base, status: 'RUNNING' };
+    default: {
+      const progress = await progressOf(deps, job.exportId, executionArn);
+      return { ...base, status: 'RUNNING', ...(progress ? { progress } : {}) };
+    }
+  }
+}
+
+/** Progress is a courtesy: if it cannot be read, the status is still answered, without it. */
+async function progressOf(
+  deps: { exportProgress: ExportProgress; log?: WarningLog },
+  exportId: string,
+  executionArn: string,
+): Promise<ExportStatus['progress']> {
+  try {
+    const snapshot = await deps.exportProgress.get(exportId);
+    if (!snapshot) return undefined;
+    return { rowsWritten: snapshot.rowsWritten, ...(snapshot.totalRows !== undefined ? { totalRows: snapshot.totalRows } : {}) };
+  } catch (error) {
+    deps.log?.warn({ executionArn, exportId, err: error }, 'Could not read export progress');
+    return undefined;
   }
 }
 
@@ -110,11 +137,27 @@ export async function recordExportRequest(deps: { audit: AuditLog; clock: Clock 
 
 /** Streams every match into the exports bucket as CSV; memory stays flat whatever the row count. */
 export async function generateCsvReport(
-  deps: { search: SearchSource; objects: ObjectStore; clock: Clock; config: { exportsBucket: string; exportTtlHours: number } },
+  deps: {
+    search: SearchSource;
+    objects: ObjectStore;
+    clock: Clock;
+    exportProgress: ExportProgress;
+    log?: WarningLog;
+    config: { exportsBucket: string; exportTtlHours: number };
+  },
   job: ExportJob,
 ): Promise<ExportReport> {
   const progress = { rows: 0 };
-  const body = postsToCsvStream(deps.search.scan(job.searchCriteria), exportColumns(job.columns), progress);
+  const reporter = new ProgressReporter(deps, job.exportId);
+  // Counted beside the export, not before it: the first rows need not wait for the count.
+  void Promise.resolve()
+    .then(() => deps.search.search(job.searchCriteria, { page: 1, pageSize: 1 }))
+    .then(
+    (page) => reporter.knowTotal(page.total),
+    (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
+  );
+  const batches = reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter);
+  const body = postsToCsvStream(batches, exportColumns(job.columns), progress);
   const bucket = deps.config.exportsBucket;
   const key = reportKey(job);
   const { bytes } = await deps.objects.putStream(bucket, key, body, {
@@ -125,6 +168,66 @@ export async function generateCsvReport(
   // Counted from when the file exists: the bucket lifecycle (and the local sweeper) count from there too.
   const expiresAt = new Date(deps.clock.now().getTime() + deps.config.exportTtlHours * 3_600_000).toISOString();
   return { bucket, key, rowCount: progress.rows, bytes, expiresAt };
+}
+
+/** Passes the batches through; once the CSV has taken one, tells the reporter how many rows are written. */
+async function* reportingProgress(batches: AsyncIterable<Post[]>, counter: CsvProgress, reporter: ProgressReporter): AsyncGenerator<Post[]> {
+  for await (const batch of batches) {
+    yield batch;
+    reporter.rowsWritten(counter.rows);
+  }
+}
+
+/**
+ * Records progress now and then, never more than one write at a time, never awaited by the export:
+ * a slow or failing progress store costs the export nothing (a failed write is logged and skipped).
+ */
+class ProgressReporter {
+  private rows = 0;
+  private total: number | undefined;
+  private lastRows = -1;
+  private lastAt = 0;
+  private writing = false;
+
+  constructor(
+    private readonly deps: { exportProgress: ExportProgress; clock: Clock; log?: WarningLog },
+    private readonly exportId: string,
+  ) {}
+
+  knowTotal(total: number): void {
+    this.total = total;
+    this.write(this.deps.clock.now());
+  }
+
+  rowsWritten(rows: number): void {
+    this.rows = rows;
+    if (this.writing) return;
+    const now = this.deps.clock.now();
+    if (rows - this.lastRows >= PROGRESS_EVERY_ROWS || now.getTime() - this.lastAt >= PROGRESS_INTERVAL_MS) this.write(now);
+  }
+
+  warn(error: unknown, message: string): void {
+    this.deps.log?.warn({ exportId: this.exportId, err: error }, message);
+  }
+
+  private write(now: Date): void {
+    if (this.writing) return;
+    this.writing = true;
+    this.lastRows = this.rows;
+    this.lastAt = now.getTime();
+    const snapshot = { rowsWritten: this.rows, ...(this.total !== undefined ? { totalRows: this.total } : {}), updatedAt: now.toISOString() };
+    let recording: Promise<void>;
+    try {
+      recording = this.deps.exportProgress.record(this.exportId, snapshot);
+    } catch (error) {
+      recording = Promise.reject(error);
+    }
+    recording
+      .catch((error: unknown) => this.warn(error, 'Could not record export progress; the export carries on'))
+      .finally(() => {
+        this.writing = false;
+      });
+  }
 }
 
 export async function emailLinkToUser(

@@ -87,4 +87,6 @@ export interface ExportStatus {
   url?: string;
   expiresAt?: string;
   error?: string;
+  /** While RUNNING, once "Generate CSV report" has recorded some (`totalRows` may be approximate). */
+  progress?: { rowsWritten: number; totalRows?: number };
 }

@@ -155,6 +155,20 @@ export interface AuditLog {
   list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }>;
 }
 
+/** How far a running export has got; `totalRows` is absent when the count is not known (yet). */
+export interface ExportProgressSnapshot {
+  rowsWritten: number;
+  totalRows?: number;
+  updatedAt: string;
+}
+
+/** Progress of running exports, written by "Generate CSV report" and read by the status route. */
+export interface ExportProgress {
+  record(exportId: string, progress: ExportProgressSnapshot): Promise<void>;
+  /** Undefined when nothing was recorded for that export. */
+  get(exportId: string): Promise<ExportProgressSnapshot | undefined>;
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -1,5 +1,16 @@
 import { join } from 'node:path';
-import type { AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, Mailer, ObjectStore, PushChannel, SearchSource } from '../core/ports';
+import type {
+  AuditLog,
+  Clock,
+  ConnectionRendezvous,
+  ExecutionService,
+  ExportProgress,
+  IdGenerator,
+  Mailer,
+  ObjectStore,
+  PushChannel,
+  SearchSource,
+} from '../core/ports';
 import type { ImportRecords } from '../core/import/records';
 import { ScanFailed, type VirusScanner } from '../core/import/scanner';
 import { createTokenVerifier, type TokenVerifier } from './auth';
@@ -16,6 +27,7 @@ export interface Deps {
   mailer: Mailer;
   push: PushChannel;
   rendezvous: ConnectionRendezvous;
+  exportProgress: ExportProgress;
   executions: ExecutionService;
   audit: AuditLog;
   imports: ImportRecords;
@@ -71,21 +83,25 @@ async function build(config: Config): Promise<Deps> {
 
   let audit: AuditLog;
   let rendezvous: ConnectionRendezvous;
+  let exportProgress: ExportProgress;
   if (config.auditTable && config.connectionsTable) {
     const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
     const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
     const { DynamoAuditLog } = await import('../adapters/aws/dynamo-audit-log');
     const { DynamoConnectionRendezvous } = await import('../adapters/aws/dynamo-rendezvous');
+    const { DynamoExportProgress } = await import('../adapters/aws/dynamo-export-progress');
     const documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsBase), {
       marshallOptions: { removeUndefinedValues: true },
     });
     audit = new DynamoAuditLog(documents, config.auditTable);
     rendezvous = new DynamoConnectionRendezvous(documents, config.connectionsTable);
+    exportProgress = new DynamoExportProgress(documents, config.connectionsTable);
   } else {
-    const { openRecordsDatabase, SqliteAuditLog, SqliteConnectionRendezvous } = await import('../adapters/local/sqlite-records');
+    const { openRecordsDatabase, SqliteAuditLog, SqliteConnectionRendezvous, SqliteExportProgress } = await import('../adapters/local/sqlite-records');
     const db = openRecordsDatabase(join(config.dataDir, 'records.db'));
     audit = new SqliteAuditLog(db);
     rendezvous = new SqliteConnectionRendezvous(db);
+    exportProgress = new SqliteExportProgress(db);
   }
 
   let imports: ImportRecords;
@@ -123,6 +139,7 @@ async function build(config: Config): Promise<Deps> {
     mailer,
     push,
     rendezvous,
+    exportProgress,
     executions,
     audit,
     imports,

@@ -8,6 +8,7 @@ import { awsErrorName, translateAwsError } from './transient';
  *   - key: partition `pk` (S), sort `sk` (S)
  *       `EXECUTION#<executionArn>` / `RENDEZVOUS`: attributes connectionId?, taskToken?
  *       `CONNECTION#<connectionId>` / `CONNECTION`: attribute executionArn (so $disconnect can find its execution)
+ *       `PROGRESS#<exportId>` / `PROGRESS`: a running export's progress (see dynamo-export-progress.ts)
  *   - TTL attribute `expiresAt` (epoch seconds): every item lives a day, far beyond any wait.
  * Each half is written with one UpdateItem returning ALL_NEW, so whichever arrives second sees both.
  */

@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { decodePairCursor, encodeCursor } from '../list-cursor';
-import type { AuditEntry, AuditLog, ConnectionRendezvous } from '../../core/ports';
+import type { AuditEntry, AuditLog, ConnectionRendezvous, ExportProgress, ExportProgressSnapshot } from '../../core/ports';
 
 /**
- * The local stack's records (audit trail and connection rendezvous) in one SQLite file. Each
+ * The local stack's records (audit trail, connection rendezvous, export progress) in one SQLite file. Each
  * rendezvous half is one INSERT … ON CONFLICT … RETURNING statement: atomic, so the second arrival
  * sees both halves, even with several processes on the file (WAL, busy timeout).
  */
@@ -32,6 +32,12 @@ export function openRecordsDatabase(file: string): DatabaseSync {
       connection_id TEXT PRIMARY KEY,
       execution_arn TEXT NOT NULL,
       connected_at TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS export_progress (
+      export_id TEXT PRIMARY KEY,
+      rows_written INTEGER NOT NULL,
+      total_rows INTEGER,
+      updated_at TEXT NOT NULL
     );
   `);
   return db;
@@ -114,5 +120,26 @@ export class SqliteConnectionRendezvous implements ConnectionRendezvous {
     this.db
       .prepare('UPDATE rendezvous SET connection_id = NULL, updated_at = ? WHERE execution_arn = ? AND connection_id = ?')
       .run(new Date().toISOString(), row.execution_arn, connectionId);
+  }
+}
+
+/** One row per export, replaced at each record. */
+export class SqliteExportProgress implements ExportProgress {
+  constructor(private readonly db: DatabaseSync) {}
+
+  async record(exportId: string, progress: ExportProgressSnapshot): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO export_progress (export_id, rows_written, total_rows, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (export_id) DO UPDATE SET rows_written = excluded.rows_written, total_rows = excluded.total_rows, updated_at = excluded.updated_at`,
+      )
+      .run(exportId, progress.rowsWritten, progress.totalRows ?? null, progress.updatedAt);
+  }
+
+  async get(exportId: string): Promise<ExportProgressSnapshot | undefined> {
+    const row = this.db.prepare('SELECT rows_written, total_rows, updated_at FROM export_progress WHERE export_id = ?').get(exportId) as
+      { rows_written: number; total_rows: number | null; updated_at: string } | undefined;
+    if (!row) return undefined;
+    return { rowsWritten: row.rows_written, ...(row.total_rows !== null ? { totalRows: row.total_rows } : {}), updatedAt: row.updated_at };
   }
 }

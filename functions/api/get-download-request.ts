@@ -1,11 +1,12 @@
 import { exportStatus } from '../../core/export';
 import { getDeps, type Deps } from '../composition';
+import { log } from '../log';
 import { callerOf, json, pathParameter, route, type HttpEvent } from '../http';
 
 export const makeHandler = (deps: Deps) =>
   route(async (event: HttpEvent) => {
     const user = callerOf(event);
-    const status = await exportStatus(deps, user, pathParameter(event, 'executionArn'));
+    const status = await exportStatus({ log, ...deps }, user, pathParameter(event, 'executionArn'));
     return json(200, status);
   });
 

@@ -8,7 +8,7 @@ export const makeHandler =
   (deps: Parameters<typeof generateCsvReport>[0]) =>
   async (job: ExportJob): Promise<ExportReport> => {
     const startedAt = Date.now();
-    const report = await generateCsvReport(deps, job);
+    const report = await generateCsvReport({ log, ...deps }, job);
     log.info({ exportId: job.exportId, rowCount: report.rowCount, bytes: report.bytes, ms: Date.now() - startedAt }, 'CSV report generated');
     return report;
   };

@@ -40,6 +40,7 @@ export interface ExportStatusBody {
   url?: string;
   expiresAt?: string;
   error?: string;
+  progress?: { rowsWritten: number; totalRows?: number };
 }
 
 export const statusPath = (executionArn: string) => `/download-request/${encodeURIComponent(executionArn)}`;

@@ -7,6 +7,7 @@ import {
   connectForExport,
   downloadCsv,
   outboxMessages,
+  type ExportStatusBody,
   pollUntilDone,
   signIn,
   stack,
@@ -27,6 +28,20 @@ async function startExport(token: string, type: 'direct' | 'email' | 'push', sea
   expect(status).toBe(202);
   expect(body.executionArn).toMatch(/^arn:aws:states:/);
   return body.executionArn;
+}
+
+/** Polls quickly until the export finishes, keeping the progress of every RUNNING answer that had one. */
+async function pollRecordingProgress(token: string, executionArn: string, timeoutMs: number) {
+  const progress: NonNullable<ExportStatusBody['progress']>[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await api<ExportStatusBody>(token, 'GET', statusPath(executionArn));
+    if (status !== 200) throw new Error(`status ${status}: ${JSON.stringify(body)}`);
+    if (body.status !== 'RUNNING') return { done: body, progress };
+    if (body.progress) progress.push(body.progress);
+    if (Date.now() > deadline) throw new Error(`export still running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 let alice: string;
@@ -102,9 +117,17 @@ describe('direct delivery', () => {
 
   it(`exports all ${SEEDED_ROWS.toLocaleString('en')} rows in search order`, { timeout: 600_000 }, async () => {
     const executionArn = await startExport(alice, 'direct', {});
-    const done = await pollUntilDone(alice, executionArn, 300_000);
+    const { done, progress } = await pollRecordingProgress(alice, executionArn, 300_000);
     expect(done.status).toBe('SUCCEEDED');
     expect(done.rowCount).toBe(SEEDED_ROWS);
+    expect(done).not.toHaveProperty('progress');
+    // While it ran, the status said how far it had got: rows growing from 0, never past the total.
+    expect(progress.length).toBeGreaterThan(0);
+    const written = progress.map((p) => p.rowsWritten);
+    expect(written).toEqual([...written].sort((a, b) => a - b));
+    expect(Math.max(...written)).toBeLessThanOrEqual(SEEDED_ROWS);
+    expect(Math.max(...written)).toBeGreaterThan(0);
+    expect(progress.filter((p) => p.totalRows !== undefined).every((p) => p.totalRows === SEEDED_ROWS)).toBe(true);
     const csv = await downloadCsv(done.url!);
     expect(csv.rows).toHaveLength(SEEDED_ROWS);
     const expected = await allSearchHitsByWindow(alice, {});

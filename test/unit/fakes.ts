@@ -10,6 +10,8 @@ import type {
   ExecutionDescription,
   ExecutionService,
   ExecutionSummary,
+  ExportProgress,
+  ExportProgressSnapshot,
   IdGenerator,
   MailMessage,
   Mailer,
@@ -352,6 +354,25 @@ export class InMemoryAuditLog implements AuditLog {
   }
 }
 
+/** Progress records kept in a map; `history` keeps every record in order, `failure` makes each record throw. */
+export class InMemoryExportProgress implements ExportProgress {
+  readonly history: Array<{ exportId: string } & ExportProgressSnapshot> = [];
+  failure?: Error;
+
+  async record(exportId: string, progress: ExportProgressSnapshot): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.history.push({ exportId, ...progress });
+  }
+
+  async get(exportId: string): Promise<ExportProgressSnapshot | undefined> {
+    if (this.failure) throw this.failure;
+    const last = this.history.findLast((entry) => entry.exportId === exportId);
+    if (!last) return undefined;
+    const { exportId: _id, ...snapshot } = last;
+    return snapshot;
+  }
+}
+
 /** A clock that only moves when told to. */
 export class ManualClock implements Clock {
   constructor(private current: Date = new Date('2024-06-01T12:00:00.000Z')) {}
@@ -397,6 +418,7 @@ export function makeFakeDeps(posts: Post[] = []) {
     mailer: new RecordingMailer(),
     push: new RecordingPushChannel(),
     rendezvous: new InMemoryRendezvous(),
+    exportProgress: new InMemoryExportProgress(),
     executions: new FakeExecutions(clock),
     audit: new InMemoryAuditLog(),
     clock,

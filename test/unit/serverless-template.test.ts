@@ -640,6 +640,7 @@ describe('the packaged AWS template (npm run package)', () => {
     it('get only the calls they make', () => {
       expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest')))).toEqual(['states:StartExecution']);
       expect(actionsOf(inlineStatements(roleOfFunction('getDownloadRequest'))).sort()).toEqual([
+        'dynamodb:GetItem',
         'kms:Decrypt',
         's3:GetObject',
         'states:DescribeExecution',
@@ -649,6 +650,13 @@ describe('the packaged AWS template (npm run package)', () => {
       const generate = actionsOf(inlineStatements(roleOfFunction('generateCsvReport')));
       expect(generate).toEqual(expect.arrayContaining(['es:ESHttpGet', 'es:ESHttpPost', 's3:PutObject']));
       expect(generate).not.toContain('s3:GetObject');
+      // Export progress: written by the report task, read by the status route, only PROGRESS# items of the connections table.
+      expect(generate).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
+      for (const fn of ['generateCsvReport', 'getDownloadRequest']) {
+        const progress = inlineStatements(roleOfFunction(fn)).filter((statement) => asArray(statement.Action).some((action) => action.startsWith('dynamodb:')));
+        expect(progress.map((statement) => statement.Resource), fn).toEqual([{ 'Fn::GetAtt': ['ConnectionsTable', 'Arn'] }]);
+        expect(progress.map((statement) => statement.Condition), fn).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PROGRESS#*'] } }]);
+      }
       expect(actionsOf(inlineStatements(roleOfFunction('waitForBrowserConnection')))).toContain('states:SendTaskSuccess');
       expect(actionsOf(inlineStatements(roleOfFunction('wsConnect')))).toContain('states:SendTaskSuccess');
       expect(actionsOf(inlineStatements(roleOfFunction('pushLinkToBrowser')))).toContain('execute-api:ManageConnections');

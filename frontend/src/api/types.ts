@@ -32,6 +32,13 @@ export interface ExportStatus {
   url?: string;
   expiresAt?: string;
   error?: string;
+  /** While RUNNING, once the export has recorded some; `totalRows` may be approximate or absent. */
+  progress?: ExportProgress;
+}
+
+export interface ExportProgress {
+  rowsWritten: number;
+  totalRows?: number;
 }
 
 export type PushMessage =

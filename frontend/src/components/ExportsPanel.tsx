@@ -1,4 +1,4 @@
-import type { DeliveryType, SearchCriteria } from '../api/types';
+import type { DeliveryType, ExportProgress, SearchCriteria } from '../api/types';
 import type { ExportRecord } from '../exports/store';
 import { elapsedText, expiryText, formatCount, formatDateTime } from '../lib/format';
 import { useExports, useNow, useUser } from '../services';
@@ -47,10 +47,10 @@ function ExportItem({ record, now, onRemove }: { record: ExportRecord; now: numb
       <div className="export-body" aria-live="polite">
         {record.status === 'RUNNING' && (
           <>
-            <progress aria-label="Export in progress" />
+            <RunningProgress progress={record.progress} />
             <span className="small">
               Running for {elapsedText(record.requestedAt, now)}
-              {rows && <>, {rows} so far</>}
+              {progressText(record.progress) ?? (rows && <>, {rows} so far</>)}
               {record.checkProblem && <> · {record.checkProblem}</>}
             </span>
           </>
@@ -77,6 +77,28 @@ function ExportItem({ record, now, onRemove }: { record: ExportRecord; now: numb
       </div>
     </li>
   );
+}
+
+/** Determinate once the export knows how many rows it will write; indeterminate otherwise. */
+function RunningProgress({ progress }: { progress?: ExportProgress }) {
+  const total = totalOf(progress);
+  if (!progress || total === undefined) return <progress aria-label="Export in progress" />;
+  return <progress aria-label="Export in progress" max={total} value={progress.rowsWritten} />;
+}
+
+/** ", 12,345 of 50,000 rows" (or ", 12,345 rows so far" without a total); undefined before any progress. */
+function progressText(progress?: ExportProgress): string | undefined {
+  if (!progress) return undefined;
+  const total = totalOf(progress);
+  const written = formatCount(progress.rowsWritten);
+  if (total !== undefined) return `, ${written} of ${formatCount(total)} rows`;
+  return `, ${written} ${progress.rowsWritten === 1 ? 'row' : 'rows'} so far`;
+}
+
+/** The total may be approximate (OpenSearch counts it), so it is never shown below the rows already written. */
+function totalOf(progress?: ExportProgress): number | undefined {
+  if (progress?.totalRows === undefined || progress.totalRows <= 0) return undefined;
+  return Math.max(progress.totalRows, progress.rowsWritten);
 }
 
 function StatusBadge({ record, expired }: { record: ExportRecord; expired: boolean }) {

@@ -1,4 +1,4 @@
-import type { DeliveryType, ExportState, SearchCriteria } from '../api/types';
+import type { DeliveryType, ExportProgress, ExportState, SearchCriteria } from '../api/types';
 
 /** One export this person asked for, as the Exports panel shows it. */
 export interface ExportRecord {
@@ -11,6 +11,8 @@ export interface ExportRecord {
   url?: string;
   expiresAt?: string;
   error?: string;
+  /** Rows written so far while RUNNING, as the last status check reported. */
+  progress?: ExportProgress;
   /** Where the email link went (the email claim), for email deliveries. */
   emailedTo?: string;
   /** A plain-words note while the status cannot be checked; cleared on the next good answer. */

@@ -146,6 +146,7 @@ export class ExportTracker {
           url: status.url,
           expiresAt: status.expiresAt,
           error: status.error,
+          progress: status.status === 'RUNNING' ? status.progress : undefined,
           checkProblem: undefined,
         });
         if (status.status !== 'RUNNING') return this.finish(executionArn);
