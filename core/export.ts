@@ -153,9 +153,9 @@ export async function generateCsvReport(
   void Promise.resolve()
     .then(() => deps.search.search(job.searchCriteria, { page: 1, pageSize: 1 }))
     .then(
-    (page) => reporter.knowTotal(page.total),
-    (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
-  );
+      (page) => reporter.knowTotal(page.total),
+      (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
+    );
   const batches = reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter);
   const body = postsToCsvStream(batches, exportColumns(job.columns), progress);
   const bucket = deps.config.exportsBucket;
@@ -171,7 +171,11 @@ export async function generateCsvReport(
 }
 
 /** Passes the batches through; once the CSV has taken one, tells the reporter how many rows are written. */
-async function* reportingProgress(batches: AsyncIterable<Post[]>, counter: CsvProgress, reporter: ProgressReporter): AsyncGenerator<Post[]> {
+async function* reportingProgress(
+  batches: AsyncIterable<Post[]>,
+  counter: CsvProgress,
+  reporter: ProgressReporter,
+): AsyncGenerator<Post[]> {
   for await (const batch of batches) {
     yield batch;
     reporter.rowsWritten(counter.rows);
@@ -215,7 +219,11 @@ class ProgressReporter {
     this.writing = true;
     this.lastRows = this.rows;
     this.lastAt = now.getTime();
-    const snapshot = { rowsWritten: this.rows, ...(this.total !== undefined ? { totalRows: this.total } : {}), updatedAt: now.toISOString() };
+    const snapshot = {
+      rowsWritten: this.rows,
+      ...(this.total !== undefined ? { totalRows: this.total } : {}),
+      updatedAt: now.toISOString(),
+    };
     let recording: Promise<void>;
     try {
       recording = this.deps.exportProgress.record(this.exportId, snapshot);
@@ -303,7 +311,13 @@ export async function pushLinkToBrowser(
   // The file name was set on the object when it was written; this task does not know requestedAt.
   const url = await presignReport(deps, report);
   if (!url) return 'no-connection';
-  const message: PushReadyMessage = { type: 'export.ready', executionArn: input.executionArn, url, expiresAt: report.expiresAt, rowCount: report.rowCount };
+  const message: PushReadyMessage = {
+    type: 'export.ready',
+    executionArn: input.executionArn,
+    url,
+    expiresAt: report.expiresAt,
+    rowCount: report.rowCount,
+  };
   return deps.push.post(connectionId, message);
 }
 
@@ -415,7 +429,8 @@ function asExportJob(input: unknown): ExportJob | undefined {
 function asExportReport(output: unknown): ExportReport | undefined {
   if (!isRecord(output)) return undefined;
   const { bucket, key, rowCount, expiresAt } = output;
-  if (typeof bucket !== 'string' || typeof key !== 'string' || typeof rowCount !== 'number' || typeof expiresAt !== 'string') return undefined;
+  if (typeof bucket !== 'string' || typeof key !== 'string' || typeof rowCount !== 'number' || typeof expiresAt !== 'string')
+    return undefined;
   return output as unknown as ExportReport;
 }
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,20 +8,12 @@ import { ClamdScanner } from '../../adapters/local/clamd-scanner';
 import { Transient } from '../../core/errors';
 import { ScanFailed } from '../../core/import/scanner';
 import { findClamd, startClamd, type ClamdHandle } from '../../infra/local/clamd/start-clamd';
+import { freePort } from '../../infra/local/free-port';
 
 /** A real clamd with the signatures shipped in infra/local/clamd (EICAR only). CI installs clamav-daemon. */
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 const clamdMissing = findClamd() === undefined;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** `bytes` in chunks of `chunkBytes`, as an S3 body would arrive. */
 const streamOf = (bytes: Buffer, chunkBytes = 64 * 1024): Readable =>
@@ -39,7 +30,7 @@ const withEicarAt = (size: number, offset: number): Buffer => {
 };
 
 describe.skipIf(clamdMissing)(
-  'ClamdScanner against a real clamd (skipped: clamd binary not installed; apt-get install clamav-daemon)',
+  `ClamdScanner against a real clamd${clamdMissing ? ' (skipped: clamd binary not installed; apt-get install clamav-daemon)' : ''}`,
   () => {
     let dataDir: string;
     let clamd: ClamdHandle;
@@ -123,9 +114,16 @@ describe.skipIf(clamdMissing)(
         await rm(smallDir, { recursive: true, force: true });
       });
 
-      it('refuses a single session over its limit, and the scan fails closed with ScanFailed', async () => {
+      it('refuses a single session over its limit, and the scan fails closed', async () => {
         const oneSession = new ClamdScanner({ host: small.host, port: small.port });
-        await expect(oneSession.scan(streamOf(randomBytes(3 * 1024 * 1024)))).rejects.toBeInstanceOf(ScanFailed);
+        const outcome: unknown = await oneSession.scan(streamOf(randomBytes(3 * 1024 * 1024))).then(
+          (verdict) => verdict,
+          (error: unknown) => error,
+        );
+        // clamd answers "INSTREAM size limit exceeded. ERROR" and hangs up while we still send. When its words
+        // arrive before the reset they make a ScanFailed; when the reset beats them (a TCP race, seen in CI)
+        // the hang-up is Transient, retried and then FAILED. Either way nothing is called clean.
+        expect(outcome instanceof ScanFailed || outcome instanceof Transient, String(outcome)).toBe(true);
       });
 
       it('scans the same object when the sessions are kept under the limit', async () => {
