@@ -1,4 +1,20 @@
 import { defineConfig } from 'vitest/config';
+import { chromiumMissing } from './test/requirements';
+
+/** Real Chromium (Debian's /usr/bin/chromium) against the local stack serving frontend/dist. */
+const e2e = {
+  test: {
+    name: 'e2e',
+    include: ['test/e2e/**/*.test.ts'],
+    globalSetup: ['test/integration/global-setup.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
+    fileParallelism: false,
+  },
+};
+
+const noBrowser = chromiumMissing();
+if (noBrowser) console.warn(`\nThe end-to-end tests are skipped: ${noBrowser}.\n`);
 
 /** One test command for the whole repository: unit + state machines, integration (boots the local stack), web app, e2e in Chromium. */
 export default defineConfig({
@@ -24,17 +40,7 @@ export default defineConfig({
         },
       },
       './frontend/vitest.config.ts',
-      {
-        test: {
-          // Real Chromium (Debian's /usr/bin/chromium) against the local stack serving frontend/dist.
-          name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
-          globalSetup: ['test/integration/global-setup.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 300_000,
-          fileParallelism: false,
-        },
-      },
+      ...(noBrowser ? [] : [e2e]),
     ],
   },
 });

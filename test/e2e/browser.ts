@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { beforeEach } from 'vitest';
 import { stack } from '../integration/client';
+import { CHROMIUM_PATH } from '../requirements';
 
 /** Debian's Chromium (`apt-get install chromium`); no browser is ever downloaded. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, screenshot, screenshotOnFailure, signedInAs, type BrowserSession } from './browser';
+import { clamdMissing, titled } from '../requirements';
 
 let browser: BrowserSession;
 let page: Page;
@@ -46,7 +47,7 @@ afterAll(async () => {
   if (files) rmSync(files, { recursive: true, force: true });
 });
 
-describe('importing files', () => {
+describe.skipIf(clamdMissing())(titled('importing files', clamdMissing()), () => {
   it('imports a clean CSV with a green check, and its rows are found by search', async () => {
     await upload(join(files, 'clean-posts.csv'));
     const item = uploadItem('clean-posts.csv');

@@ -4,6 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, connectForImport, outboxMessages, signIn, stack, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
+import { clamdMissing, titled } from '../requirements';
 
 /**
  * Imports through the public protocols only: the HTTP API, the browser's upload to the local S3 with the
@@ -152,7 +153,7 @@ describe('POST /api/imports', () => {
   });
 });
 
-describe('importing through the local stack', () => {
+describe.skipIf(clamdMissing())(titled('importing through the local stack', clamdMissing()), () => {
   it('a clean CSV is checked, imported, and its rows then appear in search', async () => {
     const word = marker();
     const content = csvOf(word, 25);
