@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClamdScanner } from '../../adapters/local/clamd-scanner';
 import { Transient } from '../../core/errors';
 import { ScanFailed } from '../../core/import/scanner';
-import { findClamd, startClamd, type ClamdHandle } from '../../infra/local/clamd/start-clamd';
+import { startClamd, type ClamdHandle } from '../../infra/local/clamd/start-clamd';
 import { freePort } from '../../infra/local/free-port';
+import { clamdMissing, titled } from '../requirements';
 
 /** A real clamd with the signatures shipped in infra/local/clamd (EICAR only). CI installs clamav-daemon. */
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
-const clamdMissing = findClamd() === undefined;
 
 /** `bytes` in chunks of `chunkBytes`, as an S3 body would arrive. */
 const streamOf = (bytes: Buffer, chunkBytes = 64 * 1024): Readable =>
@@ -29,8 +29,8 @@ const withEicarAt = (size: number, offset: number): Buffer => {
   return bytes;
 };
 
-describe.skipIf(clamdMissing)(
-  `ClamdScanner against a real clamd${clamdMissing ? ' (skipped: clamd binary not installed; apt-get install clamav-daemon)' : ''}`,
+describe.skipIf(clamdMissing())(
+  titled('ClamdScanner against a real clamd', clamdMissing()),
   () => {
     let dataDir: string;
     let clamd: ClamdHandle;
