@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { NotFound } from '../../core/errors';
 import { applyImportChange, type ImportChange, type ImportRecord, type ImportRecords } from '../../core/import/records';
-import { decodePairCursor, encodeCursor } from '../list-cursor';
+import { newestFirstPage, type NewestFirstList } from './sqlite-pages';
 
 /**
  * Import records in the local stack's records.db (open it with openRecordsDatabase): one row per
@@ -9,6 +9,14 @@ import { decodePairCursor, encodeCursor } from '../list-cursor';
  * read-modify-write inside BEGIN IMMEDIATE, so the three parallel checks of one file, and the files
  * of a batch arriving together, never lose each other's writes, even across processes.
  */
+const QUARANTINE_LIST: NewestFirstList = {
+  table: 'imports',
+  sortColumn: 'quarantined_at',
+  idColumn: 'import_id',
+  jsonColumn: 'record',
+  where: 'quarantined_at IS NOT NULL',
+};
+
 export class SqliteImportRecords implements ImportRecords {
   constructor(private readonly db: DatabaseSync) {
     db.exec(`
@@ -70,28 +78,8 @@ export class SqliteImportRecords implements ImportRecords {
   }
 
   async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
-    const limit = Math.max(1, Math.floor(options.limit));
-    const after = options.cursor ? decodePairCursor(options.cursor) : undefined;
-    const rows = (
-      after
-        ? this.db
-            .prepare(
-              `SELECT import_id, quarantined_at, record FROM imports WHERE quarantined_at IS NOT NULL AND (quarantined_at, import_id) < (?, ?)
-               ORDER BY quarantined_at DESC, import_id DESC LIMIT ?`,
-            )
-            .all(after[0], after[1], limit + 1)
-        : this.db
-            .prepare(
-              'SELECT import_id, quarantined_at, record FROM imports WHERE quarantined_at IS NOT NULL ORDER BY quarantined_at DESC, import_id DESC LIMIT ?',
-            )
-            .all(limit + 1)
-    ) as Array<{ import_id: string; quarantined_at: string; record: string }>;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      records: page.map((row) => JSON.parse(row.record) as ImportRecord),
-      ...(rows.length > limit && last ? { nextCursor: encodeCursor([last.quarantined_at, last.import_id]) } : {}),
-    };
+    const { items, nextCursor } = newestFirstPage<ImportRecord>(this.db, QUARANTINE_LIST, options);
+    return { records: items, ...(nextCursor ? { nextCursor } : {}) };
   }
 
   private mustGet(importId: string): ImportRecord {

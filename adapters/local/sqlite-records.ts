@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { decodePairCursor, encodeCursor } from '../list-cursor';
+import { newestFirstPage, type NewestFirstList } from './sqlite-pages';
 import type { AuditEntry, AuditLog, ConnectionRendezvous, ExportProgress, ExportProgressSnapshot } from '../../core/ports';
 
 /**
@@ -43,6 +43,8 @@ export function openRecordsDatabase(file: string): DatabaseSync {
   return db;
 }
 
+const AUDIT_LIST: NewestFirstList = { table: 'audit_entries', sortColumn: 'recorded_at', idColumn: 'id', jsonColumn: 'entry' };
+
 export class SqliteAuditLog implements AuditLog {
   constructor(private readonly db: DatabaseSync) {}
 
@@ -54,23 +56,8 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }> {
-    const limit = Math.max(1, Math.floor(options.limit));
-    const after = options.cursor ? decodePairCursor(options.cursor) : undefined;
-    const rows = (
-      after
-        ? this.db
-            .prepare(
-              'SELECT id, recorded_at, entry FROM audit_entries WHERE (recorded_at, id) < (?, ?) ORDER BY recorded_at DESC, id DESC LIMIT ?',
-            )
-            .all(after[0], after[1], limit + 1)
-        : this.db.prepare('SELECT id, recorded_at, entry FROM audit_entries ORDER BY recorded_at DESC, id DESC LIMIT ?').all(limit + 1)
-    ) as Array<{ id: string; recorded_at: string; entry: string }>;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      entries: page.map((row) => JSON.parse(row.entry) as AuditEntry),
-      ...(rows.length > limit && last ? { nextCursor: encodeCursor([last.recorded_at, last.id]) } : {}),
-    };
+    const { items, nextCursor } = newestFirstPage<AuditEntry>(this.db, AUDIT_LIST, options);
+    return { entries: items, ...(nextCursor ? { nextCursor } : {}) };
   }
 }
 
