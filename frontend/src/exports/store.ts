@@ -1,18 +1,10 @@
-import type { DeliveryType, ExportProgress, ExportState, SearchCriteria } from '../api/types';
+import type { DeliveryType, ExportStatus, SearchCriteria } from '../api/types';
 
 /** One export this person asked for, as the Exports panel shows it. */
-export interface ExportRecord {
-  executionArn: string;
+export interface ExportRecord extends ExportStatus {
   type: DeliveryType;
   criteria: SearchCriteria;
   requestedAt: string;
-  status: ExportState;
-  rowCount?: number;
-  url?: string;
-  expiresAt?: string;
-  error?: string;
-  /** Rows written so far while RUNNING, as the last status check reported. */
-  progress?: ExportProgress;
   /** Where the email link went (the email claim), for email deliveries. */
   emailedTo?: string;
   /** A plain-words note while the status cannot be checked; cleared on the next good answer. */
