@@ -6,7 +6,7 @@ import { extname, join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { TokenVerifier } from '../../functions/auth';
 import type { LocalAuth } from './local-auth';
-import type { ServerlessFunction } from './stepfunctions/definitions';
+import type { ServerlessFunction } from './serverless-config';
 
 /**
  * The local API Gateway: the HTTP API routes and WebSocket routes declared in serverless.yml,

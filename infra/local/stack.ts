@@ -7,7 +7,7 @@ import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
 import { startLocalS3 } from './local-s3';
 import { seedIfNeeded } from './seed';
-import { handlerModuleInvoker, loadServerlessFunctions } from './stepfunctions/definitions';
+import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
 import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
 import { sweepExpiredObjects } from './sweeper';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handlerModuleInvoker, loadServerlessFunctions, parseInfraYaml } from '../../infra/local/stepfunctions/definitions';
+import { parseInfraYaml } from '../../infra/local/infra-yaml';
+import { handlerModuleInvoker, loadServerlessFunctions } from '../../infra/local/serverless-config';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions/service';
 import { ACCOUNT, REGION, localStepFunctions } from './fixtures/harness';
 

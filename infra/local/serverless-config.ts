@@ -1,0 +1,191 @@
+/**
+ * What the local stack reads from serverless.yml, the file AWS is deployed from: each function's handler
+ * module and export, its timeout, its HTTP/WebSocket routes and EventBridge rules, its role, and the
+ * CloudFormation resources (included from infra/aws/resources/ with `${file(...)}`).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isRecord, parseInfraYaml } from './infra-yaml';
+
+export interface ServerlessFunction {
+  /** As written in serverless.yml, e.g. `functions/export/generate-csv-report.handler`. */
+  handler: string;
+  /** Absolute path of the TypeScript module, e.g. `/repo/functions/export/generate-csv-report.ts`. */
+  modulePath: string;
+  /** The module's export to call, e.g. `handler`. */
+  exportName: string;
+  /** Lambda's timeout, for the context's getRemainingTimeInMillis (serverless's default is 6 s). */
+  timeoutSeconds: number;
+  /** `httpApi` events, for the local gateway. */
+  httpRoutes: { method: string; path: string; authorized: boolean }[];
+  /** `websocket` routes such as `$connect`, for the local gateway. */
+  websocketRoutes: string[];
+  /** `eventBridge` event patterns, as written (CloudFormation `Ref`s unresolved). */
+  eventPatterns: unknown[];
+  /** The logical id of the function's IAM role (`role:`), if it has one. */
+  role?: string;
+}
+
+export interface CloudFormationResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  [attribute: string]: unknown;
+}
+
+export interface PolicyStatement {
+  Effect: string;
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface ServerlessConfig {
+  functions: Record<string, ServerlessFunction>;
+  /** `resources.Resources`, merged over every included fragment. */
+  resources: Record<string, CloudFormationResource>;
+  /**
+   * The statements a function's role grants: its inline policies and the managed policies this stack
+   * defines, as written (intrinsics and `${…}` variables unresolved).
+   */
+  roleStatementsOf(functionKey: string): PolicyStatement[];
+}
+
+// `${file(./path.yml)}` or `${file(./path.yml):some.key}`, the only variable the local stack resolves:
+// paths are relative to the service directory, as in Serverless v3.
+const FILE_VARIABLE = /^\$\{file\(([^)]+)\)(?::([\w.-]+))?\}$/;
+
+const resolveFileIncludes = (value: unknown, serviceDir: string, including: string[]): unknown => {
+  if (Array.isArray(value)) return value.map((item) => resolveFileIncludes(item, serviceDir, including));
+  if (isRecord(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveFileIncludes(item, serviceDir, including)]));
+  }
+  const match = typeof value === 'string' ? FILE_VARIABLE.exec(value.trim()) : null;
+  if (!match) return value;
+  const file = path.resolve(serviceDir, match[1]!.trim());
+  if (including.includes(file)) throw new Error(`${file} includes itself through ${including.join(' → ')}`);
+  let included = resolveFileIncludes(parseInfraYaml(readFileSync(file, 'utf8')), serviceDir, [...including, file]);
+  for (const key of match[2]?.split('.') ?? []) {
+    if (!isRecord(included) || !(key in included)) throw new Error(`${value as string}: ${file} has no "${match[2]}"`);
+    included = included[key];
+  }
+  return included;
+};
+
+/** serverless.yml as Serverless reads it, with every `${file(...)}` replaced by what it includes. */
+export const readServerlessYml = (serverlessYmlPath: string): Record<string, unknown> => {
+  const absolute = path.resolve(serverlessYmlPath);
+  const document = resolveFileIncludes(parseInfraYaml(readFileSync(absolute, 'utf8')), path.dirname(absolute), [absolute]);
+  if (!isRecord(document)) throw new Error(`${serverlessYmlPath} is not a YAML mapping`);
+  return document;
+};
+
+/** `resources` is one CloudFormation fragment or (with includes) a list of them; Serverless merges a list. */
+const mergedResources = (resources: unknown): Record<string, CloudFormationResource> => {
+  const fragments = Array.isArray(resources) ? resources : [resources];
+  const merged: Record<string, CloudFormationResource> = {};
+  for (const fragment of fragments.filter(isRecord)) {
+    for (const [id, resource] of Object.entries(isRecord(fragment.Resources) ? fragment.Resources : {})) {
+      if (id in merged) throw new Error(`resource "${id}" is defined twice in serverless.yml's resources`);
+      if (isRecord(resource) && typeof resource.Type === 'string') merged[id] = resource as CloudFormationResource;
+    }
+  }
+  return merged;
+};
+
+const eventsOf = (definition: Record<string, unknown>): Record<string, unknown>[] =>
+  Array.isArray(definition.events) ? definition.events.filter(isRecord) : [];
+
+const functionOf = (rootDir: string, key: string, definition: unknown): ServerlessFunction => {
+  if (!isRecord(definition) || typeof definition.handler !== 'string') throw new Error(`serverless.yml function "${key}" has no handler`);
+  const handler = definition.handler;
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0) throw new Error(`serverless.yml function "${key}" handler "${handler}" is not <module>.<export>`);
+  const events = eventsOf(definition);
+  return {
+    handler,
+    modulePath: path.join(rootDir, `${handler.slice(0, dot)}.ts`),
+    exportName: handler.slice(dot + 1),
+    timeoutSeconds: typeof definition.timeout === 'number' ? definition.timeout : 6,
+    httpRoutes: events.flatMap((event) =>
+      isRecord(event.httpApi)
+        ? [{ method: String(event.httpApi.method).toUpperCase(), path: String(event.httpApi.path), authorized: Boolean(event.httpApi.authorizer) }]
+        : [],
+    ),
+    websocketRoutes: events.flatMap((event) => (isRecord(event.websocket) ? [String(event.websocket.route)] : [])),
+    eventPatterns: events.flatMap((event) => (isRecord(event.eventBridge) && event.eventBridge.pattern ? [event.eventBridge.pattern] : [])),
+    ...(typeof definition.role === 'string' ? { role: definition.role } : {}),
+  };
+};
+
+const statementsOf = (policyDocument: unknown): PolicyStatement[] => {
+  const statement = isRecord(policyDocument) ? policyDocument.Statement : undefined;
+  return (Array.isArray(statement) ? statement : statement === undefined ? [] : [statement]).filter(isRecord) as PolicyStatement[];
+};
+
+export const loadServerlessConfig = (serverlessYmlPath: string): ServerlessConfig => {
+  const rootDir = path.dirname(path.resolve(serverlessYmlPath));
+  const document = readServerlessYml(serverlessYmlPath);
+  if (!isRecord(document.functions)) throw new Error(`${serverlessYmlPath} has no "functions" section`);
+  const functions = Object.fromEntries(Object.entries(document.functions).map(([key, definition]) => [key, functionOf(rootDir, key, definition)]));
+  const resources = mergedResources(document.resources);
+  const roleStatementsOf = (functionKey: string): PolicyStatement[] => {
+    const fn = functions[functionKey];
+    if (!fn) throw new Error(`No function "${functionKey}" in serverless.yml`);
+    if (!fn.role) return [];
+    const role = resources[fn.role];
+    if (role?.Type !== 'AWS::IAM::Role') throw new Error(`function "${functionKey}": role "${fn.role}" is not an AWS::IAM::Role of serverless.yml`);
+    const inline = (Array.isArray(role.Properties?.Policies) ? role.Properties.Policies : []).flatMap((policy: unknown) =>
+      statementsOf(isRecord(policy) ? policy.PolicyDocument : undefined),
+    );
+    const managed = (Array.isArray(role.Properties?.ManagedPolicyArns) ? role.Properties.ManagedPolicyArns : []).flatMap((arn: unknown) => {
+      const policy = isRecord(arn) && typeof arn.Ref === 'string' ? resources[arn.Ref] : undefined;
+      // AWS-managed policies (plain ARNs) are not in this file; the next step of local IAM decides about them.
+      return policy?.Type === 'AWS::IAM::ManagedPolicy' ? statementsOf(policy.Properties?.PolicyDocument) : [];
+    });
+    return [...managed, ...inline];
+  };
+  return { functions, resources, roleStatementsOf };
+};
+
+/** Maps each serverless.yml function key to its handler module and export. */
+export const loadServerlessFunctions = (serverlessYmlPath: string): Record<string, ServerlessFunction> =>
+  loadServerlessConfig(serverlessYmlPath).functions;
+
+/**
+ * An invoker for the local gateway, Step Functions and event rules that imports each handler module on
+ * first use and calls its export with the payload, as Lambda would.
+ */
+export const handlerModuleInvoker = (
+  functions: Record<string, ServerlessFunction>,
+): ((functionKey: string, payload: unknown) => Promise<unknown>) => {
+  const loaded = new Map<string, Promise<(event: unknown, context?: unknown) => unknown>>();
+  const load = (functionKey: string) => {
+    const fn = functions[functionKey];
+    if (!fn) return Promise.reject(new Error(`No function "${functionKey}" in serverless.yml`));
+    let handler = loaded.get(functionKey);
+    if (!handler) {
+      handler = import(pathToFileURL(fn.modulePath).href).then((module: Record<string, unknown>) => {
+        const exported = module[fn.exportName];
+        if (typeof exported !== 'function') throw new Error(`${fn.modulePath} does not export "${fn.exportName}"`);
+        return exported as (event: unknown, context?: unknown) => unknown;
+      });
+      loaded.set(functionKey, handler);
+    }
+    return handler;
+  };
+  return async (functionKey, payload) => {
+    const handler = await load(functionKey);
+    const started = Date.now();
+    const timeoutMs = (functions[functionKey]?.timeoutSeconds ?? 6) * 1000;
+    return handler(payload, {
+      functionName: `ferry-local-${functionKey}`,
+      awsRequestId: randomUUID(),
+      getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+    });
+  };
+};
