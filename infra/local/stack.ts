@@ -5,6 +5,7 @@ import { getDeps } from '../../functions/composition';
 import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
 import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
+import { deliverS3EventsToRules } from './local-eventbridge';
 import { startLocalS3 } from './local-s3';
 import { seedIfNeeded } from './seed';
 import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
@@ -111,12 +112,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     APP_URL: gateway.url,
   });
   await getDeps();
-  // The local S3's object-created events play S3 → EventBridge: the same handler starts the import.
-  s3.server.on('event', (event: { Records?: Array<{ eventName?: string; s3?: { bucket?: { name?: string } } }> }) => {
-    const record = event.Records?.[0];
-    if (record?.s3?.bucket?.name !== BUCKETS.uploads || !record.eventName?.startsWith('ObjectCreated')) return;
-    invoke('onUploadCreated', event).catch((error: unknown) => console.error('[local-s3] onUploadCreated failed', error));
-  });
+  // The local S3's object-created events play S3 → EventBridge, filtered by serverless.yml's eventBridge rules.
+  s3.server.on(
+    'event',
+    deliverS3EventsToRules({ functions, localNames: { UploadsBucket: BUCKETS.uploads }, account: ACCOUNT, region: REGION, invoke }),
+  );
   started.services = {
     localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }),
     webConfig: { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws`, auth: { mode: 'local' } },

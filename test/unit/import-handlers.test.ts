@@ -5,7 +5,7 @@ import { makeHandler as completeImport } from '../../functions/api/complete-impo
 import { makeHandler as createImport } from '../../functions/api/create-import';
 import { makeHandler as getImport } from '../../functions/api/get-import';
 import type { HttpEvent } from '../../functions/http';
-import { makeHandler as onUploadCreated, uploadedObjectsOf } from '../../functions/import/on-upload-created';
+import { makeHandler as onUploadCreated, uploadedObjectOf } from '../../functions/import/on-upload-created';
 import { alice, bob } from './fakes';
 import { makeImportDeps } from './import-fakes';
 
@@ -93,18 +93,14 @@ describe('import HTTP handlers', () => {
 });
 
 describe('onUploadCreated', () => {
-  it('reads the object from an EventBridge "Object Created" event and from an S3 notification (URL-encoded key)', () => {
+  it('reads the object from an EventBridge "Object Created" event, its key as the object\'s name', () => {
     expect(
-      uploadedObjectsOf({ 'detail-type': 'Object Created', detail: { bucket: { name: 'uploads' }, object: { key: 'uploads/a/b/c' } } }),
-    ).toEqual([{ bucket: 'uploads', key: 'uploads/a/b/c' }]);
-    expect(
-      uploadedObjectsOf({
-        Records: [
-          { eventName: 'ObjectCreated:Post', s3: { bucket: { name: 'uploads' }, object: { key: 'uploads/user%3A1/b/c' } } },
-          { eventName: 'ObjectRemoved:Delete', s3: { bucket: { name: 'uploads' }, object: { key: 'uploads/x/y/z' } } },
-        ],
+      uploadedObjectOf({
+        'detail-type': 'Object Created',
+        source: 'aws.s3',
+        detail: { bucket: { name: 'uploads' }, object: { key: 'uploads/user:1/b/c', size: 10 } },
       }),
-    ).toEqual([{ bucket: 'uploads', key: 'uploads/user:1/b/c' }]);
+    ).toEqual({ bucket: 'uploads', key: 'uploads/user:1/b/c' });
   });
 
   it('starts the execution of the import the upload belongs to', async () => {
@@ -116,7 +112,9 @@ describe('onUploadCreated', () => {
     deps.objects.put('uploads', record?.upload.key ?? '', '0123456789');
 
     await onUploadCreated(deps)({
-      Records: [{ eventName: 'ObjectCreated:Post', s3: { bucket: { name: 'uploads' }, object: { key: record?.upload.key ?? '' } } }],
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      detail: { bucket: { name: 'uploads' }, object: { key: record?.upload.key ?? '', size: 10 } },
     });
     expect(deps.executions.started.map((execution) => execution.name)).toEqual([created.importId]);
   });
