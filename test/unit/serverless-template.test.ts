@@ -856,6 +856,21 @@ describe('the infra/aws CloudFormation templates', () => {
     }
   });
 
+  it("are apart from serverless.yml's own resources, which it includes from infra/aws/resources/ (every fragment, once)", () => {
+    const included = [...readFileSync(join(root, 'serverless.yml'), 'utf8').matchAll(/^\s+- \$\{file\(\.\/infra\/aws\/resources\/([\w-]+\.yml)\)\}$/gm)].map(
+      (match) => match[1],
+    );
+    const fragments = readdirSync(join(infraDir, 'resources')).filter((file) => file.endsWith('.yml'));
+
+    expect(included.sort()).toEqual(fragments.sort());
+    expect(fragments.length).toBeGreaterThan(0);
+    for (const file of fragments) {
+      const fragment = parse(readFileSync(join(infraDir, 'resources', file), 'utf8'), { customTags: cloudFormationTags() }) as Template;
+      // A fragment is Resources (and Outputs) only: no stack of its own, so no Parameters or template version.
+      expect(Object.keys(fragment).filter((key) => key !== 'Resources' && key !== 'Outputs'), file).toEqual([]);
+    }
+  });
+
   it('hold the OpenSearch domain: encrypted at rest and between nodes, HTTPS only, fine-grained access, no VPC', () => {
     const [domain] = Object.values(byFile().get('search.yml')!.Resources).filter((r) => r.Type === 'AWS::OpenSearchService::Domain');
     expect(domain!.Properties).toMatchObject({
