@@ -37,7 +37,7 @@ describe('Upload list', () => {
       fileName: 'posts.csv',
       size: CSV.length,
       contentType: 'text/csv',
-      sha256: sha256Hex(new TextEncoder().encode(CSV)),
+      sha256: await sha256Hex(new TextEncoder().encode(CSV)),
       type: 'direct',
     });
     const upload = storage.requests[0]!;

@@ -1,7 +1,7 @@
-import { Sha256 } from './sha256';
+import { createSha256 } from './sha256';
 
 /** 4 MiB slices: large enough to be fast, small enough to keep memory flat for any file size. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * SHA-256 of a file, read slice by slice so a multi-gigabyte file never sits in memory at once.
@@ -12,14 +12,14 @@ export async function hashFile(
   onProgress?: (bytesHashed: number) => void,
   signal?: AbortSignal,
 ): Promise<string> {
-  const hasher = new Sha256();
+  const hasher = await createSha256();
   for (let offset = 0; offset < file.size; offset += CHUNK_BYTES) {
     signal?.throwIfAborted();
     const chunk = await readSlice(file.slice(offset, offset + CHUNK_BYTES));
     hasher.update(chunk);
     onProgress?.(Math.min(offset + CHUNK_BYTES, file.size));
   }
-  return hasher.hex();
+  return hasher.digest('hex');
 }
 
 async function readSlice(slice: Blob): Promise<Uint8Array> {
