@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { DescribeTableCommand, ListTablesCommand, PutItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localDynamoClients } from '../../infra/local/dynamodb/client';
+import { startLocalDynamoTables } from '../../infra/local/dynamodb/local-tables';
 import { startLocalDynamo, type LocalDynamo } from '../../infra/local/dynamodb/server';
 import { readTableResources } from '../../infra/local/dynamodb/table-resources';
 import { ensureTables, localTableNames, sweepExpiredItems } from '../../infra/local/dynamodb/tables';
@@ -153,5 +154,31 @@ describe('sweepExpiredItems', () => {
     expect(left.filter(Boolean)).toEqual(['future', 'none', 'text']);
     expect(await sweepExpiredItems(client, 'connections', 'expiresAt', now)).toBe(0);
     client.destroy();
+  });
+});
+
+describe('startLocalDynamoTables', () => {
+  it('starts dynalite with every serverless.yml table and sweeps the expired items of those with a TTL', async () => {
+    const local = await startLocalDynamoTables({ dataDir: temporaryDir(), serverlessYml: SERVERLESS_YML });
+    const { client } = localDynamoClients(local.endpoint);
+    try {
+      expect(['AuditTable', 'ConnectionsTable', 'ImportsTable'].map((id) => local.tableName(id))).toEqual([
+        'ferry-local-audit',
+        'ferry-local-connections',
+        'ferry-local-imports',
+      ]);
+      expect(() => local.tableName('OrdersTable')).toThrow(/no table OrdersTable/);
+      const now = new Date('2024-06-01T12:00:00.000Z');
+      const item = (pk: string, expiresAt: number) => ({ pk: { S: pk }, sk: { S: 'X' }, expiresAt: { N: String(expiresAt) } });
+      await client.send(new PutItemCommand({ TableName: 'ferry-local-connections', Item: item('gone', now.getTime() / 1000 - 1) }));
+      await client.send(new PutItemCommand({ TableName: 'ferry-local-connections', Item: item('kept', now.getTime() / 1000 + 60) }));
+      // The audit trail has no TTL: an expiresAt there means nothing and stays.
+      await client.send(new PutItemCommand({ TableName: 'ferry-local-audit', Item: item('audit', 0) }));
+      expect(await local.sweepExpired(now)).toBe(1);
+      expect(await local.sweepExpired(now)).toBe(0);
+    } finally {
+      client.destroy();
+      await local.close();
+    }
   });
 });
