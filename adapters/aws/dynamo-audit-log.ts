@@ -1,6 +1,6 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry, AuditLog } from '../../core/ports';
-import { decodeKeyCursor, encodeCursor } from '../list-cursor';
+import { newestFirstIndexPage } from './dynamo-pages';
 import { translateAwsError } from './transient';
 
 /**
@@ -38,19 +38,18 @@ export class DynamoAuditLog implements AuditLog {
 
   async list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }> {
     try {
-      const out = await this.documents.send(
-        new QueryCommand({
+      const { items, nextCursor } = await newestFirstIndexPage(
+        this.documents,
+        {
           TableName: this.table,
           IndexName: AUDIT_NEWEST_FIRST_INDEX,
           KeyConditionExpression: 'gsi1pk = :partition',
           ExpressionAttributeValues: { ':partition': LIST_PARTITION },
-          ScanIndexForward: false,
-          Limit: options.limit,
-          ...(options.cursor ? { ExclusiveStartKey: decodeKeyCursor(options.cursor) } : {}),
-        }),
+        },
+        KEY_ATTRIBUTES,
+        options,
       );
-      const entries = (out.Items ?? []).map(toEntry);
-      return { entries, ...(out.LastEvaluatedKey ? { nextCursor: encodeCursor(out.LastEvaluatedKey) } : {}) };
+      return { entries: items.map(toEntry), ...(nextCursor ? { nextCursor } : {}) };
     } catch (error) {
       translateAwsError(error, 'listing the audit trail');
     }

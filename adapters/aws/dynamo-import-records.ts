@@ -1,7 +1,7 @@
 import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
 import type { ImportChange, ImportRecord, ImportRecords } from '../../core/import/records';
-import { decodeKeyCursor, encodeCursor } from '../list-cursor';
+import { newestFirstIndexPage } from './dynamo-pages';
 import { awsErrorName, translateAwsError } from './transient';
 
 /**
@@ -16,6 +16,8 @@ import { awsErrorName, translateAwsError } from './transient';
 export const IMPORTS_BY_BATCH_INDEX = 'byBatch';
 export const IMPORTS_QUARANTINED_INDEX = 'quarantined';
 const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort'] as const;
+/** The quarantined index's position: the table key and the index key. */
+const QUARANTINE_KEY_ATTRIBUTES = ['pk', 'quarantineList', 'quarantinedSort'] as const;
 const importKey = (importId: string) => ({ pk: `IMPORT#${importId}` });
 const batchKey = (batchId: string) => ({ pk: `BATCH#${batchId}` });
 
@@ -162,22 +164,18 @@ export class DynamoImportRecords implements ImportRecords {
 
   async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     try {
-      const out = await this.documents.send(
-        new QueryCommand({
+      const { items, nextCursor } = await newestFirstIndexPage(
+        this.documents,
+        {
           TableName: this.table,
           IndexName: IMPORTS_QUARANTINED_INDEX,
           KeyConditionExpression: 'quarantineList = :list',
           ExpressionAttributeValues: { ':list': 'QUARANTINED' },
-          ScanIndexForward: false,
-          Limit: options.limit,
-          ...(options.cursor ? { ExclusiveStartKey: decodeKeyCursor(options.cursor) } : {}),
-        }),
+        },
+        QUARANTINE_KEY_ATTRIBUTES,
+        options,
       );
-      const records = (out.Items ?? []).map(toRecord);
-      return {
-        records,
-        ...(out.LastEvaluatedKey ? { nextCursor: encodeCursor(out.LastEvaluatedKey) } : {}),
-      };
+      return { records: items.map(toRecord), ...(nextCursor ? { nextCursor } : {}) };
     } catch (error) {
       translateAwsError(error, 'listing quarantined imports');
     }

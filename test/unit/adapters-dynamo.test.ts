@@ -1,134 +1,73 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_NEWEST_FIRST_INDEX, DynamoAuditLog } from '../../adapters/aws/dynamo-audit-log';
+import { DynamoExportProgress } from '../../adapters/aws/dynamo-export-progress';
+import { DynamoImportRecords } from '../../adapters/aws/dynamo-import-records';
 import { DynamoConnectionRendezvous } from '../../adapters/aws/dynamo-rendezvous';
 import { Transient } from '../../core/errors';
-import type { AuditEntry } from '../../core/ports';
 import { FakeSend, awsError, testCredentials, type SentCommand } from './aws-fakes';
-
-type Item = Record<string, unknown>;
+import { useDynalite } from './dynalite-tables';
+import { auditEntry, describeAuditLog } from './specs/audit-log-spec';
+import { describeConnectionRendezvous } from './specs/connection-rendezvous-spec';
+import { describeExportProgress } from './specs/export-progress-spec';
+import { describeImportRecords, importRecord } from './specs/import-records-spec';
 
 /**
- * A tiny in-memory table answering the document client's commands, understanding just the
- * expressions the adapters write: `SET a = :x, …`, `REMOVE a`, `a = :x` conditions and key conditions.
+ * The DynamoDB adapters against dynalite (a DynamoDB-compatible server: it validates expressions, keys
+ * and indexes as DynamoDB does), on tables made from serverless.yml's definitions: each port's spec,
+ * then what only the Dynamo layout shows. Fake `send`s remain only for answers dynalite never gives
+ * (throttling, unprocessed batch items).
  */
-class FakeTable {
-  readonly items = new Map<string, Item>();
-  readonly fake = new FakeSend();
+const dynalite = useDynalite();
+const now = () => new Date('2024-06-01T12:00:00.000Z');
 
-  constructor() {
-    this.fake
-      .on('PutCommand', ({ input }) => {
-        const item = input.Item as Item;
-        this.items.set(this.keyOf(item), structuredClone(item));
-        return {};
-      })
-      .on('GetCommand', ({ input }) => ({ Item: this.items.get(this.keyOf(input.Key as Item)) }))
-      .on('DeleteCommand', ({ input }) => {
-        const key = this.keyOf(input.Key as Item);
-        const old = this.items.get(key);
-        this.items.delete(key);
-        return input.ReturnValues === 'ALL_OLD' && old ? { Attributes: old } : {};
-      })
-      .on('UpdateCommand', (command) => this.update(command))
-      .on('QueryCommand', (command) => this.query(command));
-  }
-
-  client(): DynamoDBDocumentClient {
-    return this.fake.install(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: testCredentials })));
-  }
-
-  private keyOf(item: Item): string {
-    return `${String(item.pk)}|${String(item.sk)}`;
-  }
-
-  private update({ input }: SentCommand) {
-    const key = this.keyOf(input.Key as Item);
-    const values = (input.ExpressionAttributeValues ?? {}) as Item;
-    const current: Item = structuredClone(this.items.get(key) ?? { ...(input.Key as Item) });
-    if (input.ConditionExpression) {
-      const [attribute, placeholder] = String(input.ConditionExpression).split(' = ');
-      if (current[attribute!] !== values[placeholder!]) {
-        throw new ConditionalCheckFailedException({ message: 'condition failed', $metadata: { httpStatusCode: 400 } });
-      }
-    }
-    const expression = String(input.UpdateExpression);
-    const set = expression.match(/^SET (.+)$/);
-    const remove = expression.match(/^REMOVE (.+)$/);
-    for (const assignment of set?.[1]?.split(', ') ?? []) {
-      const [attribute, placeholder] = assignment.split(' = ');
-      current[attribute!] = values[placeholder!];
-    }
-    for (const attribute of remove?.[1]?.split(', ') ?? []) delete current[attribute];
-    this.items.set(key, current);
-    return input.ReturnValues === 'ALL_NEW' ? { Attributes: current } : {};
-  }
-
-  private query({ input }: SentCommand) {
-    expect(input.IndexName).toBe(AUDIT_NEWEST_FIRST_INDEX);
-    expect(input.KeyConditionExpression).toBe('gsi1pk = :partition');
-    const partition = (input.ExpressionAttributeValues as Item)[':partition'];
-    let items = [...this.items.values()]
-      .filter((item) => item.gsi1pk === partition)
-      .sort((a, b) => String(a.gsi1sk).localeCompare(String(b.gsi1sk)));
-    if (input.ScanIndexForward === false) items.reverse();
-    const start = input.ExclusiveStartKey as Item | undefined;
-    if (start) items = items.slice(items.findIndex((item) => item.gsi1sk === start.gsi1sk) + 1);
-    const limit = Number(input.Limit);
-    const page = items.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      Items: page,
-      ...(items.length > limit && last ? { LastEvaluatedKey: { pk: last.pk, sk: last.sk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk } } : {}),
-    };
-  }
+/** The document client, recording each command it sends (an observer: every command still reaches dynalite). */
+function recorded(): { documents: DynamoDBDocumentClient; sent: SentCommand[] } {
+  const { documents } = dynalite.clients();
+  const sent: SentCommand[] = [];
+  const observed = Object.create(documents) as DynamoDBDocumentClient;
+  // The SDK's send is overloaded; the adapters use the promise form only.
+  (observed as unknown as { send: (command: object) => Promise<unknown> }).send = (command) => {
+    sent.push({ name: command.constructor.name, input: (command as { input: Record<string, unknown> }).input });
+    return documents.send(command as Parameters<typeof documents.send>[0]);
+  };
+  return { documents: observed, sent };
 }
 
-const entry = (id: string, recordedAt: string, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-  id,
-  kind: 'export',
-  userId: 'user-alice',
-  username: 'alice',
-  delivery: 'email',
-  searchCriteria: { q: 'ferry' },
-  outcome: 'REQUESTED',
-  requestedAt: '2024-06-01T12:00:00.000Z',
-  recordedAt,
-  ...overrides,
-});
+const rawItem = async (table: string, Key: Record<string, string>) =>
+  (await dynalite.clients().documents.send(new GetCommand({ TableName: table, Key }))).Item;
 
-describe('DynamoAuditLog', () => {
-  it('stores an entry under the user, listable newest first, and reads it back unchanged', async () => {
-    const table = new FakeTable();
-    const log = new DynamoAuditLog(table.client(), 'audit');
-    const first = entry('export:e1:REQUESTED', '2024-06-01T12:00:00.000Z');
-    await log.record(first);
-    expect(table.fake.sent[0]?.input).toMatchObject({
-      TableName: 'audit',
-      Item: { pk: 'USER#user-alice', sk: 'ENTRY#export:e1:REQUESTED', gsi1pk: 'AUDIT', gsi1sk: '2024-06-01T12:00:00.000Z#export:e1:REQUESTED' },
+describeAuditLog('DynamoAuditLog on dynalite', async () => ({
+  port: new DynamoAuditLog(dynalite.clients().documents, await dynalite.freshTable('AuditTable')),
+}));
+describeExportProgress('DynamoExportProgress on dynalite', async () => ({
+  port: new DynamoExportProgress(dynalite.clients().documents, await dynalite.freshTable('ConnectionsTable')),
+}));
+describeConnectionRendezvous('DynamoConnectionRendezvous on dynalite', async () => ({
+  port: new DynamoConnectionRendezvous(dynalite.clients().documents, await dynalite.freshTable('ConnectionsTable')),
+}));
+describeImportRecords('DynamoImportRecords on dynalite', async () => ({
+  port: new DynamoImportRecords(dynalite.clients().documents, await dynalite.freshTable('ImportsTable')),
+}));
+
+describe('DynamoAuditLog layout', () => {
+  it('stores an entry under its user, with the newestFirst index keys, and lists it through that index', async () => {
+    const table = await dynalite.freshTable('AuditTable');
+    const { documents, sent } = recorded();
+    const log = new DynamoAuditLog(documents, table);
+    const entry = auditEntry('export:e1:REQUESTED', '2024-06-01T12:00:00.000Z');
+    await log.record(entry);
+    expect(await rawItem(table, { pk: 'USER#user-alice', sk: 'ENTRY#export:e1:REQUESTED' })).toEqual({
+      ...entry,
+      pk: 'USER#user-alice',
+      sk: 'ENTRY#export:e1:REQUESTED',
+      gsi1pk: 'AUDIT',
+      gsi1sk: '2024-06-01T12:00:00.000Z#export:e1:REQUESTED',
     });
-    expect(await log.list({ limit: 10 })).toEqual({ entries: [first] });
-  });
-
-  it('lists newest first, a page at a time', async () => {
-    const table = new FakeTable();
-    const log = new DynamoAuditLog(table.client(), 'audit');
-    for (let i = 1; i <= 5; i += 1) await log.record(entry(`e${i}`, `2024-06-01T12:00:0${i}.000Z`));
-    const first = await log.list({ limit: 2 });
-    expect(first.entries.map((e) => e.id)).toEqual(['e5', 'e4']);
-    const second = await log.list({ limit: 2, cursor: first.nextCursor! });
-    expect(second.entries.map((e) => e.id)).toEqual(['e3', 'e2']);
-    const third = await log.list({ limit: 2, cursor: second.nextCursor! });
-    expect(third).toEqual({ entries: [expect.objectContaining({ id: 'e1' })] });
-  });
-
-  it('keeps one item per entry id when a record is retried', async () => {
-    const table = new FakeTable();
-    const log = new DynamoAuditLog(table.client(), 'audit');
-    await log.record(entry('e1', '2024-06-01T12:00:00.000Z'));
-    await log.record(entry('e1', '2024-06-01T12:00:05.000Z'));
-    expect(table.items.size).toBe(1);
+    await log.list({ limit: 10 });
+    expect(sent.map((command) => command.name)).toEqual(['PutCommand', 'QueryCommand']);
+    expect(sent[1]?.input).toMatchObject({ IndexName: AUDIT_NEWEST_FIRST_INDEX, ScanIndexForward: false });
   });
 
   it('turns throttling into Transient', async () => {
@@ -136,49 +75,73 @@ describe('DynamoAuditLog', () => {
       throw awsError('ProvisionedThroughputExceededException', 400);
     });
     const log = new DynamoAuditLog(fake.install(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: testCredentials }))), 'audit');
-    await expect(log.record(entry('e1', '2024-06-01T12:00:00.000Z'))).rejects.toBeInstanceOf(Transient);
+    await expect(log.record(auditEntry('e1', '2024-06-01T12:00:00.000Z'))).rejects.toBeInstanceOf(Transient);
   });
 });
 
-describe('DynamoConnectionRendezvous', () => {
-  const now = () => new Date('2024-06-01T12:00:00.000Z');
-  const rendezvousOn = (table: FakeTable) => new DynamoConnectionRendezvous(table.client(), 'connections', now);
-
-  it('hands the token to a browser that connects after it', async () => {
-    const rendezvous = rendezvousOn(new FakeTable());
-    expect(await rendezvous.attachTaskToken('arn:1', 'token-1')).toEqual({});
-    expect(await rendezvous.attachConnection('arn:1', 'conn-1')).toEqual({ taskToken: 'token-1' });
-  });
-
-  it('hands the connection to a token that arrives after it', async () => {
-    const rendezvous = rendezvousOn(new FakeTable());
-    expect(await rendezvous.attachConnection('arn:1', 'conn-1')).toEqual({});
-    expect(await rendezvous.attachTaskToken('arn:1', 'token-1')).toEqual({ connectionId: 'conn-1' });
-    expect(await rendezvous.connectionOf('arn:1')).toBe('conn-1');
-  });
-
-  it('writes each half with one UpdateItem returning ALL_NEW, and a day-long TTL', async () => {
-    const table = new FakeTable();
-    await rendezvousOn(table).attachTaskToken('arn:1', 'token-1');
-    expect(table.fake.sent[0]).toMatchObject({
-      name: 'UpdateCommand',
-      input: { TableName: 'connections', Key: { pk: 'EXECUTION#arn:1', sk: 'RENDEZVOUS' }, ReturnValues: 'ALL_NEW' },
-    });
-    expect(table.items.get('EXECUTION#arn:1|RENDEZVOUS')?.expiresAt).toBe(Date.parse('2024-06-02T12:00:00.000Z') / 1000);
-  });
-
-  it('forgets a connection on disconnect, but not one the browser replaced by reconnecting', async () => {
-    const rendezvous = rendezvousOn(new FakeTable());
+describe('DynamoConnectionRendezvous layout', () => {
+  it('writes each half with one UpdateItem returning ALL_NEW, every item with a day-long TTL', async () => {
+    const table = await dynalite.freshTable('ConnectionsTable');
+    const { documents, sent } = recorded();
+    const rendezvous = new DynamoConnectionRendezvous(documents, table, now);
+    await rendezvous.attachTaskToken('arn:1', 'token-1');
+    expect(sent).toEqual([
+      expect.objectContaining({ name: 'UpdateCommand', input: expect.objectContaining({ Key: { pk: 'EXECUTION#arn:1', sk: 'RENDEZVOUS' }, ReturnValues: 'ALL_NEW' }) }),
+    ]);
     await rendezvous.attachConnection('arn:1', 'conn-1');
-    await rendezvous.attachConnection('arn:1', 'conn-2');
-    await rendezvous.detachConnection('conn-1');
-    expect(await rendezvous.connectionOf('arn:1')).toBe('conn-2');
-    await rendezvous.detachConnection('conn-2');
-    expect(await rendezvous.connectionOf('arn:1')).toBeUndefined();
+    const dayLater = Date.parse('2024-06-02T12:00:00.000Z') / 1000;
+    expect(await rawItem(table, { pk: 'EXECUTION#arn:1', sk: 'RENDEZVOUS' })).toEqual({
+      pk: 'EXECUTION#arn:1', sk: 'RENDEZVOUS', taskToken: 'token-1', connectionId: 'conn-1', expiresAt: dayLater,
+    });
+    expect(await rawItem(table, { pk: 'CONNECTION#conn-1', sk: 'CONNECTION' })).toEqual({
+      pk: 'CONNECTION#conn-1', sk: 'CONNECTION', executionArn: 'arn:1', expiresAt: dayLater,
+    });
+  });
+});
+
+describe('DynamoExportProgress layout', () => {
+  it('keeps progress as PROGRESS# items beside the rendezvous, expiring after a day', async () => {
+    const table = await dynalite.freshTable('ConnectionsTable');
+    await new DynamoExportProgress(dynalite.clients().documents, table, now).record('export-1', { rowsWritten: 5, updatedAt: '2024-06-01T12:00:00.000Z' });
+    expect(await rawItem(table, { pk: 'PROGRESS#export-1', sk: 'PROGRESS' })).toEqual({
+      pk: 'PROGRESS#export-1', sk: 'PROGRESS', rowsWritten: 5, updatedAt: '2024-06-01T12:00:00.000Z', expiresAt: Date.parse('2024-06-02T12:00:00.000Z') / 1000,
+    });
+  });
+});
+
+describe('DynamoImportRecords layout', () => {
+  it('writes a batch 25 items per BatchWriteItem, with a BATCH# item holding the ids still awaited', async () => {
+    const table = await dynalite.freshTable('ImportsTable');
+    const { documents, sent } = recorded();
+    await new DynamoImportRecords(documents, table).create(Array.from({ length: 60 }, (_, i) => importRecord(`f-${i}`, { batchId: 'b1' })));
+    expect(sent.map((command) => (command.input.RequestItems as Record<string, unknown[]>)[table]?.length)).toEqual([25, 25, 11]);
+    expect((await rawItem(table, { pk: 'BATCH#b1' }))?.waiting).toEqual(new Set(Array.from({ length: 60 }, (_, i) => `f-${i}`)));
+    expect(await rawItem(table, { pk: 'IMPORT#f-7' })).toMatchObject({ batchPk: 'BATCH#b1', position: 7 });
   });
 
-  it('ignores the disconnect of a connection it never saw', async () => {
-    const rendezvous = rendezvousOn(new FakeTable());
-    await expect(rendezvous.detachConnection('conn-unknown')).resolves.toBeUndefined();
+  it('lists a batch over the 1 MB Query page by following LastEvaluatedKey', async () => {
+    const table = await dynalite.freshTable('ImportsTable');
+    const { documents, sent } = recorded();
+    const imports = new DynamoImportRecords(documents, table);
+    await imports.create(Array.from({ length: 1500 }, (_, i) => importRecord(`f-${i}`, { batchId: 'b1', fileName: `${'x'.repeat(800)}-${i}.csv` })));
+    sent.length = 0;
+    expect((await imports.listBatch('b1')).map((r) => r.importId)).toEqual(Array.from({ length: 1500 }, (_, i) => `f-${i}`));
+    expect(sent.filter((command) => command.name === 'QueryCommand').length).toBeGreaterThan(1);
+  });
+
+  it('sends the unprocessed items of a batch write again until none are left', async () => {
+    let calls = 0;
+    const fake = new FakeSend().on('BatchWriteCommand', (command) => {
+      calls += 1;
+      const requests = (command.input.RequestItems as Record<string, unknown[]>).imports ?? [];
+      // The first answer leaves the last two items unprocessed, as DynamoDB does under load.
+      return calls === 1 ? { UnprocessedItems: { imports: requests.slice(-2) } } : {};
+    });
+    const documents = fake.install(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: testCredentials })));
+    await new DynamoImportRecords(documents, 'imports').create([importRecord('a'), importRecord('b'), importRecord('c')]);
+    const sizes = fake.named('BatchWriteCommand').map((command) => (command.input.RequestItems as Record<string, unknown[]>).imports?.length);
+    expect(sizes).toEqual([3, 2]);
+    const retried = fake.named('BatchWriteCommand')[1]?.input.RequestItems as Record<string, { PutRequest: { Item: { importId: string } } }[]>;
+    expect(retried.imports?.map((request) => request.PutRequest.Item.importId)).toEqual(['b', 'c']);
   });
 });

@@ -1,0 +1,141 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../../adapters/list-cursor';
+import { InvalidInput, NotFound } from '../../../core/errors';
+import { PENDING_CHECKS, type ImportRecord, type ImportRecords } from '../../../core/import/records';
+import type { OpenSubject, Subject } from './subject';
+
+/** What every ImportRecords adapter must do (core/import/records.ts), run against each. */
+
+const at = new Date('2024-06-01T12:00:00.000Z');
+const later = new Date('2024-06-01T12:05:00.000Z');
+
+export const importRecord = (importId: string, extra: Partial<ImportRecord> = {}): ImportRecord => ({
+  importId,
+  owner: { userId: 'user-alice', username: 'alice', email: 'alice@example.com' },
+  fileName: `${importId}.csv`,
+  size: 10,
+  contentType: 'text/csv',
+  delivery: 'direct',
+  status: 'AWAITING_UPLOAD',
+  checks: { ...PENDING_CHECKS },
+  upload: { bucket: 'uploads', key: `uploads/user-alice/${importId}/r`, method: 'post' },
+  createdAt: at.toISOString(),
+  updatedAt: at.toISOString(),
+  ...extra,
+});
+
+const quarantineAt = (importId: string, quarantinedAt: string) => ({
+  status: 'QUARANTINED' as const,
+  quarantine: { bucket: 'quarantine', key: `quarantine/${importId}`, signature: 'Eicar-Test-Signature', quarantinedAt },
+});
+
+export function describeImportRecords(name: string, open: OpenSubject<ImportRecords>): void {
+  describe(`${name}: the ImportRecords port`, () => {
+    let subject: Subject<ImportRecords>;
+    let imports: ImportRecords;
+    beforeEach(async () => {
+      subject = await open();
+      imports = subject.port;
+    });
+    afterEach(async () => {
+      await subject.cleanup?.();
+    });
+
+    it('reads a record back exactly as created, and nothing for an unknown id', async () => {
+      const single = importRecord('a', { sha256: 'a'.repeat(64), upload: { bucket: 'uploads', key: 'k', method: 'multipart', uploadId: 'u-1', partBytes: 8, partCount: 2 } });
+      await imports.create([single]);
+      expect(await imports.get('a')).toEqual(single);
+      expect(await imports.get('missing')).toBeUndefined();
+    });
+
+    it('lists a batch in request order, across many writes and result pages (2,000 files, the batch cap)', async () => {
+      // Long names make the batch over 1 MB, so a DynamoDB Query needs several pages.
+      const files = Array.from({ length: 2000 }, (_, i) => importRecord(`b-${String(1999 - i).padStart(4, '0')}`, { batchId: 'batch-1', fileName: `${'x'.repeat(600)}-${i}.csv` }));
+      await imports.create(files);
+      await imports.create([importRecord('other', { batchId: 'batch-2' })]);
+      const listed = await imports.listBatch('batch-1');
+      expect(listed.length).toBe(2000);
+      expect(listed.map((r) => r.importId)).toEqual(files.map((r) => r.importId));
+      expect(listed[1234]).toEqual(files[1234]);
+      expect(await imports.listBatch('batch-none')).toEqual([]);
+    });
+
+    it('merges the checks of concurrent updates field by field and answers the record as it now is', async () => {
+      await imports.create([importRecord('a')]);
+      await Promise.all([
+        imports.update('a', { checks: { antivirus: 'clean' } }, later),
+        imports.update('a', { checks: { format: 'csv' } }, later),
+        imports.update('a', { checks: { checksum: 'verified' }, computedSha256: 'f'.repeat(64) }, later),
+      ]);
+      const updated = await imports.update('a', { status: 'SUCCEEDED', rowsImported: 3, rowsRejected: 0, finishedAt: later.toISOString() }, later);
+      const expected = importRecord('a', {
+        checks: { antivirus: 'clean', checksum: 'verified', format: 'csv' },
+        computedSha256: 'f'.repeat(64),
+        status: 'SUCCEEDED',
+        rowsImported: 3,
+        rowsRejected: 0,
+        finishedAt: later.toISOString(),
+        updatedAt: later.toISOString(),
+      });
+      expect(updated).toEqual(expected);
+      expect(await imports.get('a')).toEqual(expected);
+    });
+
+    it('refuses to update an import that does not exist, creating nothing', async () => {
+      await expect(imports.update('missing', { status: 'FAILED' }, at)).rejects.toBeInstanceOf(NotFound);
+      expect(await imports.get('missing')).toBeUndefined();
+    });
+
+    it('marks an upload once: AWAITING_UPLOAD becomes RUNNING, and a second arrival changes nothing', async () => {
+      await imports.create([importRecord('a')]);
+      const first = await imports.markUploaded('a', at);
+      expect(first).toEqual({
+        batchUploaded: true,
+        record: importRecord('a', { status: 'RUNNING', uploadedAt: at.toISOString(), updatedAt: at.toISOString() }),
+      });
+      expect(await imports.markUploaded('a', later)).toEqual(first);
+      await expect(imports.markUploaded('missing', at)).rejects.toBeInstanceOf(NotFound);
+    });
+
+    it('says a batch is uploaded only with its last file, and keeps saying so', async () => {
+      await imports.create(['a', 'b', 'c'].map((id) => importRecord(id, { batchId: 'batch-1' })));
+      expect((await imports.markUploaded('b', at)).batchUploaded).toBe(false);
+      expect((await imports.markUploaded('b', at)).batchUploaded).toBe(false);
+      expect((await imports.markUploaded('a', at)).batchUploaded).toBe(false);
+      expect(await imports.markUploaded('c', at)).toMatchObject({ batchUploaded: true, record: { status: 'RUNNING', uploadedAt: at.toISOString() } });
+      expect((await imports.markUploaded('a', later)).batchUploaded).toBe(true);
+    });
+
+    it('of a batch whose files all arrive together, exactly the last says the batch is uploaded', async () => {
+      const ids = Array.from({ length: 30 }, (_, i) => `f-${i}`);
+      await imports.create(ids.map((id) => importRecord(id, { batchId: 'batch-1' })));
+      const results = await Promise.all(ids.map((id) => imports.markUploaded(id, at)));
+      expect(results.filter((result) => result.batchUploaded)).toHaveLength(1);
+      expect((await imports.listBatch('batch-1')).every((r) => r.status === 'RUNNING' && r.uploadedAt === at.toISOString())).toBe(true);
+    });
+
+    it('lists quarantined imports newest first, a page at a time, with no cursor after the last', async () => {
+      await imports.create(['a', 'b', 'c', 'd', 'e'].map((id) => importRecord(id)));
+      for (const [id, hour] of [['a', 10], ['c', 12], ['d', 11], ['e', 13]] as const) {
+        await imports.update(id, quarantineAt(id, `2024-06-01T${hour}:00:00.000Z`), later);
+      }
+      const first = await imports.listQuarantined({ limit: 2 });
+      expect(first.records.map((r) => r.importId)).toEqual(['e', 'c']);
+      expect(first.records[0]).toEqual(importRecord('e', { ...quarantineAt('e', '2024-06-01T13:00:00.000Z'), updatedAt: later.toISOString() }));
+      const second = await imports.listQuarantined({ limit: 2, cursor: first.nextCursor! });
+      expect(second.records.map((r) => r.importId)).toEqual(['d', 'a']);
+      expect(second).not.toHaveProperty('nextCursor');
+      expect(await imports.listQuarantined({ limit: 10 })).not.toHaveProperty('nextCursor');
+    });
+
+    it('refuses a quarantine cursor it did not give out as InvalidInput on cursor', async () => {
+      await imports.create([importRecord('a')]);
+      await imports.update('a', quarantineAt('a', '2024-06-01T10:00:00.000Z'), later);
+      for (const cursor of ['%%%', encodeCursor({ pk: 'IMPORT#a' })]) {
+        await expect(imports.listQuarantined({ limit: 5, cursor }), cursor).rejects.toSatisfy(
+          (error) => error instanceof InvalidInput && error.field === 'cursor',
+        );
+      }
+    });
+  });
+}
