@@ -120,7 +120,7 @@ describe('readTableResources', () => {
     const table = 'Type: AWS::DynamoDB::Table\nProperties:\n  AttributeDefinitions: [{ AttributeName: pk, AttributeType: S }]\n  KeySchema: [{ AttributeName: pk, KeyType: HASH }]\n';
     writeFileSync(join(dir, 'records.yml'), `Resources:\n  OrdersTable:\n    ${table.replace(/\n(?=.)/g, '\n    ')}  Queue:\n    Type: AWS::SQS::Queue\n`);
     writeFileSync(join(dir, 'more.yml'), `Things:\n  LinesTable:\n    ${table.replace(/\n(?=.)/g, '\n    ')}`);
-    writeFileSync(join(dir, 'serverless.yml'), 'service: x\nresources:\n  - ${file(./records.yml)}\n  - Resources: ${file(./more.yml):Things}\n');
+    writeFileSync(join(dir, 'serverless.yml'), 'service: x\nfunctions: {}\nresources:\n  - ${file(./records.yml)}\n  - Resources: ${file(./more.yml):Things}\n');
     expect(Object.keys(readTableResources(join(dir, 'serverless.yml')))).toEqual(['OrdersTable', 'LinesTable']);
   });
 });
