@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { getDeps } from '../../functions/composition';
+import { cognitoPoolFromEnv } from '../../functions/config';
 import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
 import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
@@ -68,7 +69,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
   const invoke = handlerModuleInvoker(functions);
-  const started: { services?: { localAuth: LocalAuth; webConfig: unknown } } = {};
+  const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
     port: options.port,
     functions,
@@ -117,10 +118,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (record?.s3?.bucket?.name !== BUCKETS.uploads || !record.eventName?.startsWith('ObjectCreated')) return;
     invoke('onUploadCreated', event).catch((error: unknown) => console.error('[local-s3] onUploadCreated failed', error));
   });
-  started.services = {
-    localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }),
-    webConfig: { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws`, auth: { mode: 'local' } },
-  };
+  const urls = { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws` };
+  // AUTH_MODE=cognito: a user pool signs people in (functions/config.ts derives the verifier); the local issuer is off.
+  const pool = cognitoPoolFromEnv();
+  started.services = pool
+    ? { webConfig: { ...urls, auth: { mode: 'cognito', userPoolId: pool.userPoolId, userPoolClientId: pool.clientId, region: pool.region, ...(pool.endpoint ? { userPoolEndpoint: pool.endpoint } : {}) } } }
+    : { localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }), webConfig: { ...urls, auth: { mode: 'local' } } };
 
   const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true });
   const sweep = () =>
