@@ -1,7 +1,7 @@
 /** Runtime configuration, fetched from /config.json at start so one build serves every environment. */
 export type AuthConfig =
   | { mode: 'local' }
-  | { mode: 'cognito'; userPoolId: string; userPoolClientId: string; region: string };
+  | { mode: 'cognito'; userPoolId: string; userPoolClientId: string; region: string; userPoolEndpoint?: string };
 
 export interface RuntimeConfig {
   apiUrl: string;
@@ -37,7 +37,9 @@ export function parseConfig(raw: unknown): RuntimeConfig {
     if (typeof userPoolId !== 'string' || typeof userPoolClientId !== 'string' || typeof region !== 'string') {
       throw fail('auth.userPoolId, auth.userPoolClientId and auth.region are required for Cognito');
     }
-    return { ...base, auth: { mode: 'cognito', userPoolId, userPoolClientId, region } };
+    // Only for an emulator of Cognito (moto_server); unset in AWS.
+    const endpoint = typeof auth.userPoolEndpoint === 'string' && auth.userPoolEndpoint ? { userPoolEndpoint: auth.userPoolEndpoint } : {};
+    return { ...base, auth: { mode: 'cognito', userPoolId, userPoolClientId, region, ...endpoint } };
   }
   throw fail('auth.mode must be "local" or "cognito"');
 }
