@@ -58,7 +58,15 @@ const ConfigSchema = z.object({
 
   /** Sign-in: 'local' (the local token issuer) or 'cognito' (COGNITO_*: the user pool sets issuer, audience and JWKS). */
   authMode: z.enum(['local', 'cognito']).default('local'),
-  cognito: z.object({ userPoolId: z.string(), clientId: z.string(), region: z.string(), endpoint: z.url().optional() }).optional(),
+  cognito: z
+    .object({
+      userPoolId: z.string(),
+      clientId: z.string(),
+      region: z.string(),
+      endpoint: z.url().optional(),
+      authFlow: z.enum(['USER_SRP_AUTH', 'USER_PASSWORD_AUTH']).optional(),
+    })
+    .optional(),
   /** Set: the SES v2 API at this endpoint (an emulator); unset in AWS. */
   sesEndpoint: z.url().optional(),
 });
@@ -113,15 +121,23 @@ export interface CognitoPool {
   clientId: string;
   region: string;
   endpoint?: string;
+  /** The web app's sign-in flow: SRP unless COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH (moto_server checks passwords only there). */
+  authFlow?: 'USER_SRP_AUTH' | 'USER_PASSWORD_AUTH';
 }
 
 /** `AUTH_MODE=cognito` with COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID, COGNITO_REGION (and COGNITO_ENDPOINT for an emulator). */
 export function cognitoPoolFromEnv(env: NodeJS.ProcessEnv = process.env): CognitoPool | undefined {
   if ((env.AUTH_MODE ?? 'local') === 'local') return undefined;
-  if (env.AUTH_MODE !== 'cognito') throw new Error(`Ferry configuration is incomplete: AUTH_MODE must be "local" or "cognito", not "${env.AUTH_MODE}"`);
+  if (env.AUTH_MODE !== 'cognito')
+    throw new Error(`Ferry configuration is incomplete: AUTH_MODE must be "local" or "cognito", not "${env.AUTH_MODE}"`);
   const missing = ['COGNITO_USER_POOL_ID', 'COGNITO_CLIENT_ID', 'COGNITO_REGION'].filter((name) => !env[name]);
   if (missing.length > 0) throw new Error(`Ferry configuration is incomplete: AUTH_MODE=cognito needs ${missing.join(', ')}`);
+  const authFlow = env.COGNITO_AUTH_FLOW || undefined;
+  if (authFlow !== undefined && authFlow !== 'USER_SRP_AUTH' && authFlow !== 'USER_PASSWORD_AUTH') {
+    throw new Error('Ferry configuration is incomplete: COGNITO_AUTH_FLOW must be USER_SRP_AUTH or USER_PASSWORD_AUTH');
+  }
   return {
+    ...(authFlow ? { authFlow } : {}),
     userPoolId: env.COGNITO_USER_POOL_ID!,
     clientId: env.COGNITO_CLIENT_ID!,
     region: env.COGNITO_REGION!,

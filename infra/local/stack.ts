@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { getDeps } from '../../functions/composition';
 import { cognitoPoolFromEnv } from '../../functions/config';
 import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
-import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
+import { cognitoWebAuth, createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
 import { startLocalS3 } from './local-s3';
 import { seedIfNeeded } from './seed';
@@ -122,7 +122,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // AUTH_MODE=cognito: a user pool signs people in (functions/config.ts derives the verifier); the local issuer is off.
   const pool = cognitoPoolFromEnv();
   started.services = pool
-    ? { webConfig: { ...urls, auth: { mode: 'cognito', userPoolId: pool.userPoolId, userPoolClientId: pool.clientId, region: pool.region, ...(pool.endpoint ? { userPoolEndpoint: pool.endpoint } : {}) } } }
+    ? { webConfig: { ...urls, auth: cognitoWebAuth(pool) } }
     : { localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }), webConfig: { ...urls, auth: { mode: 'local' } } };
 
   const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true });
@@ -163,4 +163,3 @@ async function clamdFor(dataDir: string): Promise<{ host: string; port: number; 
   const handle = await startClamd({ dataDir, port });
   return { host: handle.host, port: handle.port, handle };
 }
-

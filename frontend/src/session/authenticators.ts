@@ -75,7 +75,7 @@ export class CognitoAuthenticator implements Authenticator {
     // A stale Amplify session would make signIn throw UserAlreadyAuthenticatedException.
     await auth.signOut().catch(() => undefined);
     try {
-      const result = await auth.signIn({ username, password });
+      const result = await auth.signIn({ username, password, options: { authFlowType: this.config.authFlow ?? 'USER_SRP_AUTH' } });
       if (!result.isSignedIn) {
         throw new Error(`Your account needs one more step before you can sign in (${result.nextStep.signInStep}).`);
       }
