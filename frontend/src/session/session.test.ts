@@ -102,3 +102,19 @@ describe('Session token refresh', () => {
     expect(session.token()).toBeUndefined();
   });
 });
+
+describe('Session token refresh with a clock ahead of the issuer', () => {
+  it('renews at most every 30 seconds when each new token already looks nearly expired', async () => {
+    const auth = new FakeAuthenticator();
+    // The issuer's clock is an hour behind the browser's: every token it mints looks almost spent.
+    auth.next = async () => tokenFor({ exp: Date.now() / 1000 + 60, jti: `late-${auth.refreshes}` });
+    const session = new Session(auth, storage());
+    await session.signIn('alice', 'pw');
+    await vi.advanceTimersByTimeAsync(55 * 60_000 + 1);
+    expect(auth.refreshes).toBe(1);
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(auth.refreshes).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(auth.refreshes).toBe(2);
+  });
+});

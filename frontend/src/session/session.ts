@@ -101,7 +101,8 @@ export class Session {
 
   private scheduleRefresh(): void {
     const exp = this.snapshot.user?.claims.exp;
-    this.schedule(exp === undefined ? undefined : Math.max(0, exp * 1000 - REFRESH_AHEAD_MS - this.now()));
+    // Never sooner than the retry pause: a browser clock that runs ahead of the pool's must not renew in a loop.
+    this.schedule(exp === undefined ? undefined : Math.max(REFRESH_RETRY_MS, exp * 1000 - REFRESH_AHEAD_MS - this.now()));
   }
 
   private schedule(delayMs: number | undefined): void {
