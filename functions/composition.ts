@@ -59,7 +59,7 @@ async function build(config: Config): Promise<Deps> {
   if (config.mailTransport === 'ses') {
     const { SESv2Client } = await import('@aws-sdk/client-sesv2');
     const { SesMailer } = await import('../adapters/aws/ses-mailer');
-    mailer = new SesMailer(new SESv2Client(awsBase), config.mailFrom);
+    mailer = new SesMailer(new SESv2Client({ ...awsBase, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) }), config.mailFrom);
   } else if (config.mailTransport === 'smtp' && config.smtpUrl) {
     const { SmtpMailer } = await import('../adapters/local/smtp-mailer');
     mailer = new SmtpMailer(config.smtpUrl, config.mailFrom);

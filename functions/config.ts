@@ -55,11 +55,26 @@ const ConfigSchema = z.object({
   jwtIssuer: z.string().min(1),
   jwtAudience: z.string().optional(),
   jwksUrl: z.url(),
+
+  /** Sign-in: 'local' (the local token issuer) or 'cognito' (COGNITO_*: the user pool sets issuer, audience and JWKS). */
+  authMode: z.enum(['local', 'cognito']).default('local'),
+  cognito: z
+    .object({
+      userPoolId: z.string(),
+      clientId: z.string(),
+      region: z.string(),
+      endpoint: z.url().optional(),
+      authFlow: z.enum(['USER_SRP_AUTH', 'USER_PASSWORD_AUTH']).optional(),
+    })
+    .optional(),
+  /** Set: the SES v2 API at this endpoint (an emulator); unset in AWS. */
+  sesEndpoint: z.url().optional(),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cognito = cognitoPoolFromEnv(env);
   const parsed = ConfigSchema.safeParse({
     dataDir: env.DATA_DIR,
     region: env.AWS_REGION,
@@ -90,10 +105,53 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtIssuer: env.JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE || undefined,
     jwksUrl: env.JWKS_URL,
+    ...(cognito ? { authMode: 'cognito', cognito, ...cognitoVerification(cognito) } : {}),
+    sesEndpoint: env.SES_ENDPOINT || undefined,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Ferry configuration is incomplete: ${problems}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** A Cognito user pool and the web app's client in it; `endpoint` only for an emulator (unset in AWS). */
+export interface CognitoPool {
+  userPoolId: string;
+  clientId: string;
+  region: string;
+  endpoint?: string;
+  /** The web app's sign-in flow: SRP unless COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH (moto_server checks passwords only there). */
+  authFlow?: 'USER_SRP_AUTH' | 'USER_PASSWORD_AUTH';
+}
+
+/** `AUTH_MODE=cognito` with COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID, COGNITO_REGION (and COGNITO_ENDPOINT for an emulator). */
+export function cognitoPoolFromEnv(env: NodeJS.ProcessEnv = process.env): CognitoPool | undefined {
+  if ((env.AUTH_MODE ?? 'local') === 'local') return undefined;
+  if (env.AUTH_MODE !== 'cognito')
+    throw new Error(`Ferry configuration is incomplete: AUTH_MODE must be "local" or "cognito", not "${env.AUTH_MODE}"`);
+  const missing = ['COGNITO_USER_POOL_ID', 'COGNITO_CLIENT_ID', 'COGNITO_REGION'].filter((name) => !env[name]);
+  if (missing.length > 0) throw new Error(`Ferry configuration is incomplete: AUTH_MODE=cognito needs ${missing.join(', ')}`);
+  const authFlow = env.COGNITO_AUTH_FLOW || undefined;
+  if (authFlow !== undefined && authFlow !== 'USER_SRP_AUTH' && authFlow !== 'USER_PASSWORD_AUTH') {
+    throw new Error('Ferry configuration is incomplete: COGNITO_AUTH_FLOW must be USER_SRP_AUTH or USER_PASSWORD_AUTH');
+  }
+  return {
+    ...(authFlow ? { authFlow } : {}),
+    userPoolId: env.COGNITO_USER_POOL_ID!,
+    clientId: env.COGNITO_CLIENT_ID!,
+    region: env.COGNITO_REGION!,
+    ...(env.COGNITO_ENDPOINT ? { endpoint: env.COGNITO_ENDPOINT.replace(/\/+$/, '') } : {}),
+  };
+}
+
+/**
+ * What an ID token of the pool must carry. The issuer is always Cognito's own URL for the pool: AWS
+ * writes it, and moto_server writes the same one whatever endpoint it listens on. Only the JWKS moves
+ * with a custom endpoint (`<endpoint>/<poolId>/.well-known/jwks.json`, as moto serves it).
+ */
+export function cognitoVerification(pool: CognitoPool): { jwtIssuer: string; jwtAudience: string; jwksUrl: string } {
+  const jwtIssuer = `https://cognito-idp.${pool.region}.amazonaws.com/${pool.userPoolId}`;
+  const jwksUrl = pool.endpoint ? `${pool.endpoint}/${pool.userPoolId}/.well-known/jwks.json` : `${jwtIssuer}/.well-known/jwks.json`;
+  return { jwtIssuer, jwtAudience: pool.clientId, jwksUrl };
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { findClamd } from '../infra/local/clamd/start-clamd';
 
 /**
@@ -21,6 +22,16 @@ export const chromiumMissing = (): string | undefined => missing('Chromium', exi
 
 /** Why tests that scan uploads with a real clamd cannot run here, if they cannot. */
 export const clamdMissing = (): string | undefined => missing('clamd', findClamd() !== undefined, 'apt-get install clamav-daemon');
+
+/** Whether a program is on PATH (an executable file of that name in one of its directories). */
+export const onPath = (program: string): boolean =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, program)));
+
+/** moto's server, the independent implementation of Cognito user pools and SES v2 the emulator tests run against. */
+export const motoMissing = (): string | undefined => missing('moto_server', onPath('moto_server'), 'pip install "moto[server]"');
+
+/** The AWS CLI (botocore), a client of the local S3 and Step Functions that is not the JavaScript SDK. */
+export const awsCliMissing = (): string | undefined => missing('The AWS CLI', onPath('aws'), 'pip install awscli');
 
 /** A describe title that says when, and why, its tests are skipped. */
 export const titled = (title: string, why: string | undefined): string => (why ? `${title} (skipped: ${why})` : title);

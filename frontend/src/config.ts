@@ -1,7 +1,17 @@
 /** Runtime configuration, fetched from /config.json at start so one build serves every environment. */
 export type AuthConfig =
   | { mode: 'local' }
-  | { mode: 'cognito'; userPoolId: string; userPoolClientId: string; region: string };
+  | {
+      mode: 'cognito';
+      userPoolId: string;
+      userPoolClientId: string;
+      region: string;
+      userPoolEndpoint?: string;
+      /** How the password is proven: SRP (the default; it never leaves the browser) or USER_PASSWORD_AUTH. */
+      authFlow?: CognitoAuthFlow;
+    };
+
+export type CognitoAuthFlow = 'USER_SRP_AUTH' | 'USER_PASSWORD_AUTH';
 
 export interface RuntimeConfig {
   apiUrl: string;
@@ -37,7 +47,13 @@ export function parseConfig(raw: unknown): RuntimeConfig {
     if (typeof userPoolId !== 'string' || typeof userPoolClientId !== 'string' || typeof region !== 'string') {
       throw fail('auth.userPoolId, auth.userPoolClientId and auth.region are required for Cognito');
     }
-    return { ...base, auth: { mode: 'cognito', userPoolId, userPoolClientId, region } };
+    // Only for an emulator of Cognito (moto_server); unset in AWS.
+    const endpoint = typeof auth.userPoolEndpoint === 'string' && auth.userPoolEndpoint ? { userPoolEndpoint: auth.userPoolEndpoint } : {};
+    const { authFlow } = auth;
+    if (authFlow !== undefined && authFlow !== 'USER_SRP_AUTH' && authFlow !== 'USER_PASSWORD_AUTH') {
+      throw fail('auth.authFlow must be "USER_SRP_AUTH" or "USER_PASSWORD_AUTH"');
+    }
+    return { ...base, auth: { mode: 'cognito', userPoolId, userPoolClientId, region, ...endpoint, ...(authFlow ? { authFlow } : {}) } };
   }
   throw fail('auth.mode must be "local" or "cognito"');
 }

@@ -20,7 +20,7 @@ export interface GatewayOptions {
   invoke: Invoke;
   verifier: TokenVerifier;
   /** The token issuer and the web app's /config.json need the gateway's own URL, so they come after it listens. */
-  services: () => { localAuth: LocalAuth; webConfig: unknown } | undefined;
+  services: () => { localAuth?: LocalAuth; webConfig: unknown } | undefined;
   webRoot?: string;
 }
 
@@ -43,12 +43,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!services && (url.pathname.startsWith('/api/') || url.pathname === '/config.json')) {
         return send(res, 503, { message: 'Ferry is starting; try again in a moment.' }, { 'retry-after': '1' });
       }
-      if (url.pathname === '/api/local/token' && req.method === 'POST') {
+      const localAuth = services!.localAuth;
+      if (url.pathname === '/api/local/token' && req.method === 'POST' && localAuth) {
         const { username, password } = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
-        const idToken = await services!.localAuth.issueToken(String(username ?? ''), String(password ?? ''));
+        const idToken = await localAuth.issueToken(String(username ?? ''), String(password ?? ''));
         return idToken ? send(res, 200, { idToken }) : send(res, 401, { message: 'Wrong user name or password.' });
       }
-      if (url.pathname === '/api/local/jwks.json') return send(res, 200, services!.localAuth.jwks);
+      if (url.pathname === '/api/local/jwks.json' && localAuth) return send(res, 200, localAuth.jwks);
       if (url.pathname === '/config.json') return send(res, 200, services!.webConfig, { 'cache-control': 'no-store' });
       if (url.pathname.startsWith(MANAGEMENT_PATH)) return websockets.management(req, res, url);
       if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);

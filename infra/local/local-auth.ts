@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { timingSafeEqual } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import type { CognitoPool } from '../../functions/config';
 
 /**
  * The local stand-in for Cognito: the seeded users, an RS256 key kept under the data directory,
@@ -62,4 +63,16 @@ export async function createLocalAuth(options: { dataDir: string; issuer: string
         .sign(signingKey);
     },
   };
+}
+
+/** The web app's sign-in settings in /config.json when a Cognito user pool (or moto_server's) signs people in. */
+export function cognitoWebAuth(pool: CognitoPool) {
+  return {
+    mode: 'cognito',
+    userPoolId: pool.userPoolId,
+    userPoolClientId: pool.clientId,
+    region: pool.region,
+    ...(pool.endpoint ? { userPoolEndpoint: pool.endpoint } : {}),
+    ...(pool.authFlow ? { authFlow: pool.authFlow } : {}),
+  } as const;
 }

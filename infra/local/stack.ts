@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { getDeps } from '../../functions/composition';
+import { cognitoPoolFromEnv } from '../../functions/config';
 import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
-import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
+import { cognitoWebAuth, createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
 import { deliverS3EventsToRules } from './local-eventbridge';
 import { startLocalS3 } from './local-s3';
@@ -69,7 +70,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
   const invoke = handlerModuleInvoker(functions);
-  const started: { services?: { localAuth: LocalAuth; webConfig: unknown } } = {};
+  const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
     port: options.port,
     functions,
@@ -117,10 +118,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     'event',
     deliverS3EventsToRules({ functions, localNames: { UploadsBucket: BUCKETS.uploads }, account: ACCOUNT, region: REGION, invoke }),
   );
-  started.services = {
-    localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }),
-    webConfig: { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws`, auth: { mode: 'local' } },
-  };
+  const urls = { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws` };
+  // AUTH_MODE=cognito: a user pool signs people in (functions/config.ts derives the verifier); the local issuer is off.
+  const pool = cognitoPoolFromEnv();
+  started.services = pool
+    ? { webConfig: { ...urls, auth: cognitoWebAuth(pool) } }
+    : { localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }), webConfig: { ...urls, auth: { mode: 'local' } } };
 
   const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true });
   const sweep = () =>
@@ -160,4 +163,3 @@ async function clamdFor(dataDir: string): Promise<{ host: string; port: number; 
   const handle = await startClamd({ dataDir, port });
   return { host: handle.host, port: handle.port, handle };
 }
-

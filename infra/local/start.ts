@@ -1,13 +1,18 @@
+import { cognitoPoolFromEnv } from '../../functions/config';
 import { localStackOptionsFromEnv, startLocalStack } from './stack';
 
 /** `npm start`: the whole of Ferry on this machine. */
 const options = localStackOptionsFromEnv();
 console.log(`Ferry: data directory ${options.dataDir}`);
 const stack = await startLocalStack(options);
+const pool = cognitoPoolFromEnv();
+const signIn = pool
+  ? `sign-in: Cognito user pool ${pool.userPoolId}${pool.endpoint ? ` at ${pool.endpoint}` : ''}`
+  : `users alice, bob, admin; password "${options.password}"`;
 console.log(
   [
     `Ferry is ready at ${stack.url}`,
-    `  web app        ${stack.url}/   (users alice, bob, admin; password "${options.password}")`,
+    `  web app        ${stack.url}/   (${signIn})`,
     `  HTTP API       ${stack.url}/api`,
     `  WebSocket      ${stack.url.replace(/^http/, 'ws')}/ws`,
     `  local S3       ${stack.s3Endpoint}`,

@@ -692,8 +692,24 @@ describe('the packaged AWS template (npm run package)', () => {
         MAX_IMPORT_BYTES: String(50 * 1024 ** 3),
         IMPORT_MAP_CONCURRENCY: '10',
       };
-      // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself).
-      const localOnly = new Set(['DATA_DIR', 'AWS_REGION', 'S3_ENDPOINT', 'SFN_ENDPOINT', 'SMTP_URL', 'CLAMD_HOST', 'CLAMD_PORT']);
+      // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself). AUTH_MODE and
+      // COGNITO_* are the local stack's Cognito mode; in AWS the JWT_* below come from the same pool. *_ENDPOINT: emulators.
+      const localOnly = new Set([
+        'DATA_DIR',
+        'AWS_REGION',
+        'S3_ENDPOINT',
+        'SFN_ENDPOINT',
+        'SMTP_URL',
+        'CLAMD_HOST',
+        'CLAMD_PORT',
+        'AUTH_MODE',
+        'COGNITO_USER_POOL_ID',
+        'COGNITO_CLIENT_ID',
+        'COGNITO_REGION',
+        'COGNITO_ENDPOINT',
+        'COGNITO_AUTH_FLOW',
+        'SES_ENDPOINT',
+      ]);
       const read = [...readFileSync(join(root, 'functions', 'config.ts'), 'utf8').matchAll(/\benv\.([A-Z0-9_]+)/g)].map(
         ([, name]) => name!,
       );

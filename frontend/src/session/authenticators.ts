@@ -6,6 +6,8 @@ export interface Authenticator {
   readonly mode: AuthConfig['mode'];
   signIn(username: string, password: string): Promise<string>;
   signOut(): Promise<void>;
+  /** A fresh ID token before the current one expires; undefined when this mode cannot renew (sign in again). */
+  refresh(): Promise<string | undefined>;
 }
 
 /** The local stack's demo sign-in: `POST {apiUrl}/local/token` → `{"idToken"}`. */
@@ -37,6 +39,11 @@ export class LocalAuthenticator implements Authenticator {
   }
 
   async signOut(): Promise<void> {}
+
+  /** The local issuer's tokens last 8 hours; there is nothing to renew them with. */
+  async refresh(): Promise<string | undefined> {
+    return undefined;
+  }
 }
 
 /** Cognito through aws-amplify, loaded only when configured so local builds never fetch it. */
@@ -50,7 +57,13 @@ export class CognitoAuthenticator implements Authenticator {
     this.configured ??= (async () => {
       const [{ Amplify }, auth] = await Promise.all([import('aws-amplify'), import('aws-amplify/auth')]);
       Amplify.configure({
-        Auth: { Cognito: { userPoolId: this.config.userPoolId, userPoolClientId: this.config.userPoolClientId } },
+        Auth: {
+          Cognito: {
+            userPoolId: this.config.userPoolId,
+            userPoolClientId: this.config.userPoolClientId,
+            ...(this.config.userPoolEndpoint ? { userPoolEndpoint: this.config.userPoolEndpoint } : {}),
+          },
+        },
       });
       return auth;
     })();
@@ -62,7 +75,7 @@ export class CognitoAuthenticator implements Authenticator {
     // A stale Amplify session would make signIn throw UserAlreadyAuthenticatedException.
     await auth.signOut().catch(() => undefined);
     try {
-      const result = await auth.signIn({ username, password });
+      const result = await auth.signIn({ username, password, options: { authFlowType: this.config.authFlow ?? 'USER_SRP_AUTH' } });
       if (!result.isSignedIn) {
         throw new Error(`Your account needs one more step before you can sign in (${result.nextStep.signInStep}).`);
       }
@@ -82,5 +95,12 @@ export class CognitoAuthenticator implements Authenticator {
   async signOut(): Promise<void> {
     const auth = await this.auth();
     await auth.signOut();
+  }
+
+  /** Amplify trades the refresh token for new tokens (REFRESH_TOKEN_AUTH); forced, since ours is not expired yet. */
+  async refresh(): Promise<string | undefined> {
+    const auth = await this.auth();
+    const session = await auth.fetchAuthSession({ forceRefresh: true });
+    return session.tokens?.idToken?.toString();
   }
 }

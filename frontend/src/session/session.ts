@@ -13,6 +13,9 @@ export interface SessionSnapshot {
 }
 
 const TOKEN_KEY = 'ferry.idToken';
+/** Renew this long before the ID token runs out (Cognito's live an hour), and retry this often if renewing fails. */
+const REFRESH_AHEAD_MS = 5 * 60_000;
+const REFRESH_RETRY_MS = 30_000;
 
 /**
  * The one session for both sign-in modes: the ID token lives in sessionStorage (gone when the
@@ -21,6 +24,7 @@ const TOKEN_KEY = 'ferry.idToken';
 export class Session {
   private snapshot: SessionSnapshot;
   private readonly listeners = new Set<() => void>();
+  private refreshTimer?: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly authenticator: Authenticator,
@@ -28,6 +32,7 @@ export class Session {
     private readonly now: () => number = Date.now,
   ) {
     this.snapshot = { user: this.restore() };
+    this.scheduleRefresh();
   }
 
   get authMode(): Authenticator['mode'] {
@@ -73,6 +78,38 @@ export class Session {
     this.set({ notice: 'Your session has ended. Please sign in again.' });
   };
 
+  /**
+   * Trades the current session for a fresh ID token (Cognito: the refresh token). If that fails the
+   * current token stays until it runs out, with retries meanwhile; a sign-out while waiting wins.
+   */
+  refresh = async (): Promise<void> => {
+    const before = this.snapshot.user;
+    if (!before) return;
+    let idToken: string | undefined;
+    try {
+      idToken = await this.authenticator.refresh();
+    } catch {
+      const left = before.claims.exp === undefined ? 0 : before.claims.exp * 1000 - this.now();
+      if (this.snapshot.user === before && left > REFRESH_RETRY_MS) this.schedule(REFRESH_RETRY_MS);
+      return;
+    }
+    // Undefined: this mode cannot renew, so the token runs out and the person signs in again.
+    if (this.snapshot.user !== before || !idToken) return;
+    this.storage.setItem(TOKEN_KEY, idToken);
+    this.set({ user: { idToken, claims: decodeClaims(idToken) } });
+  };
+
+  private scheduleRefresh(): void {
+    const exp = this.snapshot.user?.claims.exp;
+    // Never sooner than the retry pause: a browser clock that runs ahead of the pool's must not renew in a loop.
+    this.schedule(exp === undefined ? undefined : Math.max(REFRESH_RETRY_MS, exp * 1000 - REFRESH_AHEAD_MS - this.now()));
+  }
+
+  private schedule(delayMs: number | undefined): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = delayMs === undefined ? undefined : setTimeout(() => void this.refresh(), delayMs);
+  }
+
   private restore(): SignedIn | undefined {
     const idToken = this.storage.getItem(TOKEN_KEY);
     if (!idToken) return undefined;
@@ -92,6 +129,7 @@ export class Session {
 
   private set(snapshot: SessionSnapshot): void {
     this.snapshot = snapshot;
+    this.scheduleRefresh();
     for (const listener of this.listeners) listener();
   }
 }
