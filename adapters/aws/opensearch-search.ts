@@ -141,7 +141,10 @@ function asDomainError(error: unknown): unknown {
   const retryable =
     (typeof status === 'number' && isRetryableStatus(status)) ||
     ['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError'].includes(error.name);
-  return retryable ? new Transient(`OpenSearch: ${error.message}`, { cause: error }) : error;
+  // The client's message for an answer without an OpenSearch error type (an IAM 403, a 413) is only "Response Error".
+  const detail = status === undefined ? error.message : `${status} ${errorBodyOf(error).slice(0, 1000)}`;
+  if (retryable) return new Transient(`OpenSearch: ${detail}`, { cause: error });
+  return status === undefined ? error : new Error(`OpenSearch answered ${detail}`, { cause: error });
 }
 
 async function call<T>(request: () => Promise<T>): Promise<T> {
