@@ -12,9 +12,11 @@ import {
 import { Transient } from '../../core/errors';
 import { generatePosts } from '../../core/demo-data';
 import type { Post } from '../../core/model';
+import type { SearchSource } from '../../core/ports';
+import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
 import { OpenSearchModel } from './opensearch-model';
 import { clientOn, ndjsonOf, type WireResponse } from './opensearch-wire';
-import { describeSearchSource } from './search-source-spec';
+import { HAND_MADE, TOKENIZER_CASES, describeSearchSource } from './search-source-spec';
 
 /*
  * There is no OpenSearch server in this environment. These tests pin the query DSL and the index definition
@@ -98,6 +100,52 @@ describe('POSTS_INDEX_DEFINITION', () => {
 describeSearchSource('OpenSearchSource through the real client, against the wire model', async () => {
   const { source } = await modelSource();
   return { source, cleanup: () => {} };
+});
+
+describe('both stores, one tokenizer', () => {
+  it('the embedded store and the replayed OpenSearch return identical rows, page and scan, for the tokenizer cases', async () => {
+    const corpus = [...HAND_MADE, ...TOKENIZER_CASES, ...generatePosts(1, 300)];
+    const { source: opensearch } = await modelSource();
+    const sqlite = new SqliteSearchSource(':memory:');
+    try {
+      await opensearch.indexPosts(corpus);
+      await sqlite.indexPosts(corpus);
+      const queries = [
+        'İstanbul',
+        'i\u0307stanbul',
+        'istanbul',
+        'ΟΔΟΣ',
+        'οδος',
+        'great👍🏽job',
+        'family',
+        'ᲗᲑᲘᲚᲘᲡᲘ',
+        'ꮳꮃꭹ',
+        'a'.repeat(300),
+        'a'.repeat(255),
+        'café',
+        'cafe\u0301',
+        'espresso',
+        'the coffee',
+        'don t',
+      ];
+      for (const q of queries) {
+        const [fromSqlite, fromOpenSearch] = await Promise.all([
+          sqlite.search({ q }, { page: 1, pageSize: 100 }),
+          opensearch.search({ q }, { page: 1, pageSize: 100 }),
+        ]);
+        expect(fromOpenSearch, q).toEqual(fromSqlite);
+        const scanned = async (source: SearchSource) => {
+          const rows: string[] = [];
+          for await (const batch of source.scan({ q }, { batchSize: 7 })) rows.push(...batch.map((post) => post.id));
+          return rows;
+        };
+        expect(await scanned(opensearch), q).toEqual(await scanned(sqlite));
+      }
+      expect((await sqlite.search({ q: 'İstanbul' }, { page: 1, pageSize: 5 })).total).toBe(1);
+    } finally {
+      sqlite.close();
+    }
+  });
 });
 
 describe('OpenSearchSource: requests', () => {
