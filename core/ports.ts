@@ -18,8 +18,21 @@ export interface SearchSource {
   search(criteria: SearchCriteria, page: PageRequest): Promise<SearchPage>;
   /** Every match, newest first, in batches; memory stays flat whatever the total. */
   scan(criteria: SearchCriteria, options?: { batchSize?: number }): AsyncIterable<Post[]>;
-  /** Insert or replace posts by id (bulk). */
-  indexPosts(posts: Post[]): Promise<void>;
+  /**
+   * Insert or replace posts by id (bulk). Posts the store refuses one by one (OpenSearch: a 400 item) come
+   * back in `rejected` with the store's reason; the others are stored. `refresh`: this is the last call of a
+   * load, so it returns only once everything loaded is searchable.
+   */
+  indexPosts(posts: Post[], options?: { refresh?: boolean }): Promise<IndexOutcome>;
+}
+
+export interface RejectedPost {
+  id: string;
+  reason: string;
+}
+
+export interface IndexOutcome {
+  rejected: RejectedPost[];
 }
 
 export interface PutObjectOptions {

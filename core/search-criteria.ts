@@ -1,12 +1,17 @@
 /**
- * What a search means, in one place. Both SearchSource adapters (SQLite FTS5 locally, OpenSearch in
+ * What a search means, in one place. Both SearchSource adapters (SQLite locally, OpenSearch in
  * AWS) implement exactly these rules, so the same criteria give the same rows, in the same order:
  *
- * - `q`: words. A word is a maximal run of Unicode letters, combining marks and digits; everything
- *   else (punctuation, symbols, whitespace) only separates words. Matching is case-insensitive,
- *   exact per word (no stemming, no prefixes, no stop words, accents kept: "café" ≠ "cafe"), and a
- *   post matches when EVERY word of `q` is one of the words of its `content` (AND).
- *   A `q` with no words at all ("", "!!!") does not filter.
+ * - `q`: words, produced by `wordsOf` only — for the stored posts of both stores and for queries, so
+ *   the stores cannot drift apart (neither store's own analyzer is used). A word is a maximal run of
+ *   Unicode letters, combining marks and digits of the NFC-normalised text; everything else
+ *   (punctuation, symbols, emoji and their modifiers, whitespace) only separates words. Words are
+ *   lowercased per code point (String#toLowerCase on NFC text, which is also what full case folding
+ *   gives for "İ": "i̇") and every final sigma "ς" becomes "σ" (as case folding does), so "ΟΔΟΣ",
+ *   "οδος" and "οδοσ" are one word. Matching is exact per word (no stemming, no prefixes, no stop
+ *   words, accents kept: "café" ≠ "cafe"), and a post matches when EVERY word of `q` is one of the
+ *   words of its `content` (AND). A word longer than MAX_WORD_LENGTH is not indexed, so it matches
+ *   nothing. A `q` with no words at all ("", "!!!") does not filter.
  * - `tags`: the post carries ALL given tags, compared exactly (case-sensitive).
  * - `userId`: exact.
  * - `from` / `to`: inclusive bounds on the instant `dateCreated` denotes. A date-only value is a UTC
@@ -24,16 +29,29 @@ import { PageRequestSchema, SearchCriteriaSchema, type PageRequest, type Post, t
 /** The deepest row a page may reach; matches OpenSearch's default `index.max_result_window`. */
 export const MAX_RESULT_WINDOW = 10_000;
 
-/** What is NOT part of a word, as a regular expression source usable in JS and in Java (OpenSearch). */
+/** What is NOT part of a word, as a regular expression source (JS, `u` flag). */
 export const NON_WORD_PATTERN = '[^\\p{L}\\p{M}\\p{N}]+';
 const NON_WORD = new RegExp(NON_WORD_PATTERN, 'u');
 
-/** The words of a text, lowercased, in order (duplicates kept). */
+/**
+ * Longest word indexed, in UTF-16 code units. OpenSearch refuses a document holding a keyword term over
+ * 32,766 UTF-8 bytes; 8,191 code units are at most 24,573 bytes. Longer words are left out of both stores.
+ */
+export const MAX_WORD_LENGTH = 8191;
+
+/** The words of a text, normalised as described above, in order (duplicates kept). */
 export function wordsOf(text: string): string[] {
   return text
+    .normalize('NFC')
     .toLowerCase()
+    .replaceAll('ς', 'σ')
     .split(NON_WORD)
     .filter((word) => word.length > 0);
+}
+
+/** The distinct words a post is found by: what both stores index for its content. */
+export function postWordsOf(content: string): string[] {
+  return [...new Set(wordsOf(content))].filter((word) => word.length <= MAX_WORD_LENGTH);
 }
 
 /** The distinct words `q` requires; empty when `q` is absent or has no words. */
@@ -99,7 +117,7 @@ export function matchesCriteria(post: Post, criteria: SearchCriteria): boolean {
   if (to !== undefined && created > instantOf(to)) return false;
   const words = queryWords(criteria.q);
   if (words.length > 0) {
-    const contentWords = new Set(wordsOf(post.content));
+    const contentWords = new Set(postWordsOf(post.content));
     if (!words.every((word) => contentWords.has(word))) return false;
   }
   return true;

@@ -3,54 +3,56 @@ import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { Transient } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
-import type { SearchPage, SearchSource } from '../../core/ports';
-import { NON_WORD_PATTERN, dateBoundsOf, offsetOf, queryWords, requiredTags } from '../../core/search-criteria';
+import type { IndexOutcome, RejectedPost, SearchPage, SearchSource } from '../../core/ports';
+import { dateBoundsOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
 
 /**
  * SearchSource on an OpenSearch index, implementing the semantics in core/search-criteria.ts.
  * Pages use from/size with exact totals; exports scan with a point-in-time and `search_after`
  * on (dateCreated desc, id desc), so a long export sees one consistent snapshot and never deep-pages.
  *
- * Not exercised against a live cluster here (none in this environment): test/unit/opensearch-search.test.ts
- * checks the query DSL as a document and the bulk/scan request flow against an in-memory fake client.
+ * OpenSearch analyses no text here: Ferry's own `postWordsOf` produces each post's words, stored as the
+ * keyword array `words`, and a query asks for one exact term per word (core/search-criteria.ts), so the
+ * embedded store and OpenSearch cannot tokenize differently.
+ *
+ * Every request goes through the real `Client`; test/unit/opensearch-contract.test.ts replays recorded
+ * request/response shapes through it with a connection stub that checks method, path, query and body.
  */
 
 const PIT_KEEP_ALIVE = '5m';
 
+/** The mapping's version: a change of mapping is a new index `<alias>-v<N+1>`, reindexed, then the alias moved. */
+export const POSTS_INDEX_VERSION = 1;
+
+/** The concrete index behind `alias` (Ferry reads and writes only through the alias). */
+export const versionedIndexOf = (alias: string): string => `${alias}-v${POSTS_INDEX_VERSION}`;
+
 /**
- * `content` is analysed by the shared word rule instead of OpenSearch's `standard` analyzer: the standard
- * tokenizer keeps "don't", "3.14" and "foo_bar" as single tokens and splits CJK per ideograph, while the
- * local SQLite FTS5 store (unicode61) splits at every non-letter/digit. Replacing every run of
- * non-word characters by a space, splitting on whitespace and lowercasing gives both stores the same words
- * (like `standard`: no stop words, no stemming).
+ * The index: strict mapping (an unknown field is a 400, never a silently added field); one shard, so a
+ * `refresh=wait_for` on the import's last bulk request makes every row of the import searchable; `words`
+ * is indexed but left out of `_source` (hits carry the post as given, and a reindex recomputes words).
  */
-export const POSTS_INDEX_MAPPING = {
-  settings: {
-    analysis: {
-      char_filter: {
-        ferry_non_word_to_space: { type: 'pattern_replace', pattern: NON_WORD_PATTERN, replacement: ' ' },
-      },
-      analyzer: {
-        ferry_words: {
-          type: 'custom',
-          char_filter: ['ferry_non_word_to_space'],
-          tokenizer: 'whitespace',
-          filter: ['lowercase'],
-        },
-      },
-    },
-  },
+export const POSTS_INDEX_DEFINITION = {
+  settings: { index: { number_of_shards: 1, number_of_replicas: 1 } },
   mappings: {
     dynamic: 'strict',
+    _source: { excludes: ['words'] },
     properties: {
       id: { type: 'keyword' },
       userId: { type: 'keyword' },
-      dateCreated: { type: 'date' },
-      content: { type: 'text', analyzer: 'ferry_words' },
+      dateCreated: { type: 'date', format: 'strict_date_optional_time' },
+      content: { type: 'text', index: false },
       tags: { type: 'keyword' },
+      words: { type: 'keyword' },
     },
   },
 } as const;
+
+/** The create-index body: the definition plus the alias, created atomically with the index. */
+export const createIndexBody = (alias: string): Record<string, unknown> => ({
+  ...structuredClone(POSTS_INDEX_DEFINITION),
+  aliases: { [alias]: { is_write_index: true } },
+});
 
 /** Newest first, with the unique id as tie-breaker (also what makes `search_after` exact). */
 export const NEWEST_FIRST_SORT = [{ dateCreated: { order: 'desc' } }, { id: { order: 'desc' } }] as const;
@@ -60,8 +62,7 @@ type QueryClause = Record<string, unknown>;
 /** The query DSL for `criteria`: every criterion is a non-scoring filter (results are sorted, not ranked). */
 export function toOpenSearchQuery(criteria: SearchCriteria): { bool: { filter: QueryClause[] } } {
   const filter: QueryClause[] = [];
-  const words = queryWords(criteria.q);
-  if (words.length > 0) filter.push({ match: { content: { query: words.join(' '), operator: 'and' } } });
+  for (const word of queryWords(criteria.q)) filter.push({ term: { words: word } });
   if (criteria.userId !== undefined) filter.push({ term: { userId: criteria.userId } });
   for (const tag of requiredTags(criteria.tags)) filter.push({ term: { tags: tag } });
   const { from, to } = dateBoundsOf(criteria);
@@ -70,6 +71,16 @@ export function toOpenSearchQuery(criteria: SearchCriteria): { bool: { filter: Q
   }
   return { bool: { filter } };
 }
+
+/** The document stored for a post: the post plus its words. */
+export const documentOf = (post: Post) => ({
+  id: post.id,
+  userId: post.userId,
+  dateCreated: post.dateCreated,
+  content: post.content,
+  tags: post.tags,
+  words: postWordsOf(post.content),
+});
 
 interface Hit {
   _id?: string;
@@ -80,10 +91,15 @@ interface SearchBody {
   pit_id?: string;
   hits: { total?: number | { value: number }; hits: Hit[] };
 }
+interface BulkError {
+  type?: string;
+  reason?: string;
+  caused_by?: { type?: string; reason?: string };
+}
 interface BulkItemResult {
   _id?: string | null;
   status: number;
-  error?: unknown;
+  error?: BulkError;
 }
 interface BulkBody {
   errors: boolean;
@@ -91,29 +107,22 @@ interface BulkBody {
 }
 
 /**
- * The part of the OpenSearch client this adapter uses. `Client` satisfies it; tests pass an in-memory fake.
- * Parameter shapes follow the client's (`createPit` takes the index list and keep_alive as parameters).
+ * Host suffixes of every AWS partition (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc): requests to them
+ * are SigV4-signed. aws-us-gov shares `amazonaws.com`.
  */
-export interface OpenSearchClientSurface {
-  search(params: { index?: string; body: Record<string, unknown> }): Promise<{ body: SearchBody }>;
-  bulk(params: { index?: string; body: Array<Record<string, unknown>>; refresh?: boolean }): Promise<{ body: BulkBody }>;
-  createPit(params: { index: string[]; keep_alive: string }): Promise<{ body: { pit_id: string } }>;
-  deletePit(params: { body: { pit_id: string[] } }): Promise<unknown>;
-  indices: {
-    exists(params: { index: string }): Promise<{ body: boolean }>;
-    create(params: { index: string; body: Record<string, unknown> }): Promise<unknown>;
-  };
-}
+const AWS_HOST = /\.(amazonaws\.com|amazonaws\.com\.cn|amazonaws\.eu|c2s\.ic\.gov|sc2s\.sgov\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$/;
+
+export const isAwsHost = (host: string): boolean => AWS_HOST.test(host);
 
 /** A client for `url`; requests are SigV4-signed (credentials from the default chain) when the host is AWS. */
 export function createOpenSearchClient(url: string, region: string): Client {
   const host = new URL(url).hostname;
-  if (!host.endsWith('.amazonaws.com')) return new Client({ node: url });
+  if (!isAwsHost(host)) return new Client({ node: url });
   const credentials = defaultProvider();
   return new Client({
     ...AwsSigv4Signer({
       region,
-      service: host.endsWith('.aoss.amazonaws.com') ? 'aoss' : 'es',
+      service: host.includes('.aoss.') ? 'aoss' : 'es',
       getCredentials: () => credentials(),
     }),
     node: url,
@@ -122,14 +131,20 @@ export function createOpenSearchClient(url: string, region: string): Client {
 
 const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
 
+const statusOf = (error: unknown): number | undefined => (error as { meta?: { statusCode?: number } }).meta?.statusCode;
+const errorBodyOf = (error: unknown): string => JSON.stringify((error as { meta?: { body?: unknown } }).meta?.body ?? '');
+
 /** Throttling, 5xx and dropped connections become Transient so Step Functions retries them. */
 function asDomainError(error: unknown): unknown {
   if (error instanceof Transient || !(error instanceof Error)) return error;
-  const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
+  const status = statusOf(error);
   const retryable =
     (typeof status === 'number' && isRetryableStatus(status)) ||
     ['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError'].includes(error.name);
-  return retryable ? new Transient(`OpenSearch: ${error.message}`, { cause: error }) : error;
+  // The client's message for an answer without an OpenSearch error type (an IAM 403, a 413) is only "Response Error".
+  const detail = status === undefined ? error.message : `${status} ${errorBodyOf(error).slice(0, 1000)}`;
+  if (retryable) return new Transient(`OpenSearch: ${detail}`, { cause: error });
+  return status === undefined ? error : new Error(`OpenSearch answered ${detail}`, { cause: error });
 }
 
 async function call<T>(request: () => Promise<T>): Promise<T> {
@@ -153,21 +168,59 @@ const postOf = (hit: Hit): Post => {
 
 const totalOf = (total: SearchBody['hits']['total']): number => (typeof total === 'number' ? total : (total?.value ?? 0));
 
-export class OpenSearchSource implements SearchSource {
-  constructor(
-    private readonly client: OpenSearchClientSurface,
-    private readonly index: string,
-  ) {}
+/** OpenSearch's words for a refused item, e.g. "mapper_parsing_exception: failed to parse field [dateCreated] … (…)". */
+const reasonOf = (error: BulkError): string => {
+  const cause = error.caused_by?.reason ? ` (${error.caused_by.type ?? 'caused by'}: ${error.caused_by.reason})` : '';
+  return `OpenSearch refused the row: ${error.type ?? 'error'}: ${error.reason ?? 'no reason given'}${cause}`;
+};
 
-  /** Creates the index with POSTS_INDEX_MAPPING unless it exists. */
-  async ensureIndex(): Promise<void> {
-    const { body: exists } = await call(() => this.client.indices.exists({ index: this.index }));
-    if (exists) return;
+/** One bulk item: its two NDJSON lines, serialized once, and their size on the wire. */
+interface BulkItem {
+  id: string;
+  lines: [string, string];
+  bytes: number;
+}
+
+export interface BulkLimits {
+  /** Largest request body; the configured instance type accepts 10 MiB, half of it leaves room. */
+  maxBytes: number;
+  /** Most items in one request. */
+  maxItems: number;
+  /** Retries of items refused with 429/5xx (with exponential backoff) before the task fails as Transient. */
+  retries: number;
+  /** First backoff; doubles per retry. */
+  backoffMs: number;
+}
+
+export const DEFAULT_BULK_LIMITS: BulkLimits = { maxBytes: 5 * 1024 * 1024, maxItems: 1000, retries: 6, backoffMs: 250 };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class OpenSearchSource implements SearchSource {
+  private readonly bulkLimits: BulkLimits;
+
+  /** `alias`: the name Ferry reads and writes through (OPENSEARCH_INDEX, `posts`); the index is `<alias>-v<N>`. */
+  constructor(
+    private readonly client: Client,
+    private readonly alias: string,
+    options: { bulk?: Partial<BulkLimits> } = {},
+  ) {
+    this.bulkLimits = { ...DEFAULT_BULK_LIMITS, ...options.bulk };
+  }
+
+  /**
+   * Creates the versioned index with its alias unless it exists (HEAD, then PUT). Idempotent and safe to
+   * race: a concurrent creator's 400 resource_already_exists_exception counts as success.
+   */
+  async ensureIndex(): Promise<'created' | 'exists'> {
+    const index = versionedIndexOf(this.alias);
+    const { body: exists } = await call(() => this.client.indices.exists({ index }));
+    if (exists) return 'exists';
     try {
-      await this.client.indices.create({ index: this.index, body: POSTS_INDEX_MAPPING });
+      await this.client.indices.create({ index, body: createIndexBody(this.alias) });
+      return 'created';
     } catch (error) {
-      // Another writer created it between our check and our create: that is the outcome we wanted.
-      if (JSON.stringify((error as { meta?: { body?: unknown } }).meta?.body ?? '').includes('resource_already_exists')) return;
+      if (statusOf(error) === 400 && errorBodyOf(error).includes('resource_already_exists_exception')) return 'exists';
       throw asDomainError(error);
     }
   }
@@ -176,7 +229,7 @@ export class OpenSearchSource implements SearchSource {
     const from = offsetOf(page);
     const { body } = await call(() =>
       this.client.search({
-        index: this.index,
+        index: this.alias,
         body: {
           query: toOpenSearchQuery(criteria),
           sort: NEWEST_FIRST_SORT,
@@ -184,21 +237,33 @@ export class OpenSearchSource implements SearchSource {
           size: page.pageSize,
           track_total_hits: true,
         },
-      }),
+      } as Parameters<Client['search']>[0]),
     );
-    return { total: totalOf(body.hits.total), hits: body.hits.hits.map(postOf) };
+    const result = body as unknown as SearchBody;
+    return { total: totalOf(result.hits.total), hits: result.hits.hits.map(postOf) };
   }
 
+  private async openPit(): Promise<string> {
+    const { body } = await call(() => this.client.createPit({ index: [this.alias], keep_alive: PIT_KEEP_ALIVE }));
+    return (body as { pit_id: string }).pit_id;
+  }
+
+  /**
+   * A point in time lost to a node restart or a blue/green deployment (404 search_context_missing_exception)
+   * is replaced by a fresh one and the scan goes on after the last row it yielded: `search_after` on the
+   * unique sort key means no row is yielded twice (the new snapshot may include posts indexed since).
+   */
   async *scan(criteria: SearchCriteria, options: { batchSize?: number } = {}): AsyncIterable<Post[]> {
     const batchSize = options.batchSize ?? 1000;
     const query = toOpenSearchQuery(criteria);
-    const { body: pit } = await call(() => this.client.createPit({ index: [this.index], keep_alive: PIT_KEEP_ALIVE }));
-    let pitId = pit.pit_id;
+    let pitId = await this.openPit();
+    let restarts = 0;
     try {
       let searchAfter: unknown[] | undefined;
       for (;;) {
-        const { body } = await call(() =>
-          this.client.search({
+        let result: SearchBody;
+        try {
+          const { body } = await this.client.search({
             body: {
               query,
               sort: NEWEST_FIRST_SORT,
@@ -207,10 +272,18 @@ export class OpenSearchSource implements SearchSource {
               track_total_hits: false,
               ...(searchAfter ? { search_after: searchAfter } : {}),
             },
-          }),
-        );
-        pitId = body.pit_id ?? pitId;
-        const hits = body.hits.hits;
+          } as Parameters<Client['search']>[0]);
+          result = body as unknown as SearchBody;
+        } catch (error) {
+          const lost = statusOf(error) === 404 && errorBodyOf(error).includes('search_context_missing_exception');
+          if (!lost || restarts >= 3) throw asDomainError(error);
+          restarts++;
+          pitId = await this.openPit();
+          continue;
+        }
+        restarts = 0;
+        pitId = result.pit_id ?? pitId;
+        const hits = result.hits.hits;
         if (hits.length === 0) return;
         yield hits.map(postOf);
         if (hits.length < batchSize) return;
@@ -223,25 +296,86 @@ export class OpenSearchSource implements SearchSource {
     }
   }
 
-  async indexPosts(posts: Post[]): Promise<void> {
-    if (posts.length === 0) return;
-    const body = posts.flatMap((post) => [
-      { index: { _index: this.index, _id: post.id } },
-      { id: post.id, userId: post.userId, dateCreated: post.dateCreated, content: post.content, tags: post.tags },
-    ]);
-    const { body: result } = await call(() => this.client.bulk({ index: this.index, body, refresh: false }));
-    if (!result.errors) return;
-    const failures = result.items
-      .map((item) => item.index ?? item.create ?? item.update ?? item.delete)
-      .filter((outcome): outcome is BulkItemResult => outcome !== undefined && outcome.error !== undefined);
-    if (failures.length === 0) return;
-    const summary = failures
-      .slice(0, 3)
-      .map((failure) => `${failure._id ?? '?'}: ${failure.status} ${JSON.stringify(failure.error)}`)
-      .join('; ');
-    const message = `OpenSearch bulk indexing failed for ${failures.length} of ${posts.length} posts (${summary})`;
-    // Only a batch whose every failure is throttling or a 5xx is worth retrying as a whole.
-    if (failures.every((failure) => isRetryableStatus(failure.status))) throw new Transient(message);
-    throw new Error(message);
+  /**
+   * Bulk-indexes `posts` as POST /_bulk with the alias on every item (a path-level index would make the
+   * client send PUT /<index>/_bulk). Requests are bounded by bytes and count; items refused with 429/5xx
+   * are retried alone with backoff; items refused otherwise (400: mapping, parse) come back as rejected
+   * with OpenSearch's reason; `refresh` makes the last request wait until everything is searchable.
+   */
+  async indexPosts(posts: Post[], options: { refresh?: boolean } = {}): Promise<IndexOutcome> {
+    const rejected: RejectedPost[] = [];
+    const batches = this.bulkBatchesOf(posts);
+    for (const [index, batch] of batches.entries()) {
+      await this.sendBulk(batch, options.refresh === true && index === batches.length - 1, rejected);
+    }
+    return { rejected };
+  }
+
+  private bulkBatchesOf(posts: Post[]): BulkItem[][] {
+    const { maxBytes, maxItems } = this.bulkLimits;
+    const batches: BulkItem[][] = [];
+    let batch: BulkItem[] = [];
+    let bytes = 0;
+    for (const post of posts) {
+      const lines: [string, string] = [JSON.stringify({ index: { _index: this.alias, _id: post.id } }), JSON.stringify(documentOf(post))];
+      const size = Buffer.byteLength(lines[0]) + Buffer.byteLength(lines[1]) + 2;
+      if (batch.length > 0 && (batch.length >= maxItems || bytes + size > maxBytes)) {
+        batches.push(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push({ id: post.id, lines, bytes: size });
+      bytes += size;
+    }
+    if (batch.length > 0) batches.push(batch);
+    return batches;
+  }
+
+  private async sendBulk(items: BulkItem[], refresh: boolean, rejected: RejectedPost[]): Promise<void> {
+    let pending = items;
+    for (let attempt = 0; ; attempt++) {
+      let result: BulkBody;
+      try {
+        const { body } = await this.client.bulk({
+          // Pre-serialized lines: the client sends a string item as one NDJSON line, as sized above.
+          body: pending.flatMap((item) => item.lines) as unknown as Record<string, unknown>[],
+          ...(refresh ? { refresh: 'wait_for' as const } : {}),
+        });
+        result = body as unknown as BulkBody;
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 413) {
+          // Larger than the domain accepts even within our bound (a smaller instance type): halve it.
+          if (pending.length === 1) {
+            rejected.push({ id: pending[0]!.id, reason: 'OpenSearch refused the row: larger than one request may be (413)' });
+            return;
+          }
+          const half = Math.ceil(pending.length / 2);
+          await this.sendBulk(pending.slice(0, half), refresh, rejected);
+          await this.sendBulk(pending.slice(half), refresh, rejected);
+          return;
+        }
+        if (status !== 429 || attempt >= this.bulkLimits.retries) throw asDomainError(error);
+        await sleep(this.bulkLimits.backoffMs * 2 ** attempt);
+        continue;
+      }
+      if (!result.errors) return;
+      const retry: BulkItem[] = [];
+      result.items.forEach((entry, position) => {
+        const outcome = entry.index ?? entry.create ?? entry.update ?? entry.delete;
+        const item = pending[position];
+        if (!outcome?.error || !item) return;
+        if (isRetryableStatus(outcome.status)) retry.push(item);
+        else rejected.push({ id: item.id, reason: reasonOf(outcome.error) });
+      });
+      if (retry.length === 0) return;
+      if (attempt >= this.bulkLimits.retries) {
+        throw new Transient(
+          `OpenSearch still refused ${retry.length} of ${items.length} posts with 429/5xx after ${this.bulkLimits.retries} retries`,
+        );
+      }
+      await sleep(this.bulkLimits.backoffMs * 2 ** attempt);
+      pending = retry;
+    }
   }
 }

@@ -4,20 +4,26 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import { InvalidInput } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
 import type { SearchPage, SearchSource } from '../../core/ports';
-import { dateBoundsOf, instantOf, offsetOf, queryWords, requiredTags } from '../../core/search-criteria';
+import type { IndexOutcome } from '../../core/ports';
+import { dateBoundsOf, instantOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
 
 /**
  * The embedded search store of the local stack: one SQLite file (WAL) holding millions of posts.
  * Implements the semantics in core/search-criteria.ts:
  * - `posts` keeps each post, its instant as epoch ms (`created_ms`) for ordering, tags as JSON;
- * - `posts_fts` is an FTS5 external-content index over `posts.content`, its tokenizer set to the shared
- *   word rule (letters, marks, digits; case-folded; accents kept). indexPosts keeps it and `post_tags`
- *   in step with `posts` — only through this class: triggers did the same 3× slower on bulk loads;
- * - `post_tags` (tag, post) answers "has all these tags" with one index probe per tag;
+ * - `post_words` holds each post's distinct words as Ferry's own `postWordsOf` produces them — the same
+ *   words the OpenSearch adapter stores as its `words` keywords — and answers "has all these words" with
+ *   one term per word. It is a contentless FTS5 table used only as a term index (tokenizer `ascii`, which
+ *   cannot split or change a word: see wordListOf): a plain (word, post) table like `post_tags` loaded
+ *   3.6× slower (4.5k against 16.3k posts/s). No SQLite Unicode table is involved (unicode61 knows only
+ *   Unicode 6.1 and split words differently from OpenSearch);
+ * - `post_tags` (tag, post) answers "has all these tags" with one index probe per tag. indexPosts keeps
+ *   both in step with `posts` — only through this class: triggers did the same 3× slower on bulk loads;
  * - indexes on (created_ms, id) and (user_id, created_ms, id) serve newest-first pages and keyset scans.
  */
 
-const SCHEMA_VERSION = 1;
+/** 2: words in `post_words` instead of the FTS5 index `posts_fts` of version 1 (migrated on open). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS posts (
@@ -38,12 +44,7 @@ CREATE TABLE IF NOT EXISTS post_tags (
   PRIMARY KEY (tag, post_rowid)
 ) WITHOUT ROWID;
 
-CREATE VIRTUAL TABLE IF NOT EXISTS posts_fts USING fts5(
-  content,
-  content = 'posts',
-  content_rowid = 'rowid',
-  tokenize = "unicode61 remove_diacritics 0 categories 'L* M* N*'"
-);
+CREATE VIRTUAL TABLE IF NOT EXISTS post_words USING fts5(words, content = '', tokenize = 'ascii');
 
 `;
 
@@ -81,8 +82,15 @@ const postOfScanRow = (row: ScanRow): Post => ({
   tags: JSON.parse(row[4]) as string[],
 });
 
-/** An FTS5 query requiring every word: each word quoted (words never contain quotes), juxtaposed = AND. */
-const ftsQueryOf = (words: string[]): string => words.map((word) => `"${word}"`).join(' ');
+/**
+ * The text `post_words` indexes for a content: its words (postWordsOf) joined by spaces. The `ascii`
+ * tokenizer splits only at ASCII characters other than letters and digits and folds only A-Z; a word
+ * holds neither, so each word is exactly one term and nothing of SQLite's own Unicode tables is used.
+ */
+const wordListOf = (content: string): string => postWordsOf(content).join(' ');
+
+/** One term per word, all required: each word quoted (words never contain quotes), juxtaposed = AND. */
+const termQueryOf = (words: string[]): string => words.map((word) => `"${word}"`).join(' ');
 
 interface Filter {
   where: string;
@@ -93,8 +101,8 @@ interface Filter {
  * The WHERE clause for `criteria`, in one of two shapes with the same meaning:
  * - 'page': sets via `IN (subquery)`, evaluated once per statement — right for one page and its count;
  * - 'scan': per-row probes, so each keyset batch walks the newest-first index from its cursor and never
- *   re-evaluates a whole match set (re-running an FTS subquery per batch made a scan quadratic).
- *   The full-text matches are then read from `matchTable`, which scan() fills once.
+ *   re-evaluates a whole match set (re-running the word subquery per batch made a scan quadratic).
+ *   The word matches are then read from `matchTable`, which scan() fills once.
  */
 function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?: string): Filter {
   const clauses: string[] = [];
@@ -104,8 +112,8 @@ function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?:
     if (shape === 'scan' && matchTable) {
       clauses.push(`EXISTS (SELECT 1 FROM temp."${matchTable}" m WHERE m.rowid = p.rowid)`);
     } else {
-      clauses.push('p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)');
-      params.push(ftsQueryOf(words));
+      clauses.push('p.rowid IN (SELECT rowid FROM post_words WHERE post_words MATCH ?)');
+      params.push(termQueryOf(words));
     }
   }
   if (criteria.userId !== undefined) {
@@ -134,7 +142,10 @@ function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?:
 
 export class SqliteSearchSource implements SearchSource {
   private readonly db: DatabaseSync;
-  private readonly writes: Record<'existing' | 'insert' | 'update' | 'ftsInsert' | 'ftsDelete' | 'tagInsert' | 'tagDelete', StatementSync>;
+  private readonly writes: Record<
+    'existing' | 'insert' | 'update' | 'wordsInsert' | 'wordsDelete' | 'tagInsert' | 'tagDelete',
+    StatementSync
+  >;
   private readonly statements = new Map<string, StatementSync>();
   private scans = 0;
 
@@ -150,7 +161,9 @@ export class SqliteSearchSource implements SearchSource {
     `);
     this.db.exec('BEGIN IMMEDIATE');
     try {
+      const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
       this.db.exec(SCHEMA);
+      if (version === 1) this.migrateFromFts();
       this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
     } catch (error) {
@@ -162,11 +175,20 @@ export class SqliteSearchSource implements SearchSource {
       existing: prepare('SELECT rowid, content, tags FROM posts WHERE id = ?'),
       insert: prepare('INSERT INTO posts (id, user_id, created_ms, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?)'),
       update: prepare('UPDATE posts SET user_id = ?, created_ms = ?, date_created = ?, content = ?, tags = ? WHERE rowid = ?'),
-      ftsInsert: prepare('INSERT INTO posts_fts (rowid, content) VALUES (?, ?)'),
-      ftsDelete: prepare("INSERT INTO posts_fts (posts_fts, rowid, content) VALUES ('delete', ?, ?)"),
+      wordsInsert: prepare('INSERT INTO post_words (rowid, words) VALUES (?, ?)'),
+      wordsDelete: prepare("INSERT INTO post_words (post_words, rowid, words) VALUES ('delete', ?, ?)"),
       tagInsert: prepare('INSERT OR IGNORE INTO post_tags (tag, post_rowid) VALUES (?, ?)'),
       tagDelete: prepare('DELETE FROM post_tags WHERE tag = ? AND post_rowid = ?'),
     };
+  }
+
+  /** Version 1 kept words in an FTS5 index: recompute them into `post_words` (inside the open transaction). */
+  private migrateFromFts(): void {
+    this.db.exec('DROP TABLE IF EXISTS posts_fts');
+    const insert = this.db.prepare('INSERT INTO post_words (rowid, words) VALUES (?, ?)');
+    for (const row of this.db.prepare('SELECT rowid, content FROM posts').iterate() as Iterable<{ rowid: number; content: string }>) {
+      insert.run(row.rowid, wordListOf(row.content));
+    }
   }
 
   /** Statements are compiled once per distinct SQL text (criteria shapes are few). */
@@ -203,11 +225,11 @@ export class SqliteSearchSource implements SearchSource {
     const matchTable = words.length > 0 ? `scan_matches_${++this.scans}` : undefined;
     try {
       if (matchTable) {
-        // One FTS evaluation per scan; a temp table (on disk, dropped below) keeps memory flat.
+        // One word-index evaluation per scan; a temp table (on disk, dropped below) keeps memory flat.
         this.db.exec(`CREATE TEMP TABLE "${matchTable}" (rowid INTEGER PRIMARY KEY)`);
         const filled = this.db
-          .prepare(`INSERT INTO temp."${matchTable}" (rowid) SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?`)
-          .run(ftsQueryOf(words));
+          .prepare(`INSERT INTO temp."${matchTable}" (rowid) SELECT rowid FROM post_words WHERE post_words MATCH ?`)
+          .run(termQueryOf(words));
         if (Number(filled.changes) === 0) return;
       }
       const { where, params } = filterOf(criteria, 'scan', matchTable);
@@ -230,8 +252,9 @@ export class SqliteSearchSource implements SearchSource {
     }
   }
 
-  async indexPosts(posts: Post[]): Promise<void> {
-    if (posts.length === 0) return;
+  /** One transaction: a post the store cannot take (a date that is not one) rolls the whole call back. */
+  async indexPosts(posts: Post[]): Promise<IndexOutcome> {
+    if (posts.length === 0) return { rejected: [] };
     this.db.exec('BEGIN IMMEDIATE');
     try {
       for (const post of posts) this.upsertPost(post);
@@ -240,28 +263,30 @@ export class SqliteSearchSource implements SearchSource {
       this.db.exec('ROLLBACK');
       throw error;
     }
+    // Committed means searchable: nothing to refresh.
+    return { rejected: [] };
   }
 
-  /** Inserts or replaces one post with its full-text and tag entries (inside the caller's transaction). */
+  /** Inserts or replaces one post with its word and tag entries (inside the caller's transaction). */
   private upsertPost(post: Post): void {
     const created = instantOf(post.dateCreated);
     if (Number.isNaN(created)) {
       throw new InvalidInput(`post ${post.id}: dateCreated is not an ISO 8601 date-time`, 'dateCreated');
     }
     const tags = JSON.stringify(post.tags);
-    const { existing, insert, update, ftsInsert, ftsDelete, tagInsert, tagDelete } = this.writes;
+    const { existing, insert, update, wordsInsert, wordsDelete, tagInsert, tagDelete } = this.writes;
     const old = existing.get(post.id) as { rowid: number; content: string; tags: string } | undefined;
     let rowid: number | bigint;
     if (old) {
       rowid = old.rowid;
-      // External-content FTS5 forgets a row only when told the exact text it indexed.
-      ftsDelete.run(rowid, old.content);
+      // A contentless FTS5 table forgets a row only when told the exact text it indexed.
+      wordsDelete.run(rowid, wordListOf(old.content));
       for (const tag of JSON.parse(old.tags) as string[]) tagDelete.run(tag, rowid);
       update.run(post.userId, created, post.dateCreated, post.content, tags, rowid);
     } else {
       rowid = insert.run(post.id, post.userId, created, post.dateCreated, post.content, tags).lastInsertRowid;
     }
-    ftsInsert.run(rowid, post.content);
+    wordsInsert.run(rowid, wordListOf(post.content));
     for (const tag of post.tags) tagInsert.run(tag, rowid);
   }
 

@@ -1,10 +1,20 @@
 import { InvalidInput, NotFound } from '../errors';
-import type { AuditLog, Clock, ConnectionRendezvous, ImportRecords, Mailer, ObjectStore, PushChannel, SearchSource } from '../ports';
+import type {
+  AuditLog,
+  Clock,
+  ConnectionRendezvous,
+  ImportRecords,
+  Mailer,
+  ObjectStore,
+  PushChannel,
+  RejectedPost,
+  SearchSource,
+} from '../ports';
 import { checksum } from './checksum';
 import { ErrorReportWriter } from './error-report';
 import { identifyFormat, type FormatVerdict } from './format';
 import type { ImportRecord, ImportStatus } from './records';
-import { readImportRows, type RowFormat } from './rows';
+import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
 import type { ScanVerdict, VirusScanner } from './scanner';
 import {
   errorReportKeyOf,
@@ -209,19 +219,32 @@ export async function processImport(
 
   let rowsImported = 0;
   let unreadable: InvalidInput | undefined;
+  // One batch is held back so the last one is indexed with `refresh`: "succeeded" then means searchable.
+  let held: ImportBatch | undefined;
+  const indexBatch = async (batch: ImportBatch, last: boolean): Promise<void> => {
+    const { rejected } = batch.posts.length > 0 ? await deps.search.indexPosts(batch.posts, { refresh: last }) : { rejected: [] };
+    rowsImported += batch.posts.length - rejected.length;
+    await report.write(withStoreRejections(batch, rejected));
+  };
   try {
-    for await (const batch of readImportRows(input_, { importId: record.importId, format: input.format, batchSize: IMPORT_INDEX_BATCH })) {
-      if (batch.posts.length > 0) await deps.search.indexPosts(batch.posts);
-      rowsImported += batch.posts.length;
-      await report.write(batch.rejected);
+    try {
+      for await (const batch of readImportRows(input_, {
+        importId: record.importId,
+        format: input.format,
+        batchSize: IMPORT_INDEX_BATCH,
+      })) {
+        if (held) await indexBatch(held, false);
+        held = batch;
+      }
+    } catch (error) {
+      if (!(error instanceof InvalidInput && error.field === 'file')) throw error;
+      unreadable = error;
     }
+    if (held) await indexBatch(held, true);
   } catch (error) {
-    if (!(error instanceof InvalidInput && error.field === 'file')) {
-      report.stream.destroy();
-      await reportWritten.catch(() => undefined);
-      throw error;
-    }
-    unreadable = error;
+    report.stream.destroy();
+    await reportWritten.catch(() => undefined);
+    throw error;
   }
   report.end();
   await reportWritten;
@@ -253,6 +276,20 @@ export async function processImport(
     }),
   );
   return { importId: record.importId, status: updated.status, rowsImported, rowsRejected };
+}
+
+/**
+ * The batch's rejected rows plus the posts the search store refused (with its reason), in row order. A refused
+ * post's row number is the suffix of its id (importedPostId); its raw cell is the post as Ferry read it.
+ */
+function withStoreRejections(batch: ImportBatch, refused: readonly RejectedPost[]): RejectedRow[] {
+  if (refused.length === 0) return batch.rejected;
+  const posts = new Map(batch.posts.map((post) => [post.id, post]));
+  const rows = refused.map(({ id, reason }) => {
+    const { id: _id, ...row } = posts.get(id) ?? { id };
+    return { rowNumber: Number(id.slice(id.lastIndexOf('-') + 1)), reason, raw: JSON.stringify(row) };
+  });
+  return [...batch.rejected, ...rows].sort((a, b) => a.rowNumber - b.rowNumber);
 }
 
 /** Copy then delete; when a retry finds the source already gone, the copy must be there. */

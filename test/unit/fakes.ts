@@ -13,6 +13,7 @@ import type {
   ExportProgress,
   ExportProgressSnapshot,
   IdGenerator,
+  IndexOutcome,
   MailMessage,
   Mailer,
   ObjectHead,
@@ -76,10 +77,11 @@ export class InMemorySearchSource implements SearchSource {
     if (this.failure && served >= this.failure.afterBatches) throw this.failure.error;
   }
 
-  async indexPosts(posts: Post[]): Promise<void> {
+  async indexPosts(posts: Post[]): Promise<IndexOutcome> {
     const byId = new Map(this.posts.map((post) => [post.id, post]));
     for (const post of posts) byId.set(post.id, post);
     this.posts = [...byId.values()];
+    return { rejected: [] };
   }
 
   /** A simple stand-in for the real filters: substring q, every tag, exact userId, inclusive date range. */

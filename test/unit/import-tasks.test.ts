@@ -17,7 +17,10 @@ import {
 import { createImport } from '../../core/import/use-cases';
 import { createHash } from 'node:crypto';
 import { alice } from './fakes';
+import { OpenSearchSource } from '../../adapters/aws/opensearch-search';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
+import { OpenSearchModel } from './opensearch-model';
+import { clientOn } from './opensearch-wire';
 
 const EXECUTION = 'arn:aws:states:us-east-1:1:execution:ferry-import:x';
 const HEADER = 'userId,dateCreated,content,tags';
@@ -201,6 +204,33 @@ describe('the outcomes', () => {
       rowsRejected: 2,
     });
     expect(deps.search.posts).toHaveLength(18);
+  });
+
+  it('processImport puts the rows the search store refuses into the error report with its reason; the last bulk refreshes', async () => {
+    const deps = makeImportDeps();
+    const model = new OpenSearchModel();
+    const search = new OpenSearchSource(clientOn(model.handle), 'posts');
+    await search.ensureIndex();
+    // The row schema accepts any number of fraction digits; OpenSearch's date type refuses more than nine.
+    const tooPrecise = 'author-9,2024-01-02T10:00:00.1234567890Z,too precise,ferry';
+    const body = [HEADER, goodRow(1), tooPrecise, goodRow(3)].join('\n') + '\n';
+    const file = await uploaded(deps, body);
+
+    const outcome = await processImport({ ...deps, search }, { ...file.input, format: 'csv' });
+
+    expect(outcome).toEqual({ importId: file.importId, status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 1 });
+    expect(model.documents('posts').map((doc) => doc.id)).toEqual([`${file.importId}-1`, `${file.importId}-3`]);
+    expect(model.refreshes).toEqual(['wait_for']);
+    const record = await deps.imports.get(file.importId);
+    const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
+    expect(report.map((row) => row.rowNumber)).toEqual(['2']);
+    expect(report[0]?.reason).toMatch(/^OpenSearch refused the row: mapper_parsing_exception: failed to parse field \[dateCreated\]/);
+    expect(JSON.parse(report[0]?.raw ?? '')).toEqual({
+      userId: 'author-9',
+      dateCreated: '2024-01-02T10:00:00.1234567890Z',
+      content: 'too precise',
+      tags: ['ferry'],
+    });
   });
 
   it('processImport reads NDJSON too', async () => {

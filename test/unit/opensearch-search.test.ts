@@ -3,161 +3,36 @@ import { describe, expect, it } from 'vitest';
 import {
   NEWEST_FIRST_SORT,
   OpenSearchSource,
-  POSTS_INDEX_MAPPING,
+  POSTS_INDEX_DEFINITION,
+  createIndexBody,
   createOpenSearchClient,
+  isAwsHost,
   toOpenSearchQuery,
-  type OpenSearchClientSurface,
 } from '../../adapters/aws/opensearch-search';
 import { Transient } from '../../core/errors';
 import { generatePosts } from '../../core/demo-data';
 import type { Post } from '../../core/model';
-import { describeSearchSource } from './search-source-spec';
+import type { SearchSource } from '../../core/ports';
+import { postWordsOf } from '../../core/search-criteria';
+import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
+import { OpenSearchModel } from './opensearch-model';
+import { clientOn, ndjsonOf, type WireResponse } from './opensearch-wire';
+import { HAND_MADE, TOKENIZER_CASES, describeSearchSource } from './search-source-spec';
 
 /*
- * There is no OpenSearch server in this environment. These tests pin the query DSL and the index mapping
- * as documents, and run the adapter's request flow (pages, bulk, point-in-time scans) against FakeOpenSearch:
- * a small in-memory model of the four APIs it calls. The fake analyses `content` with the char filter and
- * tokenizer declared in POSTS_INDEX_MAPPING, so the shared behaviour spec also checks that mapping and DSL
- * together mean what core/search-criteria.ts says.
+ * There is no OpenSearch server in this environment. These tests pin the query DSL and the index definition
+ * as documents, and run the adapter through the real opensearch-js Client against OpenSearchModel: a model of
+ * the APIs it calls, at the wire (method, path, query string, body), answering with OpenSearch's documented
+ * response shapes. The model analyses no text: the adapter's own words are what it matches.
+ * test/unit/opensearch-contract.test.ts replays the recorded fixtures exchange by exchange.
  */
 
-type Doc = Record<string, unknown> & { id: string; dateCreated: string };
-type Clause = Record<string, Record<string, unknown>>;
-
-class FakeOpenSearch implements OpenSearchClientSurface {
-  readonly requests: Array<{ api: string; params: unknown }> = [];
-  readonly openPits = new Set<string>();
-  /** Bulk items for these ids fail with this status (e.g. 429) until removed. */
-  readonly failingIds = new Map<string, number>();
-  /** Searches after this many succeed fail with a 503 ResponseError-like error. */
-  failSearchesAfter = Infinity;
-  private readonly docs = new Map<string, Doc>();
-  private readonly pitSnapshots = new Map<string, Doc[]>();
-  private indexCreated: Record<string, unknown> | undefined;
-  private searches = 0;
-
-  private readonly analyse = (text: string): string[] => {
-    const { pattern, replacement } = POSTS_INDEX_MAPPING.settings.analysis.char_filter.ferry_non_word_to_space;
-    return text
-      .replace(new RegExp(pattern, 'gu'), replacement)
-      .split(/\s+/)
-      .filter((token) => token.length > 0)
-      .map((token) => token.toLowerCase());
-  };
-
-  private matches(doc: Doc, clause: Clause): boolean {
-    const [kind, spec] = Object.entries(clause)[0] as [string, Record<string, unknown>];
-    const [field, condition] = Object.entries(spec)[0] as [string, unknown];
-    const value = doc[field];
-    if (kind === 'term') return Array.isArray(value) ? value.includes(condition) : value === condition;
-    if (kind === 'match') {
-      const { query, operator } = condition as { query: string; operator: string };
-      if (operator !== 'and') throw new Error('the fake only models operator "and"');
-      const tokens = new Set(this.analyse(String(value)));
-      return this.analyse(query).every((token) => tokens.has(token));
-    }
-    if (kind === 'range') {
-      const { gte, lte } = condition as { gte?: string; lte?: string };
-      const at = Date.parse(String(value));
-      return (gte === undefined || at >= Date.parse(gte)) && (lte === undefined || at <= Date.parse(lte));
-    }
-    throw new Error(`the fake does not model ${kind} queries`);
-  }
-
-  /** Sort values as OpenSearch returns them: a date sorts as epoch millis, a keyword as its string. */
-  private sortValues = (doc: Doc): [number, string] => [Date.parse(doc.dateCreated), doc.id];
-
-  private compare(a: [number, string], b: [number, string]): number {
-    if (a[0] !== b[0]) return b[0] - a[0];
-    return a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0;
-  }
-
-  async search(params: { index?: string; body: Record<string, unknown> }) {
-    this.requests.push({ api: 'search', params });
-    if (this.searches++ >= this.failSearchesAfter) {
-      throw Object.assign(new Error('Service Unavailable'), { name: 'ResponseError', meta: { statusCode: 503 } });
-    }
-    const body = params.body as {
-      query: { bool: { filter: Clause[] } };
-      sort: unknown;
-      from?: number;
-      size: number;
-      pit?: { id: string };
-      search_after?: [number, string];
-      track_total_hits?: boolean;
-    };
-    expect(body.sort).toEqual(NEWEST_FIRST_SORT);
-    let source: Doc[];
-    if (body.pit) {
-      if (params.index !== undefined) throw new Error('a search with a point in time must not name an index');
-      const snapshot = this.pitSnapshots.get(body.pit.id);
-      if (!snapshot) throw Object.assign(new Error('no such pit'), { meta: { statusCode: 404 } });
-      source = snapshot;
-    } else {
-      source = [...this.docs.values()];
-    }
-    const matching = source
-      .filter((doc) => body.query.bool.filter.every((clause) => this.matches(doc, clause)))
-      .sort((a, b) => this.compare(this.sortValues(a), this.sortValues(b)));
-    const after = body.search_after;
-    const remaining = after ? matching.filter((doc) => this.compare(this.sortValues(doc), after) > 0) : matching;
-    const from = body.from ?? 0;
-    const page = remaining.slice(from, from + body.size);
-    return {
-      body: {
-        ...(body.pit ? { pit_id: body.pit.id } : {}),
-        hits: {
-          ...(body.track_total_hits ? { total: { value: matching.length, relation: 'eq' } } : {}),
-          hits: page.map((doc) => ({ _id: doc.id, _source: structuredClone(doc), sort: this.sortValues(doc) })),
-        },
-      },
-    };
-  }
-
-  async bulk(params: { index?: string; body: Array<Record<string, unknown>>; refresh?: boolean }) {
-    this.requests.push({ api: 'bulk', params });
-    const items = [];
-    for (let i = 0; i < params.body.length; i += 2) {
-      const action = params.body[i] as { index: { _index: string; _id: string } };
-      const doc = params.body[i + 1] as Doc;
-      const failure = this.failingIds.get(action.index._id);
-      if (failure) {
-        items.push({ index: { _index: action.index._index, _id: action.index._id, status: failure, error: { type: 'failure' } } });
-      } else {
-        this.docs.set(action.index._id, structuredClone(doc));
-        items.push({ index: { _index: action.index._index, _id: action.index._id, status: 201 } });
-      }
-    }
-    return { body: { took: 1, errors: items.some((item) => item.index.error), items } };
-  }
-
-  async createPit(params: { index: string[]; keep_alive: string }) {
-    this.requests.push({ api: 'createPit', params });
-    const pitId = `pit-${this.pitSnapshots.size + 1}`;
-    this.pitSnapshots.set(pitId, [...this.docs.values()]);
-    this.openPits.add(pitId);
-    return { body: { pit_id: pitId } };
-  }
-
-  async deletePit(params: { body: { pit_id: string[] } }) {
-    this.requests.push({ api: 'deletePit', params });
-    for (const id of params.body.pit_id) this.openPits.delete(id);
-    return { body: {} };
-  }
-
-  readonly indices = {
-    exists: async (params: { index: string }) => {
-      this.requests.push({ api: 'indices.exists', params });
-      return { body: this.indexCreated !== undefined };
-    },
-    create: async (params: { index: string; body: Record<string, unknown> }) => {
-      this.requests.push({ api: 'indices.create', params });
-      this.indexCreated = params.body;
-      return { body: { acknowledged: true } };
-    },
-  };
-
-  apis = (): string[] => this.requests.map((request) => request.api);
+async function modelSource(options: ConstructorParameters<typeof OpenSearchSource>[2] = {}) {
+  const model = new OpenSearchModel();
+  const source = new OpenSearchSource(clientOn(model.handle), 'posts', { bulk: { backoffMs: 0 }, ...options });
+  await source.ensureIndex();
+  model.requests.length = 0;
+  return { model, source };
 }
 
 async function collect(source: OpenSearchSource, batchSize: number): Promise<Post[][]> {
@@ -166,8 +41,10 @@ async function collect(source: OpenSearchSource, batchSize: number): Promise<Pos
   return batches;
 }
 
+const calls = (model: OpenSearchModel): string[] => model.requests.map((request) => `${request.method} ${request.path}`);
+
 describe('toOpenSearchQuery: the query DSL', () => {
-  it('turns every criterion into a non-scoring filter', () => {
+  it('turns every criterion into a non-scoring filter, one exact term per word', () => {
     expect(
       toOpenSearchQuery({
         q: 'Espresso, GRINDER espresso',
@@ -179,7 +56,8 @@ describe('toOpenSearchQuery: the query DSL', () => {
     ).toEqual({
       bool: {
         filter: [
-          { match: { content: { query: 'espresso grinder', operator: 'and' } } },
+          { term: { words: 'espresso' } },
+          { term: { words: 'grinder' } },
           { term: { userId: 'alice' } },
           { term: { tags: 'coffee' } },
           { term: { tags: 'til' } },
@@ -201,116 +79,222 @@ describe('toOpenSearchQuery: the query DSL', () => {
   });
 });
 
-describe('POSTS_INDEX_MAPPING', () => {
-  it('maps content as analysed text and the rest as exact keywords and a date', () => {
-    expect(POSTS_INDEX_MAPPING.mappings.properties).toEqual({
+describe('POSTS_INDEX_DEFINITION', () => {
+  it('maps the words and the rest as exact keywords and a date; content is stored, not indexed', () => {
+    expect(POSTS_INDEX_DEFINITION.mappings.properties).toEqual({
       id: { type: 'keyword' },
       userId: { type: 'keyword' },
-      dateCreated: { type: 'date' },
-      content: { type: 'text', analyzer: 'ferry_words' },
+      dateCreated: { type: 'date', format: 'strict_date_optional_time' },
+      content: { type: 'text', index: false },
       tags: { type: 'keyword' },
+      words: { type: 'keyword' },
     });
   });
 
-  it('analyses content into the shared words: non-word runs become spaces, whitespace splits, lowercase', () => {
-    expect(POSTS_INDEX_MAPPING.settings.analysis.analyzer.ferry_words).toEqual({
-      type: 'custom',
-      char_filter: ['ferry_non_word_to_space'],
-      tokenizer: 'whitespace',
-      filter: ['lowercase'],
-    });
+  it('is strict, keeps words out of _source, and is created behind its alias', () => {
+    expect(POSTS_INDEX_DEFINITION.mappings.dynamic).toBe('strict');
+    expect(POSTS_INDEX_DEFINITION.mappings._source).toEqual({ excludes: ['words'] });
+    expect(createIndexBody('posts')).toEqual({ ...POSTS_INDEX_DEFINITION, aliases: { posts: { is_write_index: true } } });
   });
 });
 
-describeSearchSource('OpenSearchSource over an in-memory fake client', async () => ({
-  source: new OpenSearchSource(new FakeOpenSearch(), 'posts'),
-  cleanup: () => {},
-}));
+describeSearchSource('OpenSearchSource through the real client, against the wire model', async () => {
+  const { source } = await modelSource();
+  return { source, cleanup: () => {} };
+});
+
+describe('both stores, one tokenizer', () => {
+  it('the embedded store and the replayed OpenSearch return identical rows, page and scan, for the tokenizer cases', async () => {
+    const corpus = [...HAND_MADE, ...TOKENIZER_CASES, ...generatePosts(1, 300)];
+    const { source: opensearch } = await modelSource();
+    const sqlite = new SqliteSearchSource(':memory:');
+    try {
+      await opensearch.indexPosts(corpus);
+      await sqlite.indexPosts(corpus);
+      const queries = [
+        'İstanbul',
+        'i\u0307stanbul',
+        'istanbul',
+        'ΟΔΟΣ',
+        'οδος',
+        'great👍🏽job',
+        'family',
+        'ᲗᲑᲘᲚᲘᲡᲘ',
+        'ꮳꮃꭹ',
+        'a'.repeat(300),
+        'a'.repeat(255),
+        'café',
+        'cafe\u0301',
+        'espresso',
+        'the coffee',
+        'don t',
+      ];
+      for (const q of queries) {
+        const [fromSqlite, fromOpenSearch] = await Promise.all([
+          sqlite.search({ q }, { page: 1, pageSize: 100 }),
+          opensearch.search({ q }, { page: 1, pageSize: 100 }),
+        ]);
+        expect(fromOpenSearch, q).toEqual(fromSqlite);
+        const scanned = async (source: SearchSource) => {
+          const rows: string[] = [];
+          for await (const batch of source.scan({ q }, { batchSize: 7 })) rows.push(...batch.map((post) => post.id));
+          return rows;
+        };
+        expect(await scanned(opensearch), q).toEqual(await scanned(sqlite));
+      }
+      expect((await sqlite.search({ q: 'İstanbul' }, { page: 1, pageSize: 5 })).total).toBe(1);
+    } finally {
+      sqlite.close();
+    }
+  });
+});
 
 describe('OpenSearchSource: requests', () => {
-  it('asks for one page with from/size, exact totals and the newest-first sort', async () => {
-    const client = new FakeOpenSearch();
-    const source = new OpenSearchSource(client, 'posts');
+  it('asks for one page of the alias with from/size, exact totals and the newest-first sort', async () => {
+    const { model, source } = await modelSource();
     await source.indexPosts(generatePosts(1, 30));
     const page = await source.search({ userId: 'nobody' }, { page: 3, pageSize: 10 });
     expect(page).toEqual({ total: 0, hits: [] });
-    expect(client.requests.at(-1)).toEqual({
-      api: 'search',
-      params: {
-        index: 'posts',
-        body: {
-          query: { bool: { filter: [{ term: { userId: 'nobody' } }] } },
-          sort: NEWEST_FIRST_SORT,
-          from: 20,
-          size: 10,
-          track_total_hits: true,
-        },
-      },
+    const request = model.requests.at(-1)!;
+    expect([request.method, request.path, request.query]).toEqual(['POST', '/posts/_search', {}]);
+    expect(JSON.parse(request.body)).toEqual({
+      query: { bool: { filter: [{ term: { userId: 'nobody' } }] } },
+      sort: NEWEST_FIRST_SORT,
+      from: 20,
+      size: 10,
+      track_total_hits: true,
     });
   });
 
-  it('indexes with one bulk request of index operations by post id, without refresh', async () => {
-    const client = new FakeOpenSearch();
+  it('indexes with one POST /_bulk of index operations on the alias by post id, words included, without refresh', async () => {
+    const { model, source } = await modelSource();
     const [first, second] = generatePosts(1, 2) as [Post, Post];
-    await new OpenSearchSource(client, 'posts').indexPosts([first, second]);
-    expect(client.requests).toEqual([
+    await source.indexPosts([first, second]);
+    expect(calls(model)).toEqual(['POST /_bulk']);
+    expect(model.requests[0]!.query).toEqual({});
+    const lines = ndjsonOf(model.requests[0]!.body);
+    expect(lines.filter((_, i) => i % 2 === 0)).toEqual([
+      { index: { _index: 'posts', _id: first.id } },
+      { index: { _index: 'posts', _id: second.id } },
+    ]);
+    expect(lines[1]).toEqual({ ...first, words: postWordsOf(first.content) });
+    expect(postWordsOf(first.content).length).toBeGreaterThan(0);
+    expect(Object.keys(lines[1] as object)).toEqual(['id', 'userId', 'dateCreated', 'content', 'tags', 'words']);
+  });
+
+  it('the last request of a refreshing load asks for refresh=wait_for, the others for nothing', async () => {
+    const { model, source } = await modelSource({ bulk: { maxItems: 10, backoffMs: 0 } });
+    await source.indexPosts(generatePosts(1, 25), { refresh: true });
+    expect(calls(model)).toEqual(['POST /_bulk', 'POST /_bulk', 'POST /_bulk']);
+    expect(model.requests.map((request) => request.query)).toEqual([{}, {}, { refresh: 'wait_for' }]);
+  });
+
+  it('bounds each request by bytes as well as count (≤ 5 MiB)', async () => {
+    const { model, source } = await modelSource();
+    const big = generatePosts(1, 120).map((post) => ({ ...post, content: `${post.content} ${'x'.repeat(99_000)}` }));
+    await source.indexPosts(big);
+    const sizes = model.requests.map((request) => Buffer.byteLength(request.body));
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(5 * 1024 * 1024);
+    expect(model.documents('posts')).toHaveLength(120);
+  });
+
+  it('items refused with 429 are retried alone, with the rest stored the first time', async () => {
+    const { model, source } = await modelSource();
+    const posts = generatePosts(1, 3);
+    model.refuseOnce.set(posts[1]!.id, 429);
+    model.refuseOnce.set(posts[2]!.id, 503);
+    expect(await source.indexPosts(posts)).toEqual({ rejected: [] });
+    expect(calls(model)).toEqual(['POST /_bulk', 'POST /_bulk']);
+    expect(ndjsonOf(model.requests[1]!.body).filter((_, i) => i % 2 === 0)).toEqual([
+      { index: { _index: 'posts', _id: posts[1]!.id } },
+      { index: { _index: 'posts', _id: posts[2]!.id } },
+    ]);
+    expect(model.documents('posts')).toHaveLength(3);
+  });
+
+  it('items throttled past the retries fail the call as Transient', async () => {
+    const model = new OpenSearchModel();
+    const throttled = (request: Parameters<OpenSearchModel['handle']>[0]): WireResponse => {
+      if (request.path !== '/_bulk') return model.handle(request);
+      const ids = ndjsonOf(request.body).filter((_, i) => i % 2 === 0) as Array<{ index: { _id: string } }>;
+      for (const { index } of ids) model.refuseOnce.set(index._id, 429);
+      return model.handle(request);
+    };
+    const source = new OpenSearchSource(clientOn(throttled), 'posts', { bulk: { backoffMs: 0, retries: 2 } });
+    await source.ensureIndex();
+    const failure = source.indexPosts(generatePosts(1, 3));
+    await expect(failure).rejects.toBeInstanceOf(Transient);
+    await expect(failure).rejects.toThrow(/3 of 3 posts/);
+    expect(model.requests.filter((request) => request.path === '/_bulk')).toHaveLength(3);
+  });
+
+  it('a document OpenSearch refuses (400) comes back as rejected with its reason; the rest is stored', async () => {
+    const { model, source } = await modelSource();
+    const [good, bad] = generatePosts(1, 2) as [Post, Post];
+    const outcome = await source.indexPosts([good, { ...bad, dateCreated: '2025-01-01T00:00:00.1234567890Z' }]);
+    expect(outcome.rejected).toEqual([
       {
-        api: 'bulk',
-        params: {
-          index: 'posts',
-          refresh: false,
-          body: [{ index: { _index: 'posts', _id: first.id } }, first, { index: { _index: 'posts', _id: second.id } }, second],
-        },
+        id: bad.id,
+        reason: expect.stringMatching(
+          /^OpenSearch refused the row: mapper_parsing_exception: failed to parse field \[dateCreated\]/,
+        ) as unknown,
       },
     ]);
+    expect(model.documents('posts').map((doc) => doc.id)).toEqual([good.id]);
   });
 
-  it('a bulk whose failed items were throttled or 5xx is Transient (worth retrying)', async () => {
-    const client = new FakeOpenSearch();
-    const posts = generatePosts(1, 3);
-    client.failingIds.set(posts[1]!.id, 429);
-    client.failingIds.set(posts[2]!.id, 503);
-    const failure = new OpenSearchSource(client, 'posts').indexPosts(posts);
-    await expect(failure).rejects.toBeInstanceOf(Transient);
-    await expect(failure).rejects.toThrow(/2 of 3 posts/);
+  it('a 413 halves the request until it fits; a single post too large is rejected', async () => {
+    const { model, source } = await modelSource();
+    model.nextResponses.push({ status: 413, body: { Message: 'Request size exceeded 10485760 bytes' } });
+    const posts = generatePosts(1, 4);
+    expect(await source.indexPosts(posts)).toEqual({ rejected: [] });
+    expect(model.requests.map((request) => ndjsonOf(request.body).length / 2)).toEqual([4, 2, 2]);
+    model.requests.length = 0;
+    model.nextResponses.push({ status: 413, body: { Message: 'Request size exceeded 10485760 bytes' } });
+    const [one] = generatePosts(10, 1) as [Post];
+    expect((await source.indexPosts([one])).rejected).toEqual([{ id: one.id, reason: expect.stringContaining('413') as unknown }]);
   });
 
-  it('a bulk with a rejected document is a plain error (retrying will not help)', async () => {
-    const client = new FakeOpenSearch();
-    const posts = generatePosts(1, 2);
-    client.failingIds.set(posts[0]!.id, 400);
-    client.failingIds.set(posts[1]!.id, 429);
-    const failure = new OpenSearchSource(client, 'posts').indexPosts(posts);
-    await expect(failure).rejects.toThrow(/bulk indexing failed/);
+  it('a request the domain forbids (IAM 403) fails the call, not as Transient', async () => {
+    const { model, source } = await modelSource();
+    model.nextResponses.push({
+      status: 403,
+      body: { Message: 'User: arn:aws:sts::123456789012:assumed-role/ProcessImportRole/ferry is not authorized to perform: es:ESHttpPut' },
+    });
+    const failure = source.indexPosts(generatePosts(1, 1));
+    await expect(failure).rejects.toThrow();
     await expect(failure).rejects.not.toBeInstanceOf(Transient);
   });
 
-  it('scans through one point in time with search_after, then deletes it', async () => {
-    const client = new FakeOpenSearch();
-    const source = new OpenSearchSource(client, 'posts');
+  it('scans through one point in time on the alias with search_after, then deletes it', async () => {
+    const { model, source } = await modelSource();
     await source.indexPosts(generatePosts(1, 25));
-    client.requests.length = 0;
+    model.requests.length = 0;
 
     const batches = await collect(source, 10);
 
     expect(batches.map((batch) => batch.length)).toEqual([10, 10, 5]);
-    expect(client.apis()).toEqual(['createPit', 'search', 'search', 'search', 'deletePit']);
-    expect(client.requests[0]!.params).toEqual({ index: ['posts'], keep_alive: '5m' });
-    const searches = client.requests
-      .filter((r) => r.api === 'search')
-      .map((r) => r.params as { index?: string; body: Record<string, unknown> });
-    expect(searches.map((s) => s.index)).toEqual([undefined, undefined, undefined]);
-    expect(searches.map((s) => s.body.pit)).toEqual(Array(3).fill({ id: 'pit-1', keep_alive: '5m' }));
+    expect(calls(model)).toEqual([
+      'POST /posts/_search/point_in_time',
+      'POST /_search',
+      'POST /_search',
+      'POST /_search',
+      'DELETE /_search/point_in_time',
+    ]);
+    expect(model.requests[0]!.query).toEqual({ keep_alive: '5m' });
+    const searches = model.requests.filter((r) => r.path === '/_search').map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const pitId = (searches[0]!.pit as { id: string }).id;
+    expect(searches.map((s) => s.pit)).toEqual(Array(3).fill({ id: pitId, keep_alive: '5m' }));
     const lastOfFirst = batches[0]!.at(-1)!;
-    expect(searches[0]!.body.search_after).toBeUndefined();
-    expect(searches[1]!.body.search_after).toEqual([Date.parse(lastOfFirst.dateCreated), lastOfFirst.id]);
-    expect(client.requests.at(-1)!.params).toEqual({ body: { pit_id: ['pit-1'] } });
-    expect(client.openPits.size).toBe(0);
+    expect(searches[0]!.search_after).toBeUndefined();
+    expect(searches[1]!.search_after).toEqual([Date.parse(lastOfFirst.dateCreated), lastOfFirst.id]);
+    expect(JSON.parse(model.requests.at(-1)!.body)).toEqual({ pit_id: [pitId] });
+    expect(model.openPits).toBe(0);
   });
 
   it('sees the snapshot taken when the scan began, not posts indexed during it', async () => {
-    const client = new FakeOpenSearch();
-    const source = new OpenSearchSource(client, 'posts');
+    const { source } = await modelSource();
     await source.indexPosts(generatePosts(1, 20));
     let rows = 0;
     for await (const batch of source.scan({}, { batchSize: 5 })) {
@@ -320,41 +304,77 @@ describe('OpenSearchSource: requests', () => {
     expect(rows).toBe(20);
   });
 
+  it('a point in time lost mid-scan (404 search_context_missing_exception) restarts at the cursor, no row twice', async () => {
+    const { model, source } = await modelSource();
+    const posts = generatePosts(1, 25);
+    await source.indexPosts(posts);
+    const seen: string[] = [];
+    for await (const batch of source.scan({}, { batchSize: 10 })) {
+      seen.push(...batch.map((post) => post.id));
+      if (seen.length === 10) model.losePits();
+    }
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+    expect(calls(model).slice(-6)).toEqual([
+      'POST /_search',
+      'POST /_search',
+      'POST /posts/_search/point_in_time',
+      'POST /_search',
+      'POST /_search',
+      'DELETE /_search/point_in_time',
+    ]);
+    const searches = model.requests.filter((r) => r.path === '/_search').map((r) => JSON.parse(r.body) as { search_after?: unknown });
+    expect(searches[2]!.search_after).toEqual(searches[1]!.search_after);
+  });
+
   it('deletes the point in time when the consumer stops early', async () => {
-    const client = new FakeOpenSearch();
-    const source = new OpenSearchSource(client, 'posts');
+    const { model, source } = await modelSource();
     await source.indexPosts(generatePosts(1, 25));
     for await (const batch of source.scan({}, { batchSize: 10 })) {
       expect(batch).toHaveLength(10);
       break;
     }
-    expect(client.apis().slice(-3)).toEqual(['createPit', 'search', 'deletePit']);
-    expect(client.openPits.size).toBe(0);
+    expect(calls(model).slice(-3)).toEqual(['POST /posts/_search/point_in_time', 'POST /_search', 'DELETE /_search/point_in_time']);
+    expect(model.openPits).toBe(0);
   });
 
   it('deletes the point in time when a search fails, and reports a 503 as Transient', async () => {
-    const client = new FakeOpenSearch();
-    const source = new OpenSearchSource(client, 'posts');
+    const { model, source } = await modelSource();
     await source.indexPosts(generatePosts(1, 25));
-    client.failSearchesAfter = 1;
-    await expect(collect(source, 10)).rejects.toBeInstanceOf(Transient);
-    expect(client.apis().slice(-4)).toEqual(['createPit', 'search', 'search', 'deletePit']);
-    expect(client.openPits.size).toBe(0);
+    const scan = collect(source, 10);
+    model.nextResponses.push(
+      { status: 200, body: { pit_id: 'pit-a', _shards: { total: 1, successful: 1, skipped: 0, failed: 0 }, creation_time: 1 } },
+      { status: 503, body: { error: { type: 'unavailable_shards_exception', reason: 'primary shard is not active' }, status: 503 } },
+    );
+    await expect(scan).rejects.toBeInstanceOf(Transient);
+    expect(calls(model).slice(-3)).toEqual(['POST /posts/_search/point_in_time', 'POST /_search', 'DELETE /_search/point_in_time']);
+    expect(JSON.parse(model.requests.at(-1)!.body)).toEqual({ pit_id: ['pit-a'] });
   });
 
   it('a scan of nothing yields no batch and still deletes its point in time', async () => {
-    const client = new FakeOpenSearch();
-    expect(await collect(new OpenSearchSource(client, 'posts'), 10)).toEqual([]);
-    expect(client.apis()).toEqual(['createPit', 'search', 'deletePit']);
+    const { model, source } = await modelSource();
+    expect(await collect(source, 10)).toEqual([]);
+    expect(calls(model)).toEqual(['POST /posts/_search/point_in_time', 'POST /_search', 'DELETE /_search/point_in_time']);
   });
 
-  it('ensureIndex creates the index with the mapping once', async () => {
-    const client = new FakeOpenSearch();
-    const source = new OpenSearchSource(client, 'posts');
-    await source.ensureIndex();
-    await source.ensureIndex();
-    expect(client.apis()).toEqual(['indices.exists', 'indices.create', 'indices.exists']);
-    expect(client.requests[1]!.params).toEqual({ index: 'posts', body: POSTS_INDEX_MAPPING });
+  it('ensureIndex creates the versioned index with its alias once (HEAD, then PUT)', async () => {
+    const model = new OpenSearchModel();
+    const source = new OpenSearchSource(clientOn(model.handle), 'posts');
+    expect(await source.ensureIndex()).toBe('created');
+    expect(await source.ensureIndex()).toBe('exists');
+    expect(calls(model)).toEqual(['HEAD /posts-v1', 'PUT /posts-v1', 'HEAD /posts-v1']);
+    expect(JSON.parse(model.requests[1]!.body)).toEqual(createIndexBody('posts'));
+  });
+
+  it('ensureIndex that loses the create race to another writer counts it as done', async () => {
+    const model = new OpenSearchModel();
+    const source = new OpenSearchSource(clientOn(model.handle), 'posts');
+    const other = new OpenSearchSource(clientOn(model.handle), 'posts');
+    const racing = (request: Parameters<OpenSearchModel['handle']>[0]) =>
+      request.method === 'HEAD' ? { status: 404 } : model.handle(request);
+    await other.ensureIndex();
+    expect(await new OpenSearchSource(clientOn(racing), 'posts').ensureIndex()).toBe('exists');
+    expect(await source.ensureIndex()).toBe('exists');
   });
 });
 
@@ -370,5 +390,25 @@ describe('createOpenSearchClient', () => {
     expect(client.transport).toBeInstanceOf(Transport);
     expect(client.transport.constructor).not.toBe(Transport);
     expect(client.connectionPool.Connection).not.toBe(Connection);
+  });
+
+  it('signs for hosts in every AWS partition, and only for them', () => {
+    for (const host of [
+      'search-ferry-abc.eu-west-1.es.amazonaws.com',
+      'search-ferry-abc.cn-north-1.es.amazonaws.com.cn',
+      'search-ferry-abc.us-gov-west-1.es.amazonaws.com',
+      'search-ferry-abc.us-iso-east-1.es.c2s.ic.gov',
+      'search-ferry-abc.us-isob-east-1.es.sc2s.sgov.gov',
+      'search-ferry-abc.eu-isoe-west-1.es.cloud.adc-e.uk',
+      'search-ferry-abc.us-isof-south-1.es.csp.hci.ic.gov',
+      'search-ferry-abc.eusc-de-east-1.es.amazonaws.eu',
+      'abc123.eu-west-1.aoss.amazonaws.com',
+    ]) {
+      expect(isAwsHost(host), host).toBe(true);
+      expect(createOpenSearchClient(`https://${host}`, 'eu-west-1').transport.constructor, host).not.toBe(Transport);
+    }
+    for (const host of ['localhost', 'opensearch.example.com', 'amazonaws.com.evil.example', 'notamazonaws.com']) {
+      expect(isAwsHost(host), host).toBe(false);
+    }
   });
 });

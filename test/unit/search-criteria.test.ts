@@ -3,12 +3,14 @@ import { InvalidInput } from '../../core/errors';
 import type { Post } from '../../core/model';
 import {
   MAX_RESULT_WINDOW,
+  MAX_WORD_LENGTH,
   compareNewestFirst,
   criteriaFromQuery,
   dateBoundsOf,
   matchesCriteria,
   normaliseFrom,
   normaliseTo,
+  postWordsOf,
   queryWords,
   wordsOf,
 } from '../../core/search-criteria';
@@ -136,6 +138,24 @@ describe('words', () => {
 
   it('keep accents and non-Latin letters', () => {
     expect(wordsOf('Café CRÈME, Straße; кофе')).toEqual(['café', 'crème', 'straße', 'кофе']);
+  });
+
+  it('are NFC-normalised, lowercased per code point, with every final sigma folded to σ', () => {
+    expect(wordsOf('cafe\u0301')).toEqual(['café']);
+    expect(wordsOf('İstanbul')).toEqual(['i\u0307stanbul']);
+    expect(wordsOf('ΟΔΟΣ οδος οδοσ')).toEqual(['οδοσ', 'οδοσ', 'οδοσ']);
+    expect(wordsOf('ᲗᲑᲘᲚᲘᲡᲘ ᏣᎳᎩ')).toEqual(['თბილისი', 'ꮳꮃꭹ']);
+    expect(wordsOf('great👍🏽job 👨‍👩‍👧')).toEqual(['great', 'job']);
+    expect(wordsOf('a'.repeat(300))).toEqual(['a'.repeat(300)]);
+  });
+
+  it('of a post are distinct and leave out words longer than MAX_WORD_LENGTH (OpenSearch refuses immense terms)', () => {
+    expect(postWordsOf('Ferry ferry FERRY at dawn')).toEqual(['ferry', 'at', 'dawn']);
+    const immense = 'ж'.repeat(MAX_WORD_LENGTH + 1);
+    expect(postWordsOf(`short ${immense} ${'ж'.repeat(MAX_WORD_LENGTH)}`)).toEqual(['short', 'ж'.repeat(MAX_WORD_LENGTH)]);
+    // The longest kept word fits a keyword term in UTF-8 even at 3 bytes per code unit.
+    expect(Buffer.byteLength('中'.repeat(MAX_WORD_LENGTH))).toBeLessThanOrEqual(32_766);
+    expect(matchesCriteria(post({ content: `x ${immense}` }), { q: immense })).toBe(false);
   });
 
   it('of a query are distinct, and a query of punctuation has none', () => {

@@ -29,6 +29,16 @@ export const HAND_MADE: Post[] = [
   post('h08', '2025-01-01T00:00:00.000Z', "Don't stop: cafe without an accent", ['til'], 'bob'),
 ];
 
+/** Where tokenizers disagree: both stores must find these through Ferry's words (core/search-criteria.ts). */
+export const TOKENIZER_CASES: Post[] = [
+  post('t01', '2025-04-01T10:00:00.000Z', 'Weekend in İstanbul, then Ankara'),
+  post('t02', '2025-04-01T11:00:00.000Z', 'ΟΔΟΣ ΚΑΛΟΣ: a Greek street sign'),
+  post('t03', '2025-04-01T12:00:00.000Z', 'great👍🏽job and 👨‍👩‍👧family'),
+  post('t04', '2025-04-01T13:00:00.000Z', 'ᲗᲑᲘᲚᲘᲡᲘ and ᏣᎳᎩ in capitals'),
+  post('t05', '2025-04-01T14:00:00.000Z', `${'a'.repeat(300)} ends here`),
+  post('t06', '2025-04-01T15:00:00.000Z', 'cafe\u0301 noir, decomposed'),
+];
+
 const ids = (posts: Post[]): string[] => posts.map((p) => p.id);
 
 export interface SourceUnderTest {
@@ -55,7 +65,7 @@ export function describeSearchSource(name: string, open: () => Promise<SourceUnd
   describe(`${name}: search semantics`, () => {
     let subject: SourceUnderTest;
     const demo = generatePosts(1, 400);
-    const everything = [...HAND_MADE, ...demo];
+    const everything = [...HAND_MADE, ...TOKENIZER_CASES, ...demo];
 
     beforeEach(async () => {
       subject = await open();
@@ -81,6 +91,31 @@ export function describeSearchSource(name: string, open: () => Promise<SourceUnd
       expect(await hits({ q: 'café' })).toEqual(['h06', 'h01']);
       expect(await hits({ q: 'cafe' })).toEqual(['h08']);
       expect(await hits({ q: 'don t' })).toEqual(['h08']);
+    });
+
+    /** The tokenizer cases matching, in result order. */
+    const tokenizerHits = async (q: string): Promise<string[]> =>
+      ids(await allPages(subject.source, { q }, 100)).filter((id) => id.startsWith('t'));
+
+    it('words are NFC-normalised and lowercased per code point: İ, final sigma, Georgian, Cherokee', async () => {
+      expect(await tokenizerHits('İSTANBUL')).toEqual(['t01']);
+      expect(await tokenizerHits('i\u0307stanbul')).toEqual(['t01']);
+      // Full case folding turns İ into i + combining dot above, which is not plain "istanbul".
+      expect(await tokenizerHits('istanbul')).toEqual([]);
+      for (const q of ['οδος', 'οδοσ', 'ΟΔΟΣ', 'Οδος καλος']) expect(await tokenizerHits(q), q).toEqual(['t02']);
+      expect(await tokenizerHits('თბილისი')).toEqual(['t04']);
+      expect(await tokenizerHits('ᲗᲑᲘᲚᲘᲡᲘ')).toEqual(['t04']);
+      expect(await tokenizerHits('ꮳꮃꭹ')).toEqual(['t04']);
+      expect(await tokenizerHits('café noir')).toEqual(['t06']);
+      expect(await tokenizerHits('cafe\u0301')).toEqual(['t06']);
+    });
+
+    it('emoji and their modifiers separate words; a 300-letter word is one word', async () => {
+      expect(await tokenizerHits('great job family')).toEqual(['t03']);
+      expect(await tokenizerHits('great👍🏽')).toEqual(['t03']);
+      expect(await tokenizerHits('a'.repeat(300))).toEqual(['t05']);
+      expect(await tokenizerHits('a'.repeat(299))).toEqual([]);
+      expect(await tokenizerHits('a'.repeat(256))).toEqual([]);
     });
 
     it('tags require all given tags, exactly', async () => {
@@ -119,6 +154,12 @@ export function describeSearchSource(name: string, open: () => Promise<SourceUnd
         { userId: 'bob', from: '2025-01-01' },
         { from: '2024-06-01', to: '2024-12-31T12:00:00-05:00' },
         { q: 'lisbon', tags: ['travel'], from: '2024-01-01', to: '2026-01-01' },
+        { q: 'İstanbul' },
+        { q: 'ΟΔΟΣ' },
+        { q: 'great👍🏽job' },
+        { q: 'ᲗᲑᲘᲚᲘᲡᲘ' },
+        { q: 'a'.repeat(300) },
+        { q: 'café' },
       ];
       for (const criteria of table) {
         const expected = everything.filter((p) => matchesCriteria(p, criteria)).sort(compareNewestFirst);

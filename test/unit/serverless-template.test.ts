@@ -595,7 +595,7 @@ describe('the packaged AWS template (npm run package)', () => {
         's3:DeleteObject',
       ]);
       const processing = statementsOf('processImport');
-      expect(resourcesFor(processing, 'es:ESHttpPost')).toEqual(['${DomainArn}/posts/_bulk']);
+      expect(resourcesFor(processing, 'es:ESHttpPost')).toEqual(['${DomainArn}/_bulk']);
       expect(resourcesFor(processing, 's3:PutObject')).toEqual(['${PermanentBucket.Arn}/imports/*']);
       expect(resourcesFor(processing, 's3:DeleteObject')).toEqual([uploads]);
       expect(resourcesFor(statementsOf('getImport'), 's3:GetObject')).toEqual(['${PermanentBucket.Arn}/imports/*/error-report.csv']);
@@ -648,7 +648,8 @@ describe('the packaged AWS template (npm run package)', () => {
       expect(actionsOf(inlineStatements(roleOfFunction('recordExportRequest')))).toEqual(['dynamodb:PutItem']);
       expect(actionsOf(inlineStatements(roleOfFunction('health')))).toEqual([]);
       const generate = actionsOf(inlineStatements(roleOfFunction('generateCsvReport')));
-      expect(generate).toEqual(expect.arrayContaining(['es:ESHttpGet', 'es:ESHttpPost', 's3:PutObject']));
+      expect(generate).toEqual(expect.arrayContaining(['es:ESHttpPost', 'es:ESHttpDelete', 's3:PutObject']));
+      expect(generate).not.toContain('es:ESHttpGet');
       expect(generate).not.toContain('s3:GetObject');
       // Export progress: written by the report task, read by the status route, only PROGRESS# items of the connections table.
       expect(generate).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));

@@ -70,3 +70,29 @@ describe('seed: demo posts into DIR/search.db', () => {
     reopened.close();
   });
 });
+
+describe('SqliteSearchSource: schema', () => {
+  it('a version 1 store (FTS5 over content) is migrated on open: words recomputed, the old index dropped', async () => {
+    const file = join(freshDir(), 'search.db');
+    const { DatabaseSync } = await import('node:sqlite');
+    const old = new DatabaseSync(file);
+    old.exec(`
+      CREATE TABLE posts (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
+        date_created TEXT NOT NULL, content TEXT NOT NULL, tags TEXT NOT NULL);
+      CREATE VIRTUAL TABLE posts_fts USING fts5(content, content = 'posts', content_rowid = 'rowid',
+        tokenize = "unicode61 remove_diacritics 0 categories 'L* M* N*'");
+      INSERT INTO posts VALUES (1, 'p1', 'alice', 1741600800000, '2025-03-10T10:00:00.000Z', 'ΟΔΟΣ in İstanbul', '[]');
+      INSERT INTO posts_fts (rowid, content) VALUES (1, 'ΟΔΟΣ in İstanbul');
+      PRAGMA user_version = 1;
+    `);
+    old.close();
+
+    const store = new SqliteSearchSource(file);
+    expect((await store.search({ q: 'οδος İSTANBUL' }, { page: 1, pageSize: 10 })).hits.map((p) => p.id)).toEqual(['p1']);
+    store.close();
+    const reopened = new DatabaseSync(file);
+    expect(reopened.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+    expect(reopened.prepare("SELECT name FROM sqlite_master WHERE name = 'posts_fts'").all()).toEqual([]);
+    reopened.close();
+  });
+});
