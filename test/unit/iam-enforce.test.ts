@@ -7,7 +7,7 @@ import { SendTaskSuccessCommand, SFNClient, SFNServiceException, StartExecutionC
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
-import { authorizeAs, iamEnforcement, runAs, type DecisionRecord, type LocalRole } from '../../infra/local/iam/enforce';
+import { authorizeAs, iamEnforcement, runAs, signerOf, type DecisionRecord, type LocalRole } from '../../infra/local/iam/enforce';
 import type { PolicyStatement } from '../../infra/local/iam/evaluate';
 import { iamRequestsFor, presignedS3Requests, type IamScope } from '../../infra/local/iam/requests';
 
@@ -165,6 +165,12 @@ describe('IAM enforcement in the SDK middleware', () => {
     const signer = role('PushLinkToBrowserRole');
     const url = await runAs(signer, () => getSignedUrl(s3, new GetObjectCommand(GET_EXPORT), { expiresIn: 60 }));
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:9\/ferry-exports\/exports\/a\.csv\?.*X-Amz-Signature=/);
+    // The local S3 finds the signer from the URL it receives.
+    const signature = new URL(url).searchParams.get('X-Amz-Signature') ?? '';
+    expect(signerOf(signature)).toBe(signer);
+    expect(signerOf('0'.repeat(64))).toBeUndefined();
+    const unbound = await getSignedUrl(s3, new GetObjectCommand({ ...GET_EXPORT, Key: 'exports/b.csv' }), { expiresIn: 60 });
+    expect(signerOf(new URL(unbound).searchParams.get('X-Amz-Signature') ?? '')).toBeUndefined();
     const use = presignedS3Requests(scope, { method: 'GET', bucket: 'ferry-exports', key: 'exports/a.csv' });
     expect(() => authorizeAs(signer, 'S3', use)).toThrow(AccessDenied);
     expect(() => authorizeAs(readExports, 'S3', use)).not.toThrow();

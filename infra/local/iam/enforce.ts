@@ -11,7 +11,7 @@ import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { AccessDenied } from '@aws-sdk/client-s3';
 import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
-import type { FinalizeRequestMiddleware, Pluggable } from '@smithy/types';
+import type { FinalizeRequestMiddleware, InitializeMiddleware, Pluggable } from '@smithy/types';
 import { evaluate, type Decision, type Evaluation, type IamRequest, type PolicyDocument } from './evaluate';
 import { serviceOfClient, type SdkService } from './requests';
 
@@ -108,6 +108,36 @@ export function authorizeAs(role: LocalRole, service: SdkService, requests: read
   if (refusal) throw accessDeniedError(service, role, refusal.request, refusal.evaluation.decision);
 }
 
+/**
+ * Who signed each presigned URL still valid, by its X-Amz-Signature: the local S3 authorises a
+ * presigned request as its signer's role when the request arrives. The middleware fills it for
+ * getSignedUrl; a presigned POST (createPresignedPost, no middleware) is registered by its caller.
+ */
+const signers = new Map<string, { role: LocalRole; expiresAt: number }>();
+
+export function rememberSigner(signature: string, role: LocalRole, expiresAt: number): void {
+  const now = Date.now();
+  for (const [key, entry] of signers) if (entry.expiresAt < now) signers.delete(key);
+  signers.set(signature, { role, expiresAt });
+}
+
+export function signerOf(signature: string): LocalRole | undefined {
+  const entry = signers.get(signature);
+  return entry && entry.expiresAt >= Date.now() ? entry.role : undefined;
+}
+
+interface PresignedRequest {
+  query?: Record<string, string | string[] | null>;
+}
+
+function recordPresignedSigner(role: LocalRole, output: unknown): void {
+  const presigned = (output as { presigned?: PresignedRequest } | undefined)?.presigned;
+  const signature = presigned?.query?.['X-Amz-Signature'];
+  if (typeof signature !== 'string') return;
+  const seconds = Number(presigned?.query?.['X-Amz-Expires'] ?? 900);
+  rememberSigner(signature, role, Date.now() + seconds * 1000);
+}
+
 export interface IamEnforcementOptions {
   /** The IAM requests of one command (requests.ts `iamRequestsFor` with the local scope). */
   resolveRequests: (service: SdkService, commandName: string, input: Readonly<Record<string, unknown>>) => IamRequest[];
@@ -137,8 +167,17 @@ export function iamEnforcement<Input extends object, Output extends object>(opti
     if (refusal && options.mode !== 'record') throw accessDeniedError(service, role, refusal.request, refusal.evaluation.decision);
     return next(args);
   };
+  // In initialize, the outermost step: sees what getSignedUrl's intercept returns instead of a response.
+  const presignRecorder: InitializeMiddleware<Input, Output> = (next) => async (args) => {
+    const result = await next(args);
+    const role = currentRole();
+    if (role) recordPresignedSigner(role, result.output);
+    return result;
+  };
   return {
-    applyToStack: (stack) =>
-      stack.addRelativeTo(middleware, { name: 'localIamEnforcement', relation: 'after', toMiddleware: 'httpSigningMiddleware', override: true }),
+    applyToStack: (stack) => {
+      stack.addRelativeTo(middleware, { name: 'localIamEnforcement', relation: 'after', toMiddleware: 'httpSigningMiddleware', override: true });
+      stack.add(presignRecorder, { step: 'initialize', name: 'localIamPresignSigner', override: true });
+    },
   };
 }
