@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, type Decision } from '../../infra/local/iam/evaluate';
 import { iamRequestsFor, type IamScope, type SdkService } from '../../infra/local/iam/requests';
 import { lambdaInvokeRequest, resolveIntrinsics, resolveRoles, stateMachineRole, type LocalResolution, type ResolvedRole } from '../../infra/local/iam/roles';
-import { parseInfraYaml } from '../../infra/local/stepfunctions/definitions';
+import { parseInfraYaml } from '../../infra/local/infra-yaml';
 
 /**
  * serverless.yml's roles as the local stack enforces them. The YAML is copied from serverless.yml's
