@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
-import { demoPostId, generatePosts } from '../../core/demo-data';
+import { demoPostId, generatePosts } from './demo-data';
 
 /**
  * Seeds the local search store with the deterministic demo posts 1..rows.

@@ -2,30 +2,7 @@ import { Readable } from 'node:stream';
 import { NotFound } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type { Post, SearchCriteria, User } from '../../core/model';
-import type {
-  AuditEntry,
-  AuditLog,
-  Clock,
-  ConnectionRendezvous,
-  ExecutionDescription,
-  ExecutionService,
-  ExecutionSummary,
-  ExportProgress,
-  ExportProgressSnapshot,
-  IdGenerator,
-  MailMessage,
-  Mailer,
-  ObjectHead,
-  ObjectLocation,
-  ObjectStore,
-  PresignedPost,
-  PushChannel,
-  PutObjectOptions,
-  UploadedPart,
-  SearchPage,
-  SearchSource,
-  WorkflowName,
-} from '../../core/ports';
+import type { AuditEntry, AuditLog, Clock, ConnectionRendezvous, ExecutionDescription, ExecutionService, ExecutionSummary, ExportProgress, ExportProgressSnapshot, IdGenerator, MailMessage, Mailer, ObjectHead, ObjectLocation, ObjectStore, PresignedPost, PushChannel, PutObjectOptions, UploadedPart, SearchPage, SearchSource, WorkflowName } from '../../core/ports';
 
 /**
  * In-memory fakes of the ports, shared by unit tests. Each keeps what it was given in public fields

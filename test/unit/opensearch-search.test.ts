@@ -9,9 +9,9 @@ import {
   type OpenSearchClientSurface,
 } from '../../adapters/aws/opensearch-search';
 import { Transient } from '../../core/errors';
-import { generatePosts } from '../../core/demo-data';
 import type { Post } from '../../core/model';
 import { describeSearchSource } from './search-source-spec';
+import { generatePosts } from '../../infra/local/demo-data';
 
 /*
  * There is no OpenSearch server in this environment. These tests pin the query DSL and the index mapping
