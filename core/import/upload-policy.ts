@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInput } from '../errors';
+import { isRecord } from '../guards';
 import { DELIVERY_FIELDS, withDelivery, type DeliveryType } from '../model';
 
 /**
@@ -79,7 +80,7 @@ export function parseCreateImportRequest(body: unknown, limits: ImportLimits = D
     })
     .strict()
     .transform(withDelivery);
-  const isBatch = typeof body === 'object' && body !== null && 'files' in body;
+  const isBatch = isRecord(body) && 'files' in body;
   const parsed = (isBatch ? batch : single).safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

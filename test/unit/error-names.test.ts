@@ -30,9 +30,10 @@ const isAwsName = (name: string) => name.startsWith('States.') || name.startsWit
 /** Names the failure handlers read from `$.failure.Error` (core/export/messages.ts, core/import/messages.ts). */
 const NAMES_READ_BY_FAILURE_HANDLERS = ['Transient', 'InvalidInput', 'ScanFailed'];
 
-const errorClasses = Object.entries(errors).filter(
-  (entry): entry is [string, new (message: string) => Error] =>
-    typeof entry[1] === 'function' && entry[1].prototype instanceof Error,
+type ErrorClass = new (message: string) => Error;
+/** Every error class core/errors.ts exports (its other exports are functions, not Error subclasses). */
+const errorClasses: Array<[string, ErrorClass]> = Object.entries(errors as Record<string, unknown>).flatMap(([exported, value]) =>
+  typeof value === 'function' && value.prototype instanceof Error ? [[exported, value as ErrorClass] as [string, ErrorClass]] : [],
 );
 
 describe('error names the state machines match', () => {
