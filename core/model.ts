@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeliveryType } from './contract';
+import type { DeliveryType, Post as ContractPost, SearchCriteria as ContractSearchCriteria } from './contract';
 
 /** A post in the searchable data source. */
 export const PostSchema = z.object({
@@ -28,6 +28,10 @@ export const SearchCriteriaSchema = z
   })
   .strict();
 export type SearchCriteria = z.infer<typeof SearchCriteriaSchema>;
+
+/** The schemas parse exactly the HTTP contract's shapes (core/contract.ts): if they drift apart, this stops compiling. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const SCHEMAS_MATCH_CONTRACT: Same<Post, ContractPost> & Same<SearchCriteria, ContractSearchCriteria> = true;
 
 export const PageRequestSchema = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
