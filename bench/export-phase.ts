@@ -3,10 +3,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
 import { SqliteExportProgress, openRecordsDatabase } from '../adapters/local/sqlite-records';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
-import { csvChunks, exportColumns } from '../core/csv';
-import { generateCsvReport } from '../core/export';
 import type { SearchSource } from '../core/ports';
 import { report, sampleMemory, sampled } from './measure';
+import { csvChunks, exportColumns } from '../core/export/csv';
+import { generateCsvReport } from '../core/export/tasks';
 
 /**
  * One phase of `npm run bench:export`, in its own process:
@@ -47,7 +47,7 @@ if (phase === 'baseline') {
     {
       exportId: `bench-${Date.now()}`,
       requestedBy: { userId: 'bench', username: 'bench', email: 'bench@ferry.local', groups: [] },
-      type: 'direct',
+      delivery: 'direct',
       searchCriteria: {},
       requestedAt: new Date().toISOString(),
     },

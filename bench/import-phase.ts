@@ -7,7 +7,7 @@ import { ClamdScanner } from '../adapters/local/clamd-scanner';
 import { SqliteImportRecords } from '../adapters/local/sqlite-import-records';
 import { openRecordsDatabase, SqliteAuditLog } from '../adapters/local/sqlite-records';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
-import { CSV_TAG_SEPARATOR } from '../core/import/columns';
+import { TAG_SEPARATOR } from '../core/csv';
 import { computeChecksum, identifyImportFormat, processImport, scanForViruses } from '../core/import/tasks';
 import type { Post } from '../core/model';
 import { report } from './measure';
@@ -38,7 +38,7 @@ if (phase === 'baseline') {
       userId: record.userId ?? '',
       dateCreated: record.dateCreated ?? '',
       content: record.content ?? '',
-      tags: (record.tags ?? '').split(CSV_TAG_SEPARATOR),
+      tags: (record.tags ?? '').split(TAG_SEPARATOR),
     });
     if (batch.length === 1000) {
       await search.indexPosts(batch);

@@ -1,16 +1,16 @@
 /**
  * Typed domain errors. `name` is what Step Functions sees as the error name (Lambda's errorType),
  * so statemachines/*.asl.yaml match these in Retry and Catch; the HTTP edge maps them to status codes.
+ * Each name is a string literal, not the class's own name, so a minifier renaming classes changes nothing
+ * (test/unit/error-names.test.ts checks them against the ASL).
  */
 export class FerryError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+  override readonly name: string = 'FerryError';
 }
 
 /** Bad input from a caller; `field` names what was wrong. */
 export class InvalidInput extends FerryError {
+  override readonly name = 'InvalidInput';
   constructor(
     message: string,
     readonly field?: string,
@@ -18,11 +18,27 @@ export class InvalidInput extends FerryError {
     super(message);
   }
 }
-export class NotFound extends FerryError {}
-export class Forbidden extends FerryError {}
-export class Unauthorized extends FerryError {}
+export class NotFound extends FerryError {
+  override readonly name = 'NotFound';
+}
+export class Forbidden extends FerryError {
+  override readonly name = 'Forbidden';
+}
+export class Unauthorized extends FerryError {
+  override readonly name = 'Unauthorized';
+}
 /** A failure worth retrying: throttling, a dropped connection, a 5xx from a dependency. */
-export class Transient extends FerryError {}
+export class Transient extends FerryError {
+  override readonly name = 'Transient';
+}
+/** The virus scanner answered but could not give a verdict (clamd ERROR reply, limits exceeded). Never retried into "clean". */
+export class ScanFailed extends FerryError {
+  override readonly name = 'ScanFailed';
+}
+/** `ExecutionService.start` with a name already used: the execution exists (adapters map their own word for it). */
+export class ExecutionAlreadyStarted extends FerryError {
+  override readonly name = 'ExecutionAlreadyStarted';
+}
 
 export const httpStatusOf = (error: unknown): number => {
   if (error instanceof InvalidInput) return 400;

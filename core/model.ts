@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DeliveryType, Post as ContractPost, SearchCriteria as ContractSearchCriteria } from './contract';
 
 /** A post in the searchable data source. */
 export const PostSchema = z.object({
@@ -28,22 +29,49 @@ export const SearchCriteriaSchema = z
   .strict();
 export type SearchCriteria = z.infer<typeof SearchCriteriaSchema>;
 
+/** The schemas parse exactly the HTTP contract's shapes (core/contract.ts): if they drift apart, this stops compiling. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const SCHEMAS_MATCH_CONTRACT: Same<Post, ContractPost> & Same<SearchCriteria, ContractSearchCriteria> = true;
+
 export const PageRequestSchema = z.object({
   page: z.coerce.number().int().min(1).max(10_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
 });
 export type PageRequest = z.infer<typeof PageRequestSchema>;
 
-export const DELIVERY_TYPES = ['direct', 'email', 'push'] as const;
-export type DeliveryType = (typeof DELIVERY_TYPES)[number];
+export const DELIVERY_TYPES = ['direct', 'email', 'push'] as const satisfies readonly DeliveryType[];
+export type { DeliveryType };
+
+const deliveryEnum = z.enum(DELIVERY_TYPES, 'must be one of direct, email, push');
+
+/**
+ * How the result reaches the user, in a request body: `delivery`, or `type`, the name the HTTP contract
+ * documented first (kept as an alias). Spread into a request's object schema, then finish it with `withDelivery`.
+ */
+export const DELIVERY_FIELDS = { delivery: deliveryEnum.optional(), type: deliveryEnum.optional() };
+
+/** The one transform at the edge from the two spellings to `delivery`; a body with neither fails on `delivery`. */
+export function withDelivery<T extends { delivery?: DeliveryType | undefined; type?: DeliveryType | undefined }>(
+  body: T,
+  ctx: z.RefinementCtx,
+): Omit<T, 'delivery' | 'type'> & { delivery: DeliveryType } {
+  const { delivery, type, ...rest } = body;
+  const chosen = delivery ?? type;
+  if (!chosen) {
+    ctx.addIssue({ code: 'custom', path: ['delivery'], message: 'must be one of direct, email, push' });
+    return z.NEVER;
+  }
+  return { ...rest, delivery: chosen };
+}
 
 export const DownloadRequestSchema = z
   .object({
-    type: z.enum(DELIVERY_TYPES),
+    ...DELIVERY_FIELDS,
     searchCriteria: SearchCriteriaSchema.default({}),
     columns: z.array(z.enum(POST_COLUMNS)).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .transform(withDelivery);
 export type DownloadRequest = z.infer<typeof DownloadRequestSchema>;
 
 /** The signed-in person, as read from a verified ID token. */
@@ -55,38 +83,3 @@ export interface User {
 }
 
 export const isAdmin = (user: User): boolean => user.groups.includes('admin');
-
-/** The input every export execution starts with. */
-export interface ExportJob {
-  exportId: string;
-  requestedBy: User;
-  type: DeliveryType;
-  searchCriteria: SearchCriteria;
-  columns?: PostColumn[];
-  requestedAt: string;
-}
-
-/** What "Generate CSV report" produces; the execution's output carries it. */
-export interface ExportReport {
-  bucket: string;
-  key: string;
-  rowCount: number;
-  bytes: number;
-  expiresAt: string;
-}
-
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-
-/** The public status of an export, as `GET /api/download-request/{executionArn}` returns it. */
-export interface ExportStatus {
-  executionArn: string;
-  status: ExecutionStatus;
-  type?: DeliveryType;
-  requestedAt?: string;
-  rowCount?: number;
-  url?: string;
-  expiresAt?: string;
-  error?: string;
-  /** While RUNNING, once "Generate CSV report" has recorded some (`totalRows` may be approximate). */
-  progress?: { rowsWritten: number; totalRows?: number };
-}

@@ -1,7 +1,10 @@
 import type { Readable } from 'node:stream';
-import type { DeliveryType, ExportJob, PageRequest, Post, SearchCriteria, User } from './model';
+import type { AuditEntry, ExecutionState, WorkflowName } from './contract';
+export type { AuditEntry, AuditKind, AuditOutcome, WorkflowName } from './contract';
+import type { PageRequest, Post, SearchCriteria } from './model';
+import type { ImportChange, ImportRecord } from './import/records';
+import type { ScanVerdict } from './import/scanner';
 import type { PresignedPostPlan } from './import/upload-policy';
-import type { ImportRecords } from './import/records';
 
 /**
  * Ports: the only ways the domain core talks to the world. Each has an AWS adapter
@@ -110,11 +113,9 @@ export interface ConnectionRendezvous {
   detachConnection(connectionId: string): Promise<void>;
 }
 
-export type WorkflowName = 'export' | 'import';
-
 export interface ExecutionDescription {
   executionArn: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  status: ExecutionState;
   input: unknown;
   output?: unknown;
   error?: string;
@@ -124,6 +125,7 @@ export interface ExecutionDescription {
 }
 
 export interface ExecutionService {
+  /** Throws ExecutionAlreadyStarted (core/errors.ts) when an execution of that workflow already has that name. */
   start(workflow: WorkflowName, name: string, input: unknown): Promise<{ executionArn: string }>;
   /** Undefined when no such execution exists. */
   describe(executionArn: string): Promise<ExecutionDescription | undefined>;
@@ -142,24 +144,6 @@ export interface ExecutionSummary {
   status: ExecutionDescription['status'];
   startDate: Date;
   stopDate?: Date;
-}
-
-export type AuditKind = 'export' | 'import';
-export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED';
-
-export interface AuditEntry {
-  id: string;
-  kind: AuditKind;
-  executionArn?: string;
-  userId: string;
-  username: string;
-  delivery: DeliveryType;
-  searchCriteria?: SearchCriteria;
-  rowCount?: number;
-  outcome: AuditOutcome;
-  error?: string;
-  requestedAt: string;
-  recordedAt: string;
 }
 
 export interface AuditLog {
@@ -182,6 +166,11 @@ export interface ExportProgress {
   get(exportId: string): Promise<ExportProgressSnapshot | undefined>;
 }
 
+/** Where the use-cases report trouble they carry on from (pino's `warn` fits). */
+export interface WarningLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 export interface Clock {
   now(): Date;
 }
@@ -190,4 +179,31 @@ export interface IdGenerator {
   newId(): string;
 }
 
-export type { ExportJob, ImportRecords, User };
+/** What Ferry keeps about each import (the record types are in core/import/records.ts). */
+export interface ImportRecords {
+  /** Creates the records of one request (one file or one batch) together. */
+  create(records: ImportRecord[]): Promise<void>;
+  get(importId: string): Promise<ImportRecord | undefined>;
+  /** Every file of a batch, in the order they were requested. */
+  listBatch(batchId: string): Promise<ImportRecord[]>;
+  /** Applies `change` (checks merge field by field) and returns the record as it now is; NotFound when absent. */
+  update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord>;
+  /**
+   * Records that the upload arrived, once: AWAITING_UPLOAD becomes RUNNING. Atomic, so of several files
+   * of a batch arriving together exactly the state after the last says `batchUploaded` (and every later
+   * call too: callers start the execution idempotently). Single imports: always true.
+   */
+  markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
+  /** Quarantined imports, newest first. */
+  listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
+}
+
+/**
+ * The antivirus check of an import. Implementations read `stream` to the end (or until a verdict is
+ * certain) and never answer "clean" for data they did not scan: anything they cannot scan throws.
+ * Unreachable scanner, timeout, dropped connection → `Transient` (worth retrying);
+ * the scanner replied with an error or could not scan completely → `ScanFailed`.
+ */
+export interface VirusScanner {
+  scan(stream: Readable): Promise<ScanVerdict>;
+}

@@ -6,13 +6,14 @@ import type {
   ExecutionService,
   ExportProgress,
   IdGenerator,
+  ImportRecords,
   Mailer,
   ObjectStore,
   PushChannel,
   SearchSource,
+  VirusScanner,
 } from '../core/ports';
-import type { ImportRecords } from '../core/import/records';
-import { ScanFailed, type VirusScanner } from '../core/import/scanner';
+import { ScanFailed } from '../core/errors';
 import { createTokenVerifier, type TokenVerifier } from './auth';
 import { parseConfig, type Config } from './config';
 

@@ -1,8 +1,9 @@
 import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
-import type { ImportChange, ImportRecord, ImportRecords } from '../../core/import/records';
+import type { ImportChange, ImportRecord } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
 import { awsErrorName, translateAwsError } from './transient';
+import type { ImportRecords } from '../../core/ports';
 
 /**
  * Import records in DynamoDB. Table (IMPORTS_TABLE), for serverless.yml:

@@ -7,7 +7,7 @@ import {
   StartExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { InvalidInput, NotFound } from '../../core/errors';
+import { ExecutionAlreadyStarted, InvalidInput, NotFound } from '../../core/errors';
 import type { ExecutionDescription, ExecutionService, ExecutionSummary, WorkflowName } from '../../core/ports';
 import { awsErrorName, translateAwsError } from './transient';
 
@@ -32,6 +32,9 @@ export class StepFunctionsExecutions implements ExecutionService {
       if (!executionArn) throw new Error(`StartExecution for ${workflow} returned no executionArn`);
       return { executionArn };
     } catch (error) {
+      // Step Functions' word for a name already used; the domain has its own.
+      if (awsErrorName(error) === 'ExecutionAlreadyExists')
+        throw new ExecutionAlreadyStarted(`The ${workflow} execution ${name} has already started.`, { cause: error });
       translateAwsError(error, `starting the ${workflow} workflow`);
     }
   }

@@ -1,7 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Transient } from '../../core/errors';
-import { ScanFailed, type ScanVerdict, type VirusScanner } from '../../core/import/scanner';
+import { type ScanVerdict } from '../../core/import/scanner';
+import { ScanFailed } from '../../core/errors';
+import type { VirusScanner } from '../../core/ports';
 
 const MiB = 1024 * 1024;
 

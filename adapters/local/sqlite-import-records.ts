@@ -1,7 +1,8 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { NotFound } from '../../core/errors';
-import { applyImportChange, type ImportChange, type ImportRecord, type ImportRecords } from '../../core/import/records';
+import { applyImportChange, type ImportChange, type ImportRecord } from '../../core/import/records';
 import { newestFirstPage, type NewestFirstList } from './sqlite-pages';
+import type { ImportRecords } from '../../core/ports';
 
 /**
  * Import records in the local stack's records.db (open it with openRecordsDatabase): one row per

@@ -3,9 +3,6 @@ import { POST_COLUMNS, type PostColumn } from '../model';
 /** Columns an import file must have; `id` and `tags` may be left out (ids are assigned per row, tags default to none). */
 export const REQUIRED_IMPORT_COLUMNS = ['userId', 'dateCreated', 'content'] as const satisfies readonly PostColumn[];
 
-/** Tags in one CSV cell are separated by this, as in the export. */
-export const CSV_TAG_SEPARATOR = ';';
-
 /**
  * Why a CSV header cannot be imported, or undefined when it can: every column must be a post column
  * (an unknown one would be dropped silently otherwise), none twice, and the required ones present.

@@ -1,4 +1,7 @@
-import type { DeliveryType } from '../model';
+import { NotFound } from '../errors';
+import type { AntivirusCheck, ChecksumCheck, DeliveryType, FormatCheck, ImportChecks, ImportState } from '../contract';
+import type { User } from '../model';
+import type { ImportRecords } from '../ports';
 import type { UploadMethod } from './upload-policy';
 
 /**
@@ -7,22 +10,19 @@ import type { UploadMethod } from './upload-policy';
  * carry a whole batch, and an import exists before its upload (and so before any execution).
  */
 
-export const IMPORT_STATUSES = ['AWAITING_UPLOAD', 'RUNNING', 'SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED'] as const;
-export type ImportStatus = (typeof IMPORT_STATUSES)[number];
+export const IMPORT_STATUSES = [
+  'AWAITING_UPLOAD',
+  'RUNNING',
+  'SUCCEEDED',
+  'QUARANTINED',
+  'REJECTED',
+  'FAILED',
+] as const satisfies readonly ImportState[];
+export type ImportStatus = ImportState;
+export type { AntivirusCheck, ChecksumCheck, FormatCheck, ImportChecks };
 
 /** Statuses an import never leaves. */
 export const FINAL_IMPORT_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED']);
-
-export type AntivirusCheck = 'pending' | 'clean' | 'infected';
-/** `unverified`: the browser sent no hash, so the file's own was computed but compared with nothing. */
-export type ChecksumCheck = 'pending' | 'verified' | 'mismatch' | 'unverified';
-export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'unknown';
-
-export interface ImportChecks {
-  antivirus: AntivirusCheck;
-  checksum: ChecksumCheck;
-  format: FormatCheck;
-}
 
 export const PENDING_CHECKS: ImportChecks = { antivirus: 'pending', checksum: 'pending', format: 'pending' };
 
@@ -100,27 +100,24 @@ export type ImportChange = Partial<
   >
 > & { checks?: Partial<ImportChecks> };
 
-export interface ImportRecords {
-  /** Creates the records of one request (one file or one batch) together. */
-  create(records: ImportRecord[]): Promise<void>;
-  get(importId: string): Promise<ImportRecord | undefined>;
-  /** Every file of a batch, in the order they were requested. */
-  listBatch(batchId: string): Promise<ImportRecord[]>;
-  /** Applies `change` (checks merge field by field) and returns the record as it now is; NotFound when absent. */
-  update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord>;
-  /**
-   * Records that the upload arrived, once: AWAITING_UPLOAD becomes RUNNING. Atomic, so of several files
-   * of a batch arriving together exactly the state after the last says `batchUploaded` (and every later
-   * call too: callers start the execution idempotently). Single imports: always true.
-   */
-  markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
-  /** Quarantined imports, newest first. */
-  listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
-}
-
 /** The status of a record after a change, or the change's own. */
 export function applyImportChange(record: ImportRecord, change: ImportChange, at: Date): ImportRecord {
   const { checks, ...rest } = change;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Partial<ImportRecord>;
   return { ...record, ...defined, checks: { ...record.checks, ...(checks ?? {}) }, updatedAt: at.toISOString() };
+}
+
+export const isFinal = (record: ImportRecord): boolean => FINAL_IMPORT_STATUSES.has(record.status);
+
+/** The import, if it is the caller's; someone else's is indistinguishable from none. */
+export async function ownedImport(imports: ImportRecords, user: User, importId: string): Promise<ImportRecord> {
+  const record = await imports.get(importId);
+  if (!record || record.owner.userId !== user.userId) throw new NotFound('No import with that id.');
+  return record;
+}
+
+export async function mustGetImport(imports: ImportRecords, importId: string): Promise<ImportRecord> {
+  const record = await imports.get(importId);
+  if (!record) throw new NotFound(`No import ${importId}.`);
+  return record;
 }

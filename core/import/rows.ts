@@ -3,7 +3,8 @@ import { parse, type CsvError, type Options } from 'csv-parse';
 import { z } from 'zod';
 import { InvalidInput } from '../errors';
 import { PostSchema, type Post } from '../model';
-import { CSV_TAG_SEPARATOR, headerProblem } from './columns';
+import { TAG_SEPARATOR } from '../csv';
+import { headerProblem } from './columns';
 import { Utf8Validator } from './utf8';
 
 /**
@@ -193,7 +194,7 @@ function csvRecordToRow(header: readonly string[], record: readonly string[]): R
   const row: Record<string, unknown> = {};
   header.forEach((column, i) => (row[column] = record[i]));
   if (typeof row.tags === 'string') {
-    row.tags = row.tags.trim() === '' ? [] : row.tags.split(CSV_TAG_SEPARATOR).map((tag) => tag.trim());
+    row.tags = row.tags.trim() === '' ? [] : row.tags.split(TAG_SEPARATOR).map((tag) => tag.trim());
   }
   return row;
 }

@@ -1,3 +1,5 @@
+import { mapLimit } from '../concurrency';
+import type { ImportSummary } from '../contract';
 import { InvalidInput, NotFound } from '../errors';
 import type {
   AuditLog,
@@ -9,27 +11,29 @@ import type {
   PushChannel,
   RejectedPost,
   SearchSource,
+  VirusScanner,
 } from '../ports';
+import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
+import { importAuditEntry } from './audit';
 import { checksum } from './checksum';
-import { ErrorReportWriter } from './error-report';
+import type { ImportConfig } from './config';
+import { ErrorReportWriter, presignErrorReport } from './error-report';
 import { identifyFormat, type FormatVerdict } from './format';
-import type { ImportRecord, ImportStatus } from './records';
-import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
-import type { ScanVerdict, VirusScanner } from './scanner';
+import type { FileTaskInput, ImportJob } from './job';
+import { errorReportKeyOf, importPushKey, permanentKeyOf, quarantineKeyOf } from './keys';
 import {
-  errorReportKeyOf,
-  importAuditEntry,
-  importPushKey,
-  isFinal,
-  mapLimit,
-  mustGetImport,
-  permanentKeyOf,
-  presignErrorReport,
-  quarantineKeyOf,
-  type FileTaskInput,
-  type ImportConfig,
-  type ImportJob,
-} from './shared';
+  finishedPush,
+  importFailureMail,
+  outcomeMail,
+  plainImportFailure,
+  quarantineMail,
+  quarantineReason,
+  rejectionReason,
+  unreadableReason,
+} from './messages';
+import { isFinal, mustGetImport, type ImportRecord, type ImportStatus } from './records';
+import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
+import type { ScanVerdict } from './scanner';
 
 /**
  * The tasks of statemachines/import.asl.yaml. Each reads the file it works on from the upload bucket
@@ -120,7 +124,7 @@ export async function quarantineFile(deps: OutcomeDeps, input: FileTaskInput & {
   const target = { bucket: deps.config.quarantineBucket, key: quarantineKeyOf(record) };
   await moveObject(deps.objects, record.upload, target);
   const at = deps.clock.now();
-  const reason = `The file contains malware (${input.signature}). It was quarantined and nothing from it was imported.`;
+  const reason = quarantineReason(input.signature);
   const updated = await deps.imports.update(
     record.importId,
     {
@@ -132,22 +136,7 @@ export async function quarantineFile(deps: OutcomeDeps, input: FileTaskInput & {
     at,
   );
   await deps.audit.record(importAuditEntry(updated, 'QUARANTINED', at, { executionArn: input.executionArn, error: input.signature }));
-  await deps.mailer.send({
-    to: deps.config.adminEmail,
-    subject: `Ferry quarantined an infected upload: ${input.signature}`,
-    text: [
-      'An uploaded import file was infected and has been quarantined. Nothing from it was imported.',
-      '',
-      `Signature: ${input.signature}`,
-      `File: ${record.fileName} (${record.size} bytes, claimed type ${record.contentType})`,
-      `User: ${record.owner.username} (${record.owner.userId}, ${record.owner.email})`,
-      `Import: ${record.importId}${record.batchId ? ` (batch ${record.batchId})` : ''}`,
-      `Execution: ${input.executionArn}`,
-      `Quarantined at: s3://${target.bucket}/${target.key}`,
-      '',
-      `Review it in Ferry's admin page: ${deps.config.appUrl}`,
-    ].join('\n'),
-  });
+  await deps.mailer.send(quarantineMail(deps.config, record, input, target));
   return { importId: record.importId, status: updated.status };
 }
 
@@ -161,15 +150,6 @@ export async function rejectFile(deps: Omit<OutcomeDeps, 'mailer'>, input: FileT
   const updated = await deps.imports.update(record.importId, { status: 'REJECTED', reason, finishedAt: at.toISOString() }, at);
   await deps.audit.record(importAuditEntry(updated, 'REJECTED', at, { executionArn: input.executionArn, error: reason }));
   return { importId: record.importId, status: updated.status };
-}
-
-export function rejectionReason(checks: CheckResults): string {
-  if (checks.format.format === 'unknown') return `The file is not CSV or NDJSON: ${checks.format.reason}.`;
-  const { checksum: sum } = checks;
-  if (sum.bytes !== sum.expectedBytes) {
-    return `The file that arrived is ${sum.bytes} bytes, not the ${sum.expectedBytes} bytes announced; it may have been cut short or changed. Please upload it again.`;
-  }
-  return `The file's SHA-256 (${sum.sha256}) is not the one your browser computed (${sum.expectedSha256 ?? 'none'}); it changed on the way. Please upload it again.`;
 }
 
 /** Rows handed to the search store per bulk request. */
@@ -252,9 +232,7 @@ export async function processImport(
 
   if (source === record.upload) await moveObject(deps.objects, record.upload, permanent);
   const at = deps.clock.now();
-  const reason = unreadable
-    ? `The file stopped being readable part-way (${unreadable.message}); the ${rowsImported} valid rows before that point were imported.`
-    : undefined;
+  const reason = unreadable ? unreadableReason(unreadable.message, rowsImported) : undefined;
   const updated = await deps.imports.update(
     record.importId,
     {
@@ -305,23 +283,8 @@ async function moveObject(objects: ObjectStore, from: { bucket: string; key: str
 // ---------------------------------------------------------------------------------------------
 // Notification and failure
 
-export interface ImportSummary {
-  files: number;
-  succeeded: number;
-  quarantined: number;
-  rejected: number;
-  failed: number;
-  rowsImported: number;
-  rowsRejected: number;
-}
-
-export type ImportPushMessage = {
-  type: 'import.finished';
-  id: string;
-  batchId?: string;
-  summary: ImportSummary;
-  files: Array<{ importId: string; fileName: string; status: ImportStatus; rowsImported?: number; rowsRejected?: number; reason?: string }>;
-};
+/** Links in a mail outlive the status page's: a mail is read later. */
+const MAIL_LINK_SECONDS = 7 * 24 * 3600;
 
 type NotifyDeps = {
   imports: ImportRecords;
@@ -342,35 +305,17 @@ export async function notifyImportOutcome(deps: NotifyDeps, input: { executionAr
   const summary = summarize(records);
   const id = input.job.batchId ?? input.job.importIds[0] ?? '';
   if (input.job.delivery === 'email') {
-    await deps.mailer.send(await outcomeMail(deps, input.job, records, summary));
+    const links = await mapLimit(records.slice(0, 100), 8, (record) => presignErrorReport(deps, record, MAIL_LINK_SECONDS));
+    await deps.mailer.send(outcomeMail(input.job, records, links, summary, deps.config.appUrl));
   } else if (input.job.delivery === 'push') {
     const connectionId = await deps.rendezvous.connectionOf(importPushKey(id));
     if (connectionId) {
-      const message: ImportPushMessage = {
-        type: 'import.finished',
-        id,
-        ...(input.job.batchId ? { batchId: input.job.batchId } : {}),
-        summary,
-        files: records.slice(0, 1000).map((record) => ({
-          importId: record.importId,
-          fileName: record.fileName,
-          status: record.status,
-          ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
-          ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
-          ...(record.reason ? { reason: record.reason } : {}),
-        })),
-      };
+      const message = finishedPush(id, input.job, summary, records);
       // A gone browser is not a failure: the status stays available by polling.
       await deps.push.post(connectionId, message);
     }
   }
   return summary;
-}
-
-/** What a Catch puts at `$.failure`. */
-export interface ImportFailure {
-  Error: string;
-  Cause?: string;
 }
 
 /**
@@ -380,7 +325,7 @@ export interface ImportFailure {
  */
 export async function handleImportFailure(
   deps: NotifyDeps & { audit: AuditLog; clock: Clock },
-  input: { executionArn: string; failure: ImportFailure; importId?: string; job?: ImportJob },
+  input: { executionArn: string; failure: WorkflowFailure; importId?: string; job?: ImportJob },
 ): Promise<void> {
   const ids = input.importId ? [input.importId] : (input.job?.importIds ?? []);
   const reason = plainImportFailure(input.failure);
@@ -400,54 +345,12 @@ export async function handleImportFailure(
     })
   ).filter((record): record is ImportRecord => record !== undefined);
 
-  const results = await Promise.allSettled([
+  await attemptAll([
     failed.length > 0
-      ? deps.mailer.send({
-          to: deps.config.adminEmail,
-          subject: `Ferry import failed: ${input.failure.Error}`,
-          text: [
-            `${failed.length === 1 ? 'An import' : `${failed.length} imports`} failed.`,
-            '',
-            `Execution: ${input.executionArn}`,
-            `Error: ${input.failure.Error}`,
-            `Cause: ${input.failure.Cause ?? '(none)'}`,
-            '',
-            ...failed
-              .slice(0, 50)
-              .map((record) => `- ${record.importId}: ${record.fileName} (${record.owner.username}, ${record.owner.userId})`),
-            ...(failed.length > 50 ? [`… and ${failed.length - 50} more`] : []),
-          ].join('\n'),
-        })
+      ? deps.mailer.send(importFailureMail(deps.config.adminEmail, input.executionArn, input.failure, failed))
       : Promise.resolve(),
     input.job ? notifyImportOutcome(deps, { executionArn: input.executionArn, job: input.job }) : Promise.resolve(),
   ]);
-  const rejected = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (rejected) throw rejected.reason;
-}
-
-/** What the user is told: plain words, never a stack trace. */
-export function plainImportFailure(failure: ImportFailure): string {
-  const name = failure.Error;
-  if (name === 'ScanFailed')
-    return 'The virus scanner could not check the file, so nothing from it was imported. The Ferry team has been told.';
-  if (name === 'States.Timeout' || name === 'States.HeartbeatTimeout') return 'The import took too long and was stopped.';
-  if (name === 'Transient' || name.startsWith('Lambda.') || name === 'States.TaskFailed') {
-    return 'A service the import depends on (such as the virus scanner) was unavailable, so nothing unchecked was imported. Please try again later.';
-  }
-  return 'The import could not be completed because of an unexpected error. The Ferry team has been told.';
-}
-
-function failureDetail(failure: ImportFailure): string {
-  let message = failure.Cause;
-  try {
-    const parsed: unknown = failure.Cause ? JSON.parse(failure.Cause) : undefined;
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { errorMessage?: unknown }).errorMessage === 'string') {
-      message = (parsed as { errorMessage: string }).errorMessage;
-    }
-  } catch {
-    // Not JSON: the cause is plain text already.
-  }
-  return (message ? `${failure.Error}: ${message}` : failure.Error).slice(0, 1000);
 }
 
 async function recordsOf(imports: ImportRecords, job: ImportJob): Promise<ImportRecord[]> {
@@ -466,35 +369,5 @@ function summarize(records: ImportRecord[]): ImportSummary {
     failed: records.filter((record) => record.status === 'FAILED' || !isFinal(record)).length,
     rowsImported: records.reduce((sum, record) => sum + (record.rowsImported ?? 0), 0),
     rowsRejected: records.reduce((sum, record) => sum + (record.rowsRejected ?? 0), 0),
-  };
-}
-
-const MAIL_LINK_SECONDS = 7 * 24 * 3600;
-
-async function outcomeMail(deps: Pick<NotifyDeps, 'objects' | 'config'>, job: ImportJob, records: ImportRecord[], summary: ImportSummary) {
-  const lines = await mapLimit(records.slice(0, 100), 8, async (record) => {
-    const url = await presignErrorReport(deps, record, MAIL_LINK_SECONDS);
-    const rows = record.rowsImported !== undefined ? `, ${record.rowsImported} rows imported, ${record.rowsRejected ?? 0} rejected` : '';
-    return [
-      `- ${record.fileName}: ${record.status}${rows}`,
-      ...(record.reason ? [`  ${record.reason}`] : []),
-      ...(url ? [`  Rejected rows and why: ${url}`] : []),
-    ].join('\n');
-  });
-  const what = summary.files === 1 ? 'Your import' : `Your batch of ${summary.files} files`;
-  const ok = summary.succeeded === summary.files;
-  return {
-    to: job.requestedBy.email,
-    subject: ok ? `${what} is done (${summary.rowsImported.toLocaleString('en-US')} rows imported)` : `${what} finished with problems`,
-    text: [
-      `Hello ${job.requestedBy.username},`,
-      '',
-      `${what}, requested ${new Date(job.requestedAt).toUTCString()}, has finished: ${summary.succeeded} imported, ${summary.rejected} rejected, ${summary.quarantined} quarantined, ${summary.failed} failed.`,
-      '',
-      ...lines,
-      ...(records.length > 100 ? [`… and ${records.length - 100} more; see Ferry for all of them.`] : []),
-      '',
-      `Ferry: ${deps.config.appUrl}`,
-    ].join('\n'),
   };
 }

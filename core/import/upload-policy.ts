@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidInput } from '../errors';
-import { DELIVERY_TYPES, type DeliveryType } from '../model';
+import { isRecord } from '../guards';
+import { DELIVERY_FIELDS, withDelivery, type DeliveryType } from '../model';
 
 /**
  * How an import file gets into the upload bucket: a presigned POST for files up to 5 GiB, a multipart
@@ -57,38 +58,38 @@ export type ImportFileSpec = z.infer<ReturnType<typeof fileSpec>>;
 
 /** One file, or a batch of files with one delivery for the batch; both normalized to `files`. */
 export interface CreateImportRequest {
-  type: DeliveryType;
+  delivery: DeliveryType;
   batch: boolean;
   files: ImportFileSpec[];
 }
 
 /**
- * Validates the body of `POST /api/imports`: `{fileName,size,contentType,sha256?,type}` or
- * `{files:[{fileName,size,contentType,sha256?}…],type}`. Throws InvalidInput naming the first bad
+ * Validates the body of `POST /api/imports`: `{fileName,size,contentType,sha256?,delivery}` or
+ * `{files:[{fileName,size,contentType,sha256?}…],delivery}` (`type` is accepted for `delivery`). Throws InvalidInput naming the first bad
  * field as a path (`size`, `files[2].sha256`).
  */
 export function parseCreateImportRequest(body: unknown, limits: ImportLimits = DEFAULT_LIMITS): CreateImportRequest {
-  const type = z.enum(DELIVERY_TYPES, 'must be one of direct, email, push');
-  const single = fileSpec(limits).extend({ type });
+  const single = fileSpec(limits).extend(DELIVERY_FIELDS).transform(withDelivery);
   const batch = z
     .object({
       files: z
         .array(fileSpec(limits))
         .min(1, 'must list at least one file')
         .max(limits.maxBatchFiles, `must list at most ${limits.maxBatchFiles} files`),
-      type,
+      ...DELIVERY_FIELDS,
     })
-    .strict();
-  const isBatch = typeof body === 'object' && body !== null && 'files' in body;
+    .strict()
+    .transform(withDelivery);
+  const isBatch = isRecord(body) && 'files' in body;
   const parsed = (isBatch ? batch : single).safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue ? fieldPath(issue) : 'body';
     throw new InvalidInput(`${field}: ${issue?.message ?? 'invalid'}`, field);
   }
-  if ('files' in parsed.data) return { type: parsed.data.type, batch: true, files: parsed.data.files };
-  const { type: delivery, ...file } = parsed.data;
-  return { type: delivery, batch: false, files: [file] };
+  if ('files' in parsed.data) return { delivery: parsed.data.delivery, batch: true, files: parsed.data.files };
+  const { delivery, ...file } = parsed.data;
+  return { delivery, batch: false, files: [file] };
 }
 
 function fieldPath(issue: z.core.$ZodIssue): string {

@@ -1,30 +1,25 @@
 import { z } from 'zod';
+import { mapLimit } from '../concurrency';
+import type {
+  BatchStatusView,
+  CreatedImports,
+  ImportParts,
+  ImportStatusView,
+  QuarantinedFileView,
+  QuarantinePage,
+  UploadInstructions,
+} from '../contract';
 import { Forbidden, InvalidInput, NotFound } from '../errors';
 import { isAdmin, type User } from '../model';
-import type {
-  AuditLog,
-  Clock,
-  ConnectionRendezvous,
-  ExecutionService,
-  IdGenerator,
-  ImportRecords,
-  ObjectStore,
-  PresignedPost,
-} from '../ports';
+import type { AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, ImportRecords, ObjectStore } from '../ports';
 import { parseInput } from '../validation';
-import { PENDING_CHECKS, type ImportChecks, type ImportRecord, type ImportStatus } from './records';
-import {
-  importAuditEntry,
-  importJobOf,
-  importPushKey,
-  isFinal,
-  mapLimit,
-  ownedImport,
-  ownerOf,
-  presignErrorReport,
-  startImportExecution,
-  type ImportConfig,
-} from './shared';
+import { importAuditEntry } from './audit';
+import type { ImportConfig } from './config';
+import { presignErrorReport } from './error-report';
+import { importJobOf, ownerOf } from './job';
+import { importPushKey } from './keys';
+import { PENDING_CHECKS, isFinal, ownedImport, type ImportRecord, type ImportStatus } from './records';
+import { startImportExecution } from './start';
 import {
   DEFAULT_MAX_BATCH_FILES,
   MULTIPART_MAX_PARTS,
@@ -49,21 +44,6 @@ export const UPLOAD_LINK_SECONDS = 3600;
 
 /** Files per batch request: each answer carries a ~1.2 KB upload form per file, and Lambda answers at most 6 MB. */
 export const MAX_BATCH_FILES = Math.min(DEFAULT_MAX_BATCH_FILES, 2000);
-
-export type UploadInstructions =
-  ({ method: 'POST' } & PresignedPost) | { method: 'multipart'; uploadId: string; partSize: number; partCount: number; parts: PartLink[] };
-
-export interface PartLink {
-  partNumber: number;
-  url: string;
-  /** The byte range of the file this part carries, for Blob.slice(start, end). */
-  start: number;
-  end: number;
-}
-
-export type CreatedImports =
-  | { importId: string; upload: UploadInstructions }
-  | { batchId: string; imports: Array<{ importId: string; fileName: string; upload: UploadInstructions }> };
 
 interface CreateDeps {
   imports: ImportRecords;
@@ -91,7 +71,7 @@ export async function createImport(deps: CreateDeps, user: User, body: unknown):
       size: file.size,
       contentType: file.contentType,
       ...(file.sha256 ? { sha256: file.sha256 } : {}),
-      delivery: request.type,
+      delivery: request.delivery,
       status: 'AWAITING_UPLOAD',
       checks: { ...PENDING_CHECKS },
       upload: {
@@ -152,7 +132,7 @@ export async function presignImportParts(
   user: User,
   importId: string,
   body: unknown,
-): Promise<{ importId: string; uploadId: string; partSize: number; partCount: number; parts: PartLink[] }> {
+): Promise<ImportParts> {
   const request = parseInput(PartsRequestSchema, body);
   const record = await ownedImport(deps.imports, user, importId);
   const { upload } = record;
@@ -256,31 +236,6 @@ async function startUploadedImport(deps: StartDeps, importId: string): Promise<{
 // ---------------------------------------------------------------------------------------------
 // Status
 
-export interface ImportStatusView {
-  importId: string;
-  fileName: string;
-  status: ImportStatus;
-  checks: ImportChecks;
-  rowsImported?: number;
-  rowsRejected?: number;
-  errorReportUrl?: string;
-  reason?: string;
-  batchId?: string;
-  executionArn?: string;
-  createdAt: string;
-  finishedAt?: string;
-}
-
-export interface BatchStatusView {
-  batchId: string;
-  /** AWAITING_UPLOAD until every file arrived, RUNNING while any is, COMPLETED once every file ended. */
-  status: 'AWAITING_UPLOAD' | 'RUNNING' | 'COMPLETED';
-  /** Every file's antivirus, checksum and format checks have an answer (or the file ended without them). */
-  checksComplete: boolean;
-  counts: Record<ImportStatus, number>;
-  files: ImportStatusView[];
-}
-
 /** `GET /api/imports/{id}`: an import, or a batch by its id; another user's is not found. */
 export async function importStatus(
   deps: { imports: ImportRecords; objects: ObjectStore; config: Pick<ImportConfig, 'permanentBucket'> },
@@ -345,19 +300,6 @@ export async function connectBrowserToImport(
   await deps.rendezvous.attachConnection(importPushKey(id), connectionId);
 }
 
-export interface QuarantinedFileView {
-  importId: string;
-  fileName: string;
-  userId: string;
-  username: string;
-  email: string;
-  size: number;
-  signature: string;
-  quarantinedAt: string;
-  bucket: string;
-  key: string;
-}
-
 const QuarantineQuerySchema = z
   .object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(2000).optional() })
   .strict();
@@ -367,11 +309,11 @@ export async function listQuarantine(
   deps: { imports: ImportRecords },
   user: User,
   query: Record<string, string | undefined>,
-): Promise<{ items: QuarantinedFileView[]; nextCursor?: string }> {
+): Promise<QuarantinePage> {
   if (!isAdmin(user)) throw new Forbidden('Only admins can see the quarantine.');
   const { limit, cursor } = parseInput(QuarantineQuerySchema, query);
   const page = await deps.imports.listQuarantined({ limit, ...(cursor ? { cursor } : {}) });
-  const items = page.records.flatMap((record) =>
+  const items = page.records.flatMap((record): QuarantinedFileView[] =>
     record.quarantine
       ? [
           {

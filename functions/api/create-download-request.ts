@@ -1,8 +1,8 @@
-import { requestExport } from '../../core/export';
 import { DownloadRequestSchema } from '../../core/model';
 import { parseInput } from '../../core/validation';
 import { getDeps, type Deps } from '../composition';
 import { callerOf, json, jsonBody, route, type HttpEvent } from '../http';
+import { requestExport } from '../../core/export/use-cases';
 
 export const makeHandler = (deps: Deps) =>
   route(async (event: HttpEvent) => {

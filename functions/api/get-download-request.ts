@@ -1,7 +1,7 @@
-import { exportStatus } from '../../core/export';
 import { getDeps, type Deps } from '../composition';
 import { log } from '../log';
 import { callerOf, json, pathParameter, route, type HttpEvent } from '../http';
+import { exportStatus } from '../../core/export/use-cases';
 
 export const makeHandler = (deps: Deps) =>
   route(async (event: HttpEvent) => {

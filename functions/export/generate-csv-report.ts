@@ -1,16 +1,14 @@
-import { generateCsvReport } from '../../core/export';
-import type { ExportJob, ExportReport } from '../../core/model';
+import type { ExportJob } from '../../core/export/job';
+import { generateCsvReport } from '../../core/export/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 /** "Generate CSV report": the state is the job; the report becomes `$.report` (or the Parallel branch's result). */
-export const makeHandler =
-  (deps: Parameters<typeof generateCsvReport>[0]) =>
-  async (job: ExportJob): Promise<ExportReport> => {
-    const startedAt = Date.now();
-    const report = await generateCsvReport({ log, ...deps }, job);
-    log.info({ exportId: job.exportId, rowCount: report.rowCount, bytes: report.bytes, ms: Date.now() - startedAt }, 'CSV report generated');
-    return report;
-  };
+export const makeHandler = (deps: Parameters<typeof generateCsvReport>[0]) =>
+  task(
+    'Generate CSV report',
+    (job: ExportJob, log) => generateCsvReport({ log, ...deps }, job),
+    (report) => ({ rowCount: report.rowCount, bytes: report.bytes }),
+  );
 
-export const handler = async (job: ExportJob, _context?: unknown) => makeHandler(await getDeps())(job);
+export const handler = async (job: ExportJob, invocation?: TaskInvocation) => makeHandler(await getDeps())(job, invocation);

@@ -1,13 +1,14 @@
-import { pushLinkToBrowser, type PushLinkInput } from '../../core/export';
+import { pushLinkToBrowser, type PushLinkInput } from '../../core/export/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 /** "Push link to browser": a gone connection is logged, not failed; the export stays available by polling. */
-export const makeHandler = (deps: Parameters<typeof pushLinkToBrowser>[0]) => async (event: PushLinkInput) => {
-  const outcome = await pushLinkToBrowser(deps, event);
-  const line = { executionArn: event.executionArn, connectionId: event.connectionId, outcome };
-  if (outcome === 'delivered') log.info(line, 'download link pushed to browser');
-  else log.warn(line, 'download link not pushed; the browser can poll for it');
-};
+export const makeHandler = (deps: Parameters<typeof pushLinkToBrowser>[0]) =>
+  task('Push link to browser', async (event: PushLinkInput, log) => {
+    const outcome = await pushLinkToBrowser(deps, event);
+    const line = { connectionId: event.connectionId, pushed: outcome };
+    if (outcome === 'delivered') log.info(line, 'download link pushed to browser');
+    else log.warn(line, 'download link not pushed; the browser can poll for it');
+  });
 
-export const handler = async (event: PushLinkInput, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: PushLinkInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);

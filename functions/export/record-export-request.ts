@@ -1,15 +1,20 @@
-import { recordExportRequest } from '../../core/export';
-import type { ExportJob } from '../../core/model';
+import type { ExportJob } from '../../core/export/job';
+import { recordExportRequest } from '../../core/export/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
-/** "Record export request". The state is the job; `{ executionArn, job }` is accepted too, for when the ASL passes the ARN. */
-export type RecordExportRequestEvent = ExportJob | { executionArn: string; job: ExportJob };
+/** "Record export request": the ASL passes `{ executionArn, job }`. */
+export interface RecordExportRequestEvent {
+  executionArn: string;
+  job: ExportJob;
+}
 
-export const makeHandler = (deps: Parameters<typeof recordExportRequest>[0]) => async (event: RecordExportRequestEvent) => {
-  const [job, executionArn] = 'job' in event ? [event.job, event.executionArn] : [event, undefined];
-  await recordExportRequest(deps, job, executionArn);
-  log.info({ exportId: job.exportId, executionArn, userId: job.requestedBy.userId, delivery: job.type }, 'export requested');
-};
+export const makeHandler = (deps: Parameters<typeof recordExportRequest>[0]) =>
+  task(
+    'Record export request',
+    (event: RecordExportRequestEvent) => recordExportRequest(deps, event.job, event.executionArn),
+    (_, event) => ({ userId: event.job.requestedBy.userId, delivery: event.job.delivery }),
+  );
 
-export const handler = async (event: RecordExportRequestEvent, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: RecordExportRequestEvent, invocation?: TaskInvocation) =>
+  makeHandler(await getDeps())(event, invocation);

@@ -1,15 +1,13 @@
-import { recordExportSuccess, type ExportSuccessInput } from '../../core/export';
-import type { ExportReport } from '../../core/model';
+import { recordExportSuccess, type ExportSuccessInput } from '../../core/export/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 /** "Record export success": audits it; the returned report is the execution's output. */
-export const makeHandler =
-  (deps: Parameters<typeof recordExportSuccess>[0]) =>
-  async (event: ExportSuccessInput): Promise<ExportReport> => {
-    const report = await recordExportSuccess(deps, event);
-    log.info({ executionArn: event.executionArn, rowCount: report.rowCount }, 'export succeeded');
-    return report;
-  };
+export const makeHandler = (deps: Parameters<typeof recordExportSuccess>[0]) =>
+  task(
+    'Record export success',
+    (event: ExportSuccessInput) => recordExportSuccess(deps, event),
+    (report) => ({ rowCount: report.rowCount }),
+  );
 
-export const handler = async (event: ExportSuccessInput, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: ExportSuccessInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);

@@ -1,11 +1,9 @@
-import { waitForBrowserConnection, type BrowserWaitInput } from '../../core/export';
+import { waitForBrowserConnection, type BrowserWaitInput } from '../../core/export/rendezvous';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 /** "Wait for browser connection" (waitForTaskToken): parks the token; the browser's $connect may resume it instead. */
-export const makeHandler = (deps: Parameters<typeof waitForBrowserConnection>[0]) => async (event: BrowserWaitInput) => {
-  await waitForBrowserConnection(deps, event);
-  log.info({ executionArn: event.executionArn }, 'waiting for browser connection');
-};
+export const makeHandler = (deps: Parameters<typeof waitForBrowserConnection>[0]) =>
+  task('Wait for browser connection', (event: BrowserWaitInput) => waitForBrowserConnection(deps, event));
 
-export const handler = async (event: BrowserWaitInput, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: BrowserWaitInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);

@@ -1,13 +1,14 @@
-import type { FileTaskInput } from '../../core/import/shared';
+import type { FileTaskInput } from '../../core/import/job';
 import { identifyImportFormat } from '../../core/import/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 /** "Identify format": CSV, NDJSON or unknown, from the first bytes, never from the name or claimed type. */
-export const makeHandler = (deps: Parameters<typeof identifyImportFormat>[0]) => async (event: FileTaskInput) => {
-  const verdict = await identifyImportFormat(deps, event);
-  log.info({ importId: event.importId, executionArn: event.executionArn, ...verdict }, 'format identified');
-  return verdict;
-};
+export const makeHandler = (deps: Parameters<typeof identifyImportFormat>[0]) =>
+  task(
+    'Identify format',
+    (event: FileTaskInput) => identifyImportFormat(deps, event),
+    (verdict) => ({ ...verdict }),
+  );
 
-export const handler = async (event: FileTaskInput, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: FileTaskInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);

@@ -1,15 +1,16 @@
-import type { FileTaskInput } from '../../core/import/shared';
+import type { FileTaskInput } from '../../core/import/job';
 import { quarantineFile } from '../../core/import/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 type QuarantineEvent = FileTaskInput & { signature: string };
 
 /** "Quarantine infected file": to the quarantine bucket, out of the upload bucket, admins alerted. */
-export const makeHandler = (deps: Parameters<typeof quarantineFile>[0]) => async (event: QuarantineEvent) => {
-  const outcome = await quarantineFile(deps, event);
-  log.warn({ importId: event.importId, executionArn: event.executionArn, signature: event.signature }, 'infected upload quarantined');
-  return outcome;
-};
+export const makeHandler = (deps: Parameters<typeof quarantineFile>[0]) =>
+  task(
+    'Quarantine infected file',
+    (event: QuarantineEvent) => quarantineFile(deps, event),
+    (outcome, event) => ({ status: outcome.status, signature: event.signature }),
+  );
 
-export const handler = async (event: QuarantineEvent, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: QuarantineEvent, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);

@@ -1,23 +1,16 @@
-import type { FileTaskInput } from '../../core/import/shared';
+import type { FileTaskInput } from '../../core/import/job';
 import { rejectFile, type CheckResults } from '../../core/import/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 type RejectEvent = FileTaskInput & { checks: CheckResults };
 
 /** "Reject file": wrong format or checksum mismatch; REJECTED with the reason. */
-export const makeHandler = (deps: Parameters<typeof rejectFile>[0]) => async (event: RejectEvent) => {
-  const outcome = await rejectFile(deps, event);
-  log.info(
-    {
-      importId: event.importId,
-      executionArn: event.executionArn,
-      format: event.checks.format.format,
-      checksum: event.checks.checksum.verdict,
-    },
-    'upload rejected',
+export const makeHandler = (deps: Parameters<typeof rejectFile>[0]) =>
+  task(
+    'Reject file',
+    (event: RejectEvent) => rejectFile(deps, event),
+    (_, event) => ({ format: event.checks.format.format, checksum: event.checks.checksum.verdict }),
   );
-  return outcome;
-};
 
-export const handler = async (event: RejectEvent, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: RejectEvent, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);

@@ -1,14 +1,14 @@
-import type { FileTaskInput } from '../../core/import/shared';
+import type { FileTaskInput } from '../../core/import/job';
 import { scanForViruses } from '../../core/import/tasks';
 import { getDeps } from '../composition';
-import { log } from '../log';
+import { task, type TaskInvocation } from '../task';
 
 /** "Scan for viruses": streams the upload to clamd; infected or clean, or an error (never "clean" unscanned). */
-export const makeHandler = (deps: Parameters<typeof scanForViruses>[0]) => async (event: FileTaskInput) => {
-  const startedAt = Date.now();
-  const verdict = await scanForViruses(deps, event);
-  log.info({ importId: event.importId, executionArn: event.executionArn, ...verdict, ms: Date.now() - startedAt }, 'antivirus check done');
-  return verdict;
-};
+export const makeHandler = (deps: Parameters<typeof scanForViruses>[0]) =>
+  task(
+    'Scan for viruses',
+    (event: FileTaskInput) => scanForViruses(deps, event),
+    (verdict) => ({ ...verdict }),
+  );
 
-export const handler = async (event: FileTaskInput, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = async (event: FileTaskInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);

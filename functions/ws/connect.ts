@@ -1,9 +1,9 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { connectBrowser } from '../../core/export';
 import { connectBrowserToImport } from '../../core/import/use-cases';
 import { httpStatusOf, InvalidInput, Unauthorized } from '../../core/errors';
 import { getDeps, type Deps } from '../composition';
 import { log } from '../log';
+import { connectBrowser } from '../../core/export/rendezvous';
 
 /** `$connect` carries the query string; the SDK's WebSocket event type omits it. */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { OpenSearchSource } from '../../adapters/aws/opensearch-search';
 import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
-import { demoPostId, generatePosts } from '../../core/demo-data';
+import { demoPostId, generatePosts } from './demo-data';
 
 /**
  * Seeds the search store with the deterministic demo posts 1..rows: the local SQLite store, or the

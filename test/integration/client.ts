@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import WebSocket from 'ws';
 import { inject } from 'vitest';
+import type { Post } from '../../core/contract';
 import type { StackInfo } from './stack-process';
 
 /** A client of the local stack that speaks only its public protocols: HTTP, WebSocket and S3 links. */
@@ -65,14 +66,8 @@ export async function downloadCsv(url: string): Promise<{ text: string; rows: Ro
   return { text, rows: parse(text, { columns: true, bom: true }) as Row[], headers: res.headers };
 }
 
-/** A post as the search API returns it. */
-export interface Post {
-  id: string;
-  userId: string;
-  dateCreated: string;
-  content: string;
-  tags: string[];
-}
+/** A post as the search API returns it (the HTTP contract's own type). */
+export type { Post } from '../../core/contract';
 
 async function searchPage(token: string, query: Record<string, string>, page: number) {
   const params = new URLSearchParams({ ...query, page: String(page), pageSize: '100' });

@@ -2,9 +2,9 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Transient, InvalidInput } from '../../core/errors';
-import type { ExportJob, ExportReport } from '../../core/model';
 import { loadStateMachineDefinition } from '../../infra/local/stepfunctions/definitions';
 import { LocalStepFunctions, type LocalStepFunctionsOptions } from '../../infra/local/stepfunctions/service';
+import type { ExportJob, ExportReport } from '../../core/export/job';
 
 const STATEMACHINES_DIR = fileURLToPath(new URL('../../statemachines/', import.meta.url));
 const EXPORT_ASL = `${STATEMACHINES_DIR}export.asl.yaml`;
@@ -12,10 +12,10 @@ const REGION = 'us-east-1';
 
 type TaskFn = (payload: unknown) => Promise<unknown>;
 
-const job = (type: ExportJob['type']): ExportJob => ({
+const job = (delivery: ExportJob['delivery']): ExportJob => ({
   exportId: 'exp-1',
   requestedBy: { userId: 'u-alice', username: 'alice', email: 'alice@example.com', groups: [] },
-  type,
+  delivery,
   searchCriteria: { q: 'ferry', tags: ['boats'] },
   requestedAt: '2025-01-02T03:04:05.000Z',
 });

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Transient } from '../../core/errors';
-import { ScanFailed } from '../../core/import/scanner';
-import type { ImportJob } from '../../core/import/shared';
-import type { ChecksumOutcome, ImportSummary } from '../../core/import/tasks';
+import type { ChecksumOutcome } from '../../core/import/tasks';
 import { LocalStepFunctions, type LocalStepFunctionsOptions } from '../../infra/local/stepfunctions/service';
+import { ScanFailed } from '../../core/errors';
+import type { ImportJob } from '../../core/import/job';
+import type { ImportSummary } from '../../core/contract';
 
 const IMPORT_ASL = fileURLToPath(new URL('../../statemachines/import.asl.yaml', import.meta.url));
 const REGION = 'us-east-1';

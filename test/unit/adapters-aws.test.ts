@@ -3,14 +3,14 @@ import { text } from 'node:stream/consumers';
 import { ApiGatewayManagementApiClient, GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { ExecutionDoesNotExist, InvalidArn, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidArn, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { ApiGatewayPushChannel } from '../../adapters/aws/apigw-push';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { SesMailer } from '../../adapters/aws/ses-mailer';
 import { StepFunctionsExecutions } from '../../adapters/aws/sfn-executions';
 import { isTransientAwsError } from '../../adapters/aws/transient';
-import { NotFound, Transient } from '../../core/errors';
+import { ExecutionAlreadyStarted, NotFound, Transient } from '../../core/errors';
 import { FakeSend, awsError, testCredentials } from './aws-fakes';
 
 const region = 'us-east-1';
@@ -185,6 +185,13 @@ describe('StepFunctionsExecutions', () => {
     const fake = new FakeSend().on('StartExecutionCommand', () => ({ executionArn: 'arn:exec', startDate: new Date() }));
     expect(await executions(fake).start('export', 'export-1', { a: 1 })).toEqual({ executionArn: 'arn:exec' });
     expect(fake.sent[0]?.input).toEqual({ stateMachineArn: arns.export, name: 'export-1', input: '{"a":1}' });
+  });
+
+  it('reports a name already used as ExecutionAlreadyStarted, in the domain\'s words', async () => {
+    const fake = new FakeSend().on('StartExecutionCommand', () => {
+      throw sfnError(ExecutionAlreadyExists);
+    });
+    await expect(executions(fake).start('import', 'import-1', {})).rejects.toBeInstanceOf(ExecutionAlreadyStarted);
   });
 
   it('describes an execution with its input and output parsed', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_END, DEMO_USERS, demoPost, generatePosts } from '../../core/demo-data';
 import { PostSchema } from '../../core/model';
+import { DEMO_END, DEMO_USERS, demoPost, generatePosts } from '../../infra/local/demo-data';
 
 describe('demo posts', () => {
   const posts = generatePosts(1, 5_000);

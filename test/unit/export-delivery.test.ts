@@ -1,20 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { NotFound } from '../../core/errors';
-import {
-  connectBrowser,
-  disconnectBrowser,
-  emailLinkToUser,
-  pushLinkToBrowser,
-  requestExport,
-  waitForBrowserConnection,
-} from '../../core/export';
-import type { ExportJob, ExportReport } from '../../core/model';
 import { HOUR, alice, bob, makeFakeDeps } from './fakes';
+import { connectBrowser, disconnectBrowser, waitForBrowserConnection } from '../../core/export/rendezvous';
+import { emailLinkToUser, pushLinkToBrowser } from '../../core/export/tasks';
+import { requestExport } from '../../core/export/use-cases';
+import type { ExportJob, ExportReport } from '../../core/export/job';
 
 const job: ExportJob = {
   exportId: 'export-0001',
   requestedBy: alice,
-  type: 'email',
+  delivery: 'email',
   searchCriteria: {},
   requestedAt: '2024-06-01T11:59:30.000Z',
 };
@@ -29,7 +24,7 @@ const report: ExportReport = {
 
 async function pushExport() {
   const deps = makeFakeDeps();
-  const { executionArn } = await requestExport(deps, alice, { type: 'push', searchCriteria: {} });
+  const { executionArn } = await requestExport(deps, alice, { delivery: 'push', searchCriteria: {} });
   return { deps, executionArn };
 }
 

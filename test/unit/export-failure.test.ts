@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { Transient } from '../../core/errors';
-import { handleExportFailure, plainFailure } from '../../core/export';
-import type { DeliveryType, ExportJob } from '../../core/model';
+import type { DeliveryType } from '../../core/model';
 import { alice, makeFakeDeps } from './fakes';
+import { handleExportFailure } from '../../core/export/tasks';
+import { plainFailure } from '../../core/export/messages';
+import type { ExportJob } from '../../core/export/job';
 
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:ferry-export:export-0001';
-const jobOf = (type: DeliveryType): ExportJob => ({
+const jobOf = (delivery: DeliveryType): ExportJob => ({
   exportId: 'export-0001',
   requestedBy: alice,
-  type,
+  delivery,
   searchCriteria: { q: 'ferry' },
   requestedAt: '2024-06-01T11:59:30.000Z',
 });

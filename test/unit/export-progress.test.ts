@@ -4,15 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { DynamoExportProgress } from '../../adapters/aws/dynamo-export-progress';
 import { SqliteExportProgress, openRecordsDatabase } from '../../adapters/local/sqlite-records';
 import { Transient } from '../../core/errors';
-import { PROGRESS_EVERY_ROWS, exportStatus, generateCsvReport, requestExport } from '../../core/export';
-import type { ExportJob } from '../../core/model';
 import { FakeSend, awsError, testCredentials } from './aws-fakes';
 import { alice, makeFakeDeps, makePosts } from './fakes';
+import { PROGRESS_EVERY_ROWS } from '../../core/export/progress';
+import { exportStatus, requestExport } from '../../core/export/use-cases';
+import { generateCsvReport } from '../../core/export/tasks';
+import type { ExportJob } from '../../core/export/job';
 
 const job = (overrides: Partial<ExportJob> = {}): ExportJob => ({
   exportId: 'export-0001',
   requestedBy: alice,
-  type: 'direct',
+  delivery: 'direct',
   searchCriteria: {},
   requestedAt: '2024-06-01T11:59:30.000Z',
   ...overrides,
@@ -106,7 +108,7 @@ describe('progress of the CSV report', () => {
 describe('the status of a running export', () => {
   it('carries the latest progress while RUNNING, and none once finished', async () => {
     const deps = makeFakeDeps();
-    const { executionArn } = await requestExport(deps, alice, { type: 'direct', searchCriteria: {} });
+    const { executionArn } = await requestExport(deps, alice, { delivery: 'direct', searchCriteria: {} });
     expect(await exportStatus(deps, alice, executionArn)).not.toHaveProperty('progress');
 
     await deps.exportProgress.record('export-0001', { rowsWritten: 12_345, totalRows: 50_000, updatedAt: '2024-06-01T12:00:02.000Z' });
@@ -129,7 +131,7 @@ describe('the status of a running export', () => {
 
   it('is still answered, without progress, when the progress cannot be read', async () => {
     const deps = makeFakeDeps();
-    const { executionArn } = await requestExport(deps, alice, { type: 'direct', searchCriteria: {} });
+    const { executionArn } = await requestExport(deps, alice, { delivery: 'direct', searchCriteria: {} });
     deps.exportProgress.failure = new Transient('progress table unavailable');
     const log = warnings();
     const status = await exportStatus({ ...deps, log }, alice, executionArn);

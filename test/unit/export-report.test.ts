@@ -1,15 +1,16 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { csvRecordOf } from '../../core/csv';
+import { TAG_SEPARATOR } from '../../core/csv';
 import { Transient } from '../../core/errors';
-import { generateCsvReport, recordExportRequest, recordExportSuccess } from '../../core/export';
-import { POST_COLUMNS, type ExportJob } from '../../core/model';
+import { POST_COLUMNS } from '../../core/model';
 import { HOUR, InMemorySearchSource, alice, makeFakeDeps, makePosts } from './fakes';
+import { generateCsvReport, recordExportRequest, recordExportSuccess } from '../../core/export/tasks';
+import type { ExportJob } from '../../core/export/job';
 
 const job = (overrides: Partial<ExportJob> = {}): ExportJob => ({
   exportId: 'export-0001',
   requestedBy: alice,
-  type: 'direct',
+  delivery: 'direct',
   searchCriteria: {},
   requestedAt: '2024-06-01T11:59:30.000Z',
   ...overrides,
@@ -37,7 +38,7 @@ describe('generating the CSV report', () => {
     expect(report.bytes).toBe(Buffer.byteLength(csv));
     const rows = rowsOf(csv);
     expect(rows).toHaveLength(20_001);
-    expect(rows.slice(1)).toEqual(posts.map((post) => csvRecordOf(post, POST_COLUMNS)));
+    expect(rows.slice(1)).toEqual(posts.map((post) => POST_COLUMNS.map((column) => (column === 'tags' ? post.tags.join(TAG_SEPARATOR) : post[column]))));
   });
 
   it('exports only what the criteria match, in the chosen columns', async () => {
@@ -103,7 +104,7 @@ describe('generating the CSV report', () => {
 describe('auditing an export', () => {
   it('records who asked for what, how, and when, when the export is requested', async () => {
     const deps = makeFakeDeps();
-    await recordExportRequest(deps, job({ type: 'email', searchCriteria: { q: 'ferry' } }));
+    await recordExportRequest(deps, job({ delivery: 'email', searchCriteria: { q: 'ferry' } }));
     expect([...deps.audit.entries.values()]).toEqual([
       {
         id: 'export:export-0001:REQUESTED',

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { NotFound } from '../../core/errors';
-import { exportStatus, requestExport } from '../../core/export';
-import type { ExportJob, ExportReport } from '../../core/model';
+import { DownloadRequestSchema } from '../../core/model';
+import { parseInput } from '../../core/validation';
+import { InvalidInput, NotFound } from '../../core/errors';
 import { HOUR, alice, bob, makeFakeDeps } from './fakes';
+import { exportStatus, requestExport } from '../../core/export/use-cases';
+import type { ExportJob, ExportReport } from '../../core/export/job';
 
 async function startedExport(deps = makeFakeDeps()) {
-  const { executionArn } = await requestExport(deps, alice, { type: 'direct', searchCriteria: { q: 'ferry' } });
+  const { executionArn } = await requestExport(deps, alice, { delivery: 'direct', searchCriteria: { q: 'ferry' } });
   return { deps, executionArn };
 }
 
@@ -21,7 +23,7 @@ describe('requesting an export', () => {
   it('starts the export workflow named by a new export id, with the job as input', async () => {
     const deps = makeFakeDeps();
     const { executionArn } = await requestExport(deps, alice, {
-      type: 'email',
+      delivery: 'email',
       searchCriteria: { q: 'harbour', tags: ['sea'] },
       columns: ['id', 'content'],
     });
@@ -33,7 +35,7 @@ describe('requesting an export', () => {
     expect(started.input).toEqual({
       exportId: 'export-0001',
       requestedBy: alice,
-      type: 'email',
+      delivery: 'email',
       searchCriteria: { q: 'harbour', tags: ['sea'] },
       columns: ['id', 'content'],
       requestedAt: '2024-06-01T12:00:00.000Z',
@@ -52,7 +54,7 @@ describe('the status of an export', () => {
     expect(await exportStatus(deps, alice, executionArn)).toEqual({
       executionArn,
       status: 'RUNNING',
-      type: 'direct',
+      delivery: 'direct',
       requestedAt: '2024-06-01T12:00:00.000Z',
     });
   });
@@ -105,7 +107,7 @@ describe('the status of an export', () => {
     const { deps, executionArn } = await startedExport();
     deps.executions.fail(executionArn, executionStatus, error, 'internal detail');
     const status = await exportStatus(deps, alice, executionArn);
-    expect(status).toEqual({ executionArn, status: 'FAILED', type: 'direct', requestedAt: '2024-06-01T12:00:00.000Z', error: words });
+    expect(status).toEqual({ executionArn, status: 'FAILED', delivery: 'direct', requestedAt: '2024-06-01T12:00:00.000Z', error: words });
     expect(status.error).not.toContain('internal detail');
   });
 
@@ -123,5 +125,27 @@ describe('the status of an export', () => {
     const deps = makeFakeDeps();
     const { executionArn } = await deps.executions.start('import', 'import-1', { importId: 'import-1', userId: alice.userId });
     await expect(exportStatus(deps, alice, executionArn)).rejects.toBeInstanceOf(NotFound);
+  });
+});
+
+describe('the download request body', () => {
+  it('takes the delivery as `delivery`, or as `type`, the name the contract documented first', () => {
+    expect(parseInput(DownloadRequestSchema, { delivery: 'push', searchCriteria: {} })).toEqual({ delivery: 'push', searchCriteria: {} });
+    expect(parseInput(DownloadRequestSchema, { type: 'email' })).toEqual({ delivery: 'email', searchCriteria: {} });
+  });
+
+  it('names the field that was wrong: the one sent, or `delivery` when neither was', () => {
+    const fieldOf = (body: unknown) => {
+      try {
+        parseInput(DownloadRequestSchema, body);
+      } catch (error) {
+        if (error instanceof InvalidInput) return error.field;
+        throw error;
+      }
+      return undefined;
+    };
+    expect(fieldOf({ type: 'fax' })).toBe('type');
+    expect(fieldOf({ delivery: 'fax' })).toBe('delivery');
+    expect(fieldOf({ searchCriteria: {} })).toBe('delivery');
   });
 });

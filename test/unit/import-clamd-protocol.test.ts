@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClamdScanner, parseInstreamReply } from '../../adapters/local/clamd-scanner';
 import { Transient } from '../../core/errors';
-import { ScanFailed } from '../../core/import/scanner';
+import { ScanFailed } from '../../core/errors';
 
 /**
  * The INSTREAM protocol as ClamdScanner speaks it, against a scripted stand-in for clamd that records

@@ -6,10 +6,10 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClamdScanner } from '../../adapters/local/clamd-scanner';
 import { Transient } from '../../core/errors';
-import { ScanFailed } from '../../core/import/scanner';
 import { startClamd, type ClamdHandle } from '../../infra/local/clamd/start-clamd';
 import { freePort } from '../../infra/local/free-port';
 import { clamdMissing, titled } from '../requirements';
+import { ScanFailed } from '../../core/errors';
 
 /** A real clamd with the signatures shipped in infra/local/clamd (EICAR only). CI installs clamav-daemon. */
 

@@ -1,8 +1,8 @@
+import { ExecutionAlreadyStarted } from '../../core/errors';
 import type { Readable } from 'node:stream';
 import { NotFound, Transient } from '../../core/errors';
-import { applyImportChange, type ImportChange, type ImportRecord, type ImportRecords } from '../../core/import/records';
-import type { ScanVerdict, VirusScanner } from '../../core/import/scanner';
-import type { ImportConfig } from '../../core/import/shared';
+import { applyImportChange, type ImportChange, type ImportRecord } from '../../core/import/records';
+import type { ScanVerdict } from '../../core/import/scanner';
 import {
   alice,
   FakeExecutions,
@@ -15,6 +15,8 @@ import {
   RecordingPushChannel,
   SequentialIds,
 } from './fakes';
+import type { ImportRecords, VirusScanner } from '../../core/ports';
+import type { ImportConfig } from '../../core/import/config';
 
 /** In-memory fakes for the import's ports, in the manner of ./fakes.ts. */
 
@@ -96,11 +98,11 @@ export const importConfig: ImportConfig = {
   appUrl: 'https://ferry.test',
 };
 
-/** Like AWS: a second start with a name already used throws ExecutionAlreadyExists. */
+/** Like the SFN adapter: a second start with a name already used throws ExecutionAlreadyStarted. */
 export class NamedExecutions extends FakeExecutions {
   override async start(workflow: 'export' | 'import', name: string, input: unknown): Promise<{ executionArn: string }> {
     if (this.started.some((execution) => execution.workflow === workflow && execution.name === name)) {
-      throw Object.assign(new Error(`Execution Already Exists: ${name}`), { name: 'ExecutionAlreadyExists' });
+      throw new ExecutionAlreadyStarted(`Execution Already Exists: ${name}`);
     }
     return super.start(workflow, name, input);
   }

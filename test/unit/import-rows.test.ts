@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../core/errors';
-import { ErrorReportWriter, neutralizeFormula } from '../../core/import/error-report';
+import { neutraliseFormula } from '../../core/csv';
+import { ErrorReportWriter } from '../../core/import/error-report';
 import { readImportRows, type ImportBatch, type ReadImportRowsOptions, type RejectedRow } from '../../core/import/rows';
 import type { Post } from '../../core/model';
 
@@ -198,13 +199,13 @@ describe('the error report', () => {
   });
 
   it('is the header alone when nothing was rejected', async () => {
-    expect(await report([])).toBe('rowNumber,reason,raw\n');
+    expect(await report([])).toBe('rowNumber,reason,raw\r\n');
   });
 
   it('neutralizes cells a spreadsheet would run as formulas', async () => {
     const csv = await report([[{ rowNumber: 1, reason: '=HYPERLINK("http://evil")', raw: '@SUM(1)' }]]);
     expect(parse(csv)[1]).toEqual(['1', `'=HYPERLINK("http://evil")`, `'@SUM(1)`]);
-    expect(['=1', '+1', '-1', '@x', '\t=1', '\r=1', 'plain', '1-2'].map(neutralizeFormula)).toEqual([
+    expect(['=1', '+1', '-1', '@x', '\t=1', '\r=1', 'plain', '1-2'].map(neutraliseFormula)).toEqual([
       "'=1",
       "'+1",
       "'-1",

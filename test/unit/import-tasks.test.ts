@@ -1,19 +1,18 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { Transient } from '../../core/errors';
-import type { ImportJob } from '../../core/import/shared';
 import {
   computeChecksum,
   handleImportFailure,
   identifyImportFormat,
   notifyImportOutcome,
-  plainImportFailure,
   processImport,
   quarantineFile,
   rejectFile,
   scanForViruses,
   type CheckResults,
 } from '../../core/import/tasks';
+import { plainImportFailure } from '../../core/import/messages';
 import { createImport } from '../../core/import/use-cases';
 import { createHash } from 'node:crypto';
 import { alice } from './fakes';
@@ -21,6 +20,7 @@ import { OpenSearchSource } from '../../adapters/aws/opensearch-search';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
 import { OpenSearchModel } from './opensearch-model';
 import { clientOn } from './opensearch-wire';
+import type { ImportJob } from '../../core/import/job';
 
 const EXECUTION = 'arn:aws:states:us-east-1:1:execution:ferry-import:x';
 const HEADER = 'userId,dateCreated,content,tags';

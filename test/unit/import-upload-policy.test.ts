@@ -35,7 +35,7 @@ function invalidField(body: unknown, limits?: Parameters<typeof parseCreateImpor
 describe('the create-import request', () => {
   it('accepts one file and normalizes it to a one-file list, lower-casing the hash', () => {
     expect(parseCreateImportRequest({ ...valid, sha256: SHA })).toEqual({
-      type: 'email',
+      delivery: 'email',
       batch: false,
       files: [{ fileName: 'posts.csv', size: 1234, contentType: 'text/csv', sha256: SHA.toLowerCase() }],
     });
@@ -50,7 +50,15 @@ describe('the create-import request', () => {
       ],
     });
     expect(request.batch).toBe(true);
+    expect(request.delivery).toBe('push');
     expect(request.files.map((f) => f.fileName)).toEqual(['a.csv', 'b.ndjson']);
+  });
+
+  it('takes the delivery as `delivery`, or as `type`, the name the contract documented first', () => {
+    const { type: _type, ...file } = valid;
+    expect(parseCreateImportRequest({ ...file, delivery: 'push' }).delivery).toBe('push');
+    expect(parseCreateImportRequest({ ...file, type: 'push' }).delivery).toBe('push');
+    expect(parseCreateImportRequest({ files: [file], delivery: 'direct' }).delivery).toBe('direct');
   });
 
   it.each<[string, unknown, string]>([
@@ -61,7 +69,8 @@ describe('the create-import request', () => {
     ['a missing file name', { ...valid, fileName: undefined }, 'fileName'],
     ['a blank file name', { ...valid, fileName: '   ' }, 'fileName'],
     ['an unknown delivery type', { ...valid, type: 'fax' }, 'type'],
-    ['a missing delivery type', { ...valid, type: undefined }, 'type'],
+    ['an unknown delivery', { ...valid, type: undefined, delivery: 'fax' }, 'delivery'],
+    ['a missing delivery type', { ...valid, type: undefined }, 'delivery'],
     ['a content type that is not a media type', { ...valid, contentType: 'csv please' }, 'contentType'],
     ['a hash that is not 64 hex digits', { ...valid, sha256: 'abc' }, 'sha256'],
     ['an unknown field', { ...valid, bucket: 'someone-elses' }, 'bucket'],

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Forbidden, InvalidInput, NotFound } from '../../core/errors';
 import type { User } from '../../core/model';
-import type { ImportJob } from '../../core/import/shared';
 import {
   completeImport,
   createImport,
@@ -10,12 +9,11 @@ import {
   MAX_BATCH_FILES,
   onUploadCreated,
   presignImportParts,
-  type BatchStatusView,
-  type CreatedImports,
-  type ImportStatusView,
 } from '../../core/import/use-cases';
 import { alice, bob } from './fakes';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
+import type { ImportJob } from '../../core/import/job';
+import type { BatchStatusView, CreatedImports, ImportStatusView } from '../../core/contract';
 
 const admin: User = { userId: 'user-admin', username: 'admin', email: 'admin@example.com', groups: ['admin'] };
 const GiB = 1024 ** 3;

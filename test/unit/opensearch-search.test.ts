@@ -10,7 +10,6 @@ import {
   toOpenSearchQuery,
 } from '../../adapters/aws/opensearch-search';
 import { Transient } from '../../core/errors';
-import { generatePosts } from '../../core/demo-data';
 import type { Post } from '../../core/model';
 import type { SearchSource } from '../../core/ports';
 import { postWordsOf } from '../../core/search-criteria';
@@ -18,6 +17,7 @@ import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
 import { OpenSearchModel } from './opensearch-model';
 import { clientOn, ndjsonOf, type WireResponse } from './opensearch-wire';
 import { HAND_MADE, TOKENIZER_CASES, describeSearchSource } from './search-source-spec';
+import { generatePosts } from '../../infra/local/demo-data';
 
 /*
  * There is no OpenSearch server in this environment. These tests pin the query DSL and the index definition

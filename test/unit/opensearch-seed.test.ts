@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { versionedIndexOf } from '../../adapters/aws/opensearch-search';
-import { demoPostId, generatePosts } from '../../core/demo-data';
+import { demoPostId, generatePosts } from '../../infra/local/demo-data';
 import { OpenSearchModel } from './opensearch-model';
 import { ndjsonOf, serveOverHttp } from './opensearch-wire';
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generatePosts } from '../../core/demo-data';
 import type { Post, SearchCriteria } from '../../core/model';
 import type { SearchSource } from '../../core/ports';
 import { compareNewestFirst, matchesCriteria } from '../../core/search-criteria';
+import { generatePosts } from '../../infra/local/demo-data';
 
 /**
  * The behaviour every SearchSource adapter must show (core/search-criteria.ts), run against each adapter

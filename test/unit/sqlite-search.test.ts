@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
 import { InvalidInput } from '../../core/errors';
-import { generatePosts } from '../../core/demo-data';
 import { seed } from '../../infra/local/seed';
 import { describeSearchSource } from './search-source-spec';
+import { generatePosts } from '../../infra/local/demo-data';
 
 const tempDirs: string[] = [];
 function freshDir(): string {

@@ -32,8 +32,8 @@ export class ApiClient {
     return this.request('GET', `/search?${query}`, undefined, signal);
   }
 
-  requestExport(type: DeliveryType, searchCriteria: SearchCriteria): Promise<{ executionArn: string }> {
-    return this.request('POST', '/download-request', { type, searchCriteria });
+  requestExport(delivery: DeliveryType, searchCriteria: SearchCriteria): Promise<{ executionArn: string }> {
+    return this.request('POST', '/download-request', { delivery, searchCriteria });
   }
 
   exportStatus(executionArn: string): Promise<ExportStatus> {
@@ -41,7 +41,7 @@ export class ApiClient {
   }
 
   createImport(file: { fileName: string; size: number; contentType: string; sha256?: string }): Promise<CreatedImport> {
-    return this.request('POST', '/imports', { ...file, type: 'direct' });
+    return this.request('POST', '/imports', { ...file, delivery: 'direct' });
   }
 
   /** Tells the server the upload is done (idempotent); for multipart uploads it carries the part ETags. */

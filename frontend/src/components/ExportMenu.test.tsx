@@ -37,7 +37,7 @@ describe('ExportMenu', () => {
     expect(screen.getByText(/1,234 rows/)).toBeInTheDocument();
     expect(screen.getByText('expires in 71 h')).toBeInTheDocument();
     const [request] = api.callsTo('POST', /^\/download-request$/);
-    expect(request?.body).toEqual({ type: 'direct', searchCriteria: CRITERIA });
+    expect(request?.body).toEqual({ delivery: 'direct', searchCriteria: CRITERIA });
     expect(request?.headers.Authorization).toMatch(/^Bearer .+\..+\..+/);
     expect(api.callsTo('GET', STATUS_PATH)).toHaveLength(3);
   });
@@ -50,7 +50,7 @@ describe('ExportMenu', () => {
 
     const confirmation = await screen.findByText(/we will email a link to/i);
     expect(within(confirmation).getByText('alice@example.com')).toBeInTheDocument();
-    expect(api.callsTo('POST', /^\/download-request$/)[0]?.body).toMatchObject({ type: 'email' });
+    expect(api.callsTo('POST', /^\/download-request$/)[0]?.body).toMatchObject({ delivery: 'email' });
   });
 
   it('Notify me here shows the link the moment the push message arrives (text or binary frame), without polling', async () => {

@@ -6,10 +6,10 @@ import { plainMessage } from '../lib/errors';
 import { useExports, useNow, useUser } from '../services';
 import { Spinner } from './Spinner';
 
-const CHOICES: { type: DeliveryType; label: string; detail: string }[] = [
-  { type: 'direct', label: 'Download', detail: 'Prepare a CSV file and offer it here' },
-  { type: 'email', label: 'Email me a link', detail: 'Send a download link to your email' },
-  { type: 'push', label: 'Notify me here', detail: 'Show the link on this page the moment it is ready' },
+const CHOICES: { delivery: DeliveryType; label: string; detail: string }[] = [
+  { delivery: 'direct', label: 'Download', detail: 'Prepare a CSV file and offer it here' },
+  { delivery: 'email', label: 'Email me a link', detail: 'Send a download link to your email' },
+  { delivery: 'push', label: 'Notify me here', detail: 'Show the link on this page the moment it is ready' },
 ];
 
 /** "Export results": the three deliveries, then the latest export's progress in plain words. */
@@ -34,12 +34,12 @@ export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; tota
     if (returnFocus) buttonRef.current?.focus();
   };
 
-  const choose = async (type: DeliveryType) => {
+  const choose = async (delivery: DeliveryType) => {
     close(true);
-    setStarting(type);
+    setStarting(delivery);
     setProblem(undefined);
     try {
-      const record = await tracker.request(type, criteria, user.claims.email);
+      const record = await tracker.request(delivery, criteria, user.claims.email);
       setActiveArn(record.executionArn);
     } catch (error) {
       setProblem(`The export could not start. ${plainMessage(error)}`);
@@ -98,7 +98,7 @@ export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; tota
         >
           {CHOICES.map((choice, i) => (
             <button
-              key={choice.type}
+              key={choice.delivery}
               ref={(el) => {
                 itemRefs.current[i] = el;
               }}
@@ -106,7 +106,7 @@ export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; tota
               role="menuitem"
               tabIndex={-1}
               className="menu-item"
-              onClick={() => void choose(choice.type)}
+              onClick={() => void choose(choice.delivery)}
             >
               <span className="menu-label">{choice.label}</span>
               <span className="menu-detail">{choice.detail}</span>
@@ -134,7 +134,7 @@ function ExportOutcome({ record }: { record: ExportRecord }) {
   if (record.status === 'FAILED') {
     return <p className="error">The export failed: {record.error ? record.error : 'something went wrong on our side.'}</p>;
   }
-  if (record.type === 'email') {
+  if (record.delivery === 'email') {
     return record.status === 'SUCCEEDED' ? (
       <p className="success">
         ✓ Sent: a link to your CSV ({rows}) was emailed to <strong>{where}</strong>.
@@ -149,7 +149,7 @@ function ExportOutcome({ record }: { record: ExportRecord }) {
     return (
       <p className="status-line">
         <Spinner />{' '}
-        {record.type === 'push'
+        {record.delivery === 'push'
           ? 'Preparing your file. The link will appear here the moment it is ready.'
           : 'Preparing your file…'}
         {record.checkProblem && <span className="muted"> {record.checkProblem}</span>}

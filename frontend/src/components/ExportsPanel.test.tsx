@@ -11,7 +11,7 @@ const arn = (name: string) => `arn:aws:states:eu-west-1:000000000000:execution:f
 
 const record = (name: string, patch: Partial<ExportRecord>): ExportRecord => ({
   executionArn: arn(name),
-  type: 'direct',
+  delivery: 'direct',
   criteria: { q: name },
   requestedAt: hoursFromNow(-1),
   status: 'SUCCEEDED',

@@ -41,7 +41,7 @@ function ExportItem({ record, now, onRemove }: { record: ExportRecord; now: numb
         <StatusBadge record={record} expired={expired} />
       </div>
       <div className="muted small">
-        {DELIVERY[record.type]} · {formatDateTime(record.requestedAt)}
+        {DELIVERY[record.delivery]} · {formatDateTime(record.requestedAt)}
         {record.emailedTo && <> · to {record.emailedTo}</>}
       </div>
       <div className="export-body" aria-live="polite">

@@ -38,7 +38,7 @@ describe('Upload list', () => {
       size: CSV.length,
       contentType: 'text/csv',
       sha256: await sha256Hex(new TextEncoder().encode(CSV)),
-      type: 'direct',
+      delivery: 'direct',
     });
     const upload = storage.requests[0]!;
     expect(upload.request).toMatchObject({ method: 'POST', url: 'http://s3.test/uploads' });

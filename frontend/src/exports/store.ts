@@ -2,7 +2,7 @@ import type { DeliveryType, ExportStatus, SearchCriteria } from '../api/types';
 
 /** One export this person asked for, as the Exports panel shows it. */
 export interface ExportRecord extends ExportStatus {
-  type: DeliveryType;
+  delivery: DeliveryType;
   criteria: SearchCriteria;
   requestedAt: string;
   /** Where the email link went (the email claim), for email deliveries. */
@@ -62,7 +62,11 @@ export class ExportsStore {
   private load(): ExportRecord[] {
     try {
       const raw: unknown = JSON.parse(this.storage.getItem(this.key) ?? '[]');
-      return Array.isArray(raw) ? (raw as ExportRecord[]).filter((r) => typeof r?.executionArn === 'string') : [];
+      if (!Array.isArray(raw)) return [];
+      // Records kept before the delivery was called `delivery` name it `type`.
+      return (raw as Array<ExportRecord & { type?: DeliveryType }>)
+        .filter((r) => typeof r?.executionArn === 'string')
+        .map(({ type, ...r }) => (r.delivery || !type ? r : { ...r, delivery: type }));
     } catch {
       return [];
     }

@@ -51,18 +51,18 @@ export class ExportTracker {
     },
   ) {}
 
-  async request(type: DeliveryType, criteria: SearchCriteria, emailedTo?: string): Promise<ExportRecord> {
-    const { executionArn } = await this.deps.api.requestExport(type, criteria);
+  async request(delivery: DeliveryType, criteria: SearchCriteria, emailedTo?: string): Promise<ExportRecord> {
+    const { executionArn } = await this.deps.api.requestExport(delivery, criteria);
     const record: ExportRecord = {
       executionArn,
-      type,
+      delivery,
       criteria,
       requestedAt: new Date(this.deps.now?.() ?? Date.now()).toISOString(),
       status: 'RUNNING',
-      ...(type === 'email' && emailedTo ? { emailedTo } : {}),
+      ...(delivery === 'email' && emailedTo ? { emailedTo } : {}),
     };
     this.deps.store.add(record);
-    if (type === 'push') this.listen(executionArn);
+    if (delivery === 'push') this.listen(executionArn);
     else this.poll(executionArn);
     return record;
   }

@@ -203,7 +203,7 @@ export function contentTypeOf(file: File): string {
 }
 
 export function outcomeOf(status: ImportStatus): { phase: UploadPhase; message: string } {
-  const why = status.reason ?? status.error;
+  const why = status.reason;
   switch (status.status) {
     case 'SUCCEEDED':
       return { phase: 'succeeded', message: '' };

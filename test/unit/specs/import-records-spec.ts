@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../../adapters/list-cursor';
 import { InvalidInput, NotFound } from '../../../core/errors';
-import { PENDING_CHECKS, type ImportRecord, type ImportRecords } from '../../../core/import/records';
+import { PENDING_CHECKS, type ImportRecord } from '../../../core/import/records';
+import type { ImportRecords } from '../../../core/ports';
 import type { OpenSubject, Subject } from './subject';
 
 /** What every ImportRecords adapter must do (core/import/records.ts), run against each. */

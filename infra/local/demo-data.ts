@@ -1,4 +1,4 @@
-import type { Post } from './model';
+import type { Post } from '../../core/model';
 
 /**
  * Deterministic demo posts: post i is the same on every machine and every run, whatever batch it is

@@ -1,5 +1,5 @@
-import type { ExportJob } from './model';
-import type { AuditEntry, AuditOutcome } from './ports';
+import type { AuditEntry, AuditOutcome } from '../ports';
+import type { ExportJob } from './job';
 
 /**
  * The audit trail is append-only: one entry per export per outcome. The id is derived from the export
@@ -20,7 +20,7 @@ export function exportAuditEntry(job: ExportJob, outcome: AuditOutcome, recorded
     ...(details.executionArn ? { executionArn: details.executionArn } : {}),
     userId: job.requestedBy.userId,
     username: job.requestedBy.username,
-    delivery: job.type,
+    delivery: job.delivery,
     searchCriteria: job.searchCriteria,
     ...(details.rowCount !== undefined ? { rowCount: details.rowCount } : {}),
     outcome,

@@ -1,0 +1,223 @@
+/**
+ * The HTTP and WebSocket contract's shapes, written once: the use-cases return them and the web app
+ * (frontend/src/api/) reads them. Types only (the web app's bundle takes nothing from here at run time).
+ */
+
+export type DeliveryType = 'direct' | 'email' | 'push';
+
+/** A post as search answers it and CSV files carry it. */
+export interface Post {
+  id: string;
+  userId: string;
+  dateCreated: string;
+  content: string;
+  tags: string[];
+}
+
+export interface SearchCriteria {
+  q?: string;
+  tags?: string[];
+  userId?: string;
+  from?: string;
+  to?: string;
+}
+
+/** `GET /api/search`. */
+export interface SearchResult {
+  total: number;
+  page: number;
+  pageSize: number;
+  hits: Post[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exports
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** How far a running export has got; `totalRows` may be approximate (OpenSearch) or absent. */
+export interface ExportStatusProgress {
+  rowsWritten: number;
+  totalRows?: number;
+}
+
+/** `GET /api/download-request/{executionArn}`. */
+export interface ExportStatus {
+  executionArn: string;
+  status: ExecutionStatus;
+  delivery?: DeliveryType;
+  requestedAt?: string;
+  rowCount?: number;
+  url?: string;
+  expiresAt?: string;
+  error?: string;
+  /** While RUNNING, once "Generate CSV report" has recorded some. */
+  progress?: ExportStatusProgress;
+}
+
+/** The one WebSocket message of an export pushed to the browser. */
+export type PushReadyMessage = { type: 'export.ready'; executionArn: string; url: string; expiresAt: string; rowCount: number };
+export type PushFailedMessage = { type: 'export.failed'; executionArn: string; error: string };
+export type PushMessage = PushReadyMessage | PushFailedMessage;
+
+// ---------------------------------------------------------------------------------------------
+// Imports
+
+export type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED';
+
+export type AntivirusCheck = 'pending' | 'clean' | 'infected';
+/** `unverified`: the browser sent no hash, so the file's own was computed but compared with nothing. */
+export type ChecksumCheck = 'pending' | 'verified' | 'mismatch' | 'unverified';
+export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'unknown';
+
+/** Each check's answer so far; the antivirus check says only clean or infected (the signature is in `reason`). */
+export interface ImportChecks {
+  antivirus: AntivirusCheck;
+  checksum: ChecksumCheck;
+  format: FormatCheck;
+}
+
+/** `GET /api/imports/{importId}`. */
+export interface ImportStatusView {
+  importId: string;
+  fileName: string;
+  status: ImportState;
+  checks: ImportChecks;
+  rowsImported?: number;
+  rowsRejected?: number;
+  errorReportUrl?: string;
+  /** Why it was rejected, quarantined or failed, in words for the user. */
+  reason?: string;
+  batchId?: string;
+  executionArn?: string;
+  createdAt: string;
+  finishedAt?: string;
+}
+
+/** `GET /api/imports/{batchId}`. */
+export interface BatchStatusView {
+  batchId: string;
+  /** AWAITING_UPLOAD until every file arrived, RUNNING while any is, COMPLETED once every file ended. */
+  status: 'AWAITING_UPLOAD' | 'RUNNING' | 'COMPLETED';
+  /** Every file's antivirus, checksum and format checks have an answer (or the file ended without them). */
+  checksComplete: boolean;
+  counts: Record<ImportState, number>;
+  files: ImportStatusView[];
+}
+
+/** A presigned POST: send `fields` then the file as multipart/form-data to `url`. */
+export interface PresignedPost {
+  url: string;
+  fields: Record<string, string>;
+}
+
+export interface PartLink {
+  partNumber: number;
+  url: string;
+  /** The byte range of the file this part carries, for Blob.slice(start, end). */
+  start: number;
+  end: number;
+}
+
+/** A multipart upload: PUT each part to its URL, then complete with the ETags. */
+export interface MultipartUploadInstructions {
+  method: 'multipart';
+  uploadId: string;
+  partSize: number;
+  partCount: number;
+  parts: PartLink[];
+}
+
+export type UploadInstructions = ({ method: 'POST' } & PresignedPost) | MultipartUploadInstructions;
+
+/** `POST /api/imports`: one file, or a batch. */
+export type CreatedImports =
+  | { importId: string; upload: UploadInstructions }
+  | { batchId: string; imports: Array<{ importId: string; fileName: string; upload: UploadInstructions }> };
+
+/** `POST /api/imports/{importId}/parts`. */
+export interface ImportParts {
+  importId: string;
+  uploadId: string;
+  partSize: number;
+  partCount: number;
+  parts: PartLink[];
+}
+
+export interface ImportSummary {
+  files: number;
+  succeeded: number;
+  quarantined: number;
+  rejected: number;
+  failed: number;
+  rowsImported: number;
+  rowsRejected: number;
+}
+
+/** The one WebSocket message of an import (or batch) pushed to the browser. */
+export type ImportPushMessage = {
+  type: 'import.finished';
+  id: string;
+  batchId?: string;
+  summary: ImportSummary;
+  files: Array<{ importId: string; fileName: string; status: ImportState; rowsImported?: number; rowsRejected?: number; reason?: string }>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+/** `GET /api/admin/quarantine`'s items. */
+export interface QuarantinedFileView {
+  importId: string;
+  fileName: string;
+  userId: string;
+  username: string;
+  email: string;
+  size: number;
+  signature: string;
+  quarantinedAt: string;
+  bucket: string;
+  key: string;
+}
+
+export interface QuarantinePage {
+  items: QuarantinedFileView[];
+  nextCursor?: string;
+}
+
+export type AuditKind = 'export' | 'import';
+export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED';
+
+/** One entry of `GET /api/admin/audit`. */
+export interface AuditEntry {
+  id: string;
+  kind: AuditKind;
+  executionArn?: string;
+  userId: string;
+  username: string;
+  delivery: DeliveryType;
+  searchCriteria?: SearchCriteria;
+  rowCount?: number;
+  outcome: AuditOutcome;
+  error?: string;
+  requestedAt: string;
+  recordedAt: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  nextCursor?: string;
+}
+
+export type WorkflowName = 'export' | 'import';
+export type ExecutionState = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+/** One item of `GET /api/admin/executions` as it travels (dates as ISO strings in JSON). */
+export interface ExecutionSummaryView {
+  executionArn: string;
+  workflow: WorkflowName;
+  name: string;
+  status: ExecutionState;
+  startDate: string;
+  stopDate?: string;
+}

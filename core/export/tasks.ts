@@ -1,0 +1,151 @@
+import type {
+  AuditLog,
+  Clock,
+  ConnectionRendezvous,
+  ExportProgress,
+  Mailer,
+  ObjectStore,
+  PushChannel,
+  SearchSource,
+  WarningLog,
+} from '../ports';
+import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
+import { exportAuditEntry } from './audit';
+import { exportColumns, postsToCsvStream } from './csv';
+import { downloadNameOf, presignReport, reportKey, type ExportJob, type ExportReport } from './job';
+import { adminFailureMail, failedPush, plainFailure, readyMail, readyPush, userFailureMail } from './messages';
+import { ProgressReporter, reportingProgress } from './progress';
+
+/** The tasks of statemachines/export.asl.yaml ("Wait for browser connection" is in ./rendezvous.ts). */
+
+/** Task inputs, as the state machine shapes them (see Parameters / ResultPath in export.asl.yaml). */
+export type EmailLinkInput = ExportJob & { report: ExportReport };
+export interface PushLinkInput {
+  executionArn: string;
+  exportId: string;
+  requestedBy: ExportJob['requestedBy'];
+  connectionId: string | null;
+  report: ExportReport;
+}
+export interface ExportSuccessInput {
+  executionArn: string;
+  job: ExportJob;
+  report: ExportReport;
+}
+/** What "Push link to browser" reports: posted, the connection was gone, or nobody was connected. */
+export type PushOutcome = 'delivered' | 'gone' | 'no-connection';
+export interface ExportFailureInput {
+  executionArn: string;
+  job: ExportJob;
+  failure: WorkflowFailure;
+}
+
+export async function recordExportRequest(deps: { audit: AuditLog; clock: Clock }, job: ExportJob, executionArn?: string): Promise<void> {
+  await deps.audit.record(exportAuditEntry(job, 'REQUESTED', deps.clock.now(), { ...(executionArn ? { executionArn } : {}) }));
+}
+
+/** Streams every match into the exports bucket as CSV; memory stays flat whatever the row count. */
+export async function generateCsvReport(
+  deps: {
+    search: SearchSource;
+    objects: ObjectStore;
+    clock: Clock;
+    exportProgress: ExportProgress;
+    log?: WarningLog;
+    config: { exportsBucket: string; exportTtlHours: number };
+  },
+  job: ExportJob,
+): Promise<ExportReport> {
+  const progress = { rows: 0 };
+  const reporter = new ProgressReporter(deps, job.exportId);
+  // Counted beside the export, not before it: the first rows need not wait for the count.
+  void Promise.resolve()
+    .then(() => deps.search.search(job.searchCriteria, { page: 1, pageSize: 1 }))
+    .then(
+      (page) => reporter.knowTotal(page.total),
+      (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
+    );
+  const batches = reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter);
+  const body = postsToCsvStream(batches, exportColumns(job.columns), progress);
+  const bucket = deps.config.exportsBucket;
+  const key = reportKey(job);
+  const { bytes } = await deps.objects.putStream(bucket, key, body, {
+    contentType: 'text/csv; charset=utf-8',
+    contentDisposition: `attachment; filename="${downloadNameOf(job)}"`,
+    metadata: { 'export-id': job.exportId },
+  });
+  // Counted from when the file exists: the bucket lifecycle (and the local sweeper) count from there too.
+  const expiresAt = new Date(deps.clock.now().getTime() + deps.config.exportTtlHours * 3_600_000).toISOString();
+  return { bucket, key, rowCount: progress.rows, bytes, expiresAt };
+}
+
+export async function emailLinkToUser(
+  deps: { objects: ObjectStore; mailer: Mailer; clock: Clock; config: { appUrl: string } },
+  input: EmailLinkInput,
+): Promise<void> {
+  const url = (await presignReport(deps, input.report, downloadNameOf(input))) ?? deps.config.appUrl;
+  await deps.mailer.send(readyMail(input, input.report, url, deps.config.appUrl));
+}
+
+/**
+ * Posts the link to the browser. The latest connection recorded for the execution wins over the one the
+ * wait task saw (the browser may have reconnected since). A gone connection is not a failure: the
+ * export stays available by polling.
+ */
+export async function pushLinkToBrowser(
+  deps: { objects: ObjectStore; push: PushChannel; rendezvous: ConnectionRendezvous; clock: Clock },
+  input: PushLinkInput,
+): Promise<PushOutcome> {
+  if (input.connectionId === null) return 'no-connection';
+  const connectionId = (await deps.rendezvous.connectionOf(input.executionArn)) ?? input.connectionId;
+  // The file name was set on the object when it was written; this task does not know requestedAt.
+  const url = await presignReport(deps, input.report);
+  if (!url) return 'no-connection';
+  return deps.push.post(connectionId, readyPush(input.executionArn, input.report, url));
+}
+
+/** Audits the success and returns the report, which becomes the execution's output. */
+export async function recordExportSuccess(deps: { audit: AuditLog; clock: Clock }, input: ExportSuccessInput): Promise<ExportReport> {
+  await deps.audit.record(
+    exportAuditEntry(input.job, 'SUCCEEDED', deps.clock.now(), { executionArn: input.executionArn, rowCount: input.report.rowCount }),
+  );
+  return input.report;
+}
+
+/**
+ * The Catch of every task: audits the failure, tells the user the way they asked to hear, and alerts the
+ * admins. Every step is attempted; if one fails the task fails (and is retried when transient).
+ */
+export async function handleExportFailure(
+  deps: {
+    audit: AuditLog;
+    clock: Clock;
+    mailer: Mailer;
+    push: PushChannel;
+    rendezvous: ConnectionRendezvous;
+    config: { adminEmail: string; appUrl: string };
+  },
+  input: ExportFailureInput,
+): Promise<void> {
+  const { executionArn, job, failure } = input;
+  await deps.audit.record(exportAuditEntry(job, 'FAILED', deps.clock.now(), { executionArn, error: failureDetail(failure) }));
+  await attemptAll([
+    tellUserAboutFailure(deps, input, plainFailure(failure)),
+    deps.mailer.send(adminFailureMail(deps.config.adminEmail, executionArn, job, failure)),
+  ]);
+}
+
+async function tellUserAboutFailure(
+  deps: { mailer: Mailer; push: PushChannel; rendezvous: ConnectionRendezvous; config: { appUrl: string } },
+  { executionArn, job }: ExportFailureInput,
+  error: string,
+): Promise<void> {
+  if (job.delivery === 'email') {
+    await deps.mailer.send(userFailureMail(job, error, deps.config.appUrl));
+  } else if (job.delivery === 'push') {
+    const connectionId = await deps.rendezvous.connectionOf(executionArn);
+    if (!connectionId) return;
+    await deps.push.post(connectionId, failedPush(executionArn, error));
+  }
+  // direct: the browser is polling and sees FAILED with the same plain words.
+}

@@ -1,0 +1,10 @@
+/** The configuration values the import use-cases read (a subset of functions/config.ts). */
+export interface ImportConfig {
+  uploadsBucket: string;
+  permanentBucket: string;
+  quarantineBucket: string;
+  maxImportBytes: number;
+  importMapConcurrency: number;
+  adminEmail: string;
+  appUrl: string;
+}
