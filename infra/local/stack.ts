@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { getDeps } from '../../functions/composition';
+import { getDeps, provideDeps } from '../../functions/composition';
 import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
+import { buildLocalDeps } from './composition';
 import { createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
 import { startLocalS3 } from './local-s3';
@@ -57,6 +58,8 @@ export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { root, dataDir } = options;
+  // The handlers run in-process: they get the local adapters, never the AWS home's defaults.
+  provideDeps(buildLocalDeps);
   mkdirSync(dataDir, { recursive: true });
   // Local credentials: the SDK clients sign requests as they would in AWS; s3rver accepts these keys.
   process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';

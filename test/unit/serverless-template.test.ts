@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
-import { ClamdScanner } from '../../adapters/local/clamd-scanner';
+import { ClamdScanner } from '../../adapters/clamd/clamd-scanner';
 
 /**
  * The AWS packaging: `npm run package` (serverless package, offline, dummy credentials) must give a
