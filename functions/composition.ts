@@ -13,7 +13,7 @@ import type {
 import type { ImportRecords } from '../core/import/records';
 import { ScanFailed, type VirusScanner } from '../core/import/scanner';
 import { createTokenVerifier, type TokenVerifier } from './auth';
-import { parseConfig, type Config } from './config';
+import { getConfig, type Config } from './config';
 
 /**
  * The AWS home's composition root: only AWS adapters (and clamd, which the scan Lambda reaches on
@@ -157,7 +157,7 @@ export function provideDeps(homeBuilder: DepsBuilder): void {
 export function getDeps(): Promise<Deps> {
   // A failed build is not cached: the local stack may still be filling in its configuration.
   deps ??= Promise.resolve()
-    .then(() => builder(parseConfig()))
+    .then(() => builder(getConfig()))
     .catch((error: unknown) => {
       deps = undefined;
       throw error;

@@ -97,3 +97,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return Object.freeze(parsed.data);
 }
+
+let current: Config | undefined;
+
+/** The process's configuration, parsed once on first use; an incomplete one throws and is read again next time. */
+export const getConfig = (): Config => (current ??= parseConfig());

@@ -1,8 +1,8 @@
-import { getDeps } from '../composition';
+import { getConfig } from '../config';
 import { json, route } from '../http';
 
-/** 200 once the configuration parsed and the adapters were built. */
+/** 200 once the configuration parsed; ports are built on first use, so a health check builds none (nor bundles any). */
 export const handler = route(async () => {
-  await getDeps();
+  getConfig();
   return json(200, { status: 'ok' });
 });
