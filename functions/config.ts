@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_IMPORT_BYTES } from '../core/import/upload-policy';
 
 /**
