@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.serverless/', '.esbuild/', 'frontend/dist/', 'coverage/'] },
+  { ignores: ['node_modules/', '.data/', '.serverless/', '.esbuild/', 'frontend/dist/', 'coverage/', '.bench/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
