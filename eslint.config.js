@@ -79,7 +79,7 @@ const dynamicImportsOf = (/** @type {typeof walls[number]['forbidden']} */ forbi
   }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.serverless/', '.esbuild/', 'frontend/dist/', 'coverage/'] },
+  { ignores: ['node_modules/', '.data/', '.serverless/', '.esbuild/', 'frontend/dist/', 'coverage/', '.bench/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
-import { ClamdScanner } from '../adapters/local/clamd-scanner';
+import { ClamdScanner } from '../adapters/clamd/clamd-scanner';
 import { SqliteImportRecords } from '../adapters/local/sqlite-import-records';
 import { openRecordsDatabase, SqliteAuditLog } from '../adapters/local/sqlite-records';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';

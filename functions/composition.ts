@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type {
   AuditLog,
   Clock,
@@ -15,11 +14,12 @@ import type {
 } from '../core/ports';
 import { ScanFailed } from '../core/errors';
 import { createTokenVerifier, type TokenVerifier } from './auth';
-import { parseConfig, type Config } from './config';
+import { getConfig, type Config } from './config';
 
 /**
- * The composition root: the one place adapters are chosen, from configuration.
- * Each AWS client is built once per process (per Lambda container) and handed to its adapter.
+ * The AWS home's composition root: only AWS adapters (and clamd, which the scan Lambda reaches on
+ * Fargate), so no Lambda bundle carries the local stack. The local stack installs its own root
+ * (infra/local/composition.ts) with `provideDeps` before the first `getDeps()`.
  */
 export interface Deps {
   config: Config;
@@ -38,126 +38,127 @@ export interface Deps {
   tokens: TokenVerifier;
 }
 
-async function build(config: Config): Promise<Deps> {
-  const awsBase = { region: config.region };
+export type Ports = Omit<Deps, 'config'>;
+/** How each port is built; `lazyDeps` calls each at most once, on first access. */
+export type PortBuilders = { [K in keyof Ports]: () => Ports[K] };
+/** A home's composition root. */
+export type DepsBuilder = (config: Config) => Promise<Deps>;
 
-  const { S3Client } = await import('@aws-sdk/client-s3');
-  const { S3ObjectStore } = await import('../adapters/aws/s3-object-store');
-  const objects = new S3ObjectStore(
-    new S3Client({ ...awsBase, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) }),
-  );
-
-  let search: SearchSource;
-  if (config.opensearchUrl) {
-    const { OpenSearchSource, createOpenSearchClient } = await import('../adapters/aws/opensearch-search');
-    search = new OpenSearchSource(createOpenSearchClient(config.opensearchUrl, config.region), config.opensearchIndex);
-  } else {
-    const { SqliteSearchSource } = await import('../adapters/local/sqlite-search');
-    search = new SqliteSearchSource(join(config.dataDir, 'search.db'));
-  }
-
-  let mailer: Mailer;
-  if (config.mailTransport === 'ses') {
-    const { SESv2Client } = await import('@aws-sdk/client-sesv2');
-    const { SesMailer } = await import('../adapters/aws/ses-mailer');
-    mailer = new SesMailer(new SESv2Client({ ...awsBase, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) }), config.mailFrom);
-  } else if (config.mailTransport === 'smtp' && config.smtpUrl) {
-    const { SmtpMailer } = await import('../adapters/local/smtp-mailer');
-    mailer = new SmtpMailer(config.smtpUrl, config.mailFrom);
-  } else {
-    const { OutboxMailer } = await import('../adapters/local/outbox-mailer');
-    mailer = new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom);
-  }
-
-  const { ApiGatewayManagementApiClient } = await import('@aws-sdk/client-apigatewaymanagementapi');
-  const { ApiGatewayPushChannel } = await import('../adapters/aws/apigw-push');
-  const push = new ApiGatewayPushChannel(
-    new ApiGatewayManagementApiClient({ ...awsBase, endpoint: config.wsManagementEndpoint }),
-  );
-
-  const { SFNClient } = await import('@aws-sdk/client-sfn');
-  const { StepFunctionsExecutions } = await import('../adapters/aws/sfn-executions');
-  const executions = new StepFunctionsExecutions(
-    new SFNClient({ ...awsBase, ...(config.sfnEndpoint ? { endpoint: config.sfnEndpoint } : {}) }),
-    { export: config.exportStateMachineArn, import: config.importStateMachineArn ?? '' },
-  );
-
-  let audit: AuditLog;
-  let rendezvous: ConnectionRendezvous;
-  let exportProgress: ExportProgress;
-  if (config.auditTable && config.connectionsTable) {
-    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-    const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
-    const { DynamoAuditLog } = await import('../adapters/aws/dynamo-audit-log');
-    const { DynamoConnectionRendezvous } = await import('../adapters/aws/dynamo-rendezvous');
-    const { DynamoExportProgress } = await import('../adapters/aws/dynamo-export-progress');
-    const documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsBase), {
-      marshallOptions: { removeUndefinedValues: true },
+/** Deps whose ports are built on first access and cached: a Lambda builds only what it touches. */
+export function lazyDeps(config: Config, builders: PortBuilders): Deps {
+  const deps = { config } as Deps;
+  for (const key of Object.keys(builders) as Array<keyof Ports>) {
+    let built: Ports[typeof key] | undefined;
+    Object.defineProperty(deps, key, {
+      enumerable: true,
+      get: () => (built ??= builders[key]()),
     });
-    audit = new DynamoAuditLog(documents, config.auditTable);
-    rendezvous = new DynamoConnectionRendezvous(documents, config.connectionsTable);
-    exportProgress = new DynamoExportProgress(documents, config.connectionsTable);
-  } else {
-    const { openRecordsDatabase, SqliteAuditLog, SqliteConnectionRendezvous, SqliteExportProgress } = await import('../adapters/local/sqlite-records');
-    const db = openRecordsDatabase(join(config.dataDir, 'records.db'));
-    audit = new SqliteAuditLog(db);
-    rendezvous = new SqliteConnectionRendezvous(db);
-    exportProgress = new SqliteExportProgress(db);
   }
+  return Object.freeze(deps);
+}
 
-  let imports: ImportRecords;
-  if (config.importsTable) {
-    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-    const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
-    const { DynamoImportRecords } = await import('../adapters/aws/dynamo-import-records');
-    const documents = DynamoDBDocumentClient.from(new DynamoDBClient(awsBase), { marshallOptions: { removeUndefinedValues: true } });
-    imports = new DynamoImportRecords(documents, config.importsTable);
-  } else {
-    const { openRecordsDatabase } = await import('../adapters/local/sqlite-records');
-    const { SqliteImportRecords } = await import('../adapters/local/sqlite-import-records');
-    imports = new SqliteImportRecords(openRecordsDatabase(join(config.dataDir, 'records.db')));
-  }
+/** Builds the value once, on first call. */
+export const once = <T>(build: () => T): (() => T) => {
+  let value: { built: T } | undefined;
+  return () => (value ??= { built: build() }).built;
+};
 
-  let scanner: VirusScanner;
-  if (config.clamdHost) {
-    const { ClamdScanner } = await import('../adapters/local/clamd-scanner');
-    scanner = new ClamdScanner({ host: config.clamdHost, port: config.clamdPort });
-  } else {
-    // Fail closed: without a scanner nothing is "clean", so no import is ever processed unscanned.
-    scanner = {
-      scan: async (stream) => {
-        stream.destroy();
-        throw new ScanFailed('No virus scanner is configured (CLAMD_HOST is not set; is clamd installed?), so the file cannot be checked.');
-      },
-    };
-  }
+const required = <T>(value: T | undefined, variable: string): T => {
+  if (value === undefined) throw new Error(`Ferry configuration is incomplete: ${variable} is not set`);
+  return value;
+};
 
-  const { randomUUID } = await import('node:crypto');
+// Fail closed: without a scanner nothing is "clean", so no import is ever processed unscanned.
+const noScanner: VirusScanner = {
+  scan: async (stream) => {
+    stream.destroy();
+    throw new ScanFailed('No virus scanner is configured (CLAMD_HOST is not set; is clamd installed?), so the file cannot be checked.');
+  },
+};
+
+/**
+ * The AWS adapters' builders. Modules are loaded here (dynamic imports stay lazy in the bundle until
+ * this runs); clients and adapters are built only when a port is first used. One DynamoDB document
+ * client serves every table. The local stack reuses these for the AWS APIs it has twins of.
+ */
+export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
+  const awsBase = { region: config.region };
+  const [s3, s3Store, openSearch, ses, sesMailer, apigw, apigwPush, sfn, sfnExecutions, dynamo, dynamoDocs, auditLog, rendezvous, progress, importRecords, clamd, crypto] =
+    await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('../adapters/aws/s3-object-store'),
+      import('../adapters/aws/opensearch-search'),
+      import('@aws-sdk/client-sesv2'),
+      import('../adapters/aws/ses-mailer'),
+      import('@aws-sdk/client-apigatewaymanagementapi'),
+      import('../adapters/aws/apigw-push'),
+      import('@aws-sdk/client-sfn'),
+      import('../adapters/aws/sfn-executions'),
+      import('@aws-sdk/client-dynamodb'),
+      import('@aws-sdk/lib-dynamodb'),
+      import('../adapters/aws/dynamo-audit-log'),
+      import('../adapters/aws/dynamo-rendezvous'),
+      import('../adapters/aws/dynamo-export-progress'),
+      import('../adapters/aws/dynamo-import-records'),
+      import('../adapters/clamd/clamd-scanner'),
+      import('node:crypto'),
+    ]);
+  const documents = once(() =>
+    dynamoDocs.DynamoDBDocumentClient.from(new dynamo.DynamoDBClient(awsBase), { marshallOptions: { removeUndefinedValues: true } }),
+  );
   return {
-    config,
-    search,
-    objects,
-    mailer,
-    push,
-    rendezvous,
-    exportProgress,
-    executions,
-    audit,
-    imports,
-    scanner,
-    clock: { now: () => new Date() },
-    ids: { newId: () => randomUUID() },
-    tokens: createTokenVerifier({ issuer: config.jwtIssuer, audience: config.jwtAudience, jwksUrl: config.jwksUrl }),
+    search: () =>
+      new openSearch.OpenSearchSource(
+        openSearch.createOpenSearchClient(required(config.opensearchUrl, 'OPENSEARCH_URL'), config.region),
+        config.opensearchIndex,
+      ),
+    objects: () =>
+      new s3Store.S3ObjectStore(
+        new s3.S3Client({ ...awsBase, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) }),
+      ),
+    mailer: () => new sesMailer.SesMailer(new ses.SESv2Client({ ...awsBase, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) }), config.mailFrom),
+    push: () => new apigwPush.ApiGatewayPushChannel(new apigw.ApiGatewayManagementApiClient({ ...awsBase, endpoint: config.wsManagementEndpoint })),
+    rendezvous: () => new rendezvous.DynamoConnectionRendezvous(documents(), required(config.connectionsTable, 'CONNECTIONS_TABLE')),
+    exportProgress: () => new progress.DynamoExportProgress(documents(), required(config.connectionsTable, 'CONNECTIONS_TABLE')),
+    executions: () =>
+      new sfnExecutions.StepFunctionsExecutions(
+        new sfn.SFNClient({ ...awsBase, ...(config.sfnEndpoint ? { endpoint: config.sfnEndpoint } : {}) }),
+        { export: config.exportStateMachineArn, import: config.importStateMachineArn ?? '' },
+      ),
+    audit: () => new auditLog.DynamoAuditLog(documents(), required(config.auditTable, 'AUDIT_TABLE')),
+    imports: () => new importRecords.DynamoImportRecords(documents(), required(config.importsTable, 'IMPORTS_TABLE')),
+    scanner: () => (config.clamdHost ? new clamd.ClamdScanner({ host: config.clamdHost, port: config.clamdPort }) : noScanner),
+    clock: () => ({ now: () => new Date() }),
+    ids: () => ({ newId: () => crypto.randomUUID() }),
+    tokens: () => createTokenVerifier({ issuer: config.jwtIssuer, audience: config.jwtAudience, jwksUrl: config.jwksUrl }),
   };
 }
 
+/** AWS: every table, OpenSearch and SES are required, so a missing one fails at start-up, not mid-workflow. */
+const buildAwsDeps: DepsBuilder = async (config) => {
+  required(config.opensearchUrl, 'OPENSEARCH_URL');
+  required(config.auditTable, 'AUDIT_TABLE');
+  required(config.connectionsTable, 'CONNECTIONS_TABLE');
+  required(config.importsTable, 'IMPORTS_TABLE');
+  if (config.mailTransport !== 'ses') throw new Error(`Ferry configuration is incomplete: MAIL_TRANSPORT must be "ses" in AWS, not "${config.mailTransport}"`);
+  return lazyDeps(config, await awsPortBuilders(config));
+};
+
+let builder: DepsBuilder = buildAwsDeps;
 let deps: Promise<Deps> | undefined;
 
-/** The process-wide dependencies, built on first use from the environment. */
+/** Installs another home's composition root (the local stack's); only before the first `getDeps()`. */
+export function provideDeps(homeBuilder: DepsBuilder): void {
+  if (homeBuilder === builder) return;
+  if (deps) throw new Error('provideDeps must run before the first getDeps()');
+  builder = homeBuilder;
+}
+
+/** The process-wide dependencies, from the environment; each port is built on first use. */
 export function getDeps(): Promise<Deps> {
   // A failed build is not cached: the local stack may still be filling in its configuration.
   deps ??= Promise.resolve()
-    .then(() => build(parseConfig()))
+    .then(() => builder(getConfig()))
     .catch((error: unknown) => {
       deps = undefined;
       throw error;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_IMPORT_BYTES } from '../core/import/upload-policy';
 
 /**
@@ -155,3 +155,8 @@ export function cognitoVerification(pool: CognitoPool): { jwtIssuer: string; jwt
   const jwksUrl = pool.endpoint ? `${pool.endpoint}/${pool.userPoolId}/.well-known/jwks.json` : `${jwtIssuer}/.well-known/jwks.json`;
   return { jwtIssuer, jwtAudience: pool.clientId, jwksUrl };
 }
+
+let current: Config | undefined;
+
+/** The process's configuration, parsed once on first use; an incomplete one throws and is read again next time. */
+export const getConfig = (): Config => (current ??= parseConfig());

@@ -1,33 +1,27 @@
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
 import { FerryError, Transient } from '../../core/errors';
 
 /**
  * Which AWS SDK errors are worth retrying. Adapters turn these into `Transient`, the error name the
  * ASL Retry blocks match; anything else keeps its own name and goes to the Catch.
+ *
+ * The SDK's own classifiers decide first (throttling codes and 429, timeouts, dropped connections,
+ * the retryable trait, 500/502/503/504, HTTP/2 refused streams), so new SDK codes come with upgrades.
  */
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'LimitExceededException',
+
+/** Ferry's additions: names some services send with a 4xx or no status, which the SDK lists lack. */
+const ALSO_TRANSIENT_NAMES = new Set([
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'InternalServerError',
   'InternalServerErrorException',
   'InternalFailure',
   'InternalError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
+  // DynamoDB: a transaction collided with another; retrying is the documented remedy.
   'TransactionConflictException',
 ]);
-
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** A connection the peer dropped mid-handshake; the SDK lists ECONNRESET and ECONNREFUSED but not this. */
+const ALSO_TRANSIENT_CODES = new Set(['ECONNABORTED']);
 
 interface SdkErrorShape {
   name?: unknown;
@@ -46,13 +40,12 @@ export const httpStatusOfAwsError = (error: unknown): number | undefined => {
 
 export function isTransientAwsError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, $retryable } = error as SdkErrorShape;
+  // The classifiers read name, code, message, $retryable and $metadata, all optional on this shape.
+  const sdkError = error as Parameters<typeof isTransientError>[0];
+  if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError)) return true;
+  const { code } = error as SdkErrorShape;
   const name = awsErrorName(error);
-  if (name && TRANSIENT_NAMES.has(name)) return true;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-  if ($retryable) return true;
-  const status = httpStatusOfAwsError(error);
-  return status === 429 || (status !== undefined && status >= 500);
+  return (name !== undefined && ALSO_TRANSIENT_NAMES.has(name)) || (typeof code === 'string' && ALSO_TRANSIENT_CODES.has(code));
 }
 
 /** Rethrows `error`, as `Transient` when retrying may help; domain errors pass through unchanged. */

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { getDeps } from '../../functions/composition';
+import { getDeps, provideDeps } from '../../functions/composition';
 import { cognitoPoolFromEnv } from '../../functions/config';
 import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
+import { buildLocalDeps } from './composition';
 import { cognitoWebAuth, createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
 import { deliverS3EventsToRules } from './local-eventbridge';
@@ -59,6 +60,8 @@ export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const { root, dataDir } = options;
+  // The handlers run in-process: they get the local adapters, never the AWS home's defaults.
+  provideDeps(buildLocalDeps);
   mkdirSync(dataDir, { recursive: true });
   // Local credentials: the SDK clients sign requests as they would in AWS; s3rver accepts these keys.
   process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';

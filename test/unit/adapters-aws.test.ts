@@ -273,6 +273,22 @@ describe('which AWS errors are transient', () => {
     [awsError('ValidationException', 400), false],
     [awsError('AccessDeniedException', 403), false],
     [new Error('plain'), false],
+    // The SDK's classifiers: names the old hand-kept list missed.
+    [awsError('TransactionInProgressException', 400), true],
+    [awsError('BandwidthLimitExceeded', 400), true],
+    [awsError('PriorRequestNotComplete', 400), true],
+    [Object.assign(awsError('Whatever', 400), { $retryable: { throttling: true } }), true],
+    [Object.assign(new Error('stream refused: NGHTTP2_REFUSED_STREAM'), { code: 'ERR_HTTP2_STREAM_ERROR' }), true],
+    [awsError('Whatever', 502), true],
+    [awsError('RequestTimeout', 400), true],
+    [Object.assign(new Error('lookup'), { code: 'EAI_AGAIN' }), true],
+    // Ferry's additions on top of the SDK's lists.
+    [awsError('TransactionConflictException', 400), true],
+    [awsError('InternalFailure', 400), true],
+    [Object.assign(new Error('aborted'), { code: 'ECONNABORTED' }), true],
+    // Cancelled by us: never retried, whatever else it says.
+    [Object.assign(new Error('aborted'), { name: 'AbortError' }), false],
+    [awsError('ConditionalCheckFailedException', 400), false],
   ])('%s → %s', (error, transient) => {
     expect(isTransientAwsError(error)).toBe(transient);
   });

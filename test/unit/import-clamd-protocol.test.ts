@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClamdScanner, parseInstreamReply } from '../../adapters/local/clamd-scanner';
+import { ClamdScanner, parseInstreamReply } from '../../adapters/clamd/clamd-scanner';
 import { Transient } from '../../core/errors';
 import { ScanFailed } from '../../core/errors';
 

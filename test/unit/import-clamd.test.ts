@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClamdScanner } from '../../adapters/local/clamd-scanner';
+import { ClamdScanner } from '../../adapters/clamd/clamd-scanner';
 import { Transient } from '../../core/errors';
 import { startClamd, type ClamdHandle } from '../../infra/local/clamd/start-clamd';
 import { freePort } from '../../infra/local/free-port';

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
-import { ClamdScanner } from '../../adapters/local/clamd-scanner';
+import { ClamdScanner } from '../../adapters/clamd/clamd-scanner';
 
 /**
  * The AWS packaging: `npm run package` (serverless package, offline, dummy credentials) must give a
@@ -814,6 +814,28 @@ describe('the packaged AWS template (npm run package)', () => {
     );
     expect(imported.size).toBeGreaterThan(0);
     for (const name of imported) expect(exported, name).toContain(name);
+  });
+
+  it('ships Lambda bundles without the local stack: no zip holds node:sqlite, nodemailer or s3rver, and health is under 1.5 MiB', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const dir = join(root, '.serverless');
+    const zips = readdirSync(dir).filter((file) => file.endsWith('.zip'));
+    expect(zips.length).toBeGreaterThanOrEqual(30);
+    const sizes = new Map<string, number>();
+    for (const zip of zips) {
+      const entries = execFileSync('unzip', ['-Z1', join(dir, zip)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      const code = entries.filter((entry) => /\.(mjs|js|cjs)$/.test(entry));
+      expect(code.length, zip).toBeGreaterThan(0);
+      let bytes = 0;
+      for (const entry of code) {
+        const text = execFileSync('unzip', ['-p', join(dir, zip), entry], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+        bytes += Buffer.byteLength(text);
+        for (const marker of ['node:sqlite', 'nodemailer', 's3rver']) expect(text.toLowerCase().includes(marker), `${zip}: ${entry} contains ${marker}`).toBe(false);
+      }
+      sizes.set(zip.replace(/\.zip$/, ''), bytes);
+    }
+    console.info(`unzipped bundle sizes (MB): ${[...sizes].map(([fn, bytes]) => `${fn} ${(bytes / 1e6).toFixed(2)}`).join(', ')}`);
+    expect(sizes.get('health')).toBeLessThan(1.5 * 1024 * 1024);
   });
 });
 

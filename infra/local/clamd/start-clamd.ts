@@ -4,7 +4,7 @@ import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ClamdScanner } from '../../../adapters/local/clamd-scanner';
+import { ClamdScanner } from '../../../adapters/clamd/clamd-scanner';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The signature databases shipped in the repo (EICAR only); `freshclam` adds real ones (README.md). */
