@@ -78,6 +78,12 @@ const dynamicImportsOf = (/** @type {typeof walls[number]['forbidden']} */ forbi
     message: rule.message,
   }));
 
+/** `import { z } from 'zod'` puts all of zod (~450 KB minified) into every Lambda bundle; the namespace import tree-shakes (~85 KB). */
+const wholeZod = {
+  selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z']",
+  message: "Write `import * as z from 'zod'`: the named `z` pulls all of zod into every Lambda bundle.",
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', '.serverless/', '.esbuild/', 'frontend/dist/', 'coverage/', '.bench/'] },
   js.configs.recommended,
@@ -93,7 +99,7 @@ export default tseslint.config(
     files,
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: forbidden }],
-      'no-restricted-syntax': ['error', ...dynamicImportsOf(forbidden)],
+      'no-restricted-syntax': ['error', ...dynamicImportsOf(forbidden), ...(name === 'frontend' ? [] : [wholeZod])],
       // `import { type A } from` keeps a runtime import under verbatimModuleSyntax: it must be `import type`.
       ...(name === 'frontend' ? { '@typescript-eslint/no-import-type-side-effects': 'error' } : {}),
     },

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeliveryType, Post as ContractPost, SearchCriteria as ContractSearchCriteria } from './contract';
 
 /** A post in the searchable data source. */

@@ -22,7 +22,7 @@
  * - Pages: `page` is 1-based; page × pageSize may not exceed MAX_RESULT_WINDOW (OpenSearch's default
  *   `max_result_window`); deeper reads are what exports (`scan`) are for.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from './errors';
 import { PageRequestSchema, SearchCriteriaSchema, type PageRequest, type Post, type SearchCriteria } from './model';
 

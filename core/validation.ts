@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InvalidInput } from './errors';
 
 /** Parses untrusted input with a schema; the first problem becomes an InvalidInput naming its field. */

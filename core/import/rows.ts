@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../errors';
 import { PostSchema, type Post } from '../model';
 import { TAG_SEPARATOR } from '../csv';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../errors';
 import { isRecord } from '../guards';
 import { DELIVERY_FIELDS, withDelivery, type DeliveryType } from '../model';

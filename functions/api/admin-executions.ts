@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { executionsWithStatus } from '../../core/admin';
 import { parseInput } from '../../core/validation';
 import { getDeps, type Deps } from '../composition';

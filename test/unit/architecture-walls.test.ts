@@ -51,8 +51,17 @@ describe('the walls eslint.config.js keeps', () => {
   });
 
   it('core/ may import its own modules and plain libraries', async () => {
-    const code = "import { NotFound } from '../errors';\nimport { z } from 'zod';\nimport { createHash } from 'node:crypto';\nexport const used = [NotFound, z, createHash];\n";
+    const code = "import { NotFound } from '../errors';\nimport * as z from 'zod';\nimport { createHash } from 'node:crypto';\nexport const used = [NotFound, z, createHash];\n";
     expect(await lint('core/import/x.ts', code)).toEqual([]);
+  });
+
+  it("back-end code imports zod as a namespace, never the named `z` that pulls all of zod into every bundle", async () => {
+    for (const path of ['core/x.ts', 'functions/api/x.ts', 'adapters/aws/x.ts']) {
+      const { ruleId, message } = await refusal(path, "import { z } from 'zod';\nexport const schema = z.string();\n");
+      expect(ruleId).toBe(DYNAMIC);
+      expect(message).toContain("import * as z from 'zod'");
+    }
+    expect(await lint('core/x.ts', "import * as z from 'zod';\nexport const schema = z.string();\n")).toEqual([]);
   });
 
   it('functions/ may not import anything under infra/', async () => {
