@@ -70,7 +70,7 @@ export type AntivirusCheck = 'pending' | 'clean' | 'infected';
 export type ChecksumCheck = 'pending' | 'verified' | 'mismatch' | 'unverified';
 export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'unknown';
 
-/** Each check's answer so far; the antivirus check says only clean or infected (the signature is in `reason`). */
+/** Each check's answer so far; the antivirus check says only clean or infected (the signature is in `signature`). */
 export interface ImportChecks {
   antivirus: AntivirusCheck;
   checksum: ChecksumCheck;
@@ -88,6 +88,8 @@ export interface ImportStatusView {
   errorReportUrl?: string;
   /** Why it was rejected, quarantined or failed, in words for the user. */
   reason?: string;
+  /** QUARANTINED: the virus signature the scanner named. */
+  signature?: string;
   batchId?: string;
   executionArn?: string;
   createdAt: string;

@@ -278,6 +278,7 @@ async function statusView(
     ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
     ...(errorReportUrl ? { errorReportUrl } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
+    ...(record.quarantine ? { signature: record.quarantine.signature } : {}),
     ...(record.batchId ? { batchId: record.batchId } : {}),
     ...(record.executionArn ? { executionArn: record.executionArn } : {}),
     createdAt: record.createdAt,

@@ -68,6 +68,8 @@ describe.skipIf(clamdMissing())(titled('importing files', clamdMissing()), () =>
     const item = uploadItem('eicar.csv');
     await item.getByText(/quarantin/i).waitFor({ timeout: 120_000 });
     expect(await item.locator('.icon.bad').isVisible()).toBe(true);
+    // The signature clamd named reaches the screen (the status carries it as `signature`).
+    expect(await item.textContent()).toMatch(/a virus was found \([^)]*eicar[^)]*\)/i);
     expect(await item.textContent()).not.toMatch(/[{}]/);
     await screenshot(page, '11-import-quarantined');
     expect(browser.pageErrors).toEqual([]);

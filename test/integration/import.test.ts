@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, connectForImport, outboxMessages, signIn, stack, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
+import type { BatchStatusView, ImportStatusView } from '../../core/contract';
 
 /**
  * Imports through the public protocols only: the HTTP API, the browser's upload to the local S3 with the
@@ -17,7 +18,7 @@ import { clamdMissing, titled } from '../requirements';
 
 let own: StackProcess | undefined;
 
-type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED';
+type ImportState = ImportStatusView['status'];
 
 interface UploadForm {
   method: 'POST';
@@ -25,24 +26,9 @@ interface UploadForm {
   fields: Record<string, string>;
 }
 
-interface ImportStatusBody {
-  importId: string;
-  status: ImportState;
-  checks: { antivirus: string; checksum: string; format: string };
-  rowsImported?: number;
-  rowsRejected?: number;
-  errorReportUrl?: string;
-  reason?: string;
-  executionArn?: string;
-}
-
-interface BatchStatusBody {
-  batchId: string;
-  status: 'AWAITING_UPLOAD' | 'RUNNING' | 'COMPLETED';
-  checksComplete: boolean;
-  counts: Record<ImportState, number>;
-  files: ImportStatusBody[];
-}
+/** The bodies as the server's own contract types them, so a renamed field fails to compile here too. */
+type ImportStatusBody = ImportStatusView;
+type BatchStatusBody = BatchStatusView;
 
 /** The EICAR test string, assembled so this file itself is not flagged by a scanner. */
 const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'].join('');
@@ -180,6 +166,7 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
     const status = await finished(alice, importId);
     expect(status).toMatchObject({ status: 'QUARANTINED', checks: { antivirus: 'infected' } });
     expect(status.reason).toMatch(/Eicar/);
+    expect(status.signature).toMatch(/Eicar/);
     expect((await searchTotal(alice, word)).total).toBe(0);
 
     const listed = await api<{ items: Array<{ importId: string; username: string; signature: string; fileName: string }> }>(

@@ -3,7 +3,15 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../lib/sha256';
 import { ImportPage } from '../pages/ImportPage';
+import type { ImportStatus } from '../api/types';
 import { FakeApi, renderSignedIn } from '../test/fakes';
+
+/** A status exactly as the server's contract shapes it (core/contract.ts), so a renamed field fails here. */
+const importStatus = (status: Pick<ImportStatus, 'importId' | 'status' | 'checks'> & Partial<ImportStatus>): ImportStatus => ({
+  fileName: `${status.importId}.csv`,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  ...status,
+});
 
 const CSV = 'id,userId,dateCreated,content,tags\np1,alice,2025-01-01T00:00:00Z,hello,a\n';
 const csvFile = (name = 'posts.csv', content = CSV) => new File([content], name, { type: 'text/csv' });
@@ -63,7 +71,7 @@ describe('Upload list', () => {
       .on('POST', /^\/imports$/, presignedPost('imp-eicar'))
       .on('POST', /\/complete$/, { status: 202 })
       .on('GET', /^\/imports\/imp-eicar$/, {
-        body: { importId: 'imp-eicar', status: 'QUARANTINED', checks: { antivirus: { status: 'INFECTED', signature: 'Eicar-Signature' } } },
+        body: importStatus({ importId: 'imp-eicar', status: 'QUARANTINED', checks: { antivirus: 'infected', checksum: 'verified', format: 'csv' }, reason: 'A virus was found (Eicar-Signature).', signature: 'Eicar-Signature' }),
       });
     const { storage } = renderSignedIn(<ImportPage />, { api });
     storage.autoAnswer = () => ({ status: 204 });
@@ -80,8 +88,8 @@ describe('Upload list', () => {
     const api = new FakeApi()
       .on('POST', /^\/imports$/, () => presignedPost(`imp-${++next}`))
       .on('POST', /\/complete$/, { status: 202 })
-      .on('GET', /^\/imports\/imp-1$/, { body: { importId: 'imp-1', status: 'REJECTED', reason: 'Not a CSV or NDJSON file' } })
-      .on('GET', /^\/imports\/imp-2$/, { body: { importId: 'imp-2', status: 'REJECTED', checks: { antivirus: 'CLEAN', checksum: 'MISMATCH', format: 'CSV' } } });
+      .on('GET', /^\/imports\/imp-1$/, { body: importStatus({ importId: 'imp-1', status: 'REJECTED', checks: { antivirus: 'clean', checksum: 'verified', format: 'unknown' }, reason: 'Not a CSV or NDJSON file' }) })
+      .on('GET', /^\/imports\/imp-2$/, { body: importStatus({ importId: 'imp-2', status: 'REJECTED', checks: { antivirus: 'clean', checksum: 'mismatch', format: 'csv' } }) });
     const { storage } = renderSignedIn(<ImportPage />, { api });
     storage.autoAnswer = () => ({ status: 204 });
 

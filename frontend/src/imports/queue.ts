@@ -208,7 +208,7 @@ export function outcomeOf(status: ImportStatus): { phase: UploadPhase; message: 
     case 'SUCCEEDED':
       return { phase: 'succeeded', message: '' };
     case 'QUARANTINED': {
-      const signature = signatureOf(status.checks?.antivirus);
+      const signature = status.signature;
       return {
         phase: 'quarantined',
         message: `Quarantined: a virus was found${signature ? ` (${signature})` : ''}. Nothing was imported and the administrators have been told.`,
@@ -222,26 +222,9 @@ export function outcomeOf(status: ImportStatus): { phase: UploadPhase; message: 
 }
 
 function rejectionFromChecks(status: ImportStatus): string {
-  const checksum = describeCheck(status.checks?.checksum);
-  const format = describeCheck(status.checks?.format);
-  if (/mismatch|fail|invalid/i.test(checksum)) return 'the file changed on the way (checksum mismatch).';
-  if (/unknown|unsupported|invalid|fail|reject/i.test(format)) return 'this is not a CSV or NDJSON file of posts.';
+  if (status.checks?.checksum === 'mismatch') return 'the file changed on the way (checksum mismatch).';
+  if (status.checks?.format === 'unknown') return 'this is not a CSV or NDJSON file of posts.';
   return 'the file could not be accepted.';
-}
-
-function describeCheck(check: unknown): string {
-  if (typeof check === 'string') return check;
-  if (check && typeof check === 'object') return Object.values(check).filter((v) => typeof v === 'string').join(' ');
-  return '';
-}
-
-function signatureOf(antivirus: unknown): string | undefined {
-  if (antivirus && typeof antivirus === 'object') {
-    const { signature, virus } = antivirus as { signature?: unknown; virus?: unknown };
-    if (typeof signature === 'string') return signature;
-    if (typeof virus === 'string') return virus;
-  }
-  return undefined;
 }
 
 const lowerFirst = (text: string) => {
