@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
+import AWSAccount from 's3rver/lib/models/account.js';
 import { freePort } from './free-port';
 import { startS3Front } from './s3-front/front';
 import type { Credentials } from './s3-front/sigv4';
@@ -34,11 +35,16 @@ export interface LocalS3 {
 export async function startLocalS3(options: { dataDir: string; port: number; buckets: string[]; credentials?: Credentials }): Promise<LocalS3> {
   const directory = join(options.dataDir, 's3');
   mkdirSync(directory, { recursive: true });
+  const credentials = options.credentials ?? localCredentials();
+  // The front is the authority on signatures; s3rver only needs to know the keys, to treat requests as an account's
+  // (it refuses response-* header overrides, used by export downloads, to anonymous requests).
+  for (const [accessKeyId, secretAccessKey] of credentials) AWSAccount.DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);
   const server = new S3rver({
     address: '127.0.0.1',
     port: await freePort(),
     directory,
     silent: true,
+    allowMismatchedSignatures: true,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [CORS] })),
   });
   const address = (await server.run()) as AddressInfo;
@@ -46,7 +52,7 @@ export async function startLocalS3(options: { dataDir: string; port: number; buc
     host: '127.0.0.1',
     port: options.port,
     upstream: { host: '127.0.0.1', port: address.port },
-    credentials: options.credentials ?? localCredentials(),
+    credentials,
   });
   return {
     endpoint: `http://localhost:${front.port}`,
