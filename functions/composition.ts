@@ -121,7 +121,7 @@ async function build(config: Config): Promise<Deps> {
   let scanner: VirusScanner;
   if (config.clamdHost) {
     const { ClamdScanner } = await import('../adapters/local/clamd-scanner');
-    scanner = new ClamdScanner({ host: config.clamdHost, port: config.clamdPort });
+    scanner = new ClamdScanner({ host: config.clamdHost, port: config.clamdPort, scanTimeoutMs: config.scanTimeoutSeconds * 1000 });
   } else {
     // Fail closed: without a scanner nothing is "clean", so no import is ever processed unscanned.
     scanner = {
