@@ -35,6 +35,10 @@ export class Transient extends FerryError {
 export class ScanFailed extends FerryError {
   override readonly name = 'ScanFailed';
 }
+/** The virus scanner gave no verdict within SCAN_TIMEOUT_SECONDS. Not retried by the workflow: a hung scanner would hold the import that long again. */
+export class ScanTimedOut extends FerryError {
+  override readonly name = 'ScanTimedOut';
+}
 /** `ExecutionService.start` with a name already used: the execution exists (adapters map their own word for it). */
 export class ExecutionAlreadyStarted extends FerryError {
   override readonly name = 'ExecutionAlreadyStarted';

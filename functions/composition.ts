@@ -127,7 +127,7 @@ export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
       ),
     audit: () => new auditLog.DynamoAuditLog(documents(), required(config.auditTable, 'AUDIT_TABLE')),
     imports: () => new importRecords.DynamoImportRecords(documents(), required(config.importsTable, 'IMPORTS_TABLE')),
-    scanner: () => (config.clamdHost ? new clamd.ClamdScanner({ host: config.clamdHost, port: config.clamdPort }) : noScanner),
+    scanner: () => (config.clamdHost ? new clamd.ClamdScanner({ host: config.clamdHost, port: config.clamdPort, scanTimeoutMs: config.scanTimeoutSeconds * 1000 }) : noScanner),
     clock: () => ({ now: () => new Date() }),
     ids: () => ({ newId: () => crypto.randomUUID() }),
     tokens: () => createTokenVerifier({ issuer: config.jwtIssuer, audience: config.jwtAudience, jwksUrl: config.jwksUrl }),

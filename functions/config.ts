@@ -38,6 +38,8 @@ const ConfigSchema = z.object({
   /** clamd for the antivirus check. Unset: every import fails closed ("no virus scanner"). */
   clamdHost: z.string().optional(),
   clamdPort: z.coerce.number().int().min(1).max(65535).default(3310),
+  /** Bound on one virus scan (SCAN_TIMEOUT_SECONDS): a scanner silent that long fails the import closed. Keep it under the scan Lambda's timeout. */
+  scanTimeoutSeconds: z.coerce.number().positive().default(600),
 
   /** Set: audit and connection records in DynamoDB. Unset: SQLite under dataDir. */
   auditTable: z.string().optional(),
@@ -95,6 +97,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importsTable: env.IMPORTS_TABLE || undefined,
     clamdHost: env.CLAMD_HOST || undefined,
     clamdPort: env.CLAMD_PORT || undefined,
+    scanTimeoutSeconds: env.SCAN_TIMEOUT_SECONDS || undefined,
     auditTable: env.AUDIT_TABLE || undefined,
     connectionsTable: env.CONNECTIONS_TABLE || undefined,
     mailTransport: env.SMTP_URL ? 'smtp' : env.MAIL_TRANSPORT || undefined,

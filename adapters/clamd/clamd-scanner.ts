@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Transient } from '../../core/errors';
 import { type ScanVerdict } from '../../core/import/scanner';
-import { ScanFailed } from '../../core/errors';
+import { ScanFailed, ScanTimedOut } from '../../core/errors';
 import type { VirusScanner } from '../../core/ports';
 
 const MiB = 1024 * 1024;
@@ -14,6 +14,8 @@ export interface ClamdScannerOptions {
   timeoutMs?: number;
   /** Waiting for clamd's verdict after the last byte of a range (it scans only then). Default 10 min. */
   replyTimeoutMs?: number;
+  /** The whole scan, however clamd stalls (SCAN_TIMEOUT_SECONDS): past it the scan fails closed with ScanTimedOut. Default: none. */
+  scanTimeoutMs?: number;
   /**
    * Most bytes sent in one INSTREAM session. Must not exceed clamd's StreamMaxLength (nor MaxFileSize /
    * MaxScanSize); clamd cannot take a stream over 2 GiB at all. Larger objects are scanned in ranges.
@@ -44,6 +46,7 @@ export class ClamdScanner implements VirusScanner {
   private readonly port: number;
   private readonly timeoutMs: number;
   private readonly replyTimeoutMs: number;
+  private readonly scanTimeoutMs: number | undefined;
   readonly maxStreamBytes: number;
   readonly overlapBytes: number;
 
@@ -52,6 +55,7 @@ export class ClamdScanner implements VirusScanner {
     this.port = options.port;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.replyTimeoutMs = options.replyTimeoutMs ?? 10 * 60_000;
+    this.scanTimeoutMs = options.scanTimeoutMs;
     this.maxStreamBytes = options.maxStreamBytes ?? 1900 * MiB;
     this.overlapBytes = options.overlapBytes ?? MiB;
     if (this.maxStreamBytes > 2 * 1024 * MiB - 1) throw new RangeError('clamd cannot scan a stream of 2 GiB or more');
@@ -74,7 +78,33 @@ export class ClamdScanner implements VirusScanner {
   }
 
   async scan(input: Readable): Promise<ScanVerdict> {
-    let session = await this.openSession();
+    if (this.scanTimeoutMs === undefined) return this.scanWithin(input, { expired: false });
+    const deadline = { expired: false, abort: () => undefined as void };
+    const timer = setTimeout(() => {
+      deadline.expired = true;
+      deadline.abort();
+    }, this.scanTimeoutMs);
+    try {
+      return await this.scanWithin(input, deadline);
+    } catch (error) {
+      if (deadline.expired) {
+        throw new ScanTimedOut(`clamd at ${this.where()} gave no verdict within ${this.scanTimeoutMs} ms`, { cause: error });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** `deadline.abort` is set to end whatever session is open, so a stalled read or write fails at once. */
+  private async scanWithin(input: Readable, deadline: { expired: boolean; abort?: () => void }): Promise<ScanVerdict> {
+    let session: InstreamSession | undefined;
+    deadline.abort = () => {
+      session?.abort();
+      input.destroy();
+    };
+    session = await this.openSession();
+    if (deadline.expired) session.abort();
     let sent = 0;
     const recent = new RecentBytes(this.overlapBytes);
     try {

@@ -120,6 +120,8 @@ export const importFailureMail = (
 /** What the user is told: plain words, never a stack trace. */
 export function plainImportFailure(failure: WorkflowFailure): string {
   const name = failure.Error;
+  if (name === 'ScanTimedOut')
+    return 'The virus scanner did not answer within the time allowed, so nothing from the file was imported. The Ferry team has been told.';
   if (name === 'ScanFailed')
     return 'The virus scanner could not check the file, so nothing from it was imported. The Ferry team has been told.';
   if (isTimeout(name)) return 'The import took too long and was stopped.';

@@ -6,7 +6,8 @@ import { DELIVERY_FIELDS, withDelivery, type DeliveryType } from '../model';
 /**
  * How an import file gets into the upload bucket: a presigned POST for files up to 5 GiB, a multipart
  * upload with one presigned URL per part above that. The policy, not the browser, decides the key,
- * the size and the content type; the local S3 does not check policies, so these are tested as documents.
+ * the size and the content type. The local S3 enforces these policies as S3 does (infra/local/s3-front/), and
+ * test/unit/local-s3-auth.test.ts uploads against them.
  */
 
 const MiB = 1024 * 1024;

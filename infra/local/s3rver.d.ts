@@ -20,3 +20,9 @@ declare module 's3rver' {
     close(): Promise<void>;
   }
 }
+
+// s3rver's account registry: the access keys it takes a signed request's account from.
+declare module 's3rver/lib/models/account.js' {
+  const AWSAccount: { DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void } };
+  export default AWSAccount;
+}

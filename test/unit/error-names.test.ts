@@ -28,7 +28,7 @@ function errorEqualsNames(): Set<string> {
 const isAwsName = (name: string) => name.startsWith('States.') || name.startsWith('Lambda.');
 
 /** Names the failure handlers read from `$.failure.Error` (core/export/messages.ts, core/import/messages.ts). */
-const NAMES_READ_BY_FAILURE_HANDLERS = ['Transient', 'InvalidInput', 'ScanFailed'];
+const NAMES_READ_BY_FAILURE_HANDLERS = ['Transient', 'InvalidInput', 'ScanFailed', 'ScanTimedOut'];
 
 type ErrorClass = new (message: string) => Error;
 /** Every error class core/errors.ts exports (its other exports are functions, not Error subclasses). */

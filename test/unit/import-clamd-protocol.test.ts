@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClamdScanner, parseInstreamReply } from '../../adapters/clamd/clamd-scanner';
 import { Transient } from '../../core/errors';
-import { ScanFailed } from '../../core/errors';
+import { ScanFailed, ScanTimedOut } from '../../core/errors';
 
 /**
  * The INSTREAM protocol as ClamdScanner speaks it, against a scripted stand-in for clamd that records
@@ -149,6 +149,41 @@ describe('ClamdScanner speaking INSTREAM', () => {
     clamd = await fakeClamd(() => 'never-answer');
     const scanner = new ClamdScanner({ host: '127.0.0.1', port: clamd.port, replyTimeoutMs: 200 });
     await expect(scanner.scan(Readable.from([Buffer.from('x')]))).rejects.toBeInstanceOf(Transient);
+  });
+
+  it('a clamd that accepts and never answers fails the scan closed with ScanTimedOut within scanTimeoutMs', async () => {
+    clamd = await fakeClamd(() => 'never-answer');
+    // The per-reply timeout alone would wait 10 minutes; the whole-scan bound ends it.
+    const scanner = new ClamdScanner({ host: '127.0.0.1', port: clamd.port, scanTimeoutMs: 300 });
+    const started = Date.now();
+    const input = Readable.from([Buffer.from('id,text\n1,hello\n')]);
+    const failure = await scanner.scan(input).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ScanTimedOut);
+    expect((failure as Error).message).toMatch(/gave no verdict within 300 ms/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(input.destroyed).toBe(true);
+  });
+
+  it('a clamd that stops reading mid-stream is bounded the same way', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((socket) => {
+      sockets.push(socket);
+      socket.pause();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const scanner = new ClamdScanner({ host: '127.0.0.1', port, scanTimeoutMs: 300 });
+      const started = Date.now();
+      const big = Readable.from((function* () {
+        for (let i = 0; i < 64; i++) yield Buffer.alloc(1024 * 1024, 0x61);
+      })());
+      await expect(scanner.scan(big)).rejects.toBeInstanceOf(ScanTimedOut);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      sockets.forEach((socket) => socket.destroy());
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('ping resolves on PONG', async () => {

@@ -293,6 +293,21 @@ describe('notification and failure', () => {
     expect(deps.push.posted).toHaveLength(1);
   });
 
+  it('a scan that timed out FAILS the file with that reason in its status', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    const failure = {
+      Error: 'ScanTimedOut',
+      Cause: JSON.stringify({ errorType: 'ScanTimedOut', errorMessage: 'clamd at 127.0.0.1:3310 gave no verdict within 600000 ms' }),
+    };
+    await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+    const record = await deps.imports.get(file.importId);
+    expect(record?.status).toBe('FAILED');
+    expect(record?.reason).toBe(
+      'The virus scanner did not answer within the time allowed, so nothing from the file was imported. The Ferry team has been told.',
+    );
+  });
+
   it('handleImportFailure for one file: FAILED in plain words, audited, admins alerted, user not yet told', async () => {
     const deps = makeImportDeps();
     const file = await uploaded(deps, csvWithBadRows());
