@@ -81,10 +81,13 @@ describe('ExportsPanel', () => {
     // Before any progress: the indeterminate bar (no value).
     expect(within(counting).getByRole('progressbar', { name: 'Export in progress' })).not.toHaveAttribute('value');
 
-    expect(await within(counting).findByText(/12,345 of 50,000 rows/)).toBeInTheDocument();
-    const bar = within(counting).getByRole('progressbar', { name: 'Export in progress' });
-    expect(bar).toHaveAttribute('max', '50000');
-    expect(bar).toHaveAttribute('value', '12345');
+    // Text and bar read in one pass: the next poll may replace both at any moment.
+    await waitFor(() => {
+      expect(within(counting).getByText(/12,345 of 50,000 rows/)).toBeInTheDocument();
+      const bar = within(counting).getByRole('progressbar', { name: 'Export in progress' });
+      expect(bar).toHaveAttribute('max', '50000');
+      expect(bar).toHaveAttribute('value', '12345');
+    });
 
     // Without a total, the count so far on an indeterminate bar.
     expect(await within(counting).findByText(/40,000 rows so far/)).toBeInTheDocument();
