@@ -69,30 +69,33 @@ describe('ExportsPanel', () => {
   it('shows how many rows a running export has written out of how many, on a determinate bar', async () => {
     keep('alice', [record('counting', { status: 'RUNNING', requestedAt: new Date(NOW - 5_000).toISOString() })]);
     const statusPath = new RegExp(`^/download-request/${encodeURIComponent(arn('counting'))}$`);
-    const api = new FakeApi().on('GET', statusPath, [
+    // The server moves on only when the test has seen the previous answer, however fast the panel polls.
+    const answers = [
       { body: { executionArn: arn('counting'), status: 'RUNNING' } },
       { body: { executionArn: arn('counting'), status: 'RUNNING', progress: { rowsWritten: 12_345, totalRows: 50_000 } } },
       { body: { executionArn: arn('counting'), status: 'RUNNING', progress: { rowsWritten: 40_000 } } },
       { body: { executionArn: arn('counting'), status: 'SUCCEEDED', rowCount: 50_000, url: 'http://s3.test/c.csv', expiresAt: hoursFromNow(72) } },
-    ]);
+    ];
+    let stage = 0;
+    const api = new FakeApi().on('GET', statusPath, () => answers[stage]!);
     renderSignedIn(<ExportsPanel />, { api, now: () => NOW });
 
     const counting = itemFor('counting');
     // Before any progress: the indeterminate bar (no value).
     expect(within(counting).getByRole('progressbar', { name: 'Export in progress' })).not.toHaveAttribute('value');
 
-    // Text and bar read in one pass: the next poll may replace both at any moment.
-    await waitFor(() => {
-      expect(within(counting).getByText(/12,345 of 50,000 rows/)).toBeInTheDocument();
-      const bar = within(counting).getByRole('progressbar', { name: 'Export in progress' });
-      expect(bar).toHaveAttribute('max', '50000');
-      expect(bar).toHaveAttribute('value', '12345');
-    });
+    stage = 1;
+    expect(await within(counting).findByText(/12,345 of 50,000 rows/)).toBeInTheDocument();
+    const bar = within(counting).getByRole('progressbar', { name: 'Export in progress' });
+    expect(bar).toHaveAttribute('max', '50000');
+    expect(bar).toHaveAttribute('value', '12345');
 
     // Without a total, the count so far on an indeterminate bar.
+    stage = 2;
     expect(await within(counting).findByText(/40,000 rows so far/)).toBeInTheDocument();
     expect(within(counting).getByRole('progressbar', { name: 'Export in progress' })).not.toHaveAttribute('value');
 
+    stage = 3;
     expect(await within(counting).findByRole('link', { name: 'Download' })).toHaveAttribute('href', 'http://s3.test/c.csv');
     expect(within(counting).queryByRole('progressbar')).not.toBeInTheDocument();
     expect(within(counting).queryByText(/of 50,000 rows/)).not.toBeInTheDocument();
