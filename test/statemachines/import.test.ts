@@ -233,7 +233,7 @@ describe('import.asl.yaml', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ImportFailed');
-    expect(workflow.callsTo('scanForViruses')).toHaveLength(5); // the first attempt and 4 retries
+    expect(workflow.callsTo('scanForViruses')).toHaveLength(7); // the first attempt and 6 retries (a busy scanner's backoff)
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED.slice(0, -1),
       'Record file failure',
@@ -245,6 +245,22 @@ describe('import.asl.yaml', () => {
     expect(failure).toMatchObject({ importId: 'imp-1', executionArn, failure: { Error: 'Transient' } });
     expect(workflow.callsTo('processImport')).toEqual([]);
     expect(workflow.callsTo('quarantineFile')).toEqual([]);
+  });
+
+  it('a scanner throttled at its reserved concurrency five times in a row is waited out, and the file imports', async () => {
+    let throttles = 0;
+    const workflow = importWorkflow({
+      scanForViruses: async () => {
+        if (throttles++ < 5) throw Object.assign(new Error('Rate Exceeded.'), { name: 'Lambda.TooManyRequestsException' });
+        return { clean: true };
+      },
+    });
+    const { result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(workflow.callsTo('scanForViruses')).toHaveLength(6);
+    expect(workflow.callsTo('computeChecksum')).toHaveLength(1);
+    expect(workflow.callsTo('processImport')).toHaveLength(1);
   });
 
   it('a scanner that answers without a verdict (ScanFailed) is not retried into "clean"', async () => {

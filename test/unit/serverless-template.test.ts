@@ -331,6 +331,23 @@ describe('the packaged AWS template (npm run package)', () => {
       }
     });
 
+    it('retries a busy scanner long enough (5 s doubling to 60 s, six times, full jitter), and every file ends with an empty output', () => {
+      const scanBranch = (fileStates()['Check the uploaded file']!.Branches as { States: Record<string, Json> }[])[0]!;
+      expect(scanBranch.States['Scan for viruses']!.Retry).toEqual([
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining(['Transient', 'Lambda.TooManyRequestsException']),
+          IntervalSeconds: 5,
+          BackoffRate: 2,
+          MaxAttempts: 6,
+          MaxDelaySeconds: 60,
+          JitterStrategy: 'FULL',
+        }),
+      ]);
+      for (const state of ['Quarantine infected file', 'Reject file', 'Import valid rows', 'Record file failure']) {
+        expect(fileStates()[state], state).toMatchObject({ OutputPath: null, End: true });
+      }
+    });
+
     it('points every task at the Lambda of the named serverless function', () => {
       const { asl, targetOf } = definitionOf(importMachine());
       const states = fileStates();
@@ -634,6 +651,22 @@ describe('the packaged AWS template (npm run package)', () => {
         if (fn === scan) continue;
         expect((fn.Properties!.Environment as { Variables: Json }).Variables.CLAMD_HOST, id).toBeUndefined();
         expect(fn.Properties!.VpcConfig, id).toBeUndefined();
+      }
+    });
+
+    it('bound the scan and the processing to the capacity they use, and the Map and the scan Retry fit under it', () => {
+      const fnNamed = (key: string) => Object.values(resources).find((r) => r.Properties?.FunctionName === `ferry-${STAGE}-${key}`)!;
+      const clamav = readFileSync(join(root, 'infra/aws/clamav.yml'), 'utf8');
+      const threads = Number(/MaxThreads (\d+)/.exec(clamav)?.[1]);
+      const tasks = Number(/TaskCount:\n(?:.*\n)*?\s+Default: (\d+)/.exec(clamav)?.[1]);
+      expect(threads * tasks).toBe(16);
+      expect(fnNamed('scanForViruses').Properties!.ReservedConcurrentExecutions).toBe(threads * tasks);
+      expect(fnNamed('processImport').Properties!.ReservedConcurrentExecutions).toBe(10);
+      const mapConcurrency = Number((fnNamed('createImport').Properties!.Environment as { Variables: Json }).Variables.IMPORT_MAP_CONCURRENCY);
+      expect(mapConcurrency).toBeLessThanOrEqual(10);
+      for (const [id, fn] of functions()) {
+        if (/scanForViruses|processImport/.test(String(fn.Properties!.FunctionName))) continue;
+        expect(fn.Properties!.ReservedConcurrentExecutions, id).toBeUndefined();
       }
     });
 
