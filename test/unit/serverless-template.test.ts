@@ -723,7 +723,8 @@ describe('the packaged AWS template (npm run package)', () => {
         PERMANENT_BUCKET: { Ref: 'PermanentBucket' },
         QUARANTINE_BUCKET: { Ref: 'QuarantineBucket' },
         IMPORTS_TABLE: { Ref: 'ImportsTable' },
-        MAX_IMPORT_BYTES: String(50 * 1024 ** 3),
+        MAX_IMPORT_BYTES: String(1024 ** 3),
+        MAX_EXPORT_ROWS: '25000000',
         IMPORT_MAP_CONCURRENCY: '10',
       };
       // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself). AUTH_MODE and
