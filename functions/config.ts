@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DEFAULT_MAX_IMPORT_BYTES } from '../core/import/upload-policy';
+import { MAX_EXPORT_ROWS_ONE_TASK, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
 
 /**
  * Configuration, parsed once from the environment into a frozen typed object.
@@ -29,8 +29,10 @@ const ConfigSchema = z.object({
   uploadsBucket: z.string().min(1),
   permanentBucket: z.string().min(1),
   quarantineBucket: z.string().min(1),
-  /** Largest import file accepted; presigned POST up to 5 GiB, multipart above. Default 50 GiB. */
-  maxImportBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_IMPORT_BYTES),
+  /** Largest import file accepted: what one task checks and imports within its timeout (core/capacity.ts). Default 1 GiB. */
+  maxImportBytes: z.coerce.number().int().positive().default(MAX_IMPORT_BYTES_ONE_TASK),
+  /** Largest export (estimated rows from the search total) one task writes within its timeout (core/capacity.ts). */
+  maxExportRows: z.coerce.number().int().positive().default(MAX_EXPORT_ROWS_ONE_TASK),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /** Set: import records in DynamoDB. Unset: SQLite under dataDir. */
@@ -93,6 +95,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     permanentBucket: env.PERMANENT_BUCKET,
     quarantineBucket: env.QUARANTINE_BUCKET,
     maxImportBytes: env.MAX_IMPORT_BYTES || undefined,
+    maxExportRows: env.MAX_EXPORT_ROWS || undefined,
     importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     clamdHost: env.CLAMD_HOST || undefined,

@@ -1,17 +1,30 @@
+import { exportSizeRule } from '../capacity';
 import type { ExportStatus } from '../contract';
-import { NotFound } from '../errors';
+import { InvalidInput, NotFound } from '../errors';
 import type { DownloadRequest, User } from '../model';
-import type { Clock, ExecutionDescription, ExecutionService, ExportProgress, IdGenerator, ObjectStore, WarningLog } from '../ports';
+import type {
+  Clock,
+  ExecutionDescription,
+  ExecutionService,
+  ExportProgress,
+  IdGenerator,
+  ObjectStore,
+  SearchSource,
+  WarningLog,
+} from '../ports';
 import { asExportJob, asExportReport, downloadNameOf, presignReport, type ExportJob } from './job';
 import { NOT_FOUND_MESSAGE, NO_FILE_MESSAGE, plainExecutionError } from './messages';
 
 /** The export's HTTP use-cases: starting an export and reporting its status. The workflow's tasks are in ./tasks.ts. */
 
 export async function requestExport(
-  deps: { executions: ExecutionService; ids: IdGenerator; clock: Clock },
+  deps: { executions: ExecutionService; ids: IdGenerator; clock: Clock; search: SearchSource; config: { maxExportRows: number } },
   user: User,
   request: DownloadRequest,
 ): Promise<{ executionArn: string }> {
+  // Refused up front: an export past what one task writes in its timeout would be killed at minute 15.
+  const { total } = await deps.search.search(request.searchCriteria, { page: 1, pageSize: 1 });
+  if (total > deps.config.maxExportRows) throw new InvalidInput(exportSizeRule(total, deps.config.maxExportRows), 'searchCriteria');
   const exportId = deps.ids.newId();
   const job: ExportJob = {
     exportId,

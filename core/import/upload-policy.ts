@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { importSizeRule } from '../capacity';
 import { InvalidInput } from '../errors';
 import { isRecord } from '../guards';
 import { DELIVERY_FIELDS, withDelivery, type DeliveryType } from '../model';
@@ -45,7 +46,7 @@ const fileSpec = (limits: ImportLimits) =>
         .number()
         .int('must be a whole number of bytes')
         .min(1, 'must be at least 1 byte')
-        .max(limits.maxImportBytes, `must be at most ${limits.maxImportBytes} bytes`),
+        .max(limits.maxImportBytes, importSizeRule(limits.maxImportBytes)),
       contentType: z.string().max(255).regex(MEDIA_TYPE, 'must be a media type such as text/csv'),
       sha256: z
         .string()

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { TokenVerifier } from '../../functions/auth';
 import { readBody, send, type Invoke } from './gateway/http';
 import { httpRoutes } from './gateway/http-routes';
+import type { GatewayLimits } from './gateway/limits';
 import { staticFiles } from './gateway/static-files';
 import { MANAGEMENT_PATH, websocketApi } from './gateway/websocket';
 import type { LocalAuth } from './local-auth';
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   /** The token issuer and the web app's /config.json need the gateway's own URL, so they come after it listens. */
   services: () => { localAuth?: LocalAuth; webConfig: unknown } | undefined;
   webRoot?: string;
+  /** API Gateway's timeouts and payload limits; from the environment when absent (gateway/limits.ts). */
+  limits?: GatewayLimits;
 }
 
 export interface Gateway {

@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Transient } from '../../core/errors';
 import type { ChecksumOutcome } from '../../core/import/tasks';
@@ -6,6 +10,7 @@ import { LocalStepFunctions, type LocalStepFunctionsOptions } from '../../infra/
 import { ScanFailed } from '../../core/errors';
 import type { ImportJob } from '../../core/import/job';
 import type { ImportSummary } from '../../core/contract';
+import { MAX_BATCH_FILES } from '../../core/import/use-cases';
 
 const IMPORT_ASL = fileURLToPath(new URL('../../statemachines/import.asl.yaml', import.meta.url));
 const REGION = 'us-east-1';
@@ -228,7 +233,7 @@ describe('import.asl.yaml', () => {
 
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ImportFailed');
-    expect(workflow.callsTo('scanForViruses')).toHaveLength(5); // the first attempt and 4 retries
+    expect(workflow.callsTo('scanForViruses')).toHaveLength(7); // the first attempt and 6 retries (a busy scanner's backoff)
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED.slice(0, -1),
       'Record file failure',
@@ -240,6 +245,22 @@ describe('import.asl.yaml', () => {
     expect(failure).toMatchObject({ importId: 'imp-1', executionArn, failure: { Error: 'Transient' } });
     expect(workflow.callsTo('processImport')).toEqual([]);
     expect(workflow.callsTo('quarantineFile')).toEqual([]);
+  });
+
+  it('a scanner throttled at its reserved concurrency five times in a row is waited out, and the file imports', async () => {
+    let throttles = 0;
+    const workflow = importWorkflow({
+      scanForViruses: async () => {
+        if (throttles++ < 5) throw Object.assign(new Error('Rate Exceeded.'), { name: 'Lambda.TooManyRequestsException' });
+        return { clean: true };
+      },
+    });
+    const { result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(workflow.callsTo('scanForViruses')).toHaveLength(6);
+    expect(workflow.callsTo('computeChecksum')).toHaveLength(1);
+    expect(workflow.callsTo('processImport')).toHaveLength(1);
   });
 
   it('a scanner that answers without a verdict (ScanFailed) is not retried into "clean"', async () => {
@@ -315,4 +336,44 @@ describe('import.asl.yaml', () => {
     expect(Object.fromEntries(workflow.outcomes)).toEqual({ 'imp-1': 'SUCCEEDED', 'imp-2': 'FAILED', 'imp-3': 'SUCCEEDED' });
     expect(workflow.callsTo('handleImportFailure')).toEqual([expect.objectContaining({ importId: 'imp-2' })]);
   });
+
+  it('a batch at the cap leaves the Map an aggregate of empty child outputs, far under the 256 KB state limit', async () => {
+    // The real definition discards the Map's list (ResultPath: null); this copy keeps it to weigh it.
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-import-asl-'));
+    try {
+      const definition = parse(readFileSync(IMPORT_ASL, 'utf8')) as { States: Record<string, Record<string, unknown>> };
+      const map = definition.States['Check and import each file']!;
+      map.ResultPath = '$.mapResults';
+      const keepingResults = join(dir, 'import.asl.yaml');
+      writeFileSync(keepingResults, stringify(definition));
+      let mapResults: unknown;
+      const ids = Array.from({ length: MAX_BATCH_FILES }, (_, i) => `imp-${String(i).padStart(4, '0')}`);
+      const workflow = importWorkflow(
+        {
+          identifyFormat: async (payload) =>
+            payload.importId === 'imp-0001' ? { format: 'unknown', reason: 'the file is empty' } : { format: 'csv', reason: 'a header' },
+          scanForViruses: async (payload) => (payload.importId === 'imp-0002' ? { clean: false, signature: 'Eicar-Test-Signature' } : { clean: true }),
+          processImport: async (payload) => {
+            if (payload.importId === 'imp-0003') throw new Error('the search store refused the bulk request');
+            workflow.outcomes.set(String(payload.importId), 'SUCCEEDED');
+            return { importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 };
+          },
+          notifyImportOutcome: async (payload) => {
+            mapResults = (payload.job as { mapResults?: unknown }).mapResults;
+            return { files: ids.length, succeeded: 0, quarantined: 0, rejected: 0, failed: 0, rowsImported: 0, rowsRejected: 0 };
+          },
+        },
+        { stateMachines: { 'ferry-import': keepingResults } },
+      );
+      const { result } = await workflow.run(job(ids, 'batch-cap', 50));
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(workflow.outcomes.size).toBe(MAX_BATCH_FILES);
+      // Every ending (imported, rejected, quarantined, failed) returns {}: 2,000 × 3 bytes, not 2,000 × ~100.
+      expect(mapResults).toEqual(Array(MAX_BATCH_FILES).fill({}));
+      expect(Buffer.byteLength(JSON.stringify(mapResults))).toBeLessThan(8 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

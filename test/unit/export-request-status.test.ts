@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DownloadRequestSchema } from '../../core/model';
 import { parseInput } from '../../core/validation';
 import { InvalidInput, NotFound } from '../../core/errors';
-import { HOUR, alice, bob, makeFakeDeps } from './fakes';
+import { HOUR, alice, bob, makeFakeDeps, makePosts } from './fakes';
 import { exportStatus, requestExport } from '../../core/export/use-cases';
 import type { ExportJob, ExportReport } from '../../core/export/job';
 
@@ -45,6 +45,27 @@ describe('requesting an export', () => {
   it('leaves columns out of the job when none were chosen', async () => {
     const { deps } = await startedExport();
     expect(deps.executions.started[0]!.input).not.toHaveProperty('columns');
+  });
+});
+
+describe('an export too large for one task', () => {
+  it('is refused up front with 400 naming the estimate, the limit and how to narrow it, and nothing starts', async () => {
+    const deps = makeFakeDeps(makePosts(12));
+    const limited = { ...deps, config: { ...deps.config, maxExportRows: 10 } };
+    const error = await requestExport(limited, alice, { delivery: 'direct', searchCriteria: {} }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidInput);
+    expect((error as InvalidInput).field).toBe('searchCriteria');
+    expect((error as InvalidInput).message).toBe(
+      'This search matches about 12 posts; one export writes at most 10 within its 15-minute limit. Narrow it with words, tags, a user or a date range.',
+    );
+    expect(deps.executions.started).toEqual([]);
+  });
+
+  it('starts when the search total is exactly the limit', async () => {
+    const deps = makeFakeDeps(makePosts(10));
+    await requestExport({ ...deps, config: { ...deps.config, maxExportRows: 10 } }, alice, { delivery: 'direct', searchCriteria: {} });
+    expect(deps.executions.started).toHaveLength(1);
   });
 });
 

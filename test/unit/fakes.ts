@@ -1,3 +1,4 @@
+import { MAX_EXPORT_ROWS_ONE_TASK } from '../../core/capacity';
 import { Readable } from 'node:stream';
 import { NotFound } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
@@ -414,6 +415,7 @@ export function makeFakeDeps(posts: Post[] = []) {
       exportTtlHours: 72,
       adminEmail: 'admins@example.com',
       appUrl: 'https://ferry.test',
+      maxExportRows: MAX_EXPORT_ROWS_ONE_TASK,
     },
     search: new InMemorySearchSource(posts),
     objects: new InMemoryObjectStore(),

@@ -10,6 +10,7 @@ import {
   onUploadCreated,
   presignImportParts,
 } from '../../core/import/use-cases';
+import { MAX_IMPORT_BYTES_ONE_TASK } from '../../core/capacity';
 import { alice, bob } from './fakes';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
 import type { ImportJob } from '../../core/import/job';
@@ -138,6 +139,24 @@ describe('createImport', () => {
 });
 
 describe('createImport limits', () => {
+  it('refuses a file larger than one task checks and imports in its timeout, naming the limit and why', async () => {
+    const deps = makeImportDeps();
+    const limited = { ...deps, config: { ...deps.config, maxImportBytes: MAX_IMPORT_BYTES_ONE_TASK } };
+    const error = await createImport(limited, alice, {
+      fileName: 'huge.csv',
+      size: MAX_IMPORT_BYTES_ONE_TASK + 1,
+      contentType: 'text/csv',
+      delivery: 'direct',
+    }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidInput);
+    expect((error as InvalidInput).field).toBe('size');
+    expect((error as InvalidInput).message).toBe(
+      "size: must be at most 1 GiB (1073741824 bytes): larger files cannot be checked and imported within one task's 15-minute limit; split the file",
+    );
+    expect(deps.imports.records.size).toBe(0);
+  });
+
   it('refuses a batch whose upload forms would not fit in one answer', async () => {
     const deps = makeImportDeps();
     const files = Array.from({ length: MAX_BATCH_FILES + 1 }, (_, i) => ({ fileName: `f${i}.csv`, size: 1, contentType: 'text/csv' }));

@@ -331,6 +331,23 @@ describe('the packaged AWS template (npm run package)', () => {
       }
     });
 
+    it('retries a busy scanner long enough (5 s doubling to 60 s, six times, full jitter), and every file ends with an empty output', () => {
+      const scanBranch = (fileStates()['Check the uploaded file']!.Branches as { States: Record<string, Json> }[])[0]!;
+      expect(scanBranch.States['Scan for viruses']!.Retry).toEqual([
+        expect.objectContaining({
+          ErrorEquals: expect.arrayContaining(['Transient', 'Lambda.TooManyRequestsException']),
+          IntervalSeconds: 5,
+          BackoffRate: 2,
+          MaxAttempts: 6,
+          MaxDelaySeconds: 60,
+          JitterStrategy: 'FULL',
+        }),
+      ]);
+      for (const state of ['Quarantine infected file', 'Reject file', 'Import valid rows', 'Record file failure']) {
+        expect(fileStates()[state], state).toMatchObject({ OutputPath: null, End: true });
+      }
+    });
+
     it('points every task at the Lambda of the named serverless function', () => {
       const { asl, targetOf } = definitionOf(importMachine());
       const states = fileStates();
@@ -637,6 +654,22 @@ describe('the packaged AWS template (npm run package)', () => {
       }
     });
 
+    it('bound the scan and the processing to the capacity they use, and the Map and the scan Retry fit under it', () => {
+      const fnNamed = (key: string) => Object.values(resources).find((r) => r.Properties?.FunctionName === `ferry-${STAGE}-${key}`)!;
+      const clamav = readFileSync(join(root, 'infra/aws/clamav.yml'), 'utf8');
+      const threads = Number(/MaxThreads (\d+)/.exec(clamav)?.[1]);
+      const tasks = Number(/TaskCount:\n(?:.*\n)*?\s+Default: (\d+)/.exec(clamav)?.[1]);
+      expect(threads * tasks).toBe(16);
+      expect(fnNamed('scanForViruses').Properties!.ReservedConcurrentExecutions).toBe(threads * tasks);
+      expect(fnNamed('processImport').Properties!.ReservedConcurrentExecutions).toBe(10);
+      const mapConcurrency = Number((fnNamed('createImport').Properties!.Environment as { Variables: Json }).Variables.IMPORT_MAP_CONCURRENCY);
+      expect(mapConcurrency).toBeLessThanOrEqual(10);
+      for (const [id, fn] of functions()) {
+        if (/scanForViruses|processImport/.test(String(fn.Properties!.FunctionName))) continue;
+        expect(fn.Properties!.ReservedConcurrentExecutions, id).toBeUndefined();
+      }
+    });
+
     it('get only the calls they make', () => {
       expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest')))).toEqual(['states:StartExecution']);
       expect(actionsOf(inlineStatements(roleOfFunction('getDownloadRequest'))).sort()).toEqual([
@@ -690,7 +723,8 @@ describe('the packaged AWS template (npm run package)', () => {
         PERMANENT_BUCKET: { Ref: 'PermanentBucket' },
         QUARANTINE_BUCKET: { Ref: 'QuarantineBucket' },
         IMPORTS_TABLE: { Ref: 'ImportsTable' },
-        MAX_IMPORT_BYTES: String(50 * 1024 ** 3),
+        MAX_IMPORT_BYTES: String(1024 ** 3),
+        MAX_EXPORT_ROWS: '25000000',
         IMPORT_MAP_CONCURRENCY: '10',
       };
       // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself). AUTH_MODE and

@@ -9,8 +9,13 @@ export interface SocketLike {
   onmessage: ((event: MessageEvent) => void) | null;
   onerror: ((event: Event) => void) | null;
   onclose: ((event: CloseEvent) => void) | null;
+  readonly readyState: number;
+  send(data: string): void;
   close(code?: number, reason?: string): void;
 }
+
+/** WebSocket.OPEN, spelled out so that fakes need no browser globals. */
+const OPEN = 1;
 
 export type OpenSocket = (url: string) => SocketLike;
 
@@ -21,12 +26,28 @@ export interface PollTiming {
   maxMs: number;
   /** With a push socket open and silent this long, start polling as well. */
   pushSafetyMs: number;
+  /** A ping on the push socket this often: API Gateway closes a socket idle for 10 minutes. */
+  pingMs: number;
+  /** After a dropped socket (and one status check), reconnect after this, doubling up to `reconnectMaxMs`. */
+  reconnectInitialMs: number;
+  reconnectMaxMs: number;
+  /** Reconnects before giving the socket up for polling. */
+  maxReconnects: number;
 }
 
-export const DEFAULT_TIMING: PollTiming = { initialMs: 1000, maxMs: 10_000, pushSafetyMs: 60_000 };
+export const DEFAULT_TIMING: PollTiming = {
+  initialMs: 1000,
+  maxMs: 10_000,
+  pushSafetyMs: 60_000,
+  pingMs: 5 * 60_000,
+  reconnectInitialMs: 1000,
+  reconnectMaxMs: 30_000,
+  maxReconnects: 5,
+};
 
 interface Watch {
   timer?: ReturnType<typeof setTimeout>;
+  ping?: ReturnType<typeof setInterval>;
   socket?: SocketLike;
   polling: boolean;
 }
@@ -82,7 +103,7 @@ export class ExportTracker {
     this.watches.clear();
   }
 
-  private listen(executionArn: string): void {
+  private listen(executionArn: string, attempt = 0): void {
     const token = this.deps.token();
     const url = new URL(this.deps.wsUrl, globalThis.location?.href);
     url.searchParams.set('token', token ?? '');
@@ -99,6 +120,10 @@ export class ExportTracker {
     }
     watch.socket = socket;
     watch.timer = setTimeout(() => this.fallBackToPolling(executionArn), this.deps.timing.pushSafetyMs);
+    // Any message resets API Gateway's idle timer; with no route for it, the gateway's answer is ignored below.
+    watch.ping = setInterval(() => {
+      if (socket.readyState === OPEN) socket.send(JSON.stringify({ action: 'ping' }));
+    }, this.deps.timing.pingMs);
     socket.onmessage = async (event) => {
       const message = parsePush(await frameText(event.data));
       if (settled || !message || message.executionArn !== executionArn) return;
@@ -117,10 +142,48 @@ export class ExportTracker {
       this.finish(executionArn);
     };
     const dropped = () => {
-      if (!settled && !this.disposed) this.fallBackToPolling(executionArn);
+      if (settled || this.disposed || this.watches.get(executionArn) !== watch) return;
+      settled = true;
+      this.stopWatch(watch);
+      void this.checkThenReconnect(executionArn, watch, attempt);
     };
     socket.onerror = dropped;
     socket.onclose = dropped;
+  }
+
+  /**
+   * A socket dropped while the export was pending: the message may have gone to the dead connection, so
+   * check the status once, then reconnect with backoff, and after `maxReconnects` poll instead.
+   */
+  private async checkThenReconnect(executionArn: string, watch: Watch, attempt: number): Promise<void> {
+    const timing = this.deps.timing;
+    try {
+      const status = await this.deps.api.exportStatus(executionArn);
+      if (this.disposed || this.watches.get(executionArn) !== watch) return;
+      if (status.status !== 'RUNNING') {
+        this.deps.store.update(executionArn, {
+          status: status.status,
+          rowCount: status.rowCount,
+          url: status.url,
+          expiresAt: status.expiresAt,
+          error: status.error,
+          progress: undefined,
+          checkProblem: undefined,
+        });
+        return this.finish(executionArn);
+      }
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 401 || error.status === 404)) return this.fallBackToPolling(executionArn);
+      // Offline, say: reconnecting below tries again.
+    }
+    if (this.disposed || this.watches.get(executionArn) !== watch) return;
+    if (attempt >= timing.maxReconnects) return this.fallBackToPolling(executionArn);
+    watch.timer = setTimeout(
+      () => {
+        if (!this.disposed && this.watches.get(executionArn) === watch) this.listen(executionArn, attempt + 1);
+      },
+      Math.min(timing.reconnectMaxMs, timing.reconnectInitialMs * 2 ** attempt),
+    );
   }
 
   private fallBackToPolling(executionArn: string): void {
@@ -172,8 +235,10 @@ export class ExportTracker {
 
   private stopWatch(watch: Watch): void {
     if (watch.timer) clearTimeout(watch.timer);
+    if (watch.ping) clearInterval(watch.ping);
     if (watch.socket) {
       const socket = watch.socket;
+      watch.socket = undefined;
       socket.onclose = socket.onerror = socket.onmessage = null;
       try {
         socket.close();

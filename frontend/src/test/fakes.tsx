@@ -76,8 +76,14 @@ export class FakeSocket implements SocketLike {
   onerror: ((event: Event) => void) | null = null;
   onclose: ((event: CloseEvent) => void) | null = null;
   closed = false;
+  readyState = 1;
+  readonly sent: string[] = [];
 
   constructor(readonly url: string) {}
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
 
   receive(message: unknown, frame: 'text' | 'binary' = 'text'): void {
     const text = JSON.stringify(message);
@@ -87,11 +93,13 @@ export class FakeSocket implements SocketLike {
 
   drop(): void {
     this.closed = true;
+    this.readyState = 3;
     this.onclose?.(new CloseEvent('close', { code: 1006 }));
   }
 
   close(): void {
     this.closed = true;
+    this.readyState = 3;
   }
 }
 
@@ -129,7 +137,7 @@ export function tokenFor(claims: Record<string, unknown>): string {
 
 export const ALICE = { sub: 'u-alice', 'cognito:username': 'alice', email: 'alice@example.com', 'cognito:groups': [] };
 
-export const FAST = { initialMs: 5, maxMs: 20, pushSafetyMs: 60_000 };
+export const FAST = { initialMs: 5, maxMs: 20, pushSafetyMs: 60_000, pingMs: 300_000, reconnectInitialMs: 5, reconnectMaxMs: 20, maxReconnects: 5 };
 
 export interface Harness {
   api: FakeApi;

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenVerifier } from '../../../functions/auth';
 import type { ServerlessFunction } from '../serverless-config';
 import { lowerCaseHeaders, queryParameters, readBody, send, type Invoke } from './http';
+import { gatewayLimitsFrom, invokeHttpIntegration, type GatewayLimits } from './limits';
 
 interface HttpRoute {
   functionKey: string;
@@ -30,8 +31,14 @@ function compileRoutes(functions: Record<string, ServerlessFunction>): HttpRoute
   );
 }
 
-export function httpRoutes(options: { functions: Record<string, ServerlessFunction>; invoke: Invoke; verifier: TokenVerifier }) {
+export function httpRoutes(options: {
+  functions: Record<string, ServerlessFunction>;
+  invoke: Invoke;
+  verifier: TokenVerifier;
+  limits?: GatewayLimits;
+}) {
   const routes = compileRoutes(options.functions);
+  const limits = options.limits ?? gatewayLimitsFrom();
 
   return async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL) {
     const method = req.method ?? 'GET';
@@ -77,7 +84,8 @@ export function httpRoutes(options: { functions: Record<string, ServerlessFuncti
       body: body.length ? body.toString('utf8') : undefined,
       isBase64Encoded: false,
     };
-    const result = (await options.invoke(route.functionKey, event)) as
+    const outcome = await invokeHttpIntegration(options.invoke, route.functionKey, event, limits);
+    const result = ('gateway' in outcome ? outcome.gateway : outcome.result) as
       | { statusCode?: number; headers?: Record<string, string>; body?: string }
       | undefined;
     res.writeHead(result?.statusCode ?? 200, result?.headers ?? {});

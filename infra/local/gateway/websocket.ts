@@ -8,12 +8,14 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerlessFunction } from '../serverless-config';
 import { lowerCaseHeaders, queryParameters, readBody, send, type Invoke } from './http';
+import { enforceConnectionLimits, gatewayLimitsFrom, type GatewayLimits } from './limits';
 
 export const MANAGEMENT_PATH = '/_ws/@connections/';
 
 const REFUSALS: Record<number, string> = { 401: 'Unauthorized', 404: 'Not Found' };
 
-export function websocketApi(options: { functions: Record<string, ServerlessFunction>; invoke: Invoke }) {
+export function websocketApi(options: { functions: Record<string, ServerlessFunction>; invoke: Invoke; limits?: GatewayLimits }) {
+  const limits = options.limits ?? gatewayLimitsFrom();
   const wsRoute = (name: string) => Object.entries(options.functions).find(([, f]) => f.websocketRoutes.includes(name))?.[0];
   const connections = new Map<string, WebSocket>();
   const wss = new WebSocketServer({ noServer: true });
@@ -47,6 +49,9 @@ export function websocketApi(options: { functions: Record<string, ServerlessFunc
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
           connections.set(connectionId, ws);
+          enforceConnectionLimits(ws, limits);
+          // Only $connect/$disconnect are routed and there is no $default, so API Gateway answers any message so.
+          ws.on('message', () => ws.send(JSON.stringify({ message: 'Forbidden', connectionId, requestId: randomUUID() })));
           ws.on('close', () => {
             connections.delete(connectionId);
             const disconnectKey = wsRoute('$disconnect');

@@ -1,0 +1,29 @@
+/**
+ * Sizes that fit the engine: the largest import file and the largest export one task finishes within
+ * Lambda's 15-minute timeout, from the rates `npm run bench:import` / `bench:export` measure, with margin.
+ *
+ * Import: the slowest pass over a file is processImport (parse, validate, bulk-index) at ~20,000 rows/s
+ * ≈ 2 MB/s; the checks are faster (checksum ~500 MB/s, clamd ~150 MB/s). 1 GiB / 2 MB/s ≈ 537 s, 60% of
+ * 900 s (a 1.7× margin for a slower search cluster). clamd's StreamMaxLength (2000M) is above it.
+ * Export: generateCsvReport writes ~150,000 rows/s; 25,000,000 rows take ~167 s, a 5× margin on 900 s
+ * (OpenSearch point-in-time pages are slower than the local store the figure was measured on).
+ */
+export const TASK_TIMEOUT_SECONDS = 900;
+export const MAX_IMPORT_BYTES_ONE_TASK = 1024 ** 3;
+export const MAX_EXPORT_ROWS_ONE_TASK = 25_000_000;
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** "1 GiB", "512 MiB" or bytes, for messages. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= GiB && bytes % GiB === 0) return `${bytes / GiB} GiB`;
+  if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  return `${bytes} bytes`;
+}
+
+export const importSizeRule = (maxImportBytes: number) =>
+  `must be at most ${formatBytes(maxImportBytes)} (${maxImportBytes} bytes): larger files cannot be checked and imported within one task's ${TASK_TIMEOUT_SECONDS / 60}-minute limit; split the file`;
+
+export const exportSizeRule = (estimatedRows: number, maxExportRows: number) =>
+  `This search matches about ${estimatedRows.toLocaleString('en-US')} posts; one export writes at most ${maxExportRows.toLocaleString('en-US')} within its ${TASK_TIMEOUT_SECONDS / 60}-minute limit. Narrow it with words, tags, a user or a date range.`;
