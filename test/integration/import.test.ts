@@ -18,8 +18,6 @@ import type { BatchStatusView, ImportStatusView } from '../../core/contract';
 
 let own: StackProcess | undefined;
 
-type ImportState = ImportStatusView['status'];
-
 interface UploadForm {
   method: 'POST';
   url: string;
