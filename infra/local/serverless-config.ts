@@ -156,9 +156,16 @@ export const loadServerlessConfig = (serverlessYmlPath: string): ServerlessConfi
 export const loadServerlessFunctions = (serverlessYmlPath: string): Record<string, ServerlessFunction> =>
   loadServerlessConfig(serverlessYmlPath).functions;
 
+/** Lambda's 6 MB quota on a synchronous invocation's request and response payloads. */
+const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+
+const lambdaError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
+
 /**
  * An invoker for the local gateway, Step Functions and event rules that imports each handler module on
- * first use and calls its export with the payload, as Lambda would.
+ * first use and calls its export with the payload, as Lambda would, within Lambda's limits: the
+ * function's timeout (`Sandbox.Timedout`) and 6 MB request/response payloads, with the error names a
+ * Step Functions Task sees. A timed-out handler is not killed (it shares the process); its late result is dropped.
  */
 export const handlerModuleInvoker = (
   functions: Record<string, ServerlessFunction>,
@@ -179,13 +186,47 @@ export const handlerModuleInvoker = (
     return handler;
   };
   return async (functionKey, payload) => {
+    const requestBytes = Buffer.byteLength(JSON.stringify(payload ?? null));
+    if (requestBytes > LAMBDA_PAYLOAD_LIMIT_BYTES) {
+      throw lambdaError(
+        'Lambda.RequestTooLargeException',
+        `Request must be smaller than ${LAMBDA_PAYLOAD_LIMIT_BYTES} bytes for the InvokeFunction operation (was ${requestBytes})`,
+      );
+    }
     const handler = await load(functionKey);
     const started = Date.now();
-    const timeoutMs = (functions[functionKey]?.timeoutSeconds ?? 6) * 1000;
-    return handler(payload, {
-      functionName: `ferry-local-${functionKey}`,
-      awsRequestId: randomUUID(),
-      getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+    const timeoutSeconds = functions[functionKey]?.timeoutSeconds ?? 6;
+    const timeoutMs = timeoutSeconds * 1000;
+    const awsRequestId = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(lambdaError('Sandbox.Timedout', `RequestId: ${awsRequestId} Error: Task timed out after ${timeoutSeconds.toFixed(2)} seconds`)),
+        timeoutMs,
+      );
     });
+    let result: unknown;
+    try {
+      result = await Promise.race([
+        Promise.resolve(
+          handler(payload, {
+            functionName: `ferry-local-${functionKey}`,
+            awsRequestId,
+            getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+          }),
+        ),
+        timedOut,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const responseBytes = Buffer.byteLength(JSON.stringify(result ?? null));
+    if (responseBytes > LAMBDA_PAYLOAD_LIMIT_BYTES) {
+      throw lambdaError(
+        'Function.ResponseSizeTooLarge',
+        `Response payload size exceeded maximum allowed payload size (${LAMBDA_PAYLOAD_LIMIT_BYTES} bytes) (was ${responseBytes})`,
+      );
+    }
+    return result;
   };
 };

@@ -128,6 +128,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ? { webConfig: { ...urls, auth: cognitoWebAuth(pool) } }
     : { localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }), webConfig: { ...urls, auth: { mode: 'local' } } };
 
+  // Executions a crash or kill left RUNNING go on once everything their tasks call is up.
+  stepFunctions.resumeInterrupted();
+
   const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true });
   const sweep = () =>
     sweepExpiredObjects(s3Client, BUCKETS.exports, 'exports/', new Date(Date.now() - options.exportTtlHours * 3600_000)).catch(

@@ -15,14 +15,18 @@ export interface StackProcess {
   info: StackInfo;
   /** Stops the stack and removes its data directory. */
   stop(): Promise<void>;
+  /** Kills the stack with SIGKILL, as a crash would, and keeps its data directory for a restart. */
+  crash(): Promise<void>;
 }
 
-/** Boots `infra/local/start.ts` as a child process on free ports, with a fresh data directory. */
-export async function startStackProcess(name: string, env: Record<string, string>): Promise<StackProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), `ferry-${name}-`));
+/** Boots `infra/local/start.ts` as a child process on free ports, with a fresh data directory or the given one. */
+export async function startStackProcess(name: string, env: Record<string, string>, reuseDataDir?: string): Promise<StackProcess> {
+  const dataDir = reuseDataDir ?? mkdtempSync(join(tmpdir(), `ferry-${name}-`));
   const child = spawn(join('node_modules', '.bin', 'tsx'), ['infra/local/start.ts'], {
     env: { ...process.env, PORT: '0', S3_PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
+    // Its own process group, so crash() can kill tsx's node child too (killing tsx alone orphans it).
+    detached: true,
   });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -31,6 +35,12 @@ export async function startStackProcess(name: string, env: Record<string, string
       await exited;
     }
     rmSync(dataDir, { recursive: true, force: true });
+  };
+  const crash = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
   };
   try {
     const info = await new Promise<StackInfo>((resolve, reject) => {
@@ -46,7 +56,7 @@ export async function startStackProcess(name: string, env: Record<string, string
       });
       child.on('exit', (code) => reject(new Error(`the ${name} stack exited with code ${code}`)));
     });
-    return { info, stop };
+    return { info, stop, crash };
   } catch (error) {
     await stop();
     throw error;

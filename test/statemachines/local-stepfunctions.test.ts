@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseInfraYaml } from '../../infra/local/infra-yaml';
 import { handlerModuleInvoker, loadServerlessFunctions } from '../../infra/local/serverless-config';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions/service';
-import { ACCOUNT, REGION, localStepFunctions } from './fixtures/harness';
+import { ACCOUNT, REGION, localStepFunctions, until } from './fixtures/harness';
 
 const fixturePath = (file: string) => fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url));
 
@@ -195,13 +195,14 @@ describe('LocalStepFunctions', () => {
     expect(running.executionArn).toContain(':keeps-running');
   });
 
-  it('keeps execution records across a restart and fails the ones that were still running', async () => {
+  it('keeps execution records across a restart and resumes the ones that were still running', async () => {
     const storeDir = temporaryDir();
     const before = localStepFunctions({ storeDir });
     const finished = await before.start('context', { value: 1 }, 'finished');
     await settle(before.service, finished.executionArn);
-    const interrupted = await before.start('tokens', {}, 'interrupted');
-    await before.tokenOf('left');
+    const interrupted = await before.start('tokens', { attempt: 'original' }, 'interrupted');
+    const leftTokenBeforeCrash = await before.tokenOf('left');
+    await before.tokenOf('right');
     await before.service.close();
 
     const after = tracked(localStepFunctions({ storeDir }));
@@ -210,18 +211,56 @@ describe('LocalStepFunctions', () => {
       output: expect.stringContaining('"doubled":2'),
     });
     expect(await after.statesEntered(finished.executionArn)).toEqual(['Read the context', 'Invoke through the integration']);
-    expect(await after.service.describeExecution({ executionArn: interrupted.executionArn })).toMatchObject({
-      status: 'FAILED',
-      cause: 'interrupted by local stack restart',
-      redriveStatus: 'REDRIVABLE',
+    expect(await after.service.describeExecution({ executionArn: interrupted.executionArn })).toMatchObject({ status: 'RUNNING' });
+    expect(after.service.resumeInterrupted()).toEqual([interrupted.executionArn]);
+
+    // The interrupted Parallel runs again; a token handed out before the crash still answers its state.
+    expect(await after.tokenOf('left')).toBe(leftTokenBeforeCrash);
+    await after.service.sendTaskSuccess({ taskToken: leftTokenBeforeCrash, output: '"L"' });
+    await after.service.sendTaskSuccess({ taskToken: await after.tokenOf('right'), output: '"R"' });
+    expect(await settle(after.service, interrupted.executionArn)).toMatchObject({
+      status: 'SUCCEEDED',
+      output: '["L","R"]',
+      input: JSON.stringify({ attempt: 'original' }),
     });
+    // The history kept before the crash ends where the store last wrote it; the resumed run appends to it.
+    const entered = await after.statesEntered(interrupted.executionArn);
+    expect(entered.filter((name) => name === 'Wait for both answers')).toHaveLength(2);
+    expect(entered.slice(-3)).toEqual(['Wait for both answers', 'Wait for the left answer', 'Wait for the right answer']);
+  });
+
+  it('resumes an interrupted execution at the state it was in, with that state\'s input, keeping earlier results', async () => {
+    const storeDir = temporaryDir();
+    const calls: string[] = [];
+    // A stand-in for a crash: the service stops while the second task runs, and never hears its answer.
+    const crashing = localStepFunctions({
+      storeDir,
+      invoke: async (functionKey, payload) => {
+        calls.push(functionKey);
+        if ((payload as { doubled?: number }).doubled !== undefined) await new Promise(() => undefined);
+        return payload;
+      },
+    });
+    const { executionArn } = await crashing.start('context', { value: 4 }, 'resume-mid-way');
+    await until(() => calls.length === 2);
+    await crashing.service.close();
+
+    const after = tracked(localStepFunctions({ storeDir }));
+    after.service.resumeInterrupted();
+    const result = await settle(after.service, executionArn);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(JSON.parse(result.output ?? 'null')).toMatchObject({ value: 4, context: { value: 4 }, invoked: { Payload: { doubled: 8 } } });
+    // Only the interrupted task ran again: the first one's result came from the persisted state input.
+    expect(after.invocations.map((invocation) => invocation.functionKey)).toEqual(['echo']);
+    expect(await after.statesEntered(executionArn)).toEqual(['Read the context', 'Invoke through the integration', 'Invoke through the integration']);
   });
 
   it('redrives a failed execution from its original input under the same executionArn', async () => {
     const storeDir = temporaryDir();
     const before = localStepFunctions({ storeDir });
     const { executionArn } = await before.start('tokens', { attempt: 'original' }, 'redrive-me');
-    await before.tokenOf('left');
+    await before.service.sendTaskFailure({ taskToken: await before.tokenOf('left'), error: 'Left.Failed', cause: 'no answer' });
+    expect(await settle(before.service, executionArn)).toMatchObject({ status: 'FAILED', error: 'Left.Failed' });
     await before.service.close();
 
     const after = tracked(localStepFunctions({ storeDir }));

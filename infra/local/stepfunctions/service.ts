@@ -73,6 +73,12 @@ interface LoadedStateMachine {
   tasks: Map<string, TaskSpec>;
   /** Parallel/Map state name → every state nested inside it, to release task tokens of lost branches. */
   nestedStates: Map<string, Set<string>>;
+  /** The runtime definition, from which resumed runs derive one with another StartAt. */
+  definition: StatesContainer & { StartAt: string };
+  /** Top-level state name → a runtime that starts there (built on first resume). */
+  resumeRuntimes: Map<string, StateMachine>;
+  /** States inside a Map: their task tokens are per item, so a resumed run issues fresh ones. */
+  inMap: Set<string>;
 }
 
 /** What is persisted per execution; dates are epoch milliseconds. */
@@ -91,6 +97,10 @@ interface ExecutionRecord {
   redriveCount: number;
   redriveDate?: number;
   history: StoredHistoryEvent[];
+  /** The last top-level state entered and its input: where a run interrupted by a crash resumes. */
+  resumeAt?: { stateName: string; input: string };
+  /** Task tokens of waiting Task states (not inside a Map), by state name, reused when the run resumes. */
+  taskTokens?: Record<string, string>;
 }
 
 /** What DescribeExecution and ListExecutions both say of an execution. */
@@ -126,7 +136,9 @@ interface PendingTask {
 const TASK_TOKEN_PLACEHOLDER = '__local_stepfunctions_task_token__';
 /** aws-local-stepfunctions gives Tasks without TimeoutSeconds 60 s; AWS gives them a year. setTimeout caps near 24.8 days. */
 const NO_TIMEOUT_SECONDS = 2_000_000;
-const INTERRUPTED_CAUSE = 'interrupted by local stack restart';
+const INTERRUPTED_CAUSE = 'interrupted by local stack restart, and its state machine is no longer defined';
+/** Step Functions' 256 KB quota on execution input, state input/output and task results (UTF-8 bytes). */
+const PAYLOAD_LIMIT_BYTES = 262_144;
 const TERMINAL: ReadonlySet<ExecutionStatus> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 // AWS refuses control characters in execution names, so the rule names them.
 // eslint-disable-next-line no-control-regex
@@ -153,6 +165,8 @@ export class LocalStepFunctions {
   private readonly settledWaiters = new Map<string, (() => void)[]>();
   private runCounter = 0;
   private closed = false;
+  /** Executions found RUNNING in the store at start-up, until resumeInterrupted() runs them again. */
+  private readonly interrupted: ExecutionRecord[] = [];
 
   constructor(options: LocalStepFunctionsOptions) {
     this.region = options.region;
@@ -177,6 +191,9 @@ export class LocalStepFunctions {
       throw new StepFunctionsError('InvalidName', `Invalid Name: '${name}'`);
     }
     const input = request.input ?? '{}';
+    if (Buffer.byteLength(input) > PAYLOAD_LIMIT_BYTES) {
+      throw new StepFunctionsError('InvalidExecutionInput', `Invalid State Machine Execution Input: the input is larger than ${PAYLOAD_LIMIT_BYTES} bytes`);
+    }
     try {
       JSON.parse(input);
     } catch {
@@ -313,8 +330,24 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Stops running work without recording an outcome: executions still RUNNING stay so on disk and the
-   * next service over the same storeDir marks them FAILED (interrupted by local stack restart).
+   * Runs again every execution that was RUNNING when the previous service over this storeDir stopped
+   * (a crash, a kill, close()): from the last top-level state it entered, with that state's input, so
+   * the interrupted Task is rerun. Call it once the functions the tasks invoke can run.
+   */
+  resumeInterrupted(): string[] {
+    const resumed: string[] = [];
+    for (const record of this.interrupted.splice(0)) {
+      const machine = this.machines.get(record.stateMachineName);
+      if (record.status !== 'RUNNING' || !machine) continue;
+      this.startRun(record, machine, record.resumeAt);
+      resumed.push(record.executionArn);
+    }
+    return resumed;
+  }
+
+  /**
+   * Stops running work without recording an outcome, as a crash would: executions still RUNNING stay so
+   * on disk, and the next service over the same storeDir resumes them (resumeInterrupted).
    */
   async close(): Promise<void> {
     this.closed = true;
@@ -331,9 +364,11 @@ export class LocalStepFunctions {
     const nestedStates = new Map<string, Set<string>>();
     if (runtimeDefinition.TimeoutSeconds !== undefined) runtimeDefinition.TimeoutSeconds *= timeoutScale;
 
-    const visit = (container: StatesContainer, enclosing: string[]): void => {
+    const inMap = new Set<string>();
+    const visit = (container: StatesContainer, enclosing: string[], insideMap: boolean): void => {
       for (const [stateName, state] of Object.entries(container.States)) {
         for (const outer of enclosing) nestedStates.get(outer)?.add(stateName);
+        if (insideMap) inMap.add(stateName);
         for (const retrier of state.Retry ?? []) {
           retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) * retryScale;
           if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds *= retryScale;
@@ -342,32 +377,49 @@ export class LocalStepFunctions {
         const children = [...(state.Branches ?? []), ...(state.Iterator ? [state.Iterator] : []), ...(state.ItemProcessor ? [state.ItemProcessor] : [])];
         if (children.length > 0) {
           nestedStates.set(stateName, new Set());
-          for (const child of children) visit(child, [...enclosing, stateName]);
+          for (const child of children) visit(child, [...enclosing, stateName], insideMap || state.Type === 'Map');
         }
       }
     };
-    visit(runtimeDefinition, []);
+    visit(runtimeDefinition, [], false);
     return {
       name,
       arn: this.stateMachineArn(name),
       runtime: new StateMachine(runtimeDefinition as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } }),
       tasks,
       nestedStates,
+      definition: runtimeDefinition as StatesContainer & { StartAt: string },
+      resumeRuntimes: new Map(),
+      inMap,
     };
   }
 
-  private startRun(record: ExecutionRecord, machine: LoadedStateMachine): void {
+  /** The same definition with StartAt moved to a top-level state: the single ASL source, entered part way. */
+  private runtimeStartingAt(machine: LoadedStateMachine, stateName: string): StateMachine {
+    let runtime = machine.resumeRuntimes.get(stateName);
+    if (!runtime) {
+      const derived = { ...machine.definition, StartAt: stateName };
+      runtime = new StateMachine(derived as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
+      machine.resumeRuntimes.set(stateName, runtime);
+    }
+    return runtime;
+  }
+
+  private startRun(record: ExecutionRecord, machine: LoadedStateMachine, resumeAt?: ExecutionRecord['resumeAt']): void {
     const runId = ++this.runCounter;
+    const resumedTokens = new Map(Object.entries(resumeAt ? (record.taskTokens ?? {}) : {}));
+    if (!resumeAt) delete record.taskTokens;
     // Registered before run(): the library calls the first Task's handler synchronously.
     const run: Run = { id: runId, abort: () => undefined };
     this.runs.set(record.executionArn, run);
     const taskResourceLocalHandlers = Object.fromEntries(
       [...machine.tasks.values()].map((task) => [
         task.stateName,
-        (input: unknown) => this.runTask(record.executionArn, runId, task, input) as Promise<never>,
+        (input: unknown) => this.runTask(record.executionArn, runId, task, input, resumedTokens) as Promise<never>,
       ]),
     );
-    const execution = machine.runtime.run(JSON.parse(record.input) as Json as never, {
+    const runtime = resumeAt && resumeAt.stateName in machine.definition.States ? this.runtimeStartingAt(machine, resumeAt.stateName) : machine.runtime;
+    const execution = runtime.run(JSON.parse(resumeAt?.input ?? record.input) as Json as never, {
       overrides: { taskResourceLocalHandlers },
       context: {
         Execution: { Id: record.executionArn, Name: record.name, StartTime: new Date(record.startDate).toISOString() },
@@ -383,6 +435,15 @@ export class LocalStepFunctions {
       for await (const logged of execution.eventLogs) {
         const event = logged as LibraryEvent;
         if (!isCurrent() || record.status !== 'RUNNING') continue;
+        const overLimit = dataOverLimit(event);
+        if (overLimit) {
+          this.finish(record, { status: 'FAILED', error: 'States.DataLimitExceeded', cause: overLimit });
+          run.abort();
+          continue;
+        }
+        if (event.type === 'StateEntered' && event.state && event.state.name in machine.definition.States) {
+          record.resumeAt = { stateName: event.state.name, input: JSON.stringify(event.state.input ?? null) };
+        }
         const historyEvent = fromLibraryEvent(event, machine);
         if (historyEvent) this.appendEvent(record, historyEvent);
         // A Parallel/Map that failed abandoned its other branches: release their task tokens.
@@ -412,8 +473,28 @@ export class LocalStepFunctions {
     });
   }
 
-  private async runTask(executionArn: string, runId: number, task: TaskSpec, input: unknown): Promise<Json> {
-    if (this.closed || this.runs.get(executionArn)?.id !== runId || this.executions.get(executionArn)?.status !== 'RUNNING') {
+  private async runTask(executionArn: string, runId: number, task: TaskSpec, input: unknown, resumedTokens: Map<string, string>): Promise<Json> {
+    const result = await this.runTaskResource(executionArn, runId, task, input, resumedTokens);
+    const size = Buffer.byteLength(JSON.stringify(result));
+    const record = this.executions.get(executionArn);
+    if (size > PAYLOAD_LIMIT_BYTES && record?.status === 'RUNNING' && this.runs.get(executionArn)?.id === runId) {
+      // As in AWS, a result over the limit fails the execution itself: no Retry or Catch sees it.
+      const cause = `The state/task '${task.stateName}' returned a result with a size exceeding the maximum number of bytes service limit (${size} > ${PAYLOAD_LIMIT_BYTES}).`;
+      this.finish(record, { status: 'FAILED', error: 'States.DataLimitExceeded', cause });
+      throw new TaskAbandoned(cause);
+    }
+    return result;
+  }
+
+  private async runTaskResource(
+    executionArn: string,
+    runId: number,
+    task: TaskSpec,
+    input: unknown,
+    resumedTokens: Map<string, string>,
+  ): Promise<Json> {
+    const record = this.executions.get(executionArn);
+    if (this.closed || this.runs.get(executionArn)?.id !== runId || record?.status !== 'RUNNING') {
       throw new TaskAbandoned(`The execution ${executionArn} is no longer running`);
     }
     switch (task.kind) {
@@ -426,8 +507,9 @@ export class LocalStepFunctions {
       }
       case 'lambda:invoke.waitForTaskToken': {
         const { functionKey, payload } = lambdaInvokeParameters(task, input);
-        const taskToken = encodeTaskToken(executionArn, task.stateName);
+        const taskToken = this.taskTokenFor(record, task.stateName, resumedTokens);
         const outcome = this.awaitTaskToken(taskToken, executionArn, runId, task);
+        void outcome.finally(() => this.forgetTaskToken(record, task.stateName, taskToken)).catch(() => undefined);
         // The function may call SendTaskSuccess before it even returns; its own failure fails the task.
         this.invokeFunction(functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)).catch((error: unknown) =>
           this.pendingTasks.get(taskToken)?.fail(toError(error)),
@@ -435,6 +517,26 @@ export class LocalStepFunctions {
         return outcome;
       }
     }
+  }
+
+  /**
+   * A waiting state outside any Map keeps its token across a restart (persisted with the record), so a
+   * client that was handed the token before the crash can still answer; its function is invoked again.
+   */
+  private taskTokenFor(record: ExecutionRecord, stateName: string, resumedTokens: Map<string, string>): string {
+    const machine = this.machines.get(record.stateMachineName);
+    if (machine?.inMap.has(stateName)) return encodeTaskToken(record.executionArn, stateName);
+    const taskToken = resumedTokens.get(stateName) ?? encodeTaskToken(record.executionArn, stateName);
+    resumedTokens.delete(stateName);
+    record.taskTokens = { ...record.taskTokens, [stateName]: taskToken };
+    this.save(record);
+    return taskToken;
+  }
+
+  private forgetTaskToken(record: ExecutionRecord, stateName: string, taskToken: string): void {
+    if (record.taskTokens?.[stateName] !== taskToken) return;
+    delete record.taskTokens[stateName];
+    this.save(record);
   }
 
   private awaitTaskToken(taskToken: string, executionArn: string, runId: number, task: TaskSpec): Promise<Json> {
@@ -567,7 +669,10 @@ export class LocalStepFunctions {
     for (const file of readdirSync(directory).filter((name) => name.endsWith('.json'))) {
       const record = JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as ExecutionRecord;
       this.executions.set(record.executionArn, record);
-      if (record.status === 'RUNNING') {
+      if (record.status !== 'RUNNING') continue;
+      if (this.machines.has(record.stateMachineName)) {
+        this.interrupted.push(record);
+      } else {
         Object.assign(record, { status: 'FAILED', error: 'States.Runtime', cause: INTERRUPTED_CAUSE, stopDate: Date.now() });
         this.appendEvent(record, { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'States.Runtime', cause: INTERRUPTED_CAUSE } });
       }
@@ -660,6 +765,17 @@ const fromLibraryEvent = (
     default:
       return undefined;
   }
+};
+
+/** Why a state's input or output breaks the 256 KB quota, if it does. */
+const dataOverLimit = (event: LibraryEvent): string | undefined => {
+  const { state } = event;
+  if (!state || (event.type !== 'StateEntered' && event.type !== 'StateExited')) return undefined;
+  const which = event.type === 'StateEntered' ? 'input' : 'output';
+  const size = Buffer.byteLength(JSON.stringify((which === 'input' ? state.input : state.output) ?? null));
+  return size > PAYLOAD_LIMIT_BYTES
+    ? `The state '${state.name}' has an ${which} with a size exceeding the maximum number of bytes service limit (${size} > ${PAYLOAD_LIMIT_BYTES}).`
+    : undefined;
 };
 
 const toHistoryEvent = (event: StoredHistoryEvent, withData: boolean): HistoryEvent => {
