@@ -91,7 +91,7 @@ describe.skipIf(why)(titled('the AWS CLI against the local stack', why), () => {
     const started = Date.parse(String(execution.startDate));
     expect(started).toBeGreaterThan(Date.now() - 10 * 60_000);
     expect(started).toBeLessThanOrEqual(Date.parse(String(execution.stopDate)));
-    expect(JSON.parse(String(execution.input))).toMatchObject({ type: 'direct' });
+    expect(JSON.parse(String(execution.input))).toMatchObject({ delivery: 'direct' });
     expect(JSON.parse(String(execution.output))).toBeTypeOf('object');
   });
 
