@@ -39,6 +39,10 @@ const walls = [
         regex: climbsTo('infra'),
         message: 'functions/ are the Lambda handlers: nothing under infra/ (the local stack, the AWS resources) goes into their bundles.',
       },
+      {
+        regex: '(^|/)ports/all(\\.[jt]s)?$',
+        message: 'A handler names its own ports with wired(): functions/ports/all would bundle every SDK client. Only the local stack and tests take it.',
+      },
     ],
   },
   {

@@ -1,16 +1,18 @@
 /**
  * Lambda cold start, per function: bundle size, what the bundle carries, module-import time and RSS.
  *
- *   npm run bench:coldstart -- [--runs 5] [--only health,search]
+ *   npm run bench:coldstart -- [--runs 5] [--only health,search] [--against main]
  *
  * Each function of serverless.yml is bundled with exactly serverless-esbuild's settings
  * (custom.esbuild) and imported by a fresh Node 22 with the Lambda-like environment (provider
  * NODE_OPTIONS included). The same-run baseline is the same handler built the old way: a bundle that
  * also reaches the local composition, with source maps, imported with --enable-source-maps, as
- * shipped before. Prints figures; never fails on timing.
+ * shipped before. `--against <git ref>` adds a second same-run baseline: each handler as that commit
+ * bundles it (its tree extracted with git archive under .bench/), same settings. Prints figures; never
+ * fails on timing.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
@@ -32,6 +34,7 @@ const LOCAL_ONLY: Record<string, (inputs: string[], externals: string[]) => bool
 interface Args {
   runs: number;
   only?: Set<string>;
+  against?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -39,6 +42,7 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') args.runs = Math.max(1, Number(argv[++i]));
     else if (argv[i] === '--only') args.only = new Set(String(argv[++i]).split(','));
+    else if (argv[i] === '--against') args.against = String(argv[++i]);
   }
   return args;
 }
@@ -131,10 +135,21 @@ async function measureImport(file: string, nodeOptions: string | undefined, runs
   return { ms: median(results.map((r) => r.ms)), rssMB: median(results.map((r) => r.rssMB)) };
 }
 
+/** The tree of a git ref, extracted under .bench/ (its imports resolve to this checkout's node_modules). */
+function treeOf(ref: string): { sha: string; dir: string } {
+  const sha = execFileSync('git', ['rev-parse', '--short', ref], { cwd: root, encoding: 'utf8' }).trim();
+  const dir = join(outRoot, `ref-${sha}`, 'src');
+  rmSync(dirname(dir), { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', ['-c', 'git archive "$1" | tar -x -C "$2"', 'sh', sha, dir], { cwd: root });
+  return { sha, dir };
+}
+
 interface Row {
   fn: string;
   now: Bundle & ImportRun;
   before: Bundle & ImportRun;
+  ref?: Bundle & ImportRun;
 }
 
 const MB = 1_000_000;
@@ -151,6 +166,9 @@ async function main(): Promise<void> {
 
   console.log(`esbuild settings (serverless.yml custom.esbuild): ${JSON.stringify({ ...shipped, banner: undefined })}`);
   console.log(`Lambda NODE_OPTIONS: ${nodeOptions ?? '(none)'}; baseline: local composition reached, sourcemap, ${oldNodeOptions}; median of ${args.runs} imports each\n`);
+
+  const ref = args.against ? { name: args.against, ...treeOf(args.against) } : undefined;
+  if (ref) console.log(`second baseline: ${ref.name} (${ref.sha}), each handler as it bundles there, same settings\n`);
 
   const rows: Row[] = [];
   for (const [fn, { handler }] of Object.entries(serverless.functions)) {
@@ -174,12 +192,18 @@ async function main(): Promise<void> {
       },
       join(outRoot, 'before', fn, 'index.mjs'),
     );
+    const refEntry = ref ? join(ref.dir, `${modulePath}.ts`) : undefined;
+    const atRef = refEntry && existsSync(refEntry) ? await bundle({ ...shipped, entryPoints: [refEntry] }, join(outRoot, 'ref', fn, 'index.mjs')) : undefined;
     const row: Row = {
       fn,
       now: { ...now, ...(await measureImport(now.file, nodeOptions, args.runs)) },
       before: { ...before, ...(await measureImport(before.file, oldNodeOptions, args.runs)) },
+      ...(atRef ? { ref: { ...atRef, ...(await measureImport(atRef.file, nodeOptions, args.runs)) } } : {}),
     };
     rows.push(row);
+    const vsRef = row.ref
+      ? `  ${ref?.name}: ${fmt(row.ref.bytes / MB)} MB (×${fmt(row.now.bytes / row.ref.bytes)}), import ${fmt(row.ref.ms / 1000, 3)} s (×${fmt(row.now.ms / row.ref.ms)})`
+      : '';
     console.log(
       [
         fn.padEnd(26),
@@ -189,7 +213,7 @@ async function main(): Promise<void> {
         `(was ${fmt(row.before.ms / 1000, 3)} s, ×${fmt(row.now.ms / row.before.ms)})`,
         `RSS ${fmt(row.now.rssMB, 0)} MB (was ${fmt(row.before.rssMB, 0)} MB)`,
         `carries: ${row.now.carries.join(', ') || 'none of the local-only'} (was: ${row.before.carries.join(', ') || 'none'})`,
-      ].join('  '),
+      ].join('  ') + vsRef,
     );
   }
   if (rows.length === 0) return;
@@ -203,6 +227,15 @@ async function main(): Promise<void> {
     const largest = Math.max(...api.map((r) => r.now.bytes));
     const slowest = Math.max(...api.map((r) => r.now.ms));
     console.log(`API handlers: largest ${fmt(largest / MB)} MB (target < 1.5 MB), slowest import ${fmt(slowest / 1000, 3)} s (target < 0.2 s)`);
+    const apiAtRef = api.filter((r) => r.ref);
+    if (ref && apiAtRef.length > 0) {
+      const medianOf = (pick: (r: Row) => number) => median(apiAtRef.map(pick));
+      console.log(
+        `API handlers against ${ref.name}: median size ${fmt(medianOf((r) => r.now.bytes) / MB)} MB vs ${fmt(medianOf((r) => r.ref!.bytes) / MB)} MB,` +
+          ` median import ${fmt(medianOf((r) => r.now.ms) / 1000, 3)} s vs ${fmt(medianOf((r) => r.ref!.ms) / 1000, 3)} s` +
+          ` (×${fmt(medianOf((r) => r.now.ms) / medianOf((r) => r.ref!.ms))})`,
+      );
+    }
   }
   const health = rows.find((r) => r.fn === 'health');
   if (health) console.log(`health: ${fmt(health.now.bytes / 1048576)} MiB (target < 1.5 MiB)`);

@@ -12,14 +12,14 @@ import type {
   SearchSource,
   VirusScanner,
 } from '../core/ports';
-import { ScanFailed } from '../core/errors';
-import { createTokenVerifier, type TokenVerifier } from './auth';
+import type { TokenVerifier } from './auth';
 import { getConfig, type Config } from './config';
+import { required, type PortBuilder } from './ports/port';
 
 /**
- * The AWS home's composition root: only AWS adapters (and clamd, which the scan Lambda reaches on
- * Fargate), so no Lambda bundle carries the local stack. The local stack installs its own root
- * (infra/local/composition.ts) with `provideDeps` before the first `getDeps()`.
+ * The AWS home's composition root. Each handler names the ports it uses with `wired`, whose builders
+ * (functions/ports/*, one SDK client and adapter each) are all its bundle carries. The local stack
+ * installs its own root (infra/local/composition.ts) with `provideDeps`; `wired` then hands its deps over.
  */
 export interface Deps {
   config: Config;
@@ -40,18 +40,19 @@ export interface Deps {
 
 export type Ports = Omit<Deps, 'config'>;
 /** How each port is built; `lazyDeps` calls each at most once, on first access. */
-export type PortBuilders = { [K in keyof Ports]: () => Ports[K] };
+export type PortBuilders = { [K in keyof Ports]: PortBuilder<Ports[K]> };
 /** A home's composition root. */
 export type DepsBuilder = (config: Config) => Promise<Deps>;
 
 /** Deps whose ports are built on first access and cached: a Lambda builds only what it touches. */
-export function lazyDeps(config: Config, builders: PortBuilders): Deps {
-  const deps = { config } as Deps;
-  for (const key of Object.keys(builders) as Array<keyof Ports>) {
-    let built: Ports[typeof key] | undefined;
+export function lazyDeps<K extends keyof Ports>(config: Config, builders: Pick<PortBuilders, K>): Pick<Deps, 'config' | K> {
+  const deps = { config } as Pick<Deps, 'config' | K>;
+  for (const key of Object.keys(builders) as K[]) {
+    const build = builders[key] as PortBuilder<Ports[K]>;
+    let built: Ports[K] | undefined;
     Object.defineProperty(deps, key, {
       enumerable: true,
-      get: () => (built ??= builders[key]()),
+      get: () => (built ??= build(config)),
     });
   }
   return Object.freeze(deps);
@@ -63,99 +64,34 @@ export const once = <T>(build: () => T): (() => T) => {
   return () => (value ??= { built: build() }).built;
 };
 
-const required = <T>(value: T | undefined, variable: string): T => {
-  if (value === undefined) throw new Error(`Ferry configuration is incomplete: ${variable} is not set`);
-  return value;
-};
-
-// Fail closed: without a scanner nothing is "clean", so no import is ever processed unscanned.
-const noScanner: VirusScanner = {
-  scan: async (stream) => {
-    stream.destroy();
-    throw new ScanFailed('No virus scanner is configured (CLAMD_HOST is not set; is clamd installed?), so the file cannot be checked.');
-  },
-};
-
-/**
- * The AWS adapters' builders. Modules are loaded here (dynamic imports stay lazy in the bundle until
- * this runs); clients and adapters are built only when a port is first used. One DynamoDB document
- * client serves every table. The local stack reuses these for the AWS APIs it has twins of.
- */
-export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
-  const awsBase = { region: config.region };
-  const [s3, s3Store, openSearch, ses, sesMailer, apigw, apigwPush, sfn, sfnExecutions, dynamo, dynamoDocs, auditLog, rendezvous, progress, importRecords, clamd, crypto] =
-    await Promise.all([
-      import('@aws-sdk/client-s3'),
-      import('../adapters/aws/s3-object-store'),
-      import('../adapters/aws/opensearch-search'),
-      import('@aws-sdk/client-sesv2'),
-      import('../adapters/aws/ses-mailer'),
-      import('@aws-sdk/client-apigatewaymanagementapi'),
-      import('../adapters/aws/apigw-push'),
-      import('@aws-sdk/client-sfn'),
-      import('../adapters/aws/sfn-executions'),
-      import('@aws-sdk/client-dynamodb'),
-      import('@aws-sdk/lib-dynamodb'),
-      import('../adapters/aws/dynamo-audit-log'),
-      import('../adapters/aws/dynamo-rendezvous'),
-      import('../adapters/aws/dynamo-export-progress'),
-      import('../adapters/aws/dynamo-import-records'),
-      import('../adapters/clamd/clamd-scanner'),
-      import('node:crypto'),
-    ]);
-  const documents = once(() =>
-    dynamoDocs.DynamoDBDocumentClient.from(new dynamo.DynamoDBClient(awsBase), { marshallOptions: { removeUndefinedValues: true } }),
-  );
-  return {
-    search: () =>
-      new openSearch.OpenSearchSource(
-        openSearch.createOpenSearchClient(required(config.opensearchUrl, 'OPENSEARCH_URL'), config.region),
-        config.opensearchIndex,
-      ),
-    objects: () =>
-      new s3Store.S3ObjectStore(
-        new s3.S3Client({ ...awsBase, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) }),
-      ),
-    mailer: () => new sesMailer.SesMailer(new ses.SESv2Client({ ...awsBase, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) }), config.mailFrom),
-    push: () => new apigwPush.ApiGatewayPushChannel(new apigw.ApiGatewayManagementApiClient({ ...awsBase, endpoint: config.wsManagementEndpoint })),
-    rendezvous: () => new rendezvous.DynamoConnectionRendezvous(documents(), required(config.connectionsTable, 'CONNECTIONS_TABLE')),
-    exportProgress: () => new progress.DynamoExportProgress(documents(), required(config.connectionsTable, 'CONNECTIONS_TABLE')),
-    executions: () =>
-      new sfnExecutions.StepFunctionsExecutions(
-        new sfn.SFNClient({ ...awsBase, ...(config.sfnEndpoint ? { endpoint: config.sfnEndpoint } : {}) }),
-        { export: config.exportStateMachineArn, import: config.importStateMachineArn ?? '' },
-      ),
-    audit: () => new auditLog.DynamoAuditLog(documents(), required(config.auditTable, 'AUDIT_TABLE')),
-    imports: () => new importRecords.DynamoImportRecords(documents(), required(config.importsTable, 'IMPORTS_TABLE')),
-    scanner: () => (config.clamdHost ? new clamd.ClamdScanner({ host: config.clamdHost, port: config.clamdPort, scanTimeoutMs: config.scanTimeoutSeconds * 1000 }) : noScanner),
-    clock: () => ({ now: () => new Date() }),
-    ids: () => ({ newId: () => crypto.randomUUID() }),
-    tokens: () => createTokenVerifier({ issuer: config.jwtIssuer, audience: config.jwtAudience, jwksUrl: config.jwksUrl }),
-  };
-}
-
 /** AWS: every table, OpenSearch and SES are required, so a missing one fails at start-up, not mid-workflow. */
-const buildAwsDeps: DepsBuilder = async (config) => {
+export function checkAwsConfig(config: Config): Config {
   required(config.opensearchUrl, 'OPENSEARCH_URL');
   required(config.auditTable, 'AUDIT_TABLE');
   required(config.connectionsTable, 'CONNECTIONS_TABLE');
   required(config.importsTable, 'IMPORTS_TABLE');
-  if (config.mailTransport !== 'ses') throw new Error(`Ferry configuration is incomplete: MAIL_TRANSPORT must be "ses" in AWS, not "${config.mailTransport}"`);
-  return lazyDeps(config, await awsPortBuilders(config));
-};
+  if (config.mailTransport !== 'ses')
+    throw new Error(`Ferry configuration is incomplete: MAIL_TRANSPORT must be "ses" in AWS, not "${config.mailTransport}"`);
+  return config;
+}
 
-let builder: DepsBuilder = buildAwsDeps;
+let homeBuilder: DepsBuilder | undefined;
 let deps: Promise<Deps> | undefined;
 
 /** Installs another home's composition root (the local stack's); only before the first `getDeps()`. */
-export function provideDeps(homeBuilder: DepsBuilder): void {
-  if (homeBuilder === builder) return;
+export function provideDeps(builder: DepsBuilder): void {
+  if (builder === homeBuilder) return;
   if (deps) throw new Error('provideDeps must run before the first getDeps()');
-  builder = homeBuilder;
+  homeBuilder = builder;
 }
 
-/** The process-wide dependencies, from the environment; each port is built on first use. */
+/** The installed home's dependencies (see `provideDeps`), built once; each port is built on first use. */
 export function getDeps(): Promise<Deps> {
+  const builder = homeBuilder;
+  if (!builder)
+    return Promise.reject(
+      new Error('getDeps() needs a composition root installed with provideDeps; AWS handlers name their ports with wired()'),
+    );
   // A failed build is not cached: the local stack may still be filling in its configuration.
   deps ??= Promise.resolve()
     .then(() => builder(getConfig()))
@@ -164,4 +100,31 @@ export function getDeps(): Promise<Deps> {
       throw error;
     });
   return deps;
+}
+
+type Wiring = Partial<PortBuilders>;
+type WiredDeps<W extends Wiring> = Pick<Deps, 'config' | Extract<keyof W, keyof Ports>>;
+
+/**
+ * The Lambda `handler` of a `makeHandler(deps)`: `wired({ search, clock }, makeHandler)`. In AWS the deps
+ * hold exactly the named ports, each built on first use; under the local stack (`provideDeps`) they are
+ * its deps. The handler is made once per process, at the first invocation, and reused.
+ */
+export function wired<W extends Wiring, H extends (...args: never[]) => Promise<unknown>>(
+  ports: W,
+  makeHandler: (deps: WiredDeps<W>) => H,
+): H {
+  let made: Promise<H> | undefined;
+  const make = async (): Promise<H> =>
+    makeHandler(
+      homeBuilder ? await getDeps() : lazyDeps(checkAwsConfig(getConfig()), ports as Pick<PortBuilders, Extract<keyof W, keyof Ports>>),
+    );
+  const handler = async (...args: Parameters<H>) => {
+    made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    });
+    return (await made)(...args);
+  };
+  return handler as unknown as H;
 }

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { auditLog } from '../../core/admin';
 import { parseInput } from '../../core/validation';
-import { getDeps, type Deps } from '../composition';
+import { wired, type Deps } from '../composition';
+import { audit } from '../ports/audit';
 import { callerOf, json, route, type HttpEvent } from '../http';
 
 const PageSchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(500).optional() });
@@ -12,4 +13,4 @@ export const makeHandler = (deps: Pick<Deps, 'audit'>) =>
     return json(200, await auditLog(deps, callerOf(event), page));
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ audit }, makeHandler);

@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { executionsWithStatus } from '../../core/admin';
 import { parseInput } from '../../core/validation';
-import { getDeps, type Deps } from '../composition';
+import { wired, type Deps } from '../composition';
+import { executions } from '../ports/executions';
 import { callerOf, json, route, type HttpEvent } from '../http';
 
 const QuerySchema = z.object({
@@ -15,4 +16,4 @@ export const makeHandler = (deps: Pick<Deps, 'executions'>) =>
     return json(200, { executions: await executionsWithStatus(deps, callerOf(event), status, limit) });
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ executions }, makeHandler);

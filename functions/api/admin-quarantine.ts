@@ -1,5 +1,6 @@
 import { listQuarantine } from '../../core/import/use-cases';
-import { getDeps } from '../composition';
+import { wired } from '../composition';
+import { imports } from '../ports/imports';
 import { callerOf, json, route, type HttpEvent } from '../http';
 
 /** `GET /api/admin/quarantine?limit&cursor`: quarantined uploads, newest first; admins only (others 403). */
@@ -9,4 +10,4 @@ export const makeHandler = (deps: Parameters<typeof listQuarantine>[0]) =>
     return json(200, page);
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ imports }, makeHandler);

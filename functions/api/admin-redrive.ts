@@ -1,5 +1,6 @@
 import { redriveExecution } from '../../core/admin';
-import { getDeps, type Deps } from '../composition';
+import { wired, type Deps } from '../composition';
+import { executions } from '../ports/executions';
 import { callerOf, json, pathParameter, route, type HttpEvent } from '../http';
 
 export const makeHandler = (deps: Pick<Deps, 'executions'>) =>
@@ -9,4 +10,4 @@ export const makeHandler = (deps: Pick<Deps, 'executions'>) =>
     return json(202, { executionArn, status: 'RUNNING' });
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ executions }, makeHandler);

@@ -1,5 +1,9 @@
 import { completeImport } from '../../core/import/use-cases';
-import { getDeps } from '../composition';
+import { wired } from '../composition';
+import { clock } from '../ports/clock';
+import { executions } from '../ports/executions';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
 import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '../http';
 
 /** `POST /api/imports/{importId}/complete` `{parts?}`: idempotent; 202 once the import is on its way. */
@@ -9,4 +13,4 @@ export const makeHandler = (deps: Parameters<typeof completeImport>[0]) =>
     return json(202, result);
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ imports, executions, clock, objects }, makeHandler);

@@ -1,10 +1,14 @@
 import { DownloadRequestSchema } from '../../core/model';
 import { parseInput } from '../../core/validation';
-import { getDeps, type Deps } from '../composition';
+import { wired, type Deps } from '../composition';
+import { clock } from '../ports/clock';
+import { executions } from '../ports/executions';
+import { ids } from '../ports/ids';
+import { search } from '../ports/search';
 import { callerOf, json, jsonBody, route, type HttpEvent } from '../http';
 import { requestExport } from '../../core/export/use-cases';
 
-export const makeHandler = (deps: Deps) =>
+export const makeHandler = (deps: Pick<Deps, 'config' | 'executions' | 'ids' | 'clock' | 'search'>) =>
   route(async (event: HttpEvent) => {
     const user = callerOf(event);
     const request = parseInput(DownloadRequestSchema, jsonBody(event));
@@ -12,4 +16,4 @@ export const makeHandler = (deps: Deps) =>
     return json(202, { executionArn });
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ executions, ids, clock, search }, makeHandler);

@@ -1,5 +1,10 @@
 import { createImport } from '../../core/import/use-cases';
-import { getDeps } from '../composition';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { ids } from '../ports/ids';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
 import { callerOf, json, jsonBody, route, type HttpEvent } from '../http';
 
 /** `POST /api/imports`: one file or `{files:[…]}`; 201 with where and how to upload each. */
@@ -9,4 +14,4 @@ export const makeHandler = (deps: Parameters<typeof createImport>[0]) =>
     return json(201, created);
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ imports, objects, audit, ids, clock }, makeHandler);

@@ -1,5 +1,7 @@
 import { importStatus } from '../../core/import/use-cases';
-import { getDeps } from '../composition';
+import { wired } from '../composition';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
 import { callerOf, json, pathParameter, route, type HttpEvent } from '../http';
 
 /** `GET /api/imports/{importId}`: an import's status (or a batch's, by its id); another user's is 404. */
@@ -9,4 +11,4 @@ export const makeHandler = (deps: Parameters<typeof importStatus>[0]) =>
     return json(200, status);
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ imports, objects }, makeHandler);

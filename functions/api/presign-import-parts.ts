@@ -1,5 +1,7 @@
 import { presignImportParts } from '../../core/import/use-cases';
-import { getDeps } from '../composition';
+import { wired } from '../composition';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
 import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '../http';
 
 /** `POST /api/imports/{importId}/parts` `{partNumbers?}`: fresh part links, to upload in parallel or resume. */
@@ -9,4 +11,4 @@ export const makeHandler = (deps: Parameters<typeof presignImportParts>[0]) =>
     return json(200, parts);
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ imports, objects }, makeHandler);

@@ -1,5 +1,6 @@
 import { criteriaFromQuery } from '../../core/search-criteria';
-import { getDeps, type Deps } from '../composition';
+import { wired, type Deps } from '../composition';
+import { search } from '../ports/search';
 import { callerOf, json, route, type HttpEvent } from '../http';
 
 export const makeHandler = (deps: Pick<Deps, 'search'>) =>
@@ -10,4 +11,4 @@ export const makeHandler = (deps: Pick<Deps, 'search'>) =>
     return json(200, { total: result.total, page: page.page, pageSize: page.pageSize, hits: result.hits });
   });
 
-export const handler = async (event: HttpEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ search }, makeHandler);

@@ -1,6 +1,9 @@
 import { emailLinkToUser, type EmailLinkInput } from '../../core/export/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { clock } from '../ports/clock';
+import { mailer } from '../ports/mailer';
+import { objects } from '../ports/objects';
+import { task } from '../task';
 
 /** "Email link to user": the state is the job with `report`. */
 export const makeHandler = (deps: Parameters<typeof emailLinkToUser>[0]) =>
@@ -10,4 +13,4 @@ export const makeHandler = (deps: Parameters<typeof emailLinkToUser>[0]) =>
     (_, event) => ({ rowCount: event.report.rowCount }),
   );
 
-export const handler = async (event: EmailLinkInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ objects, mailer, clock }, makeHandler);

@@ -1,6 +1,11 @@
 import { handleExportFailure, type ExportFailureInput } from '../../core/export/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { mailer } from '../ports/mailer';
+import { push } from '../ports/push';
+import { rendezvous } from '../ports/rendezvous';
+import { task } from '../task';
 
 /** "Handle export failure", the Catch of every task: audit, tell the user, alert the admins. */
 export const makeHandler = (deps: Parameters<typeof handleExportFailure>[0]) =>
@@ -9,4 +14,4 @@ export const makeHandler = (deps: Parameters<typeof handleExportFailure>[0]) =>
     await handleExportFailure(deps, event);
   });
 
-export const handler = async (event: ExportFailureInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ audit, clock, mailer, push, rendezvous }, makeHandler);

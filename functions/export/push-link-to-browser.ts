@@ -1,6 +1,10 @@
 import { pushLinkToBrowser, type PushLinkInput } from '../../core/export/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { clock } from '../ports/clock';
+import { objects } from '../ports/objects';
+import { push } from '../ports/push';
+import { rendezvous } from '../ports/rendezvous';
+import { task } from '../task';
 
 /** "Push link to browser": a gone connection is logged, not failed; the export stays available by polling. */
 export const makeHandler = (deps: Parameters<typeof pushLinkToBrowser>[0]) =>
@@ -11,4 +15,4 @@ export const makeHandler = (deps: Parameters<typeof pushLinkToBrowser>[0]) =>
     else log.warn(line, 'download link not pushed; the browser can poll for it');
   });
 
-export const handler = async (event: PushLinkInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ objects, push, rendezvous, clock }, makeHandler);

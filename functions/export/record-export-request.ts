@@ -1,7 +1,9 @@
 import type { ExportJob } from '../../core/export/job';
 import { recordExportRequest } from '../../core/export/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { task } from '../task';
 
 /** "Record export request": the ASL passes `{ executionArn, job }`. */
 export interface RecordExportRequestEvent {
@@ -16,5 +18,4 @@ export const makeHandler = (deps: Parameters<typeof recordExportRequest>[0]) =>
     (_, event) => ({ userId: event.job.requestedBy.userId, delivery: event.job.delivery }),
   );
 
-export const handler = async (event: RecordExportRequestEvent, invocation?: TaskInvocation) =>
-  makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ audit, clock }, makeHandler);

@@ -1,6 +1,8 @@
 import { recordExportSuccess, type ExportSuccessInput } from '../../core/export/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { task } from '../task';
 
 /** "Record export success": audits it; the returned report is the execution's output. */
 export const makeHandler = (deps: Parameters<typeof recordExportSuccess>[0]) =>
@@ -10,4 +12,4 @@ export const makeHandler = (deps: Parameters<typeof recordExportSuccess>[0]) =>
     (report) => ({ rowCount: report.rowCount }),
   );
 
-export const handler = async (event: ExportSuccessInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ audit, clock }, makeHandler);

@@ -1,7 +1,10 @@
 import type { FileTaskInput } from '../../core/import/job';
 import { computeChecksum } from '../../core/import/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { clock } from '../ports/clock';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
+import { task } from '../task';
 
 /** "Compute checksum": SHA-256 of the upload, compared with the browser's hash and the declared size. */
 export const makeHandler = (deps: Parameters<typeof computeChecksum>[0]) =>
@@ -11,4 +14,4 @@ export const makeHandler = (deps: Parameters<typeof computeChecksum>[0]) =>
     (outcome) => ({ verdict: outcome.verdict, bytes: outcome.bytes }),
   );
 
-export const handler = async (event: FileTaskInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, clock }, makeHandler);

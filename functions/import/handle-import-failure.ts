@@ -1,8 +1,15 @@
 import type { ImportJob } from '../../core/import/job';
 import { handleImportFailure } from '../../core/import/tasks';
 import type { WorkflowFailure } from '../../core/workflow-failure';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { imports } from '../ports/imports';
+import { mailer } from '../ports/mailer';
+import { objects } from '../ports/objects';
+import { push } from '../ports/push';
+import { rendezvous } from '../ports/rendezvous';
+import { task } from '../task';
 
 /** One file (`importId`, from inside the Map) or the whole execution (`job`). */
 type FailureEvent = { executionArn: string; failure: WorkflowFailure; importId?: string; job?: ImportJob };
@@ -14,4 +21,4 @@ export const makeHandler = (deps: Parameters<typeof handleImportFailure>[0]) =>
     await handleImportFailure(deps, event);
   });
 
-export const handler = async (event: FailureEvent, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, mailer, push, rendezvous, audit, clock }, makeHandler);

@@ -1,7 +1,10 @@
 import type { FileTaskInput } from '../../core/import/job';
 import { identifyImportFormat } from '../../core/import/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { clock } from '../ports/clock';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
+import { task } from '../task';
 
 /** "Identify format": CSV, NDJSON or unknown, from the first bytes, never from the name or claimed type. */
 export const makeHandler = (deps: Parameters<typeof identifyImportFormat>[0]) =>
@@ -11,4 +14,4 @@ export const makeHandler = (deps: Parameters<typeof identifyImportFormat>[0]) =>
     (verdict) => ({ ...verdict }),
   );
 
-export const handler = async (event: FileTaskInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, clock }, makeHandler);

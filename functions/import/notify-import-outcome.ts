@@ -1,7 +1,12 @@
 import type { ImportJob } from '../../core/import/job';
 import { notifyImportOutcome } from '../../core/import/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { imports } from '../ports/imports';
+import { mailer } from '../ports/mailer';
+import { objects } from '../ports/objects';
+import { push } from '../ports/push';
+import { rendezvous } from '../ports/rendezvous';
+import { task } from '../task';
 
 type NotifyEvent = { executionArn: string; job: ImportJob };
 
@@ -13,4 +18,4 @@ export const makeHandler = (deps: Parameters<typeof notifyImportOutcome>[0]) =>
     (summary, event) => ({ importIds: event.job.importIds.slice(0, 20), delivery: event.job.delivery, ...summary }),
   );
 
-export const handler = async (event: NotifyEvent, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, mailer, push, rendezvous }, makeHandler);

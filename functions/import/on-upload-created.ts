@@ -1,5 +1,8 @@
 import { onUploadCreated, type UploadedObject } from '../../core/import/use-cases';
-import { getDeps } from '../composition';
+import { wired } from '../composition';
+import { clock } from '../ports/clock';
+import { executions } from '../ports/executions';
+import { imports } from '../ports/imports';
 import { log } from '../log';
 
 /**
@@ -23,4 +26,4 @@ export const makeHandler = (deps: Parameters<typeof onUploadCreated>[0]) => asyn
   log.info({ bucket: object.bucket, key: object.key, outcome }, 'upload arrived');
 };
 
-export const handler = async (event: ObjectCreatedEvent, _context?: unknown) => makeHandler(await getDeps())(event);
+export const handler = wired({ imports, executions, clock }, makeHandler);

@@ -1,8 +1,13 @@
 import type { FileTaskInput } from '../../core/import/job';
 import type { RowFormat } from '../../core/import/rows';
 import { processImport } from '../../core/import/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
+import { search } from '../ports/search';
+import { task } from '../task';
 
 type ProcessEvent = FileTaskInput & { format: RowFormat };
 
@@ -14,4 +19,4 @@ export const makeHandler = (deps: Parameters<typeof processImport>[0]) =>
     (outcome) => ({ ...outcome }),
   );
 
-export const handler = async (event: ProcessEvent, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, search, audit, clock }, makeHandler);

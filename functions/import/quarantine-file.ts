@@ -1,7 +1,12 @@
 import type { FileTaskInput } from '../../core/import/job';
 import { quarantineFile } from '../../core/import/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { imports } from '../ports/imports';
+import { mailer } from '../ports/mailer';
+import { objects } from '../ports/objects';
+import { task } from '../task';
 
 type QuarantineEvent = FileTaskInput & { signature: string };
 
@@ -13,4 +18,4 @@ export const makeHandler = (deps: Parameters<typeof quarantineFile>[0]) =>
     (outcome, event) => ({ status: outcome.status, signature: event.signature }),
   );
 
-export const handler = async (event: QuarantineEvent, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, audit, mailer, clock }, makeHandler);

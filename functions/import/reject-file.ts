@@ -1,7 +1,11 @@
 import type { FileTaskInput } from '../../core/import/job';
 import { rejectFile, type CheckResults } from '../../core/import/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
+import { task } from '../task';
 
 type RejectEvent = FileTaskInput & { checks: CheckResults };
 
@@ -13,4 +17,4 @@ export const makeHandler = (deps: Parameters<typeof rejectFile>[0]) =>
     (_, event) => ({ format: event.checks.format.format, checksum: event.checks.checksum.verdict }),
   );
 
-export const handler = async (event: RejectEvent, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, audit, clock }, makeHandler);

@@ -1,7 +1,11 @@
 import type { FileTaskInput } from '../../core/import/job';
 import { scanForViruses } from '../../core/import/tasks';
-import { getDeps } from '../composition';
-import { task, type TaskInvocation } from '../task';
+import { wired } from '../composition';
+import { clock } from '../ports/clock';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
+import { scanner } from '../ports/scanner';
+import { task } from '../task';
 
 /** "Scan for viruses": streams the upload to clamd; infected or clean, or an error (never "clean" unscanned). */
 export const makeHandler = (deps: Parameters<typeof scanForViruses>[0]) =>
@@ -11,4 +15,4 @@ export const makeHandler = (deps: Parameters<typeof scanForViruses>[0]) =>
     (verdict) => ({ ...verdict }),
   );
 
-export const handler = async (event: FileTaskInput, invocation?: TaskInvocation) => makeHandler(await getDeps())(event, invocation);
+export const handler = wired({ imports, objects, scanner, clock }, makeHandler);

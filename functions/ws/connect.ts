@@ -1,18 +1,23 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { connectBrowserToImport } from '../../core/import/use-cases';
 import { httpStatusOf, InvalidInput, Unauthorized } from '../../core/errors';
-import { getDeps, type Deps } from '../composition';
+import { wired, type Deps } from '../composition';
+import { executions } from '../ports/executions';
+import { imports } from '../ports/imports';
+import { rendezvous } from '../ports/rendezvous';
+import { tokens } from '../ports/tokens';
 import { log } from '../log';
 import { connectBrowser } from '../../core/export/rendezvous';
 
 /** `$connect` carries the query string; the SDK's WebSocket event type omits it. */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };
+type ConnectDeps = Pick<Deps, 'tokens' | 'rendezvous' | 'executions' | 'imports'>;
 
 /**
  * `$connect` for `/ws?token=…&executionArn=…` (an export) or `/ws?token=…&importId=…` (an import or a batch):
  * checks the ID token, then joins the connection to what the browser waits for.
  */
-export const makeHandler = (deps: Deps) => async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
+export const makeHandler = (deps: ConnectDeps) => async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
   const { token, executionArn, importId } = event.queryStringParameters ?? {};
   const connectionId = event.requestContext.connectionId;
   try {
@@ -29,4 +34,4 @@ export const makeHandler = (deps: Deps) => async (event: ConnectEvent): Promise<
   }
 };
 
-export const handler = async (event: ConnectEvent) => makeHandler(await getDeps())(event);
+export const handler = wired({ tokens, rendezvous, executions, imports }, makeHandler);

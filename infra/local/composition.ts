@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { awsPortBuilders, lazyDeps, once, type DepsBuilder, type PortBuilders } from '../../functions/composition';
+import { lazyDeps, once, type DepsBuilder, type PortBuilders } from '../../functions/composition';
+import { awsPorts } from '../../functions/ports/all';
 
 /**
  * The local stack's composition root, installed with `provideDeps` before any handler runs. The AWS
@@ -7,8 +8,7 @@ import { awsPortBuilders, lazyDeps, once, type DepsBuilder, type PortBuilders } 
  * or OpenSearch when configured); the local adapters stand in where nothing local speaks the API.
  */
 export const buildLocalDeps: DepsBuilder = async (config) => {
-  const aws = await awsPortBuilders(config);
-  const ports: PortBuilders = { ...aws };
+  const ports: PortBuilders = { ...awsPorts };
 
   if (!config.opensearchUrl) {
     const { SqliteSearchSource } = await import('../../adapters/local/sqlite-search');

@@ -73,6 +73,15 @@ describe('the walls eslint.config.js keeps', () => {
     expect(dynamic).toEqual({ ruleId: DYNAMIC, message: expect.stringContaining('nothing under infra/') });
   });
 
+  it('a handler names its own ports: functions/ may not take every port builder at once', async () => {
+    const { ruleId, message } = await refusal('functions/api/x.ts', "import { awsPorts } from '../ports/all';\nexport const used = awsPorts;\n");
+    expect(ruleId).toBe(RESTRICTED);
+    expect(message).toContain('A handler names its own ports with wired()');
+    const dynamic = await refusal('functions/composition.ts', "export const load = () => import('./ports/all');\n");
+    expect(dynamic).toEqual({ ruleId: DYNAMIC, message: expect.stringContaining('functions/ports/all would bundle every SDK client') });
+    expect(await lint('functions/api/x.ts', "import { search } from '../ports/search';\nexport const used = search;\n")).toEqual([]);
+  });
+
   it('functions/ may import core/ and adapters/', async () => {
     const code = "import { NotFound } from '../../core/errors';\nexport const load = () => import('../../adapters/aws/s3-object-store');\nexport const used = NotFound;\n";
     expect(await lint('functions/api/x.ts', code)).toEqual([]);

@@ -671,7 +671,7 @@ describe('the packaged AWS template (npm run package)', () => {
     });
 
     it('get only the calls they make', () => {
-      expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest')))).toEqual(['states:StartExecution']);
+      expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest'))).sort()).toEqual(['es:ESHttpPost', 'states:StartExecution']);
       expect(actionsOf(inlineStatements(roleOfFunction('getDownloadRequest'))).sort()).toEqual([
         'dynamodb:GetItem',
         'kms:Decrypt',

@@ -1,0 +1,6 @@
+import type { SearchSource } from '../../core/ports';
+import { createOpenSearchClient, OpenSearchSource } from '../../adapters/aws/opensearch-search';
+import { required, type PortBuilder } from './port';
+
+export const search: PortBuilder<SearchSource> = (config) =>
+  new OpenSearchSource(createOpenSearchClient(required(config.opensearchUrl, 'OPENSEARCH_URL'), config.region), config.opensearchIndex);
