@@ -216,32 +216,6 @@ describe('LocalStepFunctions', () => {
       redriveStatus: 'REDRIVABLE',
     });
   });
-
-  it('redrives a failed execution from its original input under the same executionArn', async () => {
-    const storeDir = temporaryDir();
-    const before = localStepFunctions({ storeDir });
-    const { executionArn } = await before.start('tokens', { attempt: 'original' }, 'redrive-me');
-    await before.tokenOf('left');
-    await before.service.close();
-
-    const after = tracked(localStepFunctions({ storeDir }));
-    const { redriveDate } = await after.service.redriveExecution({ executionArn });
-    expect(redriveDate).toBeInstanceOf(Date);
-    await after.service.sendTaskSuccess({ taskToken: await after.tokenOf('left'), output: '"L"' });
-    await after.service.sendTaskSuccess({ taskToken: await after.tokenOf('right'), output: '"R"' });
-
-    expect(await settle(after.service, executionArn)).toMatchObject({
-      status: 'SUCCEEDED',
-      output: '["L","R"]',
-      input: JSON.stringify({ attempt: 'original' }),
-      redriveCount: 1,
-    });
-    const { events = [] } = await after.service.getExecutionHistory({ executionArn, maxResults: 1000 });
-    expect(events.map((event) => event.type)).toEqual(
-      expect.arrayContaining(['ExecutionStarted', 'ExecutionFailed', 'ExecutionRedriven', 'ExecutionSucceeded']),
-    );
-    expect((await rejection(after.service.redriveExecution({ executionArn }))).name).toBe('ExecutionNotRedrivable');
-  });
 });
 
 describe('definition loading', () => {
