@@ -58,9 +58,7 @@ export async function retryExecution(deps: RetryDeps, user: User, executionArn: 
   if (await deps.executions.describe(retryArn)) return { executionArn: retryArn };
 
   const started =
-    workflow === 'export'
-      ? await startExportRetry(deps, original, retryName)
-      : await startImportRetry(deps, original, retryName);
+    workflow === 'export' ? await startExportRetry(deps, original, retryName) : await startImportRetry(deps, original, retryName);
   await deps.audit.record(retriedEntry(original, started, deps.clock.now()));
   return { executionArn: started.executionArn };
 }
@@ -89,7 +87,8 @@ async function startImportRetry(deps: RetryDeps, original: ExecutionDescription,
   );
   // FAILED files, and any the ended execution left unfinished; quarantined, rejected and imported files stay as they are.
   const toRetry = records.filter((record) => record.status === 'FAILED' || !isFinal(record));
-  if (toRetry.length === 0) throw new Conflict('Every file of that import ended (imported, rejected or quarantined): there is nothing to retry.');
+  if (toRetry.length === 0)
+    throw new Conflict('Every file of that import ended (imported, rejected or quarantined): there is nothing to retry.');
   const at = deps.clock.now();
   await mapLimit(toRetry, 16, (record) => deps.imports.update(record.importId, { status: 'RUNNING', checks: { ...PENDING_CHECKS } }, at));
   const retry: ImportJob = { ...job, importIds: toRetry.map((record) => record.importId), retryOf: original.executionArn };
@@ -110,7 +109,13 @@ async function startImportRetry(deps: RetryDeps, original: ExecutionDescription,
 }
 
 /** Two Retries at once: the second start finds the name taken and answers the same execution. */
-async function startOnce(executions: ExecutionService, workflow: WorkflowName, name: string, input: unknown, originalArn: string): Promise<string> {
+async function startOnce(
+  executions: ExecutionService,
+  workflow: WorkflowName,
+  name: string,
+  input: unknown,
+  originalArn: string,
+): Promise<string> {
   try {
     return (await executions.start(workflow, name, input)).executionArn;
   } catch (error) {

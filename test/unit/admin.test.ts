@@ -13,7 +13,12 @@ const admin: User = { userId: 'user-admin', username: 'admin', email: 'admin@exa
 
 describe('admin use-cases', () => {
   it('refuse members who are not in the admin group', async () => {
-    const deps = { audit: new InMemoryAuditLog(), executions: new FakeExecutions(), imports: new InMemoryImportRecords(), clock: new ManualClock() };
+    const deps = {
+      audit: new InMemoryAuditLog(),
+      executions: new FakeExecutions(),
+      imports: new InMemoryImportRecords(),
+      clock: new ManualClock(),
+    };
     await expect(auditLog(deps, alice, { limit: 10 })).rejects.toBeInstanceOf(Forbidden);
     await expect(executionsWithStatus(deps, alice, 'FAILED', 10)).rejects.toBeInstanceOf(Forbidden);
     await expect(retryExecution(deps, alice, 'arn:x')).rejects.toBeInstanceOf(Forbidden);
@@ -56,11 +61,22 @@ describe('admin use-cases', () => {
     expect(first.executionArn).toBe(executionArn.replace(/:e-1$/, ':e-1-r1'));
     expect(second).toEqual(first);
     expect(deps.executions.started.slice(1)).toEqual([
-      { workflow: 'export', name: 'e-1-r1', executionArn: first.executionArn, input: { ...job, exportId: 'e-1-r1', retryOf: executionArn } },
+      {
+        workflow: 'export',
+        name: 'e-1-r1',
+        executionArn: first.executionArn,
+        input: { ...job, exportId: 'e-1-r1', retryOf: executionArn },
+      },
     ]);
     const { entries } = await deps.audit.list({ limit: 10 });
     expect(entries).toEqual([
-      expect.objectContaining({ id: 'export:e-1:RETRIED', outcome: 'RETRIED', executionArn, retriedBy: first.executionArn, userId: alice.userId }),
+      expect.objectContaining({
+        id: 'export:e-1:RETRIED',
+        outcome: 'RETRIED',
+        executionArn,
+        retriedBy: first.executionArn,
+        userId: alice.userId,
+      }),
     ]);
   });
 
