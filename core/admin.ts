@@ -32,8 +32,3 @@ export async function executionsWithStatus(
     .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
     .slice(0, limit);
 }
-
-export async function redriveExecution(deps: { executions: ExecutionService }, user: User, executionArn: string): Promise<void> {
-  requireAdmin(user);
-  await deps.executions.redrive(executionArn);
-}

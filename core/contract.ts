@@ -188,7 +188,7 @@ export interface QuarantinePage {
 }
 
 export type AuditKind = 'export' | 'import';
-export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED';
+export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED' | 'RETRIED';
 
 /** One entry of `GET /api/admin/audit`. */
 export interface AuditEntry {
@@ -202,8 +202,17 @@ export interface AuditEntry {
   rowCount?: number;
   outcome: AuditOutcome;
   error?: string;
+  /** The failed execution this one retries (on the retry's entries). */
+  retryOf?: string;
+  /** The execution that retries this failed one (on the original's RETRIED entry). */
+  retriedBy?: string;
   requestedAt: string;
   recordedAt: string;
+}
+
+/** `POST /api/admin/executions/{executionArn}/retry` answers 202 with the retry's ARN. */
+export interface RetryResponse {
+  executionArn: string;
 }
 
 export interface AuditPage {

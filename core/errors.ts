@@ -44,10 +44,16 @@ export class ExecutionAlreadyStarted extends FerryError {
   override readonly name = 'ExecutionAlreadyStarted';
 }
 
+/** The request is well-formed but the thing it names is in the wrong state for it (retrying a running execution). */
+export class Conflict extends FerryError {
+  override readonly name = 'Conflict';
+}
+
 export const httpStatusOf = (error: unknown): number => {
   if (error instanceof InvalidInput) return 400;
   if (error instanceof Unauthorized) return 401;
   if (error instanceof Forbidden) return 403;
   if (error instanceof NotFound) return 404;
+  if (error instanceof Conflict) return 409;
   return 500;
 };

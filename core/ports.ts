@@ -133,8 +133,6 @@ export interface ExecutionService {
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
   /** Executions of a workflow with a status, newest first (without input/output). */
   list(workflow: WorkflowName, status: ExecutionDescription['status'], options: { limit: number }): Promise<ExecutionSummary[]>;
-  /** Runs a failed execution again (AWS resumes from the failed state). */
-  redrive(executionArn: string): Promise<void>;
 }
 
 export interface ExecutionSummary {

@@ -1,13 +1,12 @@
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
-  RedriveExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   StartExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { ExecutionAlreadyStarted, InvalidInput, NotFound } from '../../core/errors';
+import { ExecutionAlreadyStarted, NotFound } from '../../core/errors';
 import type { ExecutionDescription, ExecutionService, ExecutionSummary, WorkflowName } from '../../core/ports';
 import { awsErrorName, translateAwsError } from './transient';
 
@@ -93,17 +92,6 @@ export class StepFunctionsExecutions implements ExecutionService {
       }));
     } catch (error) {
       translateAwsError(error, `listing ${workflow} executions`);
-    }
-  }
-
-  async redrive(executionArn: string): Promise<void> {
-    try {
-      await this.sfn.send(new RedriveExecutionCommand({ executionArn }));
-    } catch (error) {
-      const name = awsErrorName(error);
-      if (name === 'ExecutionDoesNotExist' || name === 'InvalidArn') throw new NotFound('No execution with that ARN.', { cause: error });
-      if (name === 'ExecutionNotRedrivable') throw new InvalidInput('That execution cannot be redriven.', 'executionArn');
-      translateAwsError(error, `redriving ${executionArn}`);
     }
   }
 }

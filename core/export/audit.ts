@@ -25,6 +25,7 @@ export function exportAuditEntry(job: ExportJob, outcome: AuditOutcome, recorded
     ...(details.rowCount !== undefined ? { rowCount: details.rowCount } : {}),
     outcome,
     ...(details.error !== undefined ? { error: details.error } : {}),
+    ...(job.retryOf ? { retryOf: job.retryOf } : {}),
     requestedAt: job.requestedAt,
     recordedAt: recordedAt.toISOString(),
   };

@@ -11,6 +11,8 @@ export interface ExportJob {
   searchCriteria: SearchCriteria;
   columns?: PostColumn[];
   requestedAt: string;
+  /** Set on a retry (POST /api/admin/executions/{arn}/retry): the failed execution it runs again. */
+  retryOf?: string;
 }
 
 /** What "Generate CSV report" produces; the execution's output carries it. */

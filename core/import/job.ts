@@ -15,6 +15,8 @@ export interface ImportJob {
   delivery: DeliveryType;
   requestedAt: string;
   maxConcurrency: number;
+  /** Set on a retry: the failed execution whose failed files this one runs again. */
+  retryOf?: string;
 }
 
 /** What each per-file task of the Map gets (its ItemSelector). */

@@ -3,6 +3,8 @@
  * AWS's EventBridge delivers, and goes to every function whose serverless.yml `eventBridge` pattern matches it.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isRecord } from './infra-yaml';
 import type { ServerlessFunction } from './serverless-config';
 
@@ -136,7 +138,27 @@ export function eventRules(functions: Record<string, ServerlessFunction>, localN
   return (event: unknown): string[] => rules.filter((rule) => matchesEventPattern(rule.pattern, event)).map((rule) => rule.functionKey);
 }
 
-/** A listener for s3rver's `event`: each created object, as EventBridge delivers it, to each matching function. */
+/** What the local stack keeps of an event its target never handled: AWS's dead-letter queue, as one file. */
+export interface DeadLetter {
+  functionKey: string;
+  event: ObjectCreatedEvent;
+  error: string;
+  attempts: number;
+  failedAt: string;
+}
+
+/** Dead letters as files under `dir` (DATA_DIR/dead-letters), one JSON per event, named by the event id. */
+export const deadLetterFiles = (dir: string) => async (letter: DeadLetter) => {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${letter.event.id}.json`), `${JSON.stringify(letter, null, 2)}\n`);
+};
+
+/**
+ * A listener for s3rver's `event`: each created object, as EventBridge delivers it, to each matching function.
+ * As Lambda does for an async invocation, a handler that throws is retried the function's
+ * `maximumRetryAttempts` times with growing delays (Lambda waits ~1 then ~2 minutes; `retryDelayMs` is the
+ * first delay here), then the event goes to the dead letters instead of being lost.
+ */
 export function deliverS3EventsToRules(options: {
   functions: Record<string, ServerlessFunction>;
   /** Local names of the CloudFormation resources the patterns `Ref` (e.g. UploadsBucket → ferry-uploads). */
@@ -144,12 +166,32 @@ export function deliverS3EventsToRules(options: {
   account: string;
   region: string;
   invoke: (functionKey: string, event: unknown) => Promise<unknown>;
+  retryDelayMs: number;
+  deadLetter: (letter: DeadLetter) => Promise<void>;
 }): (notification: S3Notification) => void {
   const targetsOf = eventRules(options.functions, options.localNames);
+  const deliver = async (functionKey: string, event: ObjectCreatedEvent): Promise<void> => {
+    const attempts = 1 + (options.functions[functionKey]?.asyncRetryAttempts ?? 2);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        await options.invoke(functionKey, event);
+        return;
+      } catch (error) {
+        lastError = error;
+        if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+    const error = lastError instanceof Error ? `${lastError.name}: ${lastError.message}` : String(lastError);
+    console.error(`[local-eventbridge] ${functionKey} failed ${attempts} times; event ${event.id} kept as a dead letter`, error);
+    await options.deadLetter({ functionKey, event, error, attempts, failedAt: new Date().toISOString() });
+  };
   return (notification) => {
     for (const event of objectCreatedEvents(notification, options)) {
       for (const functionKey of targetsOf(event)) {
-        options.invoke(functionKey, event).catch((error: unknown) => console.error(`[local-eventbridge] ${functionKey} failed`, error));
+        deliver(functionKey, event).catch((error: unknown) =>
+          console.error(`[local-eventbridge] could not keep a dead letter for ${functionKey}`, error),
+        );
       }
     }
   };

@@ -24,6 +24,8 @@ export interface ServerlessFunction {
   websocketRoutes: string[];
   /** `eventBridge` event patterns, as written (CloudFormation `Ref`s unresolved). */
   eventPatterns: unknown[];
+  /** Lambda's retries of an async invocation whose handler threw (`maximumRetryAttempts`; Lambda's default is 2). */
+  asyncRetryAttempts: number;
   /** The logical id of the function's IAM role (`role:`), if it has one. */
   role?: string;
 }
@@ -118,6 +120,7 @@ const functionOf = (rootDir: string, key: string, definition: unknown): Serverle
     ),
     websocketRoutes: events.flatMap((event) => (isRecord(event.websocket) ? [String(event.websocket.route)] : [])),
     eventPatterns: events.flatMap((event) => (isRecord(event.eventBridge) && event.eventBridge.pattern ? [event.eventBridge.pattern] : [])),
+    asyncRetryAttempts: typeof definition.maximumRetryAttempts === 'number' ? definition.maximumRetryAttempts : 2,
     ...(typeof definition.role === 'string' ? { role: definition.role } : {}),
   };
 };

@@ -7,7 +7,7 @@ import { findClamd, startClamd, type ClamdHandle } from './clamd/start-clamd';
 import { buildLocalDeps } from './composition';
 import { cognitoWebAuth, createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from './local-auth';
 import { startGateway } from './gateway';
-import { deliverS3EventsToRules } from './local-eventbridge';
+import { deadLetterFiles, deliverS3EventsToRules } from './local-eventbridge';
 import { startLocalS3 } from './local-s3';
 import { seedIfNeeded } from './seed';
 import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
@@ -119,14 +119,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // The local S3's object-created events play S3 → EventBridge, filtered by serverless.yml's eventBridge rules.
   s3.server.on(
     'event',
-    deliverS3EventsToRules({ functions, localNames: { UploadsBucket: BUCKETS.uploads }, account: ACCOUNT, region: REGION, invoke }),
+    deliverS3EventsToRules({
+      functions,
+      localNames: { UploadsBucket: BUCKETS.uploads },
+      account: ACCOUNT,
+      region: REGION,
+      invoke,
+      // Lambda waits about a minute before its first retry; locally a second unless LOCAL_EVENT_RETRY_MS says otherwise.
+      retryDelayMs: Number(process.env.LOCAL_EVENT_RETRY_MS ?? 1000),
+      deadLetter: deadLetterFiles(join(dataDir, 'dead-letters')),
+    }),
   );
   const urls = { apiUrl: `${gateway.url}/api`, wsUrl: `${gateway.url.replace(/^http/, 'ws')}/ws` };
   // AUTH_MODE=cognito: a user pool signs people in (functions/config.ts derives the verifier); the local issuer is off.
   const pool = cognitoPoolFromEnv();
   started.services = pool
     ? { webConfig: { ...urls, auth: cognitoWebAuth(pool) } }
-    : { localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }), webConfig: { ...urls, auth: { mode: 'local' } } };
+    : {
+        localAuth: await createLocalAuth({ dataDir, issuer, password: options.password }),
+        webConfig: { ...urls, auth: { mode: 'local' } },
+      };
 
   // Executions a crash or kill left RUNNING go on once everything their tasks call is up.
   stepFunctions.resumeInterrupted();

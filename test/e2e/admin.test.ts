@@ -52,7 +52,7 @@ describe('the admin page', () => {
 
     const failed = page.getByRole('region', { name: 'Failed executions' });
     await failed
-      .getByText(/No failed executions\.|Redrive/)
+      .getByText(/No failed executions\.|Retry/)
       .first()
       .waitFor();
     expect(await failed.getByRole('alert').count()).toBe(0);

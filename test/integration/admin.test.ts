@@ -24,7 +24,10 @@ describe('the admin API', () => {
   });
 
   it('shows every export in the audit log, newest first, with who, delivery, outcome and row count', async () => {
-    const { body } = await api<{ executionArn: string }>(alice, 'POST', '/download-request', { type: 'direct', searchCriteria: { userId: 'alice', q: 'coffee' } });
+    const { body } = await api<{ executionArn: string }>(alice, 'POST', '/download-request', {
+      type: 'direct',
+      searchCriteria: { userId: 'alice', q: 'coffee' },
+    });
     const done = await pollUntilDone(alice, body.executionArn);
 
     const { status, body: audit } = await api<{ entries: AuditEntry[]; nextCursor?: string }>(admin, 'GET', '/admin/audit?limit=10');
@@ -40,17 +43,31 @@ describe('the admin API', () => {
     const first = await api<{ entries: AuditEntry[]; nextCursor?: string }>(admin, 'GET', '/admin/audit?limit=1');
     expect(first.body.entries).toHaveLength(1);
     expect(first.body.nextCursor).toBeDefined();
-    const second = await api<{ entries: AuditEntry[] }>(admin, 'GET', `/admin/audit?limit=1&cursor=${encodeURIComponent(first.body.nextCursor!)}`);
+    const second = await api<{ entries: AuditEntry[] }>(
+      admin,
+      'GET',
+      `/admin/audit?limit=1&cursor=${encodeURIComponent(first.body.nextCursor!)}`,
+    );
     expect(second.body.entries).toHaveLength(1);
     expect(second.body.entries[0]).not.toEqual(first.body.entries[0]);
   });
 
-  it('lists failed executions and answers 404 when asked to redrive one that does not exist', async () => {
+  it('lists failed executions, answers 404 for a Retry of one that does not exist and 409 for one that succeeded', async () => {
     const { status, body } = await api<{ executions: unknown[] }>(admin, 'GET', '/admin/executions?status=FAILED');
     expect(status).toBe(200);
     expect(Array.isArray(body.executions)).toBe(true);
     const arn = 'arn:aws:states:us-east-1:000000000000:execution:ferry-export:no-such-run';
+    expect((await api(admin, 'POST', `/admin/executions/${encodeURIComponent(arn)}/retry`)).status).toBe(404);
     expect((await api(admin, 'POST', `/admin/executions/${encodeURIComponent(arn)}/redrive`)).status).toBe(404);
+
+    const { body: started } = await api<{ executionArn: string }>(alice, 'POST', '/download-request', {
+      type: 'direct',
+      searchCriteria: { userId: 'alice', q: 'tea' },
+    });
+    await pollUntilDone(alice, started.executionArn);
+    const retry = await api<{ message: string }>(admin, 'POST', `/admin/executions/${encodeURIComponent(started.executionArn)}/retry`);
+    expect(retry.status).toBe(409);
+    expect(retry.body.message).toMatch(/SUCCEEDED/);
   });
 
   it('answers 400 naming the field for an unknown status', async () => {

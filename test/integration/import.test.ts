@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -206,14 +207,23 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
   it('pushes import.finished to a browser connected for the import (push delivery)', async () => {
     const word = marker();
     const content = csvOf(word, 5);
-    const created = await createImport(alice, { fileName: 'push.csv', size: Buffer.byteLength(content), contentType: 'text/csv', type: 'push' });
+    const created = await createImport(alice, {
+      fileName: 'push.csv',
+      size: Buffer.byteLength(content),
+      contentType: 'text/csv',
+      type: 'push',
+    });
     const { socket, message } = connectForImport(alice, created.importId);
     await new Promise<void>((resolve) => socket.once('open', () => resolve()));
     await uploadWithForm(created.upload, content, 'text/csv');
 
     const finishedMessage = await message;
     socket.close();
-    expect(finishedMessage).toMatchObject({ type: 'import.finished', id: created.importId, files: [{ importId: created.importId, status: 'SUCCEEDED', rowsImported: 5 }] });
+    expect(finishedMessage).toMatchObject({
+      type: 'import.finished',
+      id: created.importId,
+      files: [{ importId: created.importId, status: 'SUCCEEDED', rowsImported: 5 }],
+    });
     expect((await finished(alice, created.importId)).rowsImported).toBe(5);
   });
 
@@ -307,6 +317,84 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
     const peak = await peakFilesInFlight(executionArn ?? '');
     expect(peak).toBeGreaterThan(1);
     expect(peak).toBeLessThanOrEqual(10);
+  });
+});
+
+describe.skipIf(clamdMissing())(titled('retrying a failed import batch', clamdMissing()), () => {
+  it('a batch with one failed file is retried by an admin: only that file runs again, under <batch>-r1, and the batch then succeeds', async () => {
+    const word = marker();
+    const files = [
+      { fileName: 'fine.csv', content: csvOf(word, 3) },
+      { fileName: 'vanishing.csv', content: csvOf(word, 4) },
+    ];
+    const { body } = await api<{ batchId: string; imports: Array<{ importId: string; upload: UploadForm }> }>(alice, 'POST', '/imports', {
+      type: 'direct',
+      files: files.map((file) => ({ fileName: file.fileName, size: Buffer.byteLength(file.content), contentType: 'text/csv' })),
+    });
+    const [fine, vanishing] = body.imports;
+    if (!fine || !vanishing) throw new Error('expected two imports');
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: stack().s3Endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const vanishingObject = { Bucket: new URL(vanishing.upload.url).pathname.split('/')[1], Key: vanishing.upload.fields.key };
+
+    // A real failure: the second file arrives, then its object is gone before the batch's checks read it.
+    await uploadWithForm(vanishing.upload, files[1]?.content ?? '', 'text/csv');
+    await pollUntil(
+      () => importStatus(alice, vanishing.importId),
+      (file) => file.status === 'RUNNING',
+    );
+    await s3.send(new DeleteObjectCommand(vanishingObject));
+    await uploadWithForm(fine.upload, files[0]?.content ?? '', 'text/csv');
+
+    const readBatch = async () => (await api<BatchStatusBody>(alice, 'GET', `/imports/${body.batchId}`)).body;
+    const failedBatch = await pollUntil(readBatch, (b) => b.status === 'COMPLETED');
+    expect(failedBatch.files.map((file) => file.status)).toEqual(['SUCCEEDED', 'FAILED']);
+    const original = failedBatch.files[0]?.executionArn ?? '';
+    expect(original).toMatch(new RegExp(`:${body.batchId}$`));
+    const failedList = await pollUntil(
+      async () =>
+        (await api<{ executions: Array<{ executionArn: string }> }>(admin, 'GET', '/admin/executions?status=FAILED')).body.executions,
+      (executions) => executions.some((execution) => execution.executionArn === original),
+    );
+    expect(failedList.map((execution) => execution.executionArn)).toContain(original);
+
+    // The upload is back (as a browser would send it again); an admin retries the execution, twice.
+    await s3.send(new PutObjectCommand({ ...vanishingObject, Body: files[1]?.content ?? '', ContentType: 'text/csv' }));
+    const retryPath = `/admin/executions/${encodeURIComponent(original)}/retry`;
+    expect((await api(alice, 'POST', retryPath)).status).toBe(403);
+    const first = await api<{ executionArn: string }>(admin, 'POST', retryPath);
+    const second = await api<{ executionArn: string }>(admin, 'POST', retryPath);
+    expect(first.status).toBe(202);
+    expect(first.body.executionArn).toBe(original.replace(/:[^:]+$/, `:${body.batchId}-r1`));
+    expect(second).toEqual(first);
+
+    const retried = await pollUntil(readBatch, (b) => b.status === 'COMPLETED' && b.counts.SUCCEEDED === 2);
+    expect(retried.files.map((file) => [file.status, file.rowsImported, file.executionArn])).toEqual([
+      ['SUCCEEDED', 3, original],
+      ['SUCCEEDED', 4, first.body.executionArn],
+    ]);
+    expect((await searchTotal(alice, word)).total).toBe(7);
+    // The retry ran one file only: one "Check the uploaded file" in its history.
+    expect(await peakFilesInFlight(first.body.executionArn)).toBe(1);
+    expect((await api(admin, 'POST', `/admin/executions/${encodeURIComponent(first.body.executionArn)}/retry`)).status).toBe(409);
+
+    const audit = await api<{ entries: Array<{ id: string; executionArn?: string; outcome: string; retriedBy?: string }> }>(
+      admin,
+      'GET',
+      '/admin/audit?limit=50',
+    );
+    expect(audit.body.entries).toContainEqual(
+      expect.objectContaining({
+        id: `import:${body.batchId}:RETRIED`,
+        executionArn: original,
+        outcome: 'RETRIED',
+        retriedBy: first.body.executionArn,
+      }),
+    );
   });
 });
 

@@ -81,19 +81,19 @@ describe('the local Step Functions HTTP endpoint, through an unmodified SFNClien
     expect(history.events?.[0]?.timestamp).toBeInstanceOf(Date);
   });
 
-  it('fails a task with SendTaskFailure, then redrives and stops the execution', async () => {
+  it('fails a task with SendTaskFailure, offers no RedriveExecution (Ferry retries as a new execution), and stops an execution', async () => {
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: tokensArn, name: 'http-2' }));
     await sfn.send(new SendTaskFailureCommand({ taskToken: await harness.tokenOf('left', 2), error: 'Nope', cause: 'because' }));
     expect(await waitForStatus(executionArn ?? '', ['FAILED'])).toMatchObject({ error: 'Nope', cause: 'because' });
+    await expect(sfn.send(new RedriveExecutionCommand({ executionArn }))).rejects.toMatchObject({ name: 'UnknownOperationException' });
 
-    const { redriveDate } = await sfn.send(new RedriveExecutionCommand({ executionArn }));
-    expect(redriveDate).toBeInstanceOf(Date);
-    await waitForStatus(executionArn ?? '', ['RUNNING']);
-    const { stopDate } = await sfn.send(new StopExecutionCommand({ executionArn, cause: 'enough' }));
+    const retry = await sfn.send(new StartExecutionCommand({ stateMachineArn: tokensArn, name: 'http-2-r1' }));
+    await waitForStatus(retry.executionArn ?? '', ['RUNNING']);
+    const { stopDate } = await sfn.send(new StopExecutionCommand({ executionArn: retry.executionArn, cause: 'enough' }));
     expect(stopDate).toBeInstanceOf(Date);
 
     const aborted = await sfn.send(new ListExecutionsCommand({ stateMachineArn: tokensArn, statusFilter: 'ABORTED' }));
-    expect(aborted.executions?.map((execution) => [execution.name, execution.status])).toEqual([['http-2', 'ABORTED']]);
+    expect(aborted.executions?.map((execution) => [execution.name, execution.status])).toEqual([['http-2-r1', 'ABORTED']]);
   });
 
   it('reports AWS errors as the SDK exception classes', async () => {

@@ -254,33 +254,6 @@ describe('LocalStepFunctions', () => {
     expect(after.invocations.map((invocation) => invocation.functionKey)).toEqual(['echo']);
     expect(await after.statesEntered(executionArn)).toEqual(['Read the context', 'Invoke through the integration', 'Invoke through the integration']);
   });
-
-  it('redrives a failed execution from its original input under the same executionArn', async () => {
-    const storeDir = temporaryDir();
-    const before = localStepFunctions({ storeDir });
-    const { executionArn } = await before.start('tokens', { attempt: 'original' }, 'redrive-me');
-    await before.service.sendTaskFailure({ taskToken: await before.tokenOf('left'), error: 'Left.Failed', cause: 'no answer' });
-    expect(await settle(before.service, executionArn)).toMatchObject({ status: 'FAILED', error: 'Left.Failed' });
-    await before.service.close();
-
-    const after = tracked(localStepFunctions({ storeDir }));
-    const { redriveDate } = await after.service.redriveExecution({ executionArn });
-    expect(redriveDate).toBeInstanceOf(Date);
-    await after.service.sendTaskSuccess({ taskToken: await after.tokenOf('left'), output: '"L"' });
-    await after.service.sendTaskSuccess({ taskToken: await after.tokenOf('right'), output: '"R"' });
-
-    expect(await settle(after.service, executionArn)).toMatchObject({
-      status: 'SUCCEEDED',
-      output: '["L","R"]',
-      input: JSON.stringify({ attempt: 'original' }),
-      redriveCount: 1,
-    });
-    const { events = [] } = await after.service.getExecutionHistory({ executionArn, maxResults: 1000 });
-    expect(events.map((event) => event.type)).toEqual(
-      expect.arrayContaining(['ExecutionStarted', 'ExecutionFailed', 'ExecutionRedriven', 'ExecutionSucceeded']),
-    );
-    expect((await rejection(after.service.redriveExecution({ executionArn }))).name).toBe('ExecutionNotRedrivable');
-  });
 });
 
 describe('definition loading', () => {

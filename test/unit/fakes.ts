@@ -303,21 +303,12 @@ export class FakeExecutions implements ExecutionService {
     this.taskFailures.push({ taskToken, error, cause });
   }
 
-  readonly redriven: string[] = [];
-
   async list(workflow: WorkflowName, status: ExecutionDescription['status'], options: { limit: number }): Promise<ExecutionSummary[]> {
     return [...this.executions.values()]
       .filter((e) => e.status === status && e.executionArn.includes(`:ferry-${workflow}:`))
       .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
       .slice(0, options.limit)
       .map((e) => ({ executionArn: e.executionArn, workflow, name: e.executionArn.split(':').pop() ?? '', status: e.status, startDate: e.startDate }));
-  }
-
-  async redrive(executionArn: string): Promise<void> {
-    const execution = this.executions.get(executionArn);
-    if (!execution) throw new NotFound('No execution with that ARN.');
-    this.redriven.push(executionArn);
-    this.executions.set(executionArn, { ...execution, status: 'RUNNING' });
   }
 
   succeed(executionArn: string, output: unknown): void {

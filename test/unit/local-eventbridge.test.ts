@@ -1,9 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deliverS3EventsToRules, eventRules, matchesEventPattern, objectCreatedEvents } from '../../infra/local/local-eventbridge';
+import {
+  deadLetterFiles,
+  deliverS3EventsToRules,
+  eventRules,
+  matchesEventPattern,
+  objectCreatedEvents,
+} from '../../infra/local/local-eventbridge';
 import { startLocalS3, type LocalS3 } from '../../infra/local/local-s3';
 import { loadServerlessFunctions } from '../../infra/local/serverless-config';
 
@@ -56,12 +68,14 @@ describe('the local S3 → EventBridge delivery', () => {
           reason: 'POST Object',
         },
       },
-      expect.objectContaining({ detail: expect.objectContaining({ object: expect.objectContaining({ key: 'uploads/user:1/b/e' }), reason: 'PutObject' }) }),
+      expect.objectContaining({
+        detail: expect.objectContaining({ object: expect.objectContaining({ key: 'uploads/user:1/b/e' }), reason: 'PutObject' }),
+      }),
     ]);
     expect(objectCreatedEvents({ Records: [record('ObjectCreated:Copy', 'uploads/a/b/c')] }, origin)[0]?.detail.reason).toBe('CopyObject');
   });
 
-  it('delivers to onUploadCreated by serverless.yml\'s rule: the uploads bucket, keys under uploads/', () => {
+  it("delivers to onUploadCreated by serverless.yml's rule: the uploads bucket, keys under uploads/", () => {
     const targetsOf = eventRules(functions, localNames);
     const [inUploads] = objectCreatedEvents({ Records: [record('ObjectCreated:Put', 'uploads/u/i/r')] }, origin);
     const [elsewhere] = objectCreatedEvents({ Records: [record('ObjectCreated:Put', 'exports/u/i/r')] }, origin);
@@ -109,6 +123,10 @@ describe('the local S3', () => {
             delivered.push({ functionKey, event });
             if (delivered.length === 2) resolve();
           },
+          retryDelayMs: 1,
+          deadLetter: async (letter) => {
+            throw new Error(`unexpected dead letter ${JSON.stringify(letter)}`);
+          },
         }),
       );
     });
@@ -122,7 +140,9 @@ describe('the local S3', () => {
     await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: 'uploads/user:1/i/a b', Body: 'id,userId\r\n' }));
     await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: 'elsewhere/i/a', Body: 'not an upload' }));
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'ferry-uploads', Key: 'uploads/user:1/i/m' }));
-    const part = await client.send(new UploadPartCommand({ Bucket: 'ferry-uploads', Key: 'uploads/user:1/i/m', UploadId, PartNumber: 1, Body: 'x' }));
+    const part = await client.send(
+      new UploadPartCommand({ Bucket: 'ferry-uploads', Key: 'uploads/user:1/i/m', UploadId, PartNumber: 1, Body: 'x' }),
+    );
     await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: 'ferry-uploads',
@@ -149,9 +169,60 @@ describe('the local S3', () => {
       {
         functionKey: 'onUploadCreated',
         event: expect.objectContaining({
-          detail: expect.objectContaining({ bucket: { name: 'ferry-uploads' }, object: expect.objectContaining({ key: 'uploads/user:1/i/m', size: 1 }) }),
+          detail: expect.objectContaining({
+            bucket: { name: 'ferry-uploads' },
+            object: expect.objectContaining({ key: 'uploads/user:1/i/m', size: 1 }),
+          }),
         }),
       },
     ]);
+  });
+});
+
+describe('a failing event target', () => {
+  let dataDir: string | undefined;
+  afterEach(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("is retried serverless.yml's maximumRetryAttempts times with growing delays, then kept as a dead letter under DATA_DIR/dead-letters", async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'ferry-dead-letters-'));
+    const dir = path.join(dataDir, 'dead-letters');
+    const keep = deadLetterFiles(dir);
+    const attemptsAt: number[] = [];
+    const kept = new Promise<void>((resolve) => {
+      const deliver = deliverS3EventsToRules({
+        functions,
+        localNames,
+        ...origin,
+        invoke: async () => {
+          attemptsAt.push(Date.now());
+          throw new Error('No import for uploads/user-1/gone/r');
+        },
+        retryDelayMs: 20,
+        deadLetter: async (letter) => {
+          await keep(letter);
+          resolve();
+        },
+      });
+      deliver({ Records: [record('ObjectCreated:Post', 'uploads/user-1/gone/r')] });
+    });
+    await kept;
+
+    expect(functions.onUploadCreated?.asyncRetryAttempts).toBe(2);
+    expect(attemptsAt).toHaveLength(3);
+    const [first = 0, second = 0, third = 0] = attemptsAt;
+    expect(second - first).toBeGreaterThanOrEqual(18);
+    expect(third - second).toBeGreaterThanOrEqual(38);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    const letter = JSON.parse(readFileSync(path.join(dir, files[0] ?? ''), 'utf8')) as Record<string, unknown>;
+    expect(letter).toMatchObject({
+      functionKey: 'onUploadCreated',
+      attempts: 3,
+      error: 'Error: No import for uploads/user-1/gone/r',
+      event: { 'detail-type': 'Object Created', detail: { bucket: { name: 'ferry-uploads' }, object: { key: 'uploads/user-1/gone/r' } } },
+    });
+    expect(files[0]).toBe(`${(letter.event as { id: string }).id}.json`);
   });
 });

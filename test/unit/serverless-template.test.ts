@@ -507,6 +507,35 @@ describe('the packaged AWS template (npm run package)', () => {
       );
       expect(permission).toBeDefined();
     });
+
+    it('keep an upload event onUploadCreated could not take in an encrypted dead-letter queue for 14 days (rule retry policy and async invoke config)', () => {
+      const queue = resources.UploadEventsDeadLetterQueue!;
+      expect(queue.Type).toBe('AWS::SQS::Queue');
+      expect(queue.Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+      const dlqArn = { 'Fn::GetAtt': ['UploadEventsDeadLetterQueue', 'Arn'] };
+
+      const [, rule] = ofType('AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties!.EventPattern).includes('UploadsBucket'))!;
+      expect(rule.Properties!.Targets).toEqual([
+        expect.objectContaining({
+          RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 },
+          DeadLetterConfig: { Arn: dlqArn },
+        }),
+      ]);
+      const invokeConfigs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, r]) => JSON.stringify(r.Properties!.FunctionName).includes('OnUploadCreated'));
+      expect(invokeConfigs).toHaveLength(1);
+      expect(invokeConfigs[0]![1].Properties).toMatchObject({
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: dlqArn } },
+      });
+
+      const policy = ofType('AWS::SQS::QueuePolicy').find(([, r]) => JSON.stringify(r.Properties!.Queues).includes('UploadEventsDeadLetterQueue'));
+      const statements = (policy?.[1].Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: dlqArn }),
+      );
+      expect(actionsOf(inlineStatements(roleOfFunction('onUploadCreated')))).toContain('sqs:SendMessage');
+    });
   });
 
   it("keeps import records in an encrypted on-demand table with the adapter's key and indexes", () => {
@@ -698,6 +727,14 @@ describe('the packaged AWS template (npm run package)', () => {
         expect.arrayContaining(['execute-api:ManageConnections', 'ses:SendEmail', 'dynamodb:PutItem']),
       );
       expect(actionsOf(inlineStatements(roleOfFunction('emailLinkToUser')))).toContain('ses:SendEmail');
+      // Retry starts a new execution (no RedriveExecution), looks for one already started, resets a batch's failed files.
+      expect(actionsOf(inlineStatements(roleOfFunction('adminRetry'))).sort()).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'states:DescribeExecution',
+        'states:StartExecution',
+      ]);
       for (const [id, role] of ofType('AWS::IAM::Role')) {
         for (const statement of inlineStatements(role)) {
           expect(

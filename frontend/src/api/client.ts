@@ -8,6 +8,7 @@ import type {
   FailedExecution,
   ImportStatus,
   QuarantinedFile,
+  RetryResponse,
   SearchCriteria,
   SearchResult,
 } from './types';
@@ -70,8 +71,9 @@ export class ApiClient {
     return listOf<FailedExecution>(await this.request('GET', '/admin/executions?status=FAILED'), ['executions', 'items']);
   }
 
-  redrive(executionArn: string): Promise<unknown> {
-    return this.request('POST', `/admin/executions/${encodeURIComponent(executionArn)}/redrive`, {});
+  /** Starts (or, asked again, names) the new execution that reruns a failed one. */
+  retry(executionArn: string): Promise<RetryResponse> {
+    return this.request('POST', `/admin/executions/${encodeURIComponent(executionArn)}/retry`, {});
   }
 
   private async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {

@@ -20,6 +20,7 @@ export type {
   Post,
   PresignedPost,
   PushMessage,
+  RetryResponse,
   SearchCriteria,
   SearchResult,
 } from '../../../core/contract';

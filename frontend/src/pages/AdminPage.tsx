@@ -119,15 +119,18 @@ function Quarantine() {
 function FailedExecutions() {
   const { api } = useServices();
   const [executions, reload] = useLoad(useCallback(() => api.failedExecutions(), [api]));
-  const [redrive, setRedrive] = useState<Record<string, 'pending' | 'started' | string>>({});
+  // Per failed execution: the Retry in flight, the retry's ARN once started, or the problem.
+  const [retry, setRetry] = useState<
+    Record<string, { state: 'pending' } | { state: 'started'; executionArn: string } | { state: 'error'; message: string }>
+  >({});
 
   const start = async (execution: FailedExecution) => {
-    setRedrive((r) => ({ ...r, [execution.executionArn]: 'pending' }));
+    setRetry((r) => ({ ...r, [execution.executionArn]: { state: 'pending' } }));
     try {
-      await api.redrive(execution.executionArn);
-      setRedrive((r) => ({ ...r, [execution.executionArn]: 'started' }));
+      const { executionArn } = await api.retry(execution.executionArn);
+      setRetry((r) => ({ ...r, [execution.executionArn]: { state: 'started', executionArn } }));
     } catch (error) {
-      setRedrive((r) => ({ ...r, [execution.executionArn]: plainMessage(error) }));
+      setRetry((r) => ({ ...r, [execution.executionArn]: { state: 'error', message: plainMessage(error) } }));
     }
   };
 
@@ -154,8 +157,8 @@ function FailedExecutions() {
               </thead>
               <tbody>
                 {executions.data.map((execution) => {
-                  const state = redrive[execution.executionArn];
-                  const name = execution.executionArn.split(':').slice(-2).join(':');
+                  const attempt = retry[execution.executionArn];
+                  const name = shortName(execution.executionArn);
                   return (
                     <tr key={execution.executionArn}>
                       <td data-label="Execution" className="mono" title={execution.executionArn}>
@@ -165,20 +168,22 @@ function FailedExecutions() {
                       <td data-label="Failed at">{execution.stopDate ? formatDateTime(execution.stopDate) : '—'}</td>
                       <td data-label="Error">{[execution.error, execution.cause].filter(Boolean).join(': ') || '—'}</td>
                       <td aria-live="polite">
-                        {state === 'started' ? (
-                          <span className="success">Redrive started</span>
+                        {attempt?.state === 'started' ? (
+                          <span className="success" title={attempt.executionArn}>
+                            Retried as <span className="mono">{shortName(attempt.executionArn)}</span>
+                          </span>
                         ) : (
                           <>
                             <button
                               type="button"
                               className="button small"
-                              disabled={state === 'pending'}
+                              disabled={attempt?.state === 'pending'}
                               onClick={() => void start(execution)}
                             >
-                              {state === 'pending' ? 'Redriving…' : 'Redrive'}
+                              {attempt?.state === 'pending' ? 'Retrying…' : 'Retry'}
                               <span className="visually-hidden"> {name}</span>
                             </button>
-                            {state && state !== 'pending' && <span className="error small"> {state}</span>}
+                            {attempt?.state === 'error' && <span className="error small"> {attempt.message}</span>}
                           </>
                         )}
                       </td>
@@ -263,3 +268,6 @@ function AuditLog() {
     </section>
   );
 }
+
+/** `<machine>:<name>` of an execution ARN. */
+const shortName = (executionArn: string): string => executionArn.split(':').slice(-2).join(':');

@@ -22,7 +22,6 @@ const ACTIONS: Record<string, Action> = {
   SendTaskFailure: (service, request) => service.sendTaskFailure(request),
   SendTaskHeartbeat: (service, request) => service.sendTaskHeartbeat(request),
   StopExecution: (service, request) => service.stopExecution(request),
-  RedriveExecution: (service, request) => service.redriveExecution(request),
 };
 
 export async function startStepFunctionsServer(

@@ -18,8 +18,6 @@ import type {
   HistoryEvent,
   ListExecutionsInput,
   ListExecutionsOutput,
-  RedriveExecutionInput,
-  RedriveExecutionOutput,
   SendTaskFailureInput,
   SendTaskHeartbeatInput,
   SendTaskSuccessInput,
@@ -294,28 +292,6 @@ export class LocalStepFunctions {
       ...(request.cause !== undefined && { cause: request.cause }),
     });
     return { stopDate: new Date(record.stopDate ?? Date.now()) };
-  }
-
-  /**
-   * Unlike AWS, which resumes from the failed state keeping earlier results, this reruns the execution
-   * from its start with its original input, under the same executionArn, and counts the redrive.
-   */
-  async redriveExecution(request: RedriveExecutionInput): Promise<RedriveExecutionOutput> {
-    const record = this.executionByArn(request.executionArn);
-    if (!this.isRedrivable(record)) {
-      throw new StepFunctionsError('ExecutionNotRedrivable', `Execution is ${record.status}: only FAILED, TIMED_OUT or ABORTED executions can be redriven`);
-    }
-    const machine = this.machines.get(record.stateMachineName);
-    if (!machine) throw new StepFunctionsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${record.stateMachineArn}'`);
-    const redriveDate = Date.now();
-    Object.assign(record, { status: 'RUNNING', redriveCount: record.redriveCount + 1, redriveDate });
-    delete record.output;
-    delete record.error;
-    delete record.cause;
-    delete record.stopDate;
-    this.appendEvent(record, { type: 'ExecutionRedriven', executionRedrivenEventDetails: { redriveCount: record.redriveCount } });
-    this.startRun(record, machine);
-    return { redriveDate: new Date(redriveDate) };
   }
 
   /** Resolves once the execution reaches a terminal status (SUCCEEDED, FAILED, TIMED_OUT, ABORTED). */

@@ -1,0 +1,15 @@
+import { retryExecution } from '../../core/retry';
+import { wired, type Deps } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { executions } from '../ports/executions';
+import { imports } from '../ports/imports';
+import { callerOf, json, pathParameter, route, type HttpEvent } from '../http';
+
+export const makeHandler = (deps: Pick<Deps, 'executions' | 'imports' | 'audit' | 'clock'>) =>
+  route(async (event: HttpEvent) => {
+    const { executionArn } = await retryExecution(deps, callerOf(event), pathParameter(event, 'executionArn'));
+    return json(202, { executionArn });
+  });
+
+export const handler = wired({ executions, imports, audit, clock }, makeHandler);
