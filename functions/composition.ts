@@ -104,7 +104,7 @@ export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
       import('node:crypto'),
     ]);
   const documents = once(() =>
-    dynamoDocs.DynamoDBDocumentClient.from(new dynamo.DynamoDBClient(awsBase), { marshallOptions: { removeUndefinedValues: true } }),
+    dynamoDocs.DynamoDBDocumentClient.from(new dynamo.DynamoDBClient({ ...awsBase, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) }), { marshallOptions: { removeUndefinedValues: true } }),
   );
   return {
     search: () =>
