@@ -1,7 +1,9 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
-import { SqliteExportProgress, openRecordsDatabase } from '../adapters/local/sqlite-records';
+import { DynamoExportProgress } from '../adapters/aws/dynamo-export-progress';
+import { localDynamoClients } from '../infra/local/dynamodb/client';
+import { startLocalDynamoTables } from '../infra/local/dynamodb/local-tables';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
 import type { SearchSource } from '../core/ports';
 import { report, sampleMemory, sampled } from './measure';
@@ -34,14 +36,15 @@ if (phase === 'baseline') {
   const objects = new S3ObjectStore(
     new S3Client({ region: 'us-east-1', endpoint: s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }),
   );
-  // Progress goes where the local stack keeps it, so its cost is part of the figures.
-  const records = openRecordsDatabase(join(dataDir, 'records.db'));
+  // Progress goes to dynalite on disk as the local stack keeps it (its own directory), so its cost is part of the figures.
+  const records = await startLocalDynamoTables({ dataDir: join(dataDir, 'bench-export'), serverlessYml: resolve(import.meta.dirname, '../serverless.yml') });
+  const { client, documents } = localDynamoClients(records.endpoint);
   const result = await generateCsvReport(
     {
       search,
       objects,
       clock: { now: () => new Date() },
-      exportProgress: new SqliteExportProgress(records),
+      exportProgress: new DynamoExportProgress(documents, records.tableName('ConnectionsTable')),
       config: { exportsBucket: 'ferry-exports', exportTtlHours: 72 },
     },
     {
@@ -53,7 +56,8 @@ if (phase === 'baseline') {
     },
   );
   await objects.delete(result.bucket, result.key);
-  records.close();
+  client.destroy();
+  await records.close();
   report(phase, result.rowCount, result.bytes, started);
 }
 store.close();

@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
 import { ClamdScanner } from '../adapters/clamd/clamd-scanner';
-import { SqliteImportRecords } from '../adapters/local/sqlite-import-records';
-import { openRecordsDatabase, SqliteAuditLog } from '../adapters/local/sqlite-records';
+import { DynamoAuditLog } from '../adapters/aws/dynamo-audit-log';
+import { DynamoImportRecords } from '../adapters/aws/dynamo-import-records';
+import { localDynamoClients } from '../infra/local/dynamodb/client';
+import { startLocalDynamoTables } from '../infra/local/dynamodb/local-tables';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
 import { TAG_SEPARATOR } from '../core/csv';
 import { computeChecksum, identifyImportFormat, processImport, scanForViruses } from '../core/import/tasks';
@@ -17,7 +19,7 @@ import { report } from './measure';
  *   baseline <dir>                         parse <dir>/posts.csv from disk and insert the posts into a fresh store directly
  *   checksum|scan|format|process <dir> <s3Endpoint> <importId> [clamdPort]
  *                                          the import workflow's task, as the Lambda runs it, against the local S3,
- *                                          clamd, the SQLite records and a fresh SQLite search store
+ *                                          clamd, the records on dynalite and a fresh SQLite search store
  */
 const [phase, dir, s3Endpoint, importId, clamdPort] = process.argv.slice(2);
 if (!phase || !dir) throw new Error('usage: import-phase.ts <phase> <dir> [s3Endpoint importId [clamdPort]]');
@@ -50,8 +52,10 @@ if (phase === 'baseline') {
   report(phase, rows, bytes, started);
 } else {
   if (!s3Endpoint || !importId) throw new Error(`${phase} needs the S3 endpoint and the import id`);
-  const db = openRecordsDatabase(join(dir, 'records.db'));
-  const imports = new SqliteImportRecords(db);
+  // The records on dynalite under <dir>/dynamodb, as bench/import.ts left them (one phase process at a time holds LevelDB).
+  const db = await startLocalDynamoTables({ dataDir: dir, serverlessYml: resolve(import.meta.dirname, '../serverless.yml') });
+  const { documents } = localDynamoClients(db.endpoint);
+  const imports = new DynamoImportRecords(documents, db.tableName('ImportsTable'));
   const objects = new S3ObjectStore(
     new S3Client({
       region: 'us-east-1',
@@ -87,7 +91,7 @@ if (phase === 'baseline') {
         imports,
         objects,
         search,
-        audit: new SqliteAuditLog(db),
+        audit: new DynamoAuditLog(documents, db.tableName('AuditTable')),
         clock,
         config: {
           uploadsBucket: 'ferry-uploads',
@@ -107,4 +111,6 @@ if (phase === 'baseline') {
   } else {
     throw new Error(`unknown phase ${phase}`);
   }
+  // The server would keep the process alive; the next phase opens the same LevelDB.
+  await db.close();
 }

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
-import { SqliteImportRecords } from '../adapters/local/sqlite-import-records';
-import { openRecordsDatabase } from '../adapters/local/sqlite-records';
+import { DynamoImportRecords } from '../adapters/aws/dynamo-import-records';
+import { localDynamoClients } from '../infra/local/dynamodb/client';
+import { startLocalDynamoTables } from '../infra/local/dynamodb/local-tables';
 import { PENDING_CHECKS } from '../core/import/records';
 import { uploadKey } from '../core/import/upload-policy';
 import { findClamd, startClamd } from '../infra/local/clamd/start-clamd';
@@ -16,7 +17,7 @@ import { freePort } from '../infra/local/free-port';
 /**
  * `npm run bench:import -- --rows 1000000`: a generated CSV through the import workflow's real tasks
  * (checksum, antivirus scan, format, processing) against the local stack's adapters (local S3, clamd,
- * SQLite records and search store), each in its own process, beside same-run baselines: parsing the file
+ * records on dynalite and the SQLite search store), each in its own process, beside same-run baselines: parsing the file
  * and inserting into the store directly, and `sha256sum` on the same file. Prints figures; never fails on them.
  */
 const rows = Number(argument('rows', '1000000'));
@@ -28,7 +29,8 @@ console.log(`bench:import — ${rows.toLocaleString('en')} rows, in ${dir}`);
 if (!existsSync(csvFile)) await generateCsv(csvFile, rows);
 const bytes = statSync(csvFile).size;
 console.log(`file: ${(bytes / 1e6).toFixed(1)} MB`);
-for (const file of ['baseline-search.db', 'pipeline-search.db', 'records.db']) {
+rmSync(join(dir, 'dynamodb'), { recursive: true, force: true });
+for (const file of ['baseline-search.db', 'pipeline-search.db']) {
   for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `${file}${suffix}`), { force: true });
 }
 
@@ -53,7 +55,10 @@ try {
   );
   await objects.putStream('ferry-uploads', key, createReadStream(csvFile), { contentType: 'text/csv' });
   const now = new Date().toISOString();
-  await new SqliteImportRecords(openRecordsDatabase(join(dir, 'records.db'))).create([
+  // Written here and closed before the phases run: each phase process opens the same LevelDB in turn.
+  const records = await startLocalDynamoTables({ dataDir: dir, serverlessYml: resolve(import.meta.dirname, '../serverless.yml') });
+  const recordClients = localDynamoClients(records.endpoint);
+  await new DynamoImportRecords(recordClients.documents, records.tableName('ImportsTable')).create([
     {
       importId,
       owner: { userId: 'bench', username: 'bench', email: 'bench@ferry.local' },
@@ -70,6 +75,8 @@ try {
       uploadedAt: now,
     },
   ]);
+  recordClients.client.destroy();
+  await records.close();
 
   const phase = (name: string) => runPhase('bench/import-phase.ts', [name, dir, s3.endpoint, importId, String(clamd?.port ?? 0)]);
   const checksum = await phase('checksum');

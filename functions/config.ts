@@ -35,7 +35,7 @@ const ConfigSchema = z.object({
   maxExportRows: z.coerce.number().int().positive().default(MAX_EXPORT_ROWS_ONE_TASK),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
-  /** Set: import records in DynamoDB. Unset: SQLite under dataDir. */
+  /** Import records in DynamoDB (required in both homes). */
   importsTable: z.string().optional(),
   /** clamd for the antivirus check. Unset: every import fails closed ("no virus scanner"). */
   clamdHost: z.string().optional(),
@@ -43,9 +43,11 @@ const ConfigSchema = z.object({
   /** Bound on one virus scan (SCAN_TIMEOUT_SECONDS): a scanner silent that long fails the import closed. Keep it under the scan Lambda's timeout. */
   scanTimeoutSeconds: z.coerce.number().positive().default(600),
 
-  /** Set: audit and connection records in DynamoDB. Unset: SQLite under dataDir. */
+  /** Audit and connection records in DynamoDB (the local stack's tables live on dynalite). */
   auditTable: z.string().optional(),
   connectionsTable: z.string().optional(),
+  /** Set: DynamoDB at this endpoint (the local stack's dynalite); unset in AWS. */
+  dynamodbEndpoint: z.url().optional(),
 
   /** Mail: 'ses' in AWS; 'outbox' writes .eml files under dataDir; SMTP_URL switches to SMTP. */
   mailTransport: z.enum(['ses', 'outbox', 'smtp']).default('outbox'),
@@ -103,6 +105,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanTimeoutSeconds: env.SCAN_TIMEOUT_SECONDS || undefined,
     auditTable: env.AUDIT_TABLE || undefined,
     connectionsTable: env.CONNECTIONS_TABLE || undefined,
+    dynamodbEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     mailTransport: env.SMTP_URL ? 'smtp' : env.MAIL_TRANSPORT || undefined,
     smtpUrl: env.SMTP_URL || undefined,
     mailFrom: env.MAIL_FROM,

@@ -4,5 +4,5 @@ import { perConfig } from './port';
 
 /** The one DynamoDB document client of a process: every table's port shares it. */
 export const documents = perConfig((config) =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.region }), { marshallOptions: { removeUndefinedValues: true } }),
+  DynamoDBDocumentClient.from(new DynamoDBClient({ region: config.region, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) }), { marshallOptions: { removeUndefinedValues: true } }),
 );

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { lazyDeps, once, type DepsBuilder, type PortBuilders } from '../../functions/composition';
+import { lazyDeps, type DepsBuilder, type PortBuilders } from '../../functions/composition';
 import { awsPorts } from '../../functions/ports/all';
 
 /**
  * The local stack's composition root, installed with `provideDeps` before any handler runs. The AWS
- * adapters serve every API with a local twin (S3, Step Functions, the management API, and DynamoDB
- * or OpenSearch when configured); the local adapters stand in where nothing local speaks the API.
+ * builders serve every API with a local twin (S3, DynamoDB on dynalite, Step Functions, the management
+ * API, and OpenSearch when configured); local adapters stand in only for search and mail.
  */
 export const buildLocalDeps: DepsBuilder = async (config) => {
   const ports: PortBuilders = { ...awsPorts };
@@ -22,19 +22,6 @@ export const buildLocalDeps: DepsBuilder = async (config) => {
   } else if (config.mailTransport !== 'ses') {
     const { OutboxMailer } = await import('../../adapters/local/outbox-mailer');
     ports.mailer = () => new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom);
-  }
-
-  // One records database for the audit trail, rendezvous, export progress and import records.
-  const sqlite = await import('../../adapters/local/sqlite-records');
-  const records = once(() => sqlite.openRecordsDatabase(join(config.dataDir, 'records.db')));
-  if (!(config.auditTable && config.connectionsTable)) {
-    ports.audit = () => new sqlite.SqliteAuditLog(records());
-    ports.rendezvous = () => new sqlite.SqliteConnectionRendezvous(records());
-    ports.exportProgress = () => new sqlite.SqliteExportProgress(records());
-  }
-  if (!config.importsTable) {
-    const { SqliteImportRecords } = await import('../../adapters/local/sqlite-import-records');
-    ports.imports = () => new SqliteImportRecords(records());
   }
 
   return lazyDeps(config, ports);

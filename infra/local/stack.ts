@@ -11,6 +11,7 @@ import { deadLetterFiles, deliverS3EventsToRules } from './local-eventbridge';
 import { startLocalS3 } from './local-s3';
 import { seedIfNeeded } from './seed';
 import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
+import { startLocalDynamoTables } from './dynamodb/local-tables';
 import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
 import { sweepExpiredObjects } from './sweeper';
@@ -69,6 +70,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   process.env.AWS_REGION ??= REGION;
 
   const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS) });
+  // DynamoDB on dynalite under <dataDir>/dynamodb, with serverless.yml's tables: the AWS adapters run against it.
+  const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml: join(root, 'serverless.yml') });
   await seedIfNeeded(dataDir, options.seedRows);
 
   const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
@@ -102,6 +105,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     EXPORTS_BUCKET: BUCKETS.exports,
     EXPORT_TTL_HOURS: String(options.exportTtlHours),
     S3_ENDPOINT: s3.endpoint,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    AUDIT_TABLE: dynamo.tableName('AuditTable'),
+    CONNECTIONS_TABLE: dynamo.tableName('ConnectionsTable'),
+    IMPORTS_TABLE: dynamo.tableName('ImportsTable'),
     SFN_ENDPOINT: sfn.url,
     WS_MANAGEMENT_ENDPOINT: gateway.managementEndpoint,
     EXPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('ferry-export'),
@@ -145,9 +152,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const s3Client = new S3Client({ region: REGION, endpoint: s3.endpoint, forcePathStyle: true });
   const sweep = () =>
-    sweepExpiredObjects(s3Client, BUCKETS.exports, 'exports/', new Date(Date.now() - options.exportTtlHours * 3600_000)).catch(
-      (error: unknown) => console.error('[sweeper]', error),
-    );
+    Promise.all([
+      sweepExpiredObjects(s3Client, BUCKETS.exports, 'exports/', new Date(Date.now() - options.exportTtlHours * 3600_000)),
+      dynamo.sweepExpired(),
+    ]).catch((error: unknown) => console.error('[sweeper]', error));
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_EVERY_MS);
   sweeper.unref();
@@ -165,6 +173,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await sfn.close();
       await stepFunctions.close();
       await s3.close();
+      await dynamo.close();
       await clamd?.handle?.stop();
     },
   };

@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboxMailer } from '../../adapters/local/outbox-mailer';
 import { SmtpMailer } from '../../adapters/local/smtp-mailer';
-import { SqliteAuditLog, SqliteConnectionRendezvous, openRecordsDatabase } from '../../adapters/local/sqlite-records';
-import type { AuditEntry } from '../../core/ports';
 
 const temporaryDirs: string[] = [];
 const temporaryDir = () => {
@@ -171,95 +169,5 @@ describe('SmtpMailer', () => {
     } finally {
       server.close();
     }
-  });
-});
-
-const entry = (id: string, recordedAt: string, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-  id,
-  kind: 'export',
-  executionArn: `arn:${id}`,
-  userId: 'user-alice',
-  username: 'alice',
-  delivery: 'push',
-  searchCriteria: { q: 'ferry', tags: ['sea'] },
-  rowCount: 3,
-  outcome: 'SUCCEEDED',
-  requestedAt: '2024-06-01T12:00:00.000Z',
-  recordedAt,
-  ...overrides,
-});
-
-describe('SQLite records', () => {
-  it('creates its directory and schema, in WAL mode, and keeps entries across reopening', async () => {
-    const file = join(temporaryDir(), 'nested', 'records.db');
-    const db = openRecordsDatabase(file);
-    expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
-    const first = entry('e1', '2024-06-01T12:00:00.000Z');
-    await new SqliteAuditLog(db).record(first);
-    db.close();
-
-    const reopened = openRecordsDatabase(file);
-    expect(await new SqliteAuditLog(reopened).list({ limit: 10 })).toEqual({ entries: [first] });
-    reopened.close();
-  });
-
-  it('lists audit entries newest first, a page at a time', async () => {
-    const db = openRecordsDatabase(join(temporaryDir(), 'records.db'));
-    const log = new SqliteAuditLog(db);
-    for (const [id, at] of [['b', '12:00:02'], ['a', '12:00:01'], ['d', '12:00:03'], ['c', '12:00:03'], ['e', '12:00:05']] as const) {
-      await log.record(entry(id, `2024-06-01T${at}.000Z`));
-    }
-    const first = await log.list({ limit: 2 });
-    expect(first.entries.map((e) => e.id)).toEqual(['e', 'd']);
-    const second = await log.list({ limit: 2, cursor: first.nextCursor! });
-    expect(second.entries.map((e) => e.id)).toEqual(['c', 'b']);
-    const third = await log.list({ limit: 2, cursor: second.nextCursor! });
-    expect(third).toEqual({ entries: [expect.objectContaining({ id: 'a' })] });
-    db.close();
-  });
-
-  it('replaces rather than duplicates an entry recorded twice', async () => {
-    const db = openRecordsDatabase(join(temporaryDir(), 'records.db'));
-    const log = new SqliteAuditLog(db);
-    await log.record(entry('e1', '2024-06-01T12:00:00.000Z'));
-    await log.record(entry('e1', '2024-06-01T12:00:09.000Z'));
-    const { entries } = await log.list({ limit: 10 });
-    expect(entries.map((e) => e.recordedAt)).toEqual(['2024-06-01T12:00:09.000Z']);
-    db.close();
-  });
-
-  it('meets a token and a connection in either order', async () => {
-    const db = openRecordsDatabase(join(temporaryDir(), 'records.db'));
-    const rendezvous = new SqliteConnectionRendezvous(db);
-    expect(await rendezvous.attachTaskToken('arn:1', 'token-1')).toEqual({});
-    expect(await rendezvous.attachConnection('arn:1', 'conn-1')).toEqual({ taskToken: 'token-1' });
-    expect(await rendezvous.attachConnection('arn:2', 'conn-2')).toEqual({});
-    expect(await rendezvous.attachTaskToken('arn:2', 'token-2')).toEqual({ connectionId: 'conn-2' });
-    expect(await rendezvous.connectionOf('arn:2')).toBe('conn-2');
-    expect(await rendezvous.connectionOf('arn:unknown')).toBeUndefined();
-    db.close();
-  });
-
-  it('sees the other half across two handles on the same file', async () => {
-    const file = join(temporaryDir(), 'records.db');
-    const one = openRecordsDatabase(file);
-    const two = openRecordsDatabase(file);
-    await new SqliteConnectionRendezvous(one).attachConnection('arn:1', 'conn-1');
-    expect(await new SqliteConnectionRendezvous(two).attachTaskToken('arn:1', 'token-1')).toEqual({ connectionId: 'conn-1' });
-    one.close();
-    two.close();
-  });
-
-  it('forgets a connection on disconnect, but not one the browser replaced by reconnecting', async () => {
-    const db = openRecordsDatabase(join(temporaryDir(), 'records.db'));
-    const rendezvous = new SqliteConnectionRendezvous(db);
-    await rendezvous.attachConnection('arn:1', 'conn-1');
-    await rendezvous.attachConnection('arn:1', 'conn-2');
-    await rendezvous.detachConnection('conn-1');
-    expect(await rendezvous.connectionOf('arn:1')).toBe('conn-2');
-    await rendezvous.detachConnection('conn-2');
-    expect(await rendezvous.connectionOf('arn:1')).toBeUndefined();
-    await expect(rendezvous.detachConnection('conn-unknown')).resolves.toBeUndefined();
-    db.close();
   });
 });

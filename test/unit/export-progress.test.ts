@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoExportProgress } from '../../adapters/aws/dynamo-export-progress';
-import { SqliteExportProgress, openRecordsDatabase } from '../../adapters/local/sqlite-records';
 import { Transient } from '../../core/errors';
 import { FakeSend, awsError, testCredentials } from './aws-fakes';
 import { alice, makeFakeDeps, makePosts } from './fakes';
@@ -138,18 +137,6 @@ describe('the status of a running export', () => {
     expect(status.status).toBe('RUNNING');
     expect(status).not.toHaveProperty('progress');
     expect(log.messages).toEqual(['Could not read export progress']);
-  });
-});
-
-describe('SqliteExportProgress', () => {
-  it('keeps the latest record per export, with or without a total', async () => {
-    const progress = new SqliteExportProgress(openRecordsDatabase(':memory:'));
-    expect(await progress.get('export-0001')).toBeUndefined();
-    await progress.record('export-0001', { rowsWritten: 0, totalRows: 50_000, updatedAt: '2024-06-01T12:00:00.000Z' });
-    await progress.record('export-0002', { rowsWritten: 7, updatedAt: '2024-06-01T12:00:01.000Z' });
-    await progress.record('export-0001', { rowsWritten: 12_345, totalRows: 50_000, updatedAt: '2024-06-01T12:00:02.000Z' });
-    expect(await progress.get('export-0001')).toEqual({ rowsWritten: 12_345, totalRows: 50_000, updatedAt: '2024-06-01T12:00:02.000Z' });
-    expect(await progress.get('export-0002')).toEqual({ rowsWritten: 7, updatedAt: '2024-06-01T12:00:01.000Z' });
   });
 });
 

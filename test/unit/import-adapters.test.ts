@@ -1,93 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoImportRecords } from '../../adapters/aws/dynamo-import-records';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
-import { openRecordsDatabase } from '../../adapters/local/sqlite-records';
-import { SqliteImportRecords } from '../../adapters/local/sqlite-import-records';
 import { NotFound } from '../../core/errors';
-import { PENDING_CHECKS, type ImportRecord } from '../../core/import/records';
 import { presignedPostPlan } from '../../core/import/upload-policy';
 import { awsError, FakeSend, testCredentials } from './aws-fakes';
 
 const at = new Date('2024-06-01T12:00:00.000Z');
-const record = (importId: string, extra: Partial<ImportRecord> = {}): ImportRecord => ({
-  importId,
-  owner: { userId: 'alice', username: 'alice', email: 'alice@example.com' },
-  fileName: `${importId}.csv`,
-  size: 10,
-  contentType: 'text/csv',
-  delivery: 'direct',
-  status: 'AWAITING_UPLOAD',
-  checks: { ...PENDING_CHECKS },
-  upload: { bucket: 'uploads', key: `uploads/alice/${importId}/r`, method: 'post' },
-  createdAt: at.toISOString(),
-  updatedAt: at.toISOString(),
-  ...extra,
-});
-
-const dirs: string[] = [];
-afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-const tempFile = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-imports-'));
-  dirs.push(dir);
-  return join(dir, 'records.db');
-};
-
-describe('SqliteImportRecords', () => {
-  it('keeps records across handles, merging the checks of concurrent updates', async () => {
-    const file = tempFile();
-    const first = new SqliteImportRecords(openRecordsDatabase(file));
-    const second = new SqliteImportRecords(openRecordsDatabase(file));
-    await first.create([record('a')]);
-
-    await Promise.all([
-      first.update('a', { checks: { antivirus: 'clean' } }, at),
-      second.update('a', { checks: { format: 'csv' } }, at),
-      first.update('a', { checks: { checksum: 'verified' }, computedSha256: 'f'.repeat(64) }, at),
-    ]);
-    expect(await second.get('a')).toMatchObject({
-      checks: { antivirus: 'clean', checksum: 'verified', format: 'csv' },
-      computedSha256: 'f'.repeat(64),
-    });
-    await expect(first.update('missing', { status: 'FAILED' }, at)).rejects.toBeInstanceOf(NotFound);
-  });
-
-  it('says a batch is uploaded only with its last file, and keeps saying so', async () => {
-    const imports = new SqliteImportRecords(openRecordsDatabase(tempFile()));
-    await imports.create(['a', 'b', 'c'].map((id) => record(id, { batchId: 'batch-1' })));
-
-    expect((await imports.markUploaded('b', at)).batchUploaded).toBe(false);
-    expect((await imports.markUploaded('b', at)).batchUploaded).toBe(false);
-    expect((await imports.markUploaded('a', at)).batchUploaded).toBe(false);
-    const last = await imports.markUploaded('c', at);
-    expect(last).toMatchObject({ batchUploaded: true, record: { status: 'RUNNING', uploadedAt: at.toISOString() } });
-    expect((await imports.markUploaded('a', at)).batchUploaded).toBe(true);
-    expect((await imports.listBatch('batch-1')).map((r) => r.importId)).toEqual(['a', 'b', 'c']);
-  });
-
-  it('lists quarantined imports newest first, a page at a time', async () => {
-    const imports = new SqliteImportRecords(openRecordsDatabase(tempFile()));
-    await imports.create([record('a'), record('b'), record('c')]);
-    for (const [id, hour] of [
-      ['a', 10],
-      ['c', 12],
-    ] as const) {
-      const quarantinedAt = `2024-06-01T${hour}:00:00.000Z`;
-      await imports.update(id, { status: 'QUARANTINED', quarantine: { bucket: 'q', key: id, signature: 'Eicar', quarantinedAt } }, at);
-    }
-    const page = await imports.listQuarantined({ limit: 1 });
-    expect(page.records.map((r) => r.importId)).toEqual(['c']);
-    const next = await imports.listQuarantined({ limit: 1, cursor: page.nextCursor });
-    expect(next.records.map((r) => r.importId)).toEqual(['a']);
-    expect(next.nextCursor).toBeUndefined();
-  });
-});
-
 function s3Store() {
   const fake = new FakeSend();
   const client = fake.install(new S3Client({ region: 'us-east-1', credentials: testCredentials }));
