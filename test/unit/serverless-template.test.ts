@@ -763,6 +763,7 @@ describe('the packaged AWS template (npm run package)', () => {
         MAX_IMPORT_BYTES: String(1024 ** 3),
         MAX_EXPORT_ROWS: '25000000',
         IMPORT_MAP_CONCURRENCY: '10',
+        SCAN_TIMEOUT_SECONDS: '600',
       };
       // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself). AUTH_MODE and
       // COGNITO_* are the local stack's Cognito mode; in AWS the JWT_* below come from the same pool. *_ENDPOINT: emulators.
