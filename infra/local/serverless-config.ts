@@ -53,6 +53,8 @@ export interface ServerlessConfig {
    * defines, as written (intrinsics and `${…}` variables unresolved).
    */
   roleStatementsOf(functionKey: string): PolicyStatement[];
+  /** `stepFunctions.stateMachines` by key, each definition included from statemachines/. */
+  stateMachines: Record<string, Record<string, unknown>>;
 }
 
 // `${file(./path.yml)}` or `${file(./path.yml):some.key}`, the only variable the local stack resolves:
@@ -199,7 +201,9 @@ export const loadServerlessConfig = (serverlessYmlPath: string, variables?: Vari
     });
     return [...managed, ...inline];
   };
-  return { functions, resources, roleStatementsOf };
+  const machines = isRecord(document.stepFunctions) && isRecord(document.stepFunctions.stateMachines) ? document.stepFunctions.stateMachines : {};
+  const stateMachines = Object.fromEntries(Object.entries(machines).filter((entry): entry is [string, Record<string, unknown>] => isRecord(entry[1])));
+  return { functions, resources, roleStatementsOf, stateMachines };
 };
 
 /** Maps each serverless.yml function key to its handler module and export. */
