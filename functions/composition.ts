@@ -114,7 +114,7 @@ export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
       ),
     objects: () =>
       new s3Store.S3ObjectStore(
-        new s3.S3Client({ ...awsBase, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) }),
+        new s3.S3Client({ ...awsBase, ...s3Store.S3_CLIENT_CHECKSUMS, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) }),
       ),
     mailer: () => new sesMailer.SesMailer(new ses.SESv2Client({ ...awsBase, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) }), config.mailFrom),
     push: () => new apigwPush.ApiGatewayPushChannel(new apigw.ApiGatewayManagementApiClient({ ...awsBase, endpoint: config.wsManagementEndpoint })),
