@@ -81,7 +81,9 @@ const noScanner: VirusScanner = {
  * this runs); clients and adapters are built only when a port is first used. One DynamoDB document
  * client serves every table. The local stack reuses these for the AWS APIs it has twins of.
  */
-export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
+export async function awsPortBuilders(config: Config, clients: { adapt?: <C extends object>(client: C) => C } = {}): Promise<PortBuilders> {
+  // The local stack passes each client through its IAM enforcement; AWS uses them as built.
+  const adapt = clients.adapt ?? (<C,>(client: C) => client);
   const awsBase = { region: config.region };
   const [s3, s3Store, openSearch, ses, sesMailer, apigw, apigwPush, sfn, sfnExecutions, dynamo, dynamoDocs, auditLog, rendezvous, progress, importRecords, clamd, crypto] =
     await Promise.all([
@@ -104,7 +106,7 @@ export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
       import('node:crypto'),
     ]);
   const documents = once(() =>
-    dynamoDocs.DynamoDBDocumentClient.from(new dynamo.DynamoDBClient(awsBase), { marshallOptions: { removeUndefinedValues: true } }),
+    dynamoDocs.DynamoDBDocumentClient.from(adapt(new dynamo.DynamoDBClient(awsBase)), { marshallOptions: { removeUndefinedValues: true } }),
   );
   return {
     search: () =>
@@ -114,15 +116,15 @@ export async function awsPortBuilders(config: Config): Promise<PortBuilders> {
       ),
     objects: () =>
       new s3Store.S3ObjectStore(
-        new s3.S3Client({ ...awsBase, ...s3Store.S3_CLIENT_CHECKSUMS, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) }),
+        adapt(new s3.S3Client({ ...awsBase, ...s3Store.S3_CLIENT_CHECKSUMS, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}) })),
       ),
-    mailer: () => new sesMailer.SesMailer(new ses.SESv2Client({ ...awsBase, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) }), config.mailFrom),
-    push: () => new apigwPush.ApiGatewayPushChannel(new apigw.ApiGatewayManagementApiClient({ ...awsBase, endpoint: config.wsManagementEndpoint })),
+    mailer: () => new sesMailer.SesMailer(adapt(new ses.SESv2Client({ ...awsBase, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) })), config.mailFrom),
+    push: () => new apigwPush.ApiGatewayPushChannel(adapt(new apigw.ApiGatewayManagementApiClient({ ...awsBase, endpoint: config.wsManagementEndpoint }))),
     rendezvous: () => new rendezvous.DynamoConnectionRendezvous(documents(), required(config.connectionsTable, 'CONNECTIONS_TABLE')),
     exportProgress: () => new progress.DynamoExportProgress(documents(), required(config.connectionsTable, 'CONNECTIONS_TABLE')),
     executions: () =>
       new sfnExecutions.StepFunctionsExecutions(
-        new sfn.SFNClient({ ...awsBase, ...(config.sfnEndpoint ? { endpoint: config.sfnEndpoint } : {}) }),
+        adapt(new sfn.SFNClient({ ...awsBase, ...(config.sfnEndpoint ? { endpoint: config.sfnEndpoint } : {}) })),
         { export: config.exportStateMachineArn, import: config.importStateMachineArn ?? '' },
       ),
     audit: () => new auditLog.DynamoAuditLog(documents(), required(config.auditTable, 'AUDIT_TABLE')),

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { withLocalIam } from './iam/wiring';
 import { awsPortBuilders, lazyDeps, once, type DepsBuilder, type PortBuilders } from '../../functions/composition';
 
 /**
@@ -7,7 +8,8 @@ import { awsPortBuilders, lazyDeps, once, type DepsBuilder, type PortBuilders } 
  * or OpenSearch when configured); the local adapters stand in where nothing local speaks the API.
  */
 export const buildLocalDeps: DepsBuilder = async (config) => {
-  const aws = await awsPortBuilders(config);
+  // Every SDK client the handlers use is authorised against the calling function's role (LOCAL_IAM).
+  const aws = await awsPortBuilders(config, { adapt: withLocalIam });
   const ports: PortBuilders = { ...aws };
 
   if (!config.opensearchUrl) {

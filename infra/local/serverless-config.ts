@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { asFunction } from './iam/wiring';
 import { isRecord, parseInfraYaml } from './infra-yaml';
 
 export interface ServerlessFunction {
@@ -236,10 +237,13 @@ export const handlerModuleInvoker = (
     const handler = await load(functionKey);
     const started = Date.now();
     const timeoutMs = (functions[functionKey]?.timeoutSeconds ?? 6) * 1000;
-    return handler(payload, {
-      functionName: `ferry-local-${functionKey}`,
-      awsRequestId: randomUUID(),
-      getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
-    });
+    // As Lambda does: the invocation runs with its function's role (local IAM, when installed).
+    return asFunction(functionKey, () =>
+      handler(payload, {
+        functionName: `ferry-local-${functionKey}`,
+        awsRequestId: randomUUID(),
+        getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+      }),
+    );
   };
 };
