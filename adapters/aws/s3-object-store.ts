@@ -22,6 +22,13 @@ import { awsErrorName, httpStatusOfAwsError, translateAwsError } from './transie
 /** 8 MiB parts, two in flight: three part buffers (24 MiB) however large the object. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
+/**
+ * Settings for the S3 client the store presigns with: by default the SDK adds a CRC32 of the empty body
+ * (x-amz-checksum-crc32, x-amz-sdk-checksum-algorithm) to presigned UploadPart URLs, and strict S3
+ * stores reject the part the browser then sends. Checksums only where the API requires one.
+ */
+export const S3_CLIENT_CHECKSUMS = { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } as const;
+
 /** CopyObject copies at most 5 GiB; larger objects are copied part by part (UploadPartCopy) in 1 GiB ranges. */
 const SINGLE_COPY_MAX_BYTES = 5 * 1024 ** 3;
 const COPY_PART_BYTES = 1024 ** 3;

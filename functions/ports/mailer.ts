@@ -1,10 +1,10 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Mailer } from '../../core/ports';
 import { SesMailer } from '../../adapters/aws/ses-mailer';
-import type { PortBuilder } from './port';
+import { awsClient, type PortBuilder } from './port';
 
 export const mailer: PortBuilder<Mailer> = (config) =>
   new SesMailer(
-    new SESv2Client({ region: config.region, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) }),
+    awsClient(new SESv2Client({ region: config.region, ...(config.sesEndpoint ? { endpoint: config.sesEndpoint } : {}) })),
     config.mailFrom,
   );

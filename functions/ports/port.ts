@@ -16,3 +16,16 @@ export function perConfig<T>(build: (config: Config) => T): (config: Config) => 
     return built.get(config) as T;
   };
 }
+
+let adaptClient = <C extends object>(client: C): C => client;
+
+/**
+ * Lets a home wrap every AWS SDK client the ports build (the local stack authorises each call against the
+ * calling function's role); in AWS nothing is installed and clients are used as built.
+ */
+export function adaptAwsClients(adapt: <C extends object>(client: C) => C): void {
+  adaptClient = adapt;
+}
+
+/** Every SDK client a port builds passes through here. */
+export const awsClient = <C extends object>(client: C): C => adaptClient(client);

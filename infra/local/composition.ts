@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { lazyDeps, type DepsBuilder, type PortBuilders } from '../../functions/composition';
 import { awsPorts } from '../../functions/ports/all';
+import { adaptAwsClients } from '../../functions/ports/port';
+import { withLocalIam } from './iam/wiring';
 
 /**
  * The local stack's composition root, installed with `provideDeps` before any handler runs. The AWS
@@ -8,6 +10,8 @@ import { awsPorts } from '../../functions/ports/all';
  * API, and OpenSearch when configured); local adapters stand in only for search and mail.
  */
 export const buildLocalDeps: DepsBuilder = async (config) => {
+  // Every SDK client the handlers use is authorised against the calling function's role (LOCAL_IAM).
+  adaptAwsClients(withLocalIam);
   const ports: PortBuilders = { ...awsPorts };
 
   if (!config.opensearchUrl) {

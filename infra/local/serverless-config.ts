@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { asFunction } from './iam/wiring';
 import { isRecord, parseInfraYaml } from './infra-yaml';
 
 export interface ServerlessFunction {
@@ -55,6 +56,8 @@ export interface ServerlessConfig {
    * defines, as written (intrinsics and `${…}` variables unresolved).
    */
   roleStatementsOf(functionKey: string): PolicyStatement[];
+  /** `stepFunctions.stateMachines` by key, each definition included from statemachines/. */
+  stateMachines: Record<string, Record<string, unknown>>;
 }
 
 // `${file(./path.yml)}` or `${file(./path.yml):some.key}`, the only variable the local stack resolves:
@@ -84,6 +87,54 @@ export const readServerlessYml = (serverlessYmlPath: string): Record<string, unk
   const document = resolveFileIncludes(parseInfraYaml(readFileSync(absolute, 'utf8')), path.dirname(absolute), [absolute]);
   if (!isRecord(document)) throw new Error(`${serverlessYmlPath} is not a YAML mapping`);
   return document;
+};
+
+export interface VariableSources {
+  /** `${sls:stage}`, and `${opt:stage, …}` when no --stage is given. */
+  stage: string;
+  /** `${opt:<name>, default}` options (CLI flags); absent ones take the default. */
+  options?: Readonly<Record<string, string>>;
+}
+
+// Serverless v3 sources the local stack resolves; any other `${…}` (CloudFormation's `${AWS::Region}`, a
+// Fn::Sub variable) is left for the intrinsics resolver.
+const SERVERLESS_VARIABLE = /\$\{(self|sls|param|opt):([^}]+)\}/g;
+
+/**
+ * serverless.yml with `${self:…}`, `${self:service}`, `${sls:stage}`, `${param:…}` (from `params.default`)
+ * and `${opt:name, default}` resolved as `serverless package` resolves them. A string that is one
+ * variable takes the variable's value as is (an object such as a `!Sub` stays an object).
+ */
+export const resolveServerlessVariables = (document: Record<string, unknown>, sources: VariableSources): Record<string, unknown> => {
+  const params = isRecord(document.params) && isRecord(document.params.default) ? document.params.default : {};
+  const lookup = (source: string, address: string, seen: string[]): unknown => {
+    const [name = '', fallback] = address.split(',').map((part) => part.trim());
+    const key = `${source}:${name}`;
+    if (seen.includes(key)) throw new Error(`serverless.yml: \${${key}} refers to itself through ${seen.join(' → ')}`);
+    let value: unknown;
+    if (source === 'self') {
+      value = document;
+      for (const part of name.split('.')) value = isRecord(value) ? value[part] : undefined;
+    } else if (source === 'sls' && name === 'stage') value = sources.stage;
+    else if (source === 'param') value = params[name];
+    else if (source === 'opt') value = name === 'stage' ? (sources.options?.stage ?? sources.stage) : sources.options?.[name];
+    if (value === undefined && fallback !== undefined) value = fallback.replace(/^['"]|['"]$/g, '');
+    if (value === undefined) throw new Error(`serverless.yml: cannot resolve \${${source}:${address}}`);
+    return resolve(value, [...seen, key]);
+  };
+  const resolve = (value: unknown, seen: string[]): unknown => {
+    if (Array.isArray(value)) return value.map((item) => resolve(item, seen));
+    if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolve(item, seen)]));
+    if (typeof value !== 'string') return value;
+    const whole = /^\$\{(self|sls|param|opt):([^}]+)\}$/.exec(value);
+    if (whole) return lookup(whole[1]!, whole[2]!, seen);
+    return value.replace(SERVERLESS_VARIABLE, (_, source: string, address: string) => {
+      const resolved = lookup(source, address, seen);
+      if (typeof resolved === 'object' && resolved !== null) throw new Error(`serverless.yml: \${${source}:${address}} is an object inside the string "${value}"`);
+      return String(resolved);
+    });
+  };
+  return resolve(document, []) as Record<string, unknown>;
 };
 
 /** `resources` is one CloudFormation fragment or (with includes) a list of them; Serverless merges a list. */
@@ -130,9 +181,11 @@ const statementsOf = (policyDocument: unknown): PolicyStatement[] => {
   return (Array.isArray(statement) ? statement : statement === undefined ? [] : [statement]).filter(isRecord) as PolicyStatement[];
 };
 
-export const loadServerlessConfig = (serverlessYmlPath: string): ServerlessConfig => {
+/** With `variables`, the Serverless variables are resolved (local IAM needs them); without, kept as written. */
+export const loadServerlessConfig = (serverlessYmlPath: string, variables?: VariableSources): ServerlessConfig => {
   const rootDir = path.dirname(path.resolve(serverlessYmlPath));
-  const document = readServerlessYml(serverlessYmlPath);
+  const read = readServerlessYml(serverlessYmlPath);
+  const document = variables ? resolveServerlessVariables(read, variables) : read;
   if (!isRecord(document.functions)) throw new Error(`${serverlessYmlPath} has no "functions" section`);
   const functions = Object.fromEntries(Object.entries(document.functions).map(([key, definition]) => [key, functionOf(rootDir, key, definition)]));
   const resources = mergedResources(document.resources);
@@ -152,7 +205,9 @@ export const loadServerlessConfig = (serverlessYmlPath: string): ServerlessConfi
     });
     return [...managed, ...inline];
   };
-  return { functions, resources, roleStatementsOf };
+  const machines = isRecord(document.stepFunctions) && isRecord(document.stepFunctions.stateMachines) ? document.stepFunctions.stateMachines : {};
+  const stateMachines = Object.fromEntries(Object.entries(machines).filter((entry): entry is [string, Record<string, unknown>] => isRecord(entry[1])));
+  return { functions, resources, roleStatementsOf, stateMachines };
 };
 
 /** Maps each serverless.yml function key to its handler module and export. */
@@ -211,12 +266,15 @@ export const handlerModuleInvoker = (
     let result: unknown;
     try {
       result = await Promise.race([
+        // As Lambda does: the invocation runs with its function's role (local IAM, when installed).
         Promise.resolve(
-          handler(payload, {
-            functionName: `ferry-local-${functionKey}`,
-            awsRequestId,
-            getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
-          }),
+          asFunction(functionKey, () =>
+            handler(payload, {
+              functionName: `ferry-local-${functionKey}`,
+              awsRequestId,
+              getRemainingTimeInMillis: () => timeoutMs - (Date.now() - started),
+            }),
+          ),
         ),
         timedOut,
       ]);

@@ -10,6 +10,8 @@ import { startGateway } from './gateway';
 import { deadLetterFiles, deliverS3EventsToRules } from './local-eventbridge';
 import { startLocalS3 } from './local-s3';
 import { seedIfNeeded } from './seed';
+import { localIam } from './iam/local-iam';
+import { installLocalIam, localIamModeFromEnv } from './iam/wiring';
 import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
 import { startLocalDynamoTables } from './dynamodb/local-tables';
 import { LocalStepFunctions } from './stepfunctions/service';
@@ -75,6 +77,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await seedIfNeeded(dataDir, options.seedRows);
 
   const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
+  // Local IAM (LOCAL_IAM=enforce|record): each invocation runs as its function's role from serverless.yml.
+  // Not on by default yet: the local machines are ferry-export/ferry-import, the roles name ferry-<x>-local.
+  if (process.env.LOCAL_IAM) {
+    const buckets = { ExportsBucket: BUCKETS.exports, UploadsBucket: BUCKETS.uploads, PermanentBucket: BUCKETS.permanent, QuarantineBucket: BUCKETS.quarantine };
+    installLocalIam(localIam({ serverlessYmlPath: join(root, 'serverless.yml'), buckets, region: REGION, account: ACCOUNT }), localIamModeFromEnv());
+  }
   const invoke = handlerModuleInvoker(functions);
   const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({

@@ -6,7 +6,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidArn, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { ApiGatewayPushChannel } from '../../adapters/aws/apigw-push';
-import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
+import { S3_CLIENT_CHECKSUMS, S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { SesMailer } from '../../adapters/aws/ses-mailer';
 import { StepFunctionsExecutions } from '../../adapters/aws/sfn-executions';
 import { isTransientAwsError } from '../../adapters/aws/transient';
@@ -93,6 +93,17 @@ describe('S3ObjectStore', () => {
     expect(url.searchParams.get('X-Amz-Expires')).toBe('3600');
     expect(url.searchParams.get('response-content-disposition')).toBe('attachment; filename="ferry-export.csv"');
     expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('a presigned UploadPart URL carries no checksum parameter (strict S3 stores reject the empty-body CRC32)', async () => {
+    const checksumParams = (url: string) => [...new URL(url).searchParams.keys()].filter((name) => /^x-amz-(checksum-|sdk-checksum)/i.test(name));
+    const store = new S3ObjectStore(new S3Client({ region, credentials: testCredentials, ...S3_CLIENT_CHECKSUMS }));
+    const url = await store.presignUploadPart('bucket', 'uploads/u/i/f.csv', 'upload-1', 3, 900);
+    expect(new URL(url).searchParams.get('partNumber')).toBe('3');
+    expect(checksumParams(url)).toEqual([]);
+    // The SDK's default adds them: the reason the composition root builds its S3 client with S3_CLIENT_CHECKSUMS.
+    const defaults = new S3ObjectStore(new S3Client({ region, credentials: testCredentials }));
+    expect(checksumParams(await defaults.presignUploadPart('bucket', 'k', 'upload-1', 1, 900))).not.toEqual([]);
   });
 
   it('presigns without a disposition when no file name is given', async () => {

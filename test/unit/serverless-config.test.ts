@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadServerlessConfig, readServerlessYml } from '../../infra/local/serverless-config';
+import { loadServerlessConfig, readServerlessYml, resolveServerlessVariables } from '../../infra/local/serverless-config';
 
 describe('the serverless.yml the local stack reads', () => {
   let dir: string | undefined;
@@ -87,5 +87,41 @@ describe('the serverless.yml the local stack reads', () => {
       },
     ]);
     expect(Object.values(functions).filter((fn) => fn.eventPatterns.length).length).toBe(1);
+  });
+});
+
+describe('Serverless variables, resolved as `serverless package` resolves them', () => {
+  const document = {
+    service: 'ferry',
+    params: { default: { appUrl: 'https://ferry.example.com' } },
+    custom: {
+      infra: 'ferry-${sls:stage}',
+      machineName: 'ferry-export-${sls:stage}',
+      machineArn: { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${self:custom.machineName}' },
+    },
+    provider: { stage: "${opt:stage, 'dev'}", logs: '/aws/lambda/${self:service}-${sls:stage}-*', url: '${param:appUrl}/x' },
+    resources: { Resource: '${self:custom.machineArn}', Import: { 'Fn::ImportValue': '${self:custom.infra}-SearchDomainArn' } },
+  };
+
+  it('resolves self, sls:stage, param and opt (with its default), nested custom values included', () => {
+    const resolved = resolveServerlessVariables(document, { stage: 'local' }) as typeof document;
+    expect(resolved.provider).toEqual({ stage: 'local', logs: '/aws/lambda/ferry-local-*', url: 'https://ferry.example.com/x' });
+    expect(resolved.resources.Import).toEqual({ 'Fn::ImportValue': 'ferry-local-SearchDomainArn' });
+  });
+
+  it('a string that is one variable takes its value as is, and CloudFormation ${…} is left alone', () => {
+    const resolved = resolveServerlessVariables(document, { stage: 'local' }) as typeof document;
+    expect(resolved.resources.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ferry-export-local' });
+  });
+
+  it('opt takes a given option over its default; an unknown variable or a cycle is an error', () => {
+    expect((resolveServerlessVariables({ a: '${opt:region, us-east-1}' }, { stage: 'x', options: { region: 'eu-west-1' } }) as { a: string }).a).toBe('eu-west-1');
+    expect(() => resolveServerlessVariables({ a: '${self:custom.missing}' }, { stage: 'x' })).toThrow(/cannot resolve \$\{self:custom.missing\}/);
+    expect(() => resolveServerlessVariables({ custom: { a: '${self:custom.b}', b: '${self:custom.a}' } }, { stage: 'x' })).toThrow(/refers to itself/);
+  });
+
+  it('the repository serverless.yml resolves completely for the local stage', () => {
+    const config = loadServerlessConfig(path.join(__dirname, '..', '..', 'serverless.yml'), { stage: 'local' });
+    expect(JSON.stringify(config.resources)).not.toMatch(/\$\{(self|sls|param|opt):/);
   });
 });

@@ -118,6 +118,8 @@ function definitionOf(machine: Resource): {
   return { text, asl: JSON.parse(text) as { StartAt: string; States: Record<string, Json> }, targetOf };
 }
 
+const TASK_TOKEN_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'];
+
 describe('the packaged AWS template (npm run package)', () => {
   let template: Template;
   let resources: Record<string, Resource>;
@@ -151,7 +153,7 @@ describe('the packaged AWS template (npm run package)', () => {
     };
 
     it('is built from statemachines/export.asl.yaml with its delivery choice, parallel push and callback wait', () => {
-      const { text } = definition();
+      const { text, variables } = definition();
       const asl = JSON.parse(text) as { StartAt: string; States: Record<string, Json> };
       expect(asl.StartAt).toBe('Record export request');
       for (const state of [
@@ -166,7 +168,9 @@ describe('the packaged AWS template (npm run package)', () => {
         expect(asl.States, state).toHaveProperty([state]);
       }
       expect(text).toContain('Wait for browser connection');
-      expect(text).toContain('arn:aws:states:::lambda:invoke.waitForTaskToken');
+      // The partition comes from the stack (aws-cn, aws-us-gov deploy the same template), never written as `aws`.
+      expect(text).not.toMatch(/"arn:aws:/);
+      expect(Object.values(variables)).toContainEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:states:::lambda:invoke.waitForTaskToken' });
     });
 
     it('points every task, including the callback FunctionName, at the Lambda of the named serverless function', () => {
@@ -182,7 +186,9 @@ describe('the packaged AWS template (npm run package)', () => {
       const branches = asl.States['Generate CSV report while waiting for browser']!.Branches as { States: Record<string, Json> }[];
       const wait = branches[1]!.States['Wait for browser connection']!;
       expect(targetOf((wait.Parameters as Json).FunctionName)).toEqual(['WaitForBrowserConnectionLambdaFunction', 'Arn']);
+      expect(variables[/^\$\{(.+)\}$/.exec(String(wait.Resource))?.[1] ?? '']).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:states:::lambda:invoke.waitForTaskToken' });
       for (const ref of Object.values(variables)) {
+        if ('Fn::Sub' in (ref as Json)) continue;
         const [logicalId] = (ref as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
         expect(resources[logicalId]?.Type, logicalId).toBe('AWS::Lambda::Function');
       }
@@ -254,6 +260,15 @@ describe('the packaged AWS template (npm run package)', () => {
         [string, Resource],
       ];
       expect(api.Properties!.RouteSelectionExpression).toBe('$request.body.action');
+    });
+  });
+
+  it('the Serverless deployment bucket blocks all public access', () => {
+    expect(resources.ServerlessDeploymentBucket?.Properties?.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
     });
   });
 
@@ -741,8 +756,10 @@ describe('the packaged AWS template (npm run package)', () => {
             asArray(statement.Action).some((action) => action.endsWith('*')),
             `${id} ${JSON.stringify(statement.Action)}`,
           ).toBe(false);
+          // '*' only for actions that take no resource type (the task-token calls): nothing narrower grants them.
+          const resourceless = asArray(statement.Action).every((action) => TASK_TOKEN_ACTIONS.includes(action));
           expect(
-            statement.Resource === '*' && statement.Effect === 'Allow' && !id.startsWith('FerryDash'),
+            statement.Resource === '*' && statement.Effect === 'Allow' && !id.startsWith('FerryDash') && !resourceless,
             `${id} grants on every resource`,
           ).toBe(false);
         }

@@ -205,6 +205,9 @@ export function stateMachineRole(machine: StateMachineRoleInput, local: LocalRes
       if (!isRecord(state)) continue;
       if (state.Type === 'Task') {
         const resource = state.Resource;
+        // `!Sub arn:${AWS::Partition}:states:::…`: the plugin reads only string Resources, so it generates nothing
+        // for it (the machine's iamRoleStatements grant that function).
+        if (isRecord(resource) && 'Fn::Sub' in resource) continue;
         if (typeof resource === 'string' && resource.startsWith(`arn:${local.partition}:states:::lambda:invoke`)) {
           const parameters = isRecord(state.Parameters) ? state.Parameters : isRecord(state.Arguments) ? state.Arguments : {};
           invoke(parameters.FunctionName);

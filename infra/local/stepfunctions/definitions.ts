@@ -32,17 +32,26 @@ export const loadStateMachineDefinition = (
   { region, accountId = DEFAULT_ACCOUNT_ID }: { region: string; accountId?: string },
 ): StateMachineDefinition => {
   const document = parseInfraYaml(readFileSync(aslPath, 'utf8'));
-  const resolved = resolveIntrinsics(document, (functionKey) => localLambdaArn(region, accountId, functionKey), aslPath);
+  const pseudo = { 'AWS::Partition': 'aws', 'AWS::Region': region, 'AWS::AccountId': accountId };
+  const resolved = resolveIntrinsics(document, (functionKey) => localLambdaArn(region, accountId, functionKey), aslPath, pseudo);
   if (!isRecord(resolved) || typeof resolved.StartAt !== 'string' || !isRecord(resolved.States)) {
     throw new Error(`${aslPath} is not a state machine definition (StartAt and States are required)`);
   }
   return resolved as unknown as StateMachineDefinition;
 };
 
-const resolveIntrinsics = (value: unknown, arnOf: (functionKey: string) => string, source: string): unknown => {
-  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, arnOf, source));
+const resolveIntrinsics = (value: unknown, arnOf: (functionKey: string) => string, source: string, pseudo: Readonly<Record<string, string>>): unknown => {
+  if (Array.isArray(value)) return value.map((item) => resolveIntrinsics(item, arnOf, source, pseudo));
   if (!isRecord(value)) return value;
   const keys = Object.keys(value);
+  // `!Sub arn:${AWS::Partition}:…`: the ASL names no partition of its own.
+  if (keys.length === 1 && keys[0] === 'Fn::Sub' && typeof value['Fn::Sub'] === 'string') {
+    return value['Fn::Sub'].replace(/\$\{([^}]+)\}/g, (whole, name: string) => {
+      const found = pseudo[name];
+      if (found === undefined) throw new Error(`${source}: only pseudo parameters are supported in Fn::Sub, got ${whole}`);
+      return found;
+    });
+  }
   if (keys.length === 1 && keys[0] === 'Fn::GetAtt') {
     const target = value['Fn::GetAtt'];
     const [resource, attribute] = Array.isArray(target) ? target : [];
@@ -51,5 +60,5 @@ const resolveIntrinsics = (value: unknown, arnOf: (functionKey: string) => strin
     }
     return arnOf(resource);
   }
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveIntrinsics(item, arnOf, source)]));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveIntrinsics(item, arnOf, source, pseudo)]));
 };
