@@ -8,11 +8,17 @@ export interface StackInfo {
   url: string;
   s3Endpoint: string;
   sfnEndpoint: string;
+  /** The WebSocket management API (loopback, SigV4). */
+  managementEndpoint: string;
   dataDir: string;
 }
 
 export interface StackProcess {
   info: StackInfo;
+  /** True while the stack's process has not exited. */
+  alive(): boolean;
+  /** Everything the stack wrote to stderr so far (the child's stderr is also passed through). */
+  stderr(): string;
   /** Stops the stack and removes its data directory. */
   stop(): Promise<void>;
 }
@@ -22,8 +28,14 @@ export async function startStackProcess(name: string, env: Record<string, string
   const dataDir = mkdtempSync(join(tmpdir(), `ferry-${name}-`));
   const child = spawn(join('node_modules', '.bin', 'tsx'), ['infra/local/start.ts'], {
     env: { ...process.env, PORT: '0', S3_PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    process.stderr.write(chunk);
+  });
+  const alive = () => child.exitCode === null && child.signalCode === null;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -46,7 +58,7 @@ export async function startStackProcess(name: string, env: Record<string, string
       });
       child.on('exit', (code) => reject(new Error(`the ${name} stack exited with code ${code}`)));
     });
-    return { info, stop };
+    return { info, stop, alive, stderr: () => stderr };
   } catch (error) {
     await stop();
     throw error;
