@@ -122,8 +122,10 @@ function answerMalformedRequests(server: Server) {
           ? [408, 'Request Timeout', 'The request took too long to arrive.']
           : [400, 'Bad Request', `The request could not be parsed (${error.code ?? 'malformed'}).`];
     const body = JSON.stringify({ message });
+    // A HEAD request's answer has the headers only.
+    const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
     socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
     );
   });
 }

@@ -15,6 +15,8 @@ export interface StackInfo {
 
 export interface StackProcess {
   info: StackInfo;
+  /** The stack's process id (its children are clamd and the runtime's workers). */
+  pid: number;
   /** True while the stack's process has not exited. */
   alive(): boolean;
   /** Everything the stack wrote to stderr so far (the child's stderr is also passed through). */
@@ -58,7 +60,7 @@ export async function startStackProcess(name: string, env: Record<string, string
       });
       child.on('exit', (code) => reject(new Error(`the ${name} stack exited with code ${code}`)));
     });
-    return { info, stop, alive, stderr: () => stderr };
+    return { info, pid: child.pid!, stop, alive, stderr: () => stderr };
   } catch (error) {
     await stop();
     throw error;
