@@ -3,7 +3,7 @@
  * SDK's own signer (@smithy/signature-v4) over the headers it names, and compared. Only the local
  * credentials are known; anything unsigned, signed by another key, stale or altered is refused.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -40,6 +40,11 @@ export async function sigV4Refusal(req: IncomingMessage, body: Buffer, service: 
     const value = req.headers[name];
     if (value === undefined) return `The signed header ${name} is missing.`;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  // A signed payload hash must be the body's own, or the signature would vouch for other bytes.
+  const payloadHash = req.headers['x-amz-content-sha256'];
+  if (payloadHash !== undefined && payloadHash !== createHash('sha256').update(body).digest('hex')) {
+    return 'The provided x-amz-content-sha256 header does not match what was computed.';
   }
   const url = new URL(req.url ?? '/', 'http://local');
   const query: Record<string, string | string[]> = {};
