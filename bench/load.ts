@@ -78,7 +78,8 @@ async function sampleSearch(token: string, until: () => boolean, minimum = 0): P
 try {
   const token = (await call<{ idToken: string }>(undefined, 'POST', '/local/token', { username: 'alice', password: 'ferry' })).body.idToken;
   await sampleSearch(token, () => true, 20);
-  const idle = await sampleSearch(token, () => false, 200);
+  const idle = await sampleSearch(token, () => true, 200);
+  console.log(`idle search sampled (${idle.length}); starting the load`);
 
   let peakRss = treeRssBytes(stack.pid);
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, treeRssBytes(stack.pid))), 250);
