@@ -45,7 +45,12 @@ export function jsonBody(event: HttpEvent): unknown {
 export function pathParameter(event: HttpEvent, name: string): string {
   const raw = event.pathParameters?.[name];
   if (!raw) throw new InvalidInput(`${name} is required.`, name);
-  return /%[0-9A-Fa-f]{2}/.test(raw) ? decodeURIComponent(raw) : raw;
+  if (!/%[0-9A-Fa-f]{2}/.test(raw)) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new InvalidInput(`${name} has a malformed %-escape.`, name);
+  }
 }
 
 /** Wraps a route: the caller's errors become 4xx with a message, the rest a logged 500. */

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { NotFound } from '../../core/errors';
+import { InvalidInput, NotFound } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type { ObjectHead, ObjectLocation, ObjectStore, PresignedPost, PutObjectOptions, UploadedPart } from '../../core/ports';
 import { uploadStream } from './s3-stream-upload';
@@ -151,6 +151,10 @@ export class S3ObjectStore implements ObjectStore {
       await this.s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts } }));
     } catch (error) {
       if (awsErrorName(error) === 'NoSuchUpload') throw new NotFound(`No multipart upload ${uploadId} for s3://${bucket}/${key}.`, { cause: error });
+      // S3's answer to a part that was never uploaded or whose ETag does not match: the caller's list is wrong.
+      if (awsErrorName(error) === 'InvalidPart' || awsErrorName(error) === 'InvalidPartOrder') {
+        throw new InvalidInput('A listed part was never uploaded, or its ETag does not match the uploaded part.', 'parts');
+      }
       translateAwsError(error, `completing the multipart upload to s3://${bucket}/${key}`);
     }
   }

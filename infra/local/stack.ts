@@ -9,6 +9,7 @@ import { cognitoWebAuth, createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from 
 import { startGateway } from './gateway';
 import { deadLetterFiles, deliverS3EventsToRules } from './local-eventbridge';
 import { startLocalS3 } from './local-s3';
+import { refuseMissingParts } from './s3rver-multipart';
 import { seedIfNeeded } from './seed';
 import { localIam } from './iam/local-iam';
 import { installLocalIam, localIamModeFromEnv } from './iam/wiring';
@@ -30,12 +31,16 @@ export interface LocalStackOptions {
   seedRows: number;
   exportTtlHours: number;
   password: string;
+  /** Where the gateway, the management API and the Step Functions endpoint listen: 127.0.0.1 unless HOST opts in to more. */
+  host: string;
 }
 
 export interface LocalStack {
   url: string;
   s3Endpoint: string;
   sfnEndpoint: string;
+  /** The WebSocket management API (`@connections`), on loopback and SigV4-checked. */
+  managementEndpoint: string;
   dataDir: string;
   buckets: typeof BUCKETS;
   /** Where the import's antivirus check finds clamd; undefined when it is not installed (imports then fail closed). */
@@ -58,6 +63,7 @@ export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
     seedRows: Number(env.SEED_ROWS ?? 50_000),
     exportTtlHours: Number(env.EXPORT_TTL_HOURS ?? 72),
     password: env.LOCAL_USER_PASSWORD ?? 'ferry',
+    host: env.HOST || '127.0.0.1',
   };
 }
 
@@ -74,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS) });
   // DynamoDB on dynalite under <dataDir>/dynamodb, with serverless.yml's tables: the AWS adapters run against it.
   const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml: join(root, 'serverless.yml') });
+  refuseMissingParts(s3.server);
   await seedIfNeeded(dataDir, options.seedRows);
 
   const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
@@ -87,6 +94,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
     port: options.port,
+    host: options.host,
     functions,
     invoke,
     verifier: { verify: async (token: string) => (await getDeps()).tokens.verify(token) },
@@ -105,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     invoke,
     storeDir: join(dataDir, 'stepfunctions'),
   });
-  const sfn = await startStepFunctionsServer(stepFunctions, { port: options.sfnPort });
+  const sfn = await startStepFunctionsServer(stepFunctions, { port: options.sfnPort, host: options.host });
   const clamd = await clamdFor(dataDir);
 
   Object.assign(process.env, {
@@ -172,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     url: gateway.url,
     s3Endpoint: s3.endpoint,
     sfnEndpoint: sfn.url,
+    managementEndpoint: gateway.managementEndpoint,
     dataDir,
     buckets: BUCKETS,
     ...(clamd ? { clamd: { host: clamd.host, port: clamd.port, startedHere: clamd.handle !== undefined } } : {}),

@@ -1,7 +1,9 @@
 import { cognitoPoolFromEnv } from '../../functions/config';
+import { keepRunningOnStrayErrors } from './process-safety-net';
 import { localStackOptionsFromEnv, startLocalStack } from './stack';
 
 /** `npm start`: the whole of Ferry on this machine. */
+keepRunningOnStrayErrors();
 const options = localStackOptionsFromEnv();
 console.log(`Ferry: data directory ${options.dataDir}`);
 const stack = await startLocalStack(options);
@@ -16,7 +18,8 @@ console.log(
     `  HTTP API       ${stack.url}/api`,
     `  WebSocket      ${stack.url.replace(/^http/, 'ws')}/ws`,
     `  local S3       ${stack.s3Endpoint}`,
-    `  Step Functions ${stack.sfnEndpoint}`,
+    `  Step Functions ${stack.sfnEndpoint}   (SigV4 with the local credentials)`,
+    `  management API ${stack.managementEndpoint}   (WebSocket @connections; SigV4 with the local credentials)`,
     `  mail outbox    ${options.dataDir}/outbox`,
     stack.clamd
       ? `  clamd          ${stack.clamd.host}:${stack.clamd.port}${stack.clamd.startedHere ? ' (EICAR test signatures; see infra/local/clamd/README.md for real ones)' : ''}`
@@ -24,7 +27,7 @@ console.log(
   ].join('\n'),
 );
 // Machine-readable line for tests and scripts that start the stack as a child process.
-console.log(`FERRY_READY ${JSON.stringify({ url: stack.url, s3Endpoint: stack.s3Endpoint, sfnEndpoint: stack.sfnEndpoint, dataDir: stack.dataDir })}`);
+console.log(`FERRY_READY ${JSON.stringify({ url: stack.url, s3Endpoint: stack.s3Endpoint, sfnEndpoint: stack.sfnEndpoint, managementEndpoint: stack.managementEndpoint, dataDir: stack.dataDir })}`);
 
 const stop = async () => {
   await stack.close();

@@ -8,11 +8,19 @@ export interface StackInfo {
   url: string;
   s3Endpoint: string;
   sfnEndpoint: string;
+  /** The WebSocket management API (loopback, SigV4). */
+  managementEndpoint: string;
   dataDir: string;
 }
 
 export interface StackProcess {
   info: StackInfo;
+  /** The stack's process id (its children are clamd and the runtime's workers). */
+  pid: number;
+  /** True while the stack's process has not exited. */
+  alive(): boolean;
+  /** Everything the stack wrote to stderr so far (the child's stderr is also passed through). */
+  stderr(): string;
   /** Stops the stack and removes its data directory. */
   stop(): Promise<void>;
   /** Kills the stack with SIGKILL, as a crash would, and keeps its data directory for a restart. */
@@ -24,10 +32,16 @@ export async function startStackProcess(name: string, env: Record<string, string
   const dataDir = reuseDataDir ?? mkdtempSync(join(tmpdir(), `ferry-${name}-`));
   const child = spawn(join('node_modules', '.bin', 'tsx'), ['infra/local/start.ts'], {
     env: { ...process.env, PORT: '0', S3_PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so crash() can kill tsx's node child too (killing tsx alone orphans it).
     detached: true,
   });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    process.stderr.write(chunk);
+  });
+  const alive = () => child.exitCode === null && child.signalCode === null;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -56,7 +70,7 @@ export async function startStackProcess(name: string, env: Record<string, string
       });
       child.on('exit', (code) => reject(new Error(`the ${name} stack exited with code ${code}`)));
     });
-    return { info, stop, crash };
+    return { info, pid: child.pid!, stop, crash, alive, stderr: () => stderr };
   } catch (error) {
     await stop();
     throw error;

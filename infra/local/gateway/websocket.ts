@@ -1,16 +1,15 @@
 /**
  * The WebSocket API at /ws (serverless.yml's `$connect`/`$disconnect` routes) and its management API
- * (`/_ws/@connections/{id}`: POST sends, DELETE closes, GET describes), which share the open connections.
+ * (`@connections/{id}`: POST sends, DELETE closes, GET describes; served on its own loopback port by management.ts),
+ * which share the open connections.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerlessFunction } from '../serverless-config';
-import { lowerCaseHeaders, queryParameters, readBody, send, type Invoke } from './http';
+import { lowerCaseHeaders, queryParameters, type Invoke } from './http';
 import { enforceConnectionLimits, gatewayLimitsFrom, type GatewayLimits } from './limits';
-
-export const MANAGEMENT_PATH = '/_ws/@connections/';
 
 const REFUSALS: Record<number, string> = { 401: 'Unauthorized', 404: 'Not Found' };
 
@@ -69,20 +68,20 @@ export function websocketApi(options: { functions: Record<string, ServerlessFunc
       });
   }
 
-  async function management(req: IncomingMessage, res: ServerResponse, url: URL) {
-    const connectionId = decodeURIComponent(url.pathname.slice(MANAGEMENT_PATH.length));
+  /** The management API's one resource, `@connections/{id}`; its server (management.ts) checked the caller's signature. */
+  function management(method: string, connectionId: string, body: Buffer): { statusCode: number; body: unknown; headers?: Record<string, string> } {
     const socket = connections.get(connectionId);
-    if (!socket) return send(res, 410, { message: 'Gone' }, { 'x-amzn-errortype': 'GoneException' });
-    if (req.method === 'POST') {
+    if (!socket) return { statusCode: 410, body: { message: 'Gone' }, headers: { 'x-amzn-errortype': 'GoneException' } };
+    if (method === 'POST') {
       // API Gateway delivers posted data as a text frame.
-      socket.send((await readBody(req)).toString('utf8'));
-      return send(res, 200, '');
+      socket.send(body.toString('utf8'));
+      return { statusCode: 200, body: '' };
     }
-    if (req.method === 'DELETE') {
+    if (method === 'DELETE') {
       socket.close(1000);
-      return send(res, 204, '');
+      return { statusCode: 204, body: '' };
     }
-    return send(res, 200, { connectedAt: new Date().toISOString(), identity: {} });
+    return { statusCode: 200, body: { connectedAt: new Date().toISOString(), identity: {} } };
   }
 
   function close() {

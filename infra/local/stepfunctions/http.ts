@@ -1,10 +1,12 @@
 /**
  * Serves a LocalStepFunctions over the AWS JSON 1.0 protocol (`X-Amz-Target: AWSStepFunctions.<Action>`),
- * so an unmodified `new SFNClient({ endpoint })` talks to it.
+ * so an unmodified `new SFNClient({ endpoint })` talks to it. Like AWS, it answers only requests signed
+ * (SigV4, service `states`) with the local credentials: execution inputs carry e-mail addresses and keys.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { localCredentials, sigV4Refusal, type LocalCredentials } from '../sigv4-verify';
 import { StepFunctionsError, type LocalStepFunctions } from './service';
 
 const TARGET_PREFIX = 'AWSStepFunctions.';
@@ -26,10 +28,10 @@ const ACTIONS: Record<string, Action> = {
 
 export async function startStepFunctionsServer(
   service: LocalStepFunctions,
-  { port, host = '127.0.0.1' }: { port: number; host?: string },
+  { port, host = '127.0.0.1', credentials = localCredentials() }: { port: number; host?: string; credentials?: LocalCredentials },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((request, response) => {
-    handle(service, request, response).catch((error: unknown) => {
+    handle(service, request, response, credentials).catch((error: unknown) => {
       send(response, 500, { __type: 'InternalFailure', message: error instanceof Error ? error.message : String(error) });
     });
   });
@@ -51,7 +53,20 @@ export async function startStepFunctionsServer(
   };
 }
 
-async function handle(service: LocalStepFunctions, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(service: LocalStepFunctions, request: IncomingMessage, response: ServerResponse, credentials: LocalCredentials): Promise<void> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(request);
+  } catch (error) {
+    send(response, 413, { __type: 'SerializationException', message: error instanceof Error ? error.message : 'Request body too large' });
+    return;
+  }
+  const refusal = await sigV4Refusal(request, raw, 'states', credentials);
+  if (refusal) {
+    const type = /signature we calculated|Signature expired/.test(refusal) ? 'InvalidSignatureException' : 'UnrecognizedClientException';
+    send(response, 403, { __type: type, message: refusal });
+    return;
+  }
   const target = request.headers['x-amz-target'];
   const action = typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
   const run = ACTIONS[action];
@@ -61,7 +76,7 @@ async function handle(service: LocalStepFunctions, request: IncomingMessage, res
   }
   let body: unknown;
   try {
-    const text = await readBody(request);
+    const text = raw.toString('utf8');
     body = text ? JSON.parse(text) : {};
   } catch (error) {
     send(response, 400, { __type: 'SerializationException', message: error instanceof Error ? error.message : 'Invalid JSON body' });
@@ -78,15 +93,17 @@ async function handle(service: LocalStepFunctions, request: IncomingMessage, res
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new Error('Request body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    request.once('end', () => (size > MAX_BODY_BYTES ? reject(new Error('Request body too large')) : resolve(Buffer.concat(chunks))));
+    request.once('error', reject);
+  });
 }
 
 function send(response: ServerResponse, status: number, body: object): void {

@@ -1,0 +1,145 @@
+/**
+ * `npm run bench:load`: boots a local stack, then runs 50 concurrent exports and 20 concurrent imports
+ * (imports only where clamd is installed) while a client samples search latency. Prints completed / failed /
+ * lost counts, search p50/p99 under load beside idle in the same run (goal: p99 < 2x idle + 50 ms), and the
+ * peak RSS of the stack's process tree. It never fails on its figures.
+ * Options: --exports 50 --imports 20 --rows 20000 --timeout-s 600
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { findClamd } from '../infra/local/clamd/start-clamd';
+import { startStackProcess } from '../test/integration/stack-process';
+
+const { values } = parseArgs({
+  options: { exports: { type: 'string', default: '50' }, imports: { type: 'string', default: '20' }, rows: { type: 'string', default: '20000' }, 'timeout-s': { type: 'string', default: '600' } },
+});
+const EXPORTS = Number(values.exports);
+const IMPORTS = findClamd() ? Number(values.imports) : 0;
+const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
+
+const stack = await startStackProcess('load', { SEED_ROWS: String(values.rows) });
+const { url } = stack.info;
+
+async function call<T>(token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${url}/api${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Resident memory of a process and all its descendants, from /proc. */
+function treeRssBytes(root: number): number {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) if (tree.has(ppid) && !tree.has(pid)) grew = tree.add(pid) !== undefined;
+  }
+  let total = 0;
+  for (const pid of tree) {
+    try {
+      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      // ended
+    }
+  }
+  return total;
+}
+
+const percentile = (samples: number[], p: number) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+async function sampleSearch(token: string, until: () => boolean, minimum = 0): Promise<number[]> {
+  const samples: number[] = [];
+  const words = ['data', 'report', 'ferry', 'cloud', 'export', 'river'];
+  while (samples.length < minimum || (!until() && samples.length < 100_000)) {
+    const started = performance.now();
+    const res = await call(token, 'GET', `/search?q=${words[samples.length % words.length]}&page=${1 + (samples.length % 5)}&pageSize=20`);
+    if (res.status === 200) samples.push(performance.now() - started);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return samples;
+}
+
+try {
+  const token = (await call<{ idToken: string }>(undefined, 'POST', '/local/token', { username: 'alice', password: 'ferry' })).body.idToken;
+  await sampleSearch(token, () => true, 20);
+  const idle = await sampleSearch(token, () => true, 200);
+  console.log(`idle search sampled (${idle.length}); starting the load`);
+
+  let peakRss = treeRssBytes(stack.pid);
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, treeRssBytes(stack.pid))), 250);
+  const deadline = Date.now() + TIMEOUT_MS;
+  const outcome = { exports: { completed: 0, failed: 0, lost: 0 }, imports: { completed: 0, failed: 0, lost: 0 } };
+
+  const oneExport = async () => {
+    const started = await call<{ executionArn: string }>(token, 'POST', '/download-request', { delivery: 'direct', searchCriteria: {} });
+    if (started.status !== 202) return void outcome.exports.failed++;
+    for (;;) {
+      const status = await call<{ status: string }>(token, 'GET', `/download-request/${encodeURIComponent(started.body.executionArn)}`);
+      if (status.body?.status === 'SUCCEEDED') return void outcome.exports.completed++;
+      if (status.body?.status === 'FAILED') return void outcome.exports.failed++;
+      if (Date.now() > deadline) return void outcome.exports.lost++;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  const oneImport = async (n: number) => {
+    const csv = ['userId,dateCreated,content,tags', ...Array.from({ length: 500 }, (_, i) => `load-${n},2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z,load post ${i},load`)].join('\n') + '\n';
+    const created = await call<{ importId: string; upload: { url: string; fields: Record<string, string> } }>(token, 'POST', '/imports', {
+      fileName: `load-${n}.csv`,
+      size: Buffer.byteLength(csv),
+      contentType: 'text/csv',
+      delivery: 'direct',
+    });
+    if (created.status !== 201) return void outcome.imports.failed++;
+    const form = new FormData();
+    for (const [name, value] of Object.entries(created.body.upload.fields)) form.append(name, value);
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'upload');
+    if ((await fetch(created.body.upload.url, { method: 'POST', body: form })).status >= 300) return void outcome.imports.failed++;
+    for (;;) {
+      const status = await call<{ status: string }>(token, 'GET', `/imports/${created.body.importId}`);
+      if (status.body?.status === 'SUCCEEDED') return void outcome.imports.completed++;
+      if (['FAILED', 'REJECTED', 'QUARANTINED'].includes(status.body?.status ?? '')) return void outcome.imports.failed++;
+      if (Date.now() > deadline) return void outcome.imports.lost++;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
+  let loadDone = false;
+  const startedAt = performance.now();
+  const load = Promise.all([
+    ...Array.from({ length: EXPORTS }, oneExport),
+    ...Array.from({ length: IMPORTS }, (_, i) => oneImport(i)),
+  ]).finally(() => (loadDone = true));
+  const underLoad = await sampleSearch(token, () => loadDone, 20);
+  await load;
+  const seconds = (performance.now() - startedAt) / 1000;
+  clearInterval(rssTimer);
+
+  const idleP99 = percentile(idle, 99);
+  const loadP99 = percentile(underLoad, 99);
+  console.log(`bench:load — ${values.rows} seeded rows, ${EXPORTS} exports + ${IMPORTS} imports at once, ${seconds.toFixed(1)} s`);
+  if (!IMPORTS) console.log('  imports skipped: clamd is not installed (apt-get install clamav-daemon)');
+  console.log(`  exports: ${outcome.exports.completed} completed, ${outcome.exports.failed} failed, ${outcome.exports.lost} lost`);
+  console.log(`  imports: ${outcome.imports.completed} completed, ${outcome.imports.failed} failed, ${outcome.imports.lost} lost`);
+  console.log(`  search idle:       p50 ${percentile(idle, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms (${idle.length} samples)`);
+  console.log(`  search under load: p50 ${percentile(underLoad, 50).toFixed(1)} ms, p99 ${loadP99.toFixed(1)} ms (${underLoad.length} samples)`);
+  console.log(`  p99 ratio ${(loadP99 / idleP99).toFixed(2)}x idle; goal p99 < ${(2 * idleP99 + 50).toFixed(1)} ms: ${loadP99 < 2 * idleP99 + 50 ? 'met' : 'NOT met'}`);
+  console.log(`  peak RSS of the stack's process tree: ${(peakRss / 1024 ** 2).toFixed(0)} MiB`);
+} finally {
+  await stack.stop();
+}

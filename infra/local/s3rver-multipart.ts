@@ -1,0 +1,47 @@
+/**
+ * s3rver completes a multipart upload by opening each listed part's file with no error listener, so a part
+ * that was never uploaded raised an uncaught ENOENT and ended the whole local stack. S3 answers such a
+ * request with 400 InvalidPart (also for an ETag that does not match); this check in front of s3rver's
+ * store does the same, before any file is opened.
+ */
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type S3rver from 's3rver';
+
+interface ListedPart {
+  number: number;
+  etag: string;
+}
+
+interface MultipartStore {
+  getResourcePath(bucket: string, key: string | undefined, resourceType: string): string;
+  putObjectMultipart(bucket: string, uploadId: string, parts: ListedPart[]): Promise<unknown>;
+}
+
+type S3ErrorClass = new (code: string, message: string, detail?: Record<string, unknown>) => Error;
+const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error') as S3ErrorClass;
+
+export function refuseMissingParts(server: S3rver): void {
+  const store = (server as unknown as { store: MultipartStore }).store;
+  const complete = store.putObjectMultipart.bind(store);
+  store.putObjectMultipart = async (bucket, uploadId, parts) => {
+    const uploadDir = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+    const known = /^[\w-]+$/.test(uploadId) && (await readFile(join(uploadDir, 'key')).then(() => true, () => false));
+    if (!known) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+    let previous = 0;
+    for (const part of parts) {
+      if (!(part.number > previous)) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order.');
+      previous = part.number;
+      const md5 = await readFile(join(uploadDir, `${part.number}.md5`), 'utf8').catch(() => undefined);
+      if (md5 === undefined || md5.trim() !== part.etag) {
+        throw new S3Error(
+          'InvalidPart',
+          "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+          { UploadId: uploadId, PartNumber: part.number },
+        );
+      }
+    }
+    return complete(bucket, uploadId, parts);
+  };
+}

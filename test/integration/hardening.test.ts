@@ -1,0 +1,181 @@
+/**
+ * One bad request never takes the local stack down, and its side doors are closed: each case below once
+ * ended the process, answered 500 or an empty body, reset the connection, or let an unsigned caller in.
+ * This file boots its own stack so it can watch that process.
+ */
+import { connect } from 'node:net';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, signIn, stack, useStack } from './client';
+import { startStackProcess, type StackProcess } from './stack-process';
+
+let own: StackProcess;
+let alice: string;
+
+beforeAll(async () => {
+  own = await startStackProcess('hardening', { SEED_ROWS: '200' });
+  useStack(own.info);
+  alice = await signIn('alice');
+});
+afterAll(async () => {
+  await own?.stop();
+});
+
+async function expectHealthy() {
+  expect(own.alive()).toBe(true);
+  const res = await fetch(`${stack().url}/api/health`);
+  expect(res.status).toBe(200);
+}
+
+/** Sends raw bytes on one connection and collects every HTTP response that comes back on it. */
+function rawExchange(requests: Buffer[], responses: number): Promise<string> {
+  const { port } = new URL(stack().url);
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`only got: ${received.slice(0, 500)}`));
+    }, 30_000);
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      if ((received.match(/^HTTP\/1\.1 /gm) ?? []).length >= responses && /\r\n\r\n[\s\S]*\}\s*$/.test(received)) {
+        clearTimeout(timer);
+        socket.end();
+        resolvePromise(received);
+      }
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolvePromise(received);
+    });
+    for (const request of requests) socket.write(request);
+  });
+}
+
+describe('nothing takes the process down', () => {
+  it('completing a multipart import with a part that was never uploaded answers 400 naming the parts, and the stack lives on', async () => {
+    const created = await api<{ importId: string; upload: { method: string; uploadId: string } }>(alice, 'POST', '/imports', {
+      fileName: 'big.csv',
+      size: 6 * 1024 ** 3,
+      contentType: 'text/csv',
+      delivery: 'direct',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.upload.method).toBe('multipart');
+    const completed = await api<{ field?: string }>(alice, 'POST', `/imports/${created.body.importId}/complete`, {
+      parts: [{ partNumber: 1, etag: '"0123456789abcdef0123456789abcdef"' }],
+    });
+    expect(completed.status).toBe(400);
+    expect(completed.body.field).toBe('parts');
+    const parts = await api(alice, 'POST', `/imports/${created.body.importId}/parts`);
+    expect(parts.status).toBeLessThan(500);
+    await expectHealthy();
+  });
+
+  it('a malformed %-escape in a path is a 400 naming the path', async () => {
+    for (const path of ['/api/imports/%E0%A4%A', '/api/download-request/%zz', '/%']) {
+      const res = await fetch(`${stack().url}${path}`, { headers: { authorization: `Bearer ${alice}` } });
+      expect(res.status, path).toBe(400);
+      expect(await res.json()).toMatchObject({ field: 'path' });
+    }
+    await expectHealthy();
+  });
+
+  it('broken JSON on the token route is a 400 naming the body', async () => {
+    const res = await fetch(`${stack().url}/api/local/token`, { method: 'POST', body: '{"username": "alice", ' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ field: 'body' });
+  });
+
+  it('an over-long query string is a 431 with a JSON body', async () => {
+    const res = await fetch(`${stack().url}/api/search?q=${'a'.repeat(40_000)}`, { headers: { authorization: `Bearer ${alice}` } });
+    expect(res.status).toBe(431);
+    expect(((await res.json()) as { message: string }).message).toMatch(/too long/);
+    await expectHealthy();
+  });
+
+  it('a body over the limit is a 413 on a keep-alive connection that answers the next request', async () => {
+    const big = Buffer.alloc(2 * 1024 * 1024, 'x');
+    const host = new URL(stack().url).host;
+    const oversized = Buffer.concat([
+      Buffer.from(`POST /api/local/token HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\nConnection: keep-alive\r\n\r\n`),
+      big,
+    ]);
+    const health = Buffer.from(`GET /api/health HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n\r\n`);
+    const received = await rawExchange([oversized, health], 2);
+    const statuses = [...received.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
+    expect(statuses).toEqual([413, 200]);
+    expect(received).toMatch(/"field":"body"/);
+    expect(received).toMatch(/"status":"ok"/);
+  });
+
+  it('a request line Node cannot parse gets a 400 with a JSON body', async () => {
+    const received = await rawExchange([Buffer.from('GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n')], 1);
+    expect(received).toMatch(/^HTTP\/1\.1 400 /);
+    expect(received).toMatch(/"message":"The request could not be parsed/);
+    await expectHealthy();
+  });
+});
+
+describe('the local stack lets no one in', () => {
+  const wrongKeys = { accessKeyId: 'S3RVER', secretAccessKey: 'not-the-local-secret' };
+  const otherKey = { accessKeyId: 'AKIAOTHER', secretAccessKey: 'S3RVER' };
+
+  it('the Step Functions endpoint refuses unsigned and wrongly signed requests with 403 in its own error shape', async () => {
+    const unsigned = await fetch(stack().sfnEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSStepFunctions.ListExecutions' },
+      body: JSON.stringify({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-export' }),
+    });
+    expect(unsigned.status).toBe(403);
+    expect(await unsigned.json()).toMatchObject({ __type: 'UnrecognizedClientException' });
+    for (const [credentials, name] of [
+      [wrongKeys, 'InvalidSignatureException'],
+      [otherKey, 'UnrecognizedClientException'],
+    ] as const) {
+      const client = new SFNClient({ region: 'us-east-1', endpoint: stack().sfnEndpoint, credentials, maxAttempts: 1 });
+      const error = await client
+        .send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export:x' }))
+        .catch((e: unknown) => e as { name: string; $metadata: { httpStatusCode?: number } });
+      expect(error).toMatchObject({ name, $metadata: { httpStatusCode: 403 } });
+    }
+    const signed = new SFNClient({ region: 'us-east-1', endpoint: stack().sfnEndpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const missing = await signed
+      .send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export:x' }))
+      .catch((e: unknown) => e as { name: string });
+    expect(missing).toMatchObject({ name: 'ExecutionDoesNotExist' });
+  });
+
+  it('the management API is not on the public port, is on loopback, and refuses unsigned and wrongly signed callers', async () => {
+    const onPublic = await fetch(`${stack().url}/_ws/@connections/abc`, { method: 'POST', body: 'hi' });
+    expect(onPublic.status).toBe(405);
+    expect(onPublic.headers.get('x-amzn-errortype')).toBeNull();
+    const management = new URL(stack().managementEndpoint);
+    expect(management.hostname).toBe('127.0.0.1');
+    expect(management.port).not.toBe(new URL(stack().url).port);
+    const unsigned = await fetch(`${stack().managementEndpoint}/@connections/abc`, { method: 'POST', body: 'hi' });
+    expect(unsigned.status).toBe(403);
+    expect(unsigned.headers.get('x-amzn-errortype')).toBe('ForbiddenException');
+    const wrong = new ApiGatewayManagementApiClient({ region: 'us-east-1', endpoint: stack().managementEndpoint, credentials: wrongKeys, maxAttempts: 1 });
+    const refused = await wrong
+      .send(new PostToConnectionCommand({ ConnectionId: 'abc', Data: new TextEncoder().encode('hi') }))
+      .catch((e: unknown) => e as { $metadata: { httpStatusCode?: number } });
+    expect(refused).toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    const signed = new ApiGatewayManagementApiClient({
+      region: 'us-east-1',
+      endpoint: stack().managementEndpoint,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      maxAttempts: 1,
+    });
+    const gone = await signed
+      .send(new PostToConnectionCommand({ ConnectionId: 'abc', Data: new TextEncoder().encode('hi') }))
+      .catch((e: unknown) => e as { name: string });
+    expect(gone).toMatchObject({ name: 'GoneException' });
+  });
+});
