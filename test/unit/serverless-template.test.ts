@@ -799,6 +799,7 @@ describe('the packaged AWS template (npm run package)', () => {
         'COGNITO_ENDPOINT',
         'COGNITO_AUTH_FLOW',
         'SES_ENDPOINT',
+        'DYNAMODB_ENDPOINT',
       ]);
       const read = [...readFileSync(join(root, 'functions', 'config.ts'), 'utf8').matchAll(/\benv\.([A-Z0-9_]+)/g)].map(
         ([, name]) => name!,

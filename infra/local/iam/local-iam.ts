@@ -49,6 +49,11 @@ export function localIam(options: LocalIamOptions): LocalIam {
     if (resource.Type === 'AWS::DynamoDB::Table') tables[id] = resource as unknown as TableResource;
     if (resource.Type === 'AWS::KMS::Key') physical[id] = { name: id, arn: arn('kms', `key/${id}`), attributes: { KeyId: id } };
     if (resource.Type === 'AWS::IAM::ManagedPolicy') physical[id] = { name: `arn:${partition}:iam::${account}:policy/${id}` };
+    // Queues exist only in AWS (the local stack keeps dead letters as files); their ARNs still resolve.
+    if (resource.Type === 'AWS::SQS::Queue') {
+      const name = `ferry-local-${id}`;
+      physical[id] = { name: `https://sqs.${region}.amazonaws.com/${account}/${name}`, arn: arn('sqs', name), attributes: { QueueName: name } };
+    }
     if (resource.Type === 'AWS::S3::Bucket') {
       const name = options.buckets[id];
       if (!name) throw new Error(`local IAM: no local bucket for ${id}`);
