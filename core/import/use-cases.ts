@@ -236,12 +236,16 @@ async function startUploadedImport(deps: StartDeps, importId: string): Promise<{
 // ---------------------------------------------------------------------------------------------
 // Status
 
+/** Ferry issues UUIDs; anything else (an over-long or odd id) is simply not found, never sent on as a key DynamoDB refuses. */
+const isIssuedId = (id: string): boolean => /^[A-Za-z0-9-]{1,64}$/.test(id);
+
 /** `GET /api/imports/{id}`: an import, or a batch by its id; another user's is not found. */
 export async function importStatus(
   deps: { imports: ImportRecords; objects: ObjectStore; config: Pick<ImportConfig, 'permanentBucket'> },
   user: User,
   id: string,
 ): Promise<ImportStatusView | BatchStatusView> {
+  if (!isIssuedId(id)) throw new NotFound('No import with that id.');
   const record = await deps.imports.get(id);
   if (record) {
     if (record.owner.userId !== user.userId) throw new NotFound('No import with that id.');
@@ -296,6 +300,7 @@ export async function connectBrowserToImport(
   id: string,
   connectionId: string,
 ): Promise<void> {
+  if (!isIssuedId(id)) throw new NotFound('No import with that id.');
   const record = (await deps.imports.get(id)) ?? (await deps.imports.listBatch(id))[0];
   if (!record || record.owner.userId !== user.userId) throw new NotFound('No import with that id.');
   await deps.rendezvous.attachConnection(importPushKey(id), connectionId);

@@ -143,9 +143,7 @@ describe('presigned download links', () => {
     expect((await fetch(other)).status).toBe(200);
   });
 
-  // KNOWN HOLE, kept visible: s3rver does not check presigned signatures, so a link's query string opens any
-  // object. The local S3's SigV4 front (engineer "s3", infra/local/local-s3.ts) closes it; then drop `.fails`.
-  it.fails('a link signed for one object does not open another (fails until the local S3 verifies SigV4)', async () => {
+  it('a link signed for one object does not open another (the local S3 verifies SigV4)', async () => {
     const exportOnce = async () => {
       const started = await api<{ executionArn: string }>(alice, 'POST', '/download-request', { delivery: 'direct', searchCriteria: { q: 'zzzzunlikely' } });
       return new URL((await pollUntilDone(alice, started.body.executionArn)).url!);

@@ -14,7 +14,8 @@ let own: StackProcess;
 let alice: string;
 
 beforeAll(async () => {
-  own = await startStackProcess('hardening', { SEED_ROWS: '200' });
+  // Multipart uploads start above 5 GiB, past the default one-task import limit (1 GiB): allow them here.
+  own = await startStackProcess('hardening', { SEED_ROWS: '200', MAX_IMPORT_BYTES: String(8 * 1024 ** 3) });
   useStack(own.info);
   alice = await signIn('alice');
 });

@@ -1,4 +1,5 @@
 import { CreateEmailIdentityCommand, SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/free-port';
 import { startMoto, type MotoServer } from '../moto';
@@ -27,6 +28,20 @@ interface SentMessage {
 const why = motoMissing();
 let moto: MotoServer | undefined;
 let ferry: StackProcess | undefined;
+let silent: Server | undefined;
+
+/** A clamd stand-in that accepts connections and never says anything. */
+async function silentScannerPort(): Promise<number> {
+  const sockets: Socket[] = [];
+  silent = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+  });
+  silent.on('close', () => sockets.forEach((socket) => socket.destroy()));
+  const port = await freePort();
+  await new Promise<void>((resolve) => silent!.listen(port, '127.0.0.1', resolve));
+  return port;
+}
 
 async function sentMessages(): Promise<SentMessage[]> {
   const data = (await (await fetch(`${moto!.endpoint}/moto-api/data.json`)).json()) as { ses?: { Message?: SentMessage[] } };
@@ -65,14 +80,17 @@ describe.skipIf(why)(titled('mail through SES v2 (moto_server)', why), () => {
       SES_ENDPOINT: moto.endpoint,
       MAIL_FROM: `Ferry <${SENDER}>`,
       ADMIN_EMAIL: ADMIN,
-      // The cheapest real failure: a virus scanner nobody answers at, so every import fails closed (after its retries).
+      // The cheapest real failure: a virus scanner that accepts and never answers, so the bounded scan gives up
+      // (ScanTimedOut, not retried) and the import fails closed.
       CLAMD_HOST: '127.0.0.1',
-      CLAMD_PORT: String(await freePort()),
+      CLAMD_PORT: String(await silentScannerPort()),
+      SCAN_TIMEOUT_SECONDS: '1',
     });
     useStack(ferry.info);
   });
 
   afterAll(async () => {
+    silent?.close();
     await ferry?.stop();
     await moto?.stop();
   });
@@ -105,7 +123,7 @@ describe.skipIf(why)(titled('mail through SES v2 (moto_server)', why), () => {
     expect(csv.rows.every((row) => row.userId === 'bob' && row.tags?.split(';').includes('travel'))).toBe(true);
   });
 
-  it('alerts ADMIN_EMAIL through SES when an import fails (clamd unreachable: the import fails closed)', async () => {
+  it('alerts ADMIN_EMAIL through SES when an import fails (clamd silent: the bounded scan fails the import closed)', async () => {
     const alice = await signIn('alice');
     const before = (await sentMessages()).length;
     const content = 'userId,dateCreated,content,tags\nalice,2024-01-01T00:00:00Z,hello,greeting\n';

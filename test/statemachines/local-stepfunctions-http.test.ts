@@ -25,7 +25,7 @@ describe('the local Step Functions HTTP endpoint, through an unmodified SFNClien
   let sfn: SFNClient;
 
   beforeAll(async () => {
-    server = await startStepFunctionsServer(harness.service, { port: 0 });
+    server = await startStepFunctionsServer(harness.service, { port: 0, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     sfn = new SFNClient({
       endpoint: server.url,
       region: REGION,
