@@ -128,3 +128,38 @@ export function outboxMessages(): string[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
   return files.map((f) => readFileSync(join(dir, f), 'utf8'));
 }
+
+export interface UploadForm {
+  method: 'POST';
+  url: string;
+  fields: Record<string, string>;
+}
+
+/** `POST /imports`: the new import and its presigned upload form (anything but 201 throws, naming the answer). */
+export async function createImport(token: string, body: Record<string, unknown>) {
+  const { status, body: created } = await api<{ importId: string; upload: UploadForm }>(token, 'POST', '/imports', body);
+  if (status !== 201) throw new Error(`POST /imports answered ${status}: ${JSON.stringify(created)}`);
+  return created;
+}
+
+/** What a browser does with the presigned POST: the policy fields, then the file. */
+export async function uploadWithForm(form: UploadForm, content: string | Buffer, contentType: string) {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
+  data.append('file', new Blob([typeof content === 'string' ? content : new Uint8Array(content)], { type: contentType }), 'upload');
+  const res = await fetch(form.url, { method: 'POST', body: data });
+  if (res.status >= 300) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
+}
+
+export async function importFile(token: string, content: string | Buffer, options: { type?: string; contentType?: string; sha256?: string } = {}) {
+  const contentType = options.contentType ?? 'text/csv';
+  const created = await createImport(token, {
+    fileName: 'posts.csv',
+    size: Buffer.byteLength(content),
+    contentType,
+    type: options.type ?? 'direct',
+    ...(options.sha256 ? { sha256: options.sha256 } : {}),
+  });
+  await uploadWithForm(created.upload, content, contentType);
+  return created.importId;
+}

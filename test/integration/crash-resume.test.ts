@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clamdMissing, titled } from '../requirements';
-import { api, downloadCsv, pollUntilDone, signIn, useStack } from './client';
+import { api, downloadCsv, importFile, pollUntilDone, signIn, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /**
@@ -88,25 +88,15 @@ describe.skipIf(clamdMissing())(titled('a stack killed mid-import', clamdMissing
     const content =
       ['userId,dateCreated,content,tags', ...Array.from({ length: rows }, (_, i) => `importer-${i % 5},${new Date(Date.UTC(2023, 0, 1) + i * 60_000).toISOString()},Crash post ${i} about ${word},${word}`)].join('\n') +
       '\n';
-    const { status, body: created } = await api<{ importId: string; upload: { url: string; fields: Record<string, string> } }>(token, 'POST', '/imports', {
-      fileName: 'posts.csv',
-      size: Buffer.byteLength(content),
-      contentType: 'text/csv',
-      type: 'direct',
-    });
-    expect(status).toBe(201);
-    const form = new FormData();
-    for (const [name, value] of Object.entries(created.upload.fields)) form.append(name, value);
-    form.append('file', new Blob([content], { type: 'text/csv' }), 'upload');
-    expect((await fetch(created.upload.url, { method: 'POST', body: form })).status).toBeLessThan(300);
+    const importId = await importFile(token, content);
 
-    const executionArn = await pollFor(async () => (await api<{ executionArn?: string }>(token, 'GET', `/imports/${created.importId}`)).body.executionArn);
+    const executionArn = await pollFor(async () => (await api<{ executionArn?: string }>(token, 'GET', `/imports/${importId}`)).body.executionArn);
     await untilEntered(executionArn, 'Import valid rows');
     await crashAndRestart();
 
     const again = await signIn('alice');
     const done = await pollFor(async () => {
-      const { body } = await api<{ status: string; rowsImported?: number }>(again, 'GET', `/imports/${created.importId}`);
+      const { body } = await api<{ status: string; rowsImported?: number }>(again, 'GET', `/imports/${importId}`);
       return body.status === 'RUNNING' || body.status === 'AWAITING_UPLOAD' ? undefined : body;
     });
     expect(done).toMatchObject({ status: 'SUCCEEDED', rowsImported: rows, rowsRejected: 0 });

@@ -3,7 +3,7 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, connectForImport, outboxMessages, signIn, stack, useStack } from './client';
+import { api, connectForImport, createImport, importFile, outboxMessages, signIn, stack, uploadWithForm, useStack, type UploadForm } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
 import type { BatchStatusView, ImportStatusView } from '../../core/contract';
@@ -18,12 +18,6 @@ import type { BatchStatusView, ImportStatusView } from '../../core/contract';
  */
 
 let own: StackProcess | undefined;
-
-interface UploadForm {
-  method: 'POST';
-  url: string;
-  fields: Record<string, string>;
-}
 
 /** The bodies as the server's own contract types them, so a renamed field fails to compile here too. */
 type ImportStatusBody = ImportStatusView;
@@ -44,34 +38,6 @@ const csvOf = (word: string, rows: number, isBad: (row: number) => boolean = () 
       return `importer-${row % 5},${date},Imported post ${row} about ${word},imported;${word}`;
     }),
   ].join('\n') + '\n';
-
-async function createImport(token: string, body: Record<string, unknown>) {
-  const { status, body: created } = await api<{ importId: string; upload: UploadForm }>(token, 'POST', '/imports', body);
-  expect(status).toBe(201);
-  return created;
-}
-
-/** What a browser does with the presigned POST: the policy fields, then the file. */
-async function uploadWithForm(form: UploadForm, content: string | Buffer, contentType: string) {
-  const data = new FormData();
-  for (const [name, value] of Object.entries(form.fields)) data.append(name, value);
-  data.append('file', new Blob([typeof content === 'string' ? content : new Uint8Array(content)], { type: contentType }), 'upload');
-  const res = await fetch(form.url, { method: 'POST', body: data });
-  if (res.status >= 300) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
-}
-
-async function importFile(token: string, content: string | Buffer, options: { type?: string; contentType?: string; sha256?: string } = {}) {
-  const contentType = options.contentType ?? 'text/csv';
-  const created = await createImport(token, {
-    fileName: 'posts.csv',
-    size: Buffer.byteLength(content),
-    contentType,
-    type: options.type ?? 'direct',
-    ...(options.sha256 ? { sha256: options.sha256 } : {}),
-  });
-  await uploadWithForm(created.upload, content, contentType);
-  return created.importId;
-}
 
 async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

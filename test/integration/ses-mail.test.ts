@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/free-port';
 import { startMoto, type MotoServer } from '../moto';
 import { motoMissing, titled } from '../requirements';
-import { api, downloadCsv, pollUntilDone, signIn, useStack } from './client';
+import { api, downloadCsv, importFile, pollUntilDone, signIn, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /**
@@ -127,27 +127,12 @@ describe.skipIf(why)(titled('mail through SES v2 (moto_server)', why), () => {
     const alice = await signIn('alice');
     const before = (await sentMessages()).length;
     const content = 'userId,dateCreated,content,tags\nalice,2024-01-01T00:00:00Z,hello,greeting\n';
-    const { status, body } = await api<{ importId: string; upload: { url: string; fields: Record<string, string> } }>(
-      alice,
-      'POST',
-      '/imports',
-      {
-        fileName: 'posts.csv',
-        size: Buffer.byteLength(content),
-        contentType: 'text/csv',
-        type: 'direct',
-      },
-    );
-    expect(status).toBe(201);
-    const form = new FormData();
-    for (const [name, value] of Object.entries(body.upload.fields)) form.append(name, value);
-    form.append('file', new Blob([content], { type: 'text/csv' }), 'upload');
-    expect((await fetch(body.upload.url, { method: 'POST', body: form })).status).toBeLessThan(300);
+    const importId = await importFile(alice, content);
 
     const deadline = Date.now() + 110_000;
     let imported: { status: string; reason?: string };
     for (;;) {
-      imported = (await api<{ status: string; reason?: string }>(alice, 'GET', `/imports/${body.importId}`)).body;
+      imported = (await api<{ status: string; reason?: string }>(alice, 'GET', `/imports/${importId}`)).body;
       if (imported.status === 'FAILED' || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -161,7 +146,7 @@ describe.skipIf(why)(titled('mail through SES v2 (moto_server)', why), () => {
     const alert = (await sentMessages()).slice(before).find((m) => m.destinations.ToAddresses?.includes(ADMIN))!;
     expect(alert.source).toBe(`Ferry <${SENDER}>`);
     expect(alert.subject).toMatch(/^Ferry import failed: /);
-    expect(alert.body).toContain(body.importId);
+    expect(alert.body).toContain(importId);
     expect(alert.body).toContain('posts.csv (alice');
   });
 });
