@@ -110,7 +110,11 @@ export function applyImportChange(record: ImportRecord, change: ImportChange, at
 export const isFinal = (record: ImportRecord): boolean => FINAL_IMPORT_STATUSES.has(record.status);
 
 /** The import, if it is the caller's; someone else's is indistinguishable from none. */
+/** Ferry issues UUIDs; anything else (an over-long or odd id) is simply not found, never sent on as a key DynamoDB refuses. */
+export const isIssuedId = (id: string): boolean => /^[A-Za-z0-9-]{1,64}$/.test(id);
+
 export async function ownedImport(imports: ImportRecords, user: User, importId: string): Promise<ImportRecord> {
+  if (!isIssuedId(importId)) throw new NotFound('No import with that id.');
   const record = await imports.get(importId);
   if (!record || record.owner.userId !== user.userId) throw new NotFound('No import with that id.');
   return record;

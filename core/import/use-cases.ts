@@ -18,7 +18,7 @@ import type { ImportConfig } from './config';
 import { presignErrorReport } from './error-report';
 import { importJobOf, ownerOf } from './job';
 import { importPushKey } from './keys';
-import { PENDING_CHECKS, isFinal, ownedImport, type ImportRecord, type ImportStatus } from './records';
+import { PENDING_CHECKS, isFinal, isIssuedId, ownedImport, type ImportRecord, type ImportStatus } from './records';
 import { startImportExecution } from './start';
 import {
   DEFAULT_MAX_BATCH_FILES,
@@ -235,9 +235,6 @@ async function startUploadedImport(deps: StartDeps, importId: string): Promise<{
 
 // ---------------------------------------------------------------------------------------------
 // Status
-
-/** Ferry issues UUIDs; anything else (an over-long or odd id) is simply not found, never sent on as a key DynamoDB refuses. */
-const isIssuedId = (id: string): boolean => /^[A-Za-z0-9-]{1,64}$/.test(id);
 
 /** `GET /api/imports/{id}`: an import, or a batch by its id; another user's is not found. */
 export async function importStatus(

@@ -88,6 +88,24 @@ describe('nothing takes the process down', () => {
     await expectHealthy();
   });
 
+  it('an id longer than any DynamoDB key is simply not found on every route that takes one (fuzz seed 870038363)', async () => {
+    const id = 'x'.repeat(3000);
+    const routes: [string, string][] = [
+      ['GET', `/api/imports/${id}`],
+      ['POST', `/api/imports/${id}/parts`],
+      ['POST', `/api/imports/${id}/complete`],
+    ];
+    for (const [method, path] of routes) {
+      const res = await fetch(`${stack().url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
+      expect(res.status, `${method} ${path.replace(id, 'x…')}`).toBe(404);
+    }
+    await expectHealthy();
+  });
+
   it('broken JSON on the token route is a 400 naming the body', async () => {
     const res = await fetch(`${stack().url}/api/local/token`, { method: 'POST', body: '{"username": "alice", ' });
     expect(res.status).toBe(400);
