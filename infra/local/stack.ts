@@ -13,7 +13,7 @@ import { refuseMissingParts } from './s3rver-multipart';
 import { seedIfNeeded } from './seed';
 import { localIam } from './iam/local-iam';
 import { installLocalIam, localIamModeFromEnv } from './iam/wiring';
-import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
+import { handlerModuleInvoker, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
 import { startLocalDynamoTables } from './dynamodb/local-tables';
 import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
@@ -24,6 +24,8 @@ import { freePort } from './free-port';
 export interface LocalStackOptions {
   /** Repository root (where serverless.yml and statemachines/ are). */
   root: string;
+  /** The serverless.yml the stack runs (FERRY_SERVERLESS_YML, default <root>/serverless.yml): functions, tables, roles. */
+  serverlessYml: string;
   dataDir: string;
   port: number;
   s3Port: number;
@@ -52,10 +54,20 @@ const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const BUCKETS = { exports: 'ferry-exports', uploads: 'ferry-uploads', permanent: 'ferry-imports', quarantine: 'ferry-quarantine' };
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
+/** The serverless stage the local stack plays: its names (ferry-local-<table>, ferry-export-local) are what the roles grant. */
+const LOCAL_STAGE = 'local';
+
+const machineName = (stateMachines: ServerlessConfig['stateMachines'], key: string): string => {
+  const name = stateMachines[key]?.name;
+  if (typeof name !== 'string') throw new Error(`serverless.yml names no state machine "${key}"`);
+  return name;
+};
 
 export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
+  const root = resolve(env.FERRY_ROOT ?? process.cwd());
   return {
-    root: resolve(env.FERRY_ROOT ?? process.cwd()),
+    root,
+    serverlessYml: resolve(env.FERRY_SERVERLESS_YML ?? join(root, 'serverless.yml')),
     dataDir: resolve(env.DATA_DIR ?? '.data'),
     port: Number(env.PORT ?? 3000),
     s3Port: Number(env.S3_PORT ?? 4569),
@@ -68,7 +80,7 @@ export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const { root, dataDir } = options;
+  const { root, dataDir, serverlessYml } = options;
   // The handlers run in-process: they get the local adapters, never the AWS home's defaults.
   provideDeps(buildLocalDeps);
   mkdirSync(dataDir, { recursive: true });
@@ -79,17 +91,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS) });
   // DynamoDB on dynalite under <dataDir>/dynamodb, with serverless.yml's tables: the AWS adapters run against it.
-  const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml: join(root, 'serverless.yml') });
+  const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml });
   refuseMissingParts(s3.server);
   await seedIfNeeded(dataDir, options.seedRows);
 
-  const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
-  // Local IAM (LOCAL_IAM=enforce|record): each invocation runs as its function's role from serverless.yml.
-  // Not on by default yet: the local machines are ferry-export/ferry-import, the roles name ferry-<x>-local.
-  if (process.env.LOCAL_IAM) {
-    const buckets = { ExportsBucket: BUCKETS.exports, UploadsBucket: BUCKETS.uploads, PermanentBucket: BUCKETS.permanent, QuarantineBucket: BUCKETS.quarantine };
-    installLocalIam(localIam({ serverlessYmlPath: join(root, 'serverless.yml'), buckets, region: REGION, account: ACCOUNT }), localIamModeFromEnv());
-  }
+  const { functions, stateMachines } = loadServerlessConfig(serverlessYml, { stage: LOCAL_STAGE });
+  // Local IAM (LOCAL_IAM=enforce by default, record or off): each invocation runs as its function's role from serverless.yml.
+  const buckets = { ExportsBucket: BUCKETS.exports, UploadsBucket: BUCKETS.uploads, PermanentBucket: BUCKETS.permanent, QuarantineBucket: BUCKETS.quarantine };
+  const iamMode = localIamModeFromEnv();
+  installLocalIam(localIam({ serverlessYmlPath: serverlessYml, buckets, region: REGION, account: ACCOUNT, stage: LOCAL_STAGE }), iamMode);
   const invoke = handlerModuleInvoker(functions);
   const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
@@ -106,9 +116,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const stepFunctions = new LocalStepFunctions({
     region: REGION,
     accountId: ACCOUNT,
+    // Named as serverless.yml names them for the local stage (ferry-export-local …): the ARNs its roles grant.
     stateMachines: {
-      'ferry-export': join(root, 'statemachines', 'export.asl.yaml'),
-      'ferry-import': join(root, 'statemachines', 'import.asl.yaml'),
+      [machineName(stateMachines, 'export')]: join(root, 'statemachines', 'export.asl.yaml'),
+      [machineName(stateMachines, 'import')]: join(root, 'statemachines', 'import.asl.yaml'),
     },
     invoke,
     storeDir: join(dataDir, 'stepfunctions'),
@@ -127,8 +138,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     IMPORTS_TABLE: dynamo.tableName('ImportsTable'),
     SFN_ENDPOINT: sfn.url,
     WS_MANAGEMENT_ENDPOINT: gateway.managementEndpoint,
-    EXPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('ferry-export'),
-    IMPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn('ferry-import'),
+    EXPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn(machineName(stateMachines, 'export')),
+    IMPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn(machineName(stateMachines, 'import')),
     UPLOADS_BUCKET: BUCKETS.uploads,
     PERMANENT_BUCKET: BUCKETS.permanent,
     QUARANTINE_BUCKET: BUCKETS.quarantine,

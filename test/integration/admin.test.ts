@@ -56,7 +56,7 @@ describe('the admin API', () => {
     const { status, body } = await api<{ executions: unknown[] }>(admin, 'GET', '/admin/executions?status=FAILED');
     expect(status).toBe(200);
     expect(Array.isArray(body.executions)).toBe(true);
-    const arn = 'arn:aws:states:us-east-1:000000000000:execution:ferry-export:no-such-run';
+    const arn = 'arn:aws:states:us-east-1:000000000000:execution:ferry-export-local:no-such-run';
     expect((await api(admin, 'POST', `/admin/executions/${encodeURIComponent(arn)}/retry`)).status).toBe(404);
     expect((await api(admin, 'POST', `/admin/executions/${encodeURIComponent(arn)}/redrive`)).status).toBe(404);
 

@@ -64,7 +64,7 @@ describe('every authorized route and the WebSocket refuse bad tokens with 401', 
 
   it('the WebSocket refuses each of them with 401', async () => {
     for (const [kind, token] of [['no token', ''], ...Object.entries(badTokens)]) {
-      const query = new URLSearchParams({ token: token!, executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export:x' });
+      const query = new URLSearchParams({ token: token!, executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export-local:x' });
       const status = await new Promise<number>((resolvePromise) => {
         const socket = new WebSocket(`${stack().url.replace(/^http/, 'ws')}/ws?${query}`);
         socket.once('unexpected-response', (_req, res) => resolvePromise(res.statusCode ?? 0));

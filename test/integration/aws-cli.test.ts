@@ -86,7 +86,7 @@ describe.skipIf(why)(titled('the AWS CLI against the local stack', why), () => {
     expect(described.status).toBe(0);
     const execution = JSON.parse(described.stdout) as Record<string, unknown>;
     expect(execution).toMatchObject({ executionArn, status: 'SUCCEEDED' });
-    expect(String(execution.stateMachineArn)).toMatch(/^arn:aws:states:us-east-1:\d{12}:stateMachine:ferry-export$/);
+    expect(String(execution.stateMachineArn)).toMatch(/^arn:aws:states:us-east-1:\d{12}:stateMachine:ferry-export-local$/);
     // Both timestamps parsed from the wire, in order, and recent.
     const started = Date.parse(String(execution.startDate));
     expect(started).toBeGreaterThan(Date.now() - 10 * 60_000);

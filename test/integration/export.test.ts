@@ -143,7 +143,7 @@ describe('direct delivery', () => {
   });
 
   it('answers 404 for an executionArn that does not exist', async () => {
-    const { status } = await api(alice, 'GET', statusPath('arn:aws:states:us-east-1:000000000000:execution:ferry-export:nope'));
+    const { status } = await api(alice, 'GET', statusPath('arn:aws:states:us-east-1:000000000000:execution:ferry-export-local:nope'));
     expect(status).toBe(404);
   });
 });

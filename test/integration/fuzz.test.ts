@@ -60,7 +60,7 @@ function segment(r: Random): string {
   return r.pick([
     () => encodeURIComponent(text(r)),
     () => '%' + r.pick(['', 'z', 'E0%A4%A', 'ZZ', '00', 'C0%AF', 'FF']),
-    () => 'arn%3Aaws%3Astates%3Aus-east-1%3A000000000000%3Aexecution%3Aferry-export%3A' + r.int(1e9),
+    () => 'arn%3Aaws%3Astates%3Aus-east-1%3A000000000000%3Aexecution%3Aferry-export-local%3A' + r.int(1e9),
     () => '00000000-0000-4000-8000-' + String(r.int(1e12)).padStart(12, '0'),
     () => '..',
     () => 'x'.repeat(r.int(3000)),

@@ -150,7 +150,7 @@ describe('the local stack lets no one in', () => {
     const unsigned = await fetch(stack().sfnEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSStepFunctions.ListExecutions' },
-      body: JSON.stringify({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-export' }),
+      body: JSON.stringify({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-export-local' }),
     });
     expect(unsigned.status).toBe(403);
     expect(await unsigned.json()).toMatchObject({ __type: 'UnrecognizedClientException' });
@@ -160,13 +160,13 @@ describe('the local stack lets no one in', () => {
     ] as const) {
       const client = new SFNClient({ region: 'us-east-1', endpoint: stack().sfnEndpoint, credentials, maxAttempts: 1 });
       const error = await client
-        .send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export:x' }))
+        .send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export-local:x' }))
         .catch((e: unknown) => e as { name: string; $metadata: { httpStatusCode?: number } });
       expect(error).toMatchObject({ name, $metadata: { httpStatusCode: 403 } });
     }
     const signed = new SFNClient({ region: 'us-east-1', endpoint: stack().sfnEndpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     const missing = await signed
-      .send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export:x' }))
+      .send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:ferry-export-local:x' }))
       .catch((e: unknown) => e as { name: string });
     expect(missing).toMatchObject({ name: 'ExecutionDoesNotExist' });
   });

@@ -48,11 +48,11 @@ describe("serverless.yml's roles on the local stack's resources", () => {
   });
 
   it('the state machines may invoke their own tasks and nothing else', () => {
-    const exportMachine = iam.stateMachineRoles['ferry-export'];
+    const exportMachine = iam.stateMachineRoles['ferry-export-local'];
     expect(exportMachine).toBeDefined();
     expect(evaluate(exportMachine!.policies, lambdaInvokeRequest(iam.functionArn('pushLinkToBrowser'))).decision).toBe('Allow');
     expect(evaluate(exportMachine!.policies, lambdaInvokeRequest(iam.functionArn('processImport'))).decision).toBe('ImplicitDeny');
-    const importMachine = iam.stateMachineRoles['ferry-import'];
+    const importMachine = iam.stateMachineRoles['ferry-import-local'];
     expect(evaluate(importMachine!.policies, lambdaInvokeRequest(iam.functionArn('processImport'))).decision).toBe('Allow');
   });
 });

@@ -26,7 +26,7 @@ export interface LocalIam {
   resolution: LocalResolution;
   /** The role each function runs as (functions without `role:` run unrestricted: none in Ferry). */
   functionRoles: Record<string, LocalRole>;
-  /** The role each state machine (by its local name, ferry-export …) invokes its functions with. */
+  /** The role each state machine (by its name, the stage's: ferry-export-local …) invokes its functions with. */
   stateMachineRoles: Record<string, LocalRole>;
   functionArn(functionKey: string): string;
 }
@@ -92,12 +92,11 @@ export function localIam(options: LocalIamOptions): LocalIam {
   const stateMachineRoles: Record<string, LocalRole> = {};
   for (const machine of Object.values(config.stateMachines)) {
     const name = String(machine.name);
-    const localName = name.replace(new RegExp(`-${stage}$`), '');
     const role = stateMachineRole(
       { name, definition: machine.definition, ...(Array.isArray(machine.iamRoleStatements) ? { iamRoleStatements: machine.iamRoleStatements } : {}) },
       resolution,
     );
-    stateMachineRoles[localName] = { name: role.name, policies: role.policies, account };
+    stateMachineRoles[name] = { name: role.name, policies: role.policies, account };
   }
 
   const scope: IamScope = {
