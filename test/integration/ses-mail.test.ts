@@ -13,7 +13,8 @@ import { startStackProcess, type StackProcess } from './stack-process';
  * at /moto-api/data.json.
  */
 
-const SENDER = 'no-reply@ferry.test';
+// The sender serverless.yml's roles may send from (no-reply@${param:mailDomain}); SES refuses any other.
+const SENDER = 'no-reply@ferry.example.com';
 const ADMIN = 'ops@ferry.test';
 
 interface SentMessage {

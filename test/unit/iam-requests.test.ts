@@ -109,6 +109,15 @@ describe('IAM requests of every command Ferry sends', () => {
     }
   });
 
+  it('authorises nothing for a malformed Step Functions ARN: the service answers InvalidArn first', () => {
+    for (const executionArn of ['X', '00000000-0000-4000-8000-326991902431', 'arn:aws:states:us-east-1:000000000000:stateMachine:ferry-export-local', `${SFN_EXECUTION}:extra`]) {
+      expect(iamRequestsFor(scope, 'SFN', 'DescribeExecution', { executionArn }), executionArn).toEqual([]);
+    }
+    expect(iamRequestsFor(scope, 'SFN', 'StartExecution', { stateMachineArn: SFN_EXECUTION })).toEqual([]);
+    const child = 'arn:aws:states:us-east-1:000000000000:execution:ferry-import-local/map-1:child-1';
+    expect(iamRequestsFor(scope, 'SFN', 'RedriveExecution', { executionArn: child }).map((r) => r.resource)).toEqual([child]);
+  });
+
   it('refuses a command it has no mapping for', () => {
     expect(() => iamRequestsFor(scope, 'S3', 'ListObjectsV2Command', { Bucket: 'b' })).toThrow(/no mapping for S3 ListObjectsV2/);
     expect(() => iamRequestsFor(scope, 'DynamoDB', 'GetItem', { TableName: 'unknown', Key: { pk: 'x' } })).toThrow(/no key schema for table unknown/);

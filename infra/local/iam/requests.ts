@@ -222,17 +222,28 @@ function dynamoRequests(scope: IamScope, command: string, input: Input): IamRequ
 
 // ---- Step Functions -------------------------------------------------------------------------------
 
+/** Step Functions ARNs by resource type; a map run's child executions are `<machine>/<label>:<id>`. */
+const SFN_ARN: Readonly<Record<'stateMachine' | 'execution' | 'mapRun', RegExp>> = {
+  stateMachine: /^arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:/]+$/,
+  execution: /^arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:execution:[^:/]+(\/[^:/]+)?:[^:/]+$/,
+  mapRun: /^arn:aws[\w-]*:states:[a-z0-9-]+:\d{12}:mapRun:[^:/]+\/[^:/]+:[^:/]+$/,
+};
+
 function sfnRequests(command: string, input: Input): IamRequest[] {
   const on = (action: string, resource: string): IamRequest[] => [{ action: `states:${action}`, resource, context: {} }];
+  // Step Functions answers a malformed ARN with InvalidArn before it authorises anything: nothing to authorise.
+  const onArn = (action: string, arn: string, type: keyof typeof SFN_ARN): IamRequest[] => (SFN_ARN[type].test(arn) ? on(action, arn) : []);
   switch (command) {
     case 'StartExecution':
-      return on(command, text(input.stateMachineArn, 'stateMachineArn'));
+      return onArn(command, text(input.stateMachineArn, 'stateMachineArn'), 'stateMachine');
     case 'DescribeExecution':
     case 'StopExecution':
     case 'RedriveExecution':
-      return on(command, text(input.executionArn, 'executionArn'));
+      return onArn(command, text(input.executionArn, 'executionArn'), 'execution');
     case 'ListExecutions':
-      return on(command, typeof input.mapRunArn === 'string' ? input.mapRunArn : text(input.stateMachineArn, 'stateMachineArn'));
+      return typeof input.mapRunArn === 'string'
+        ? onArn(command, input.mapRunArn, 'mapRun')
+        : onArn(command, text(input.stateMachineArn, 'stateMachineArn'), 'stateMachine');
     case 'SendTaskSuccess':
     case 'SendTaskFailure':
     case 'SendTaskHeartbeat':
