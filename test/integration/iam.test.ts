@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRecord } from '../../infra/local/infra-yaml';
+import { readServerlessYml } from '../../infra/local/serverless-config';
+import type { AuditEntry } from '../../core/contract';
+import { api, connectForExport, pollUntilDone, signIn, useStack } from './client';
+import { startStackProcess, type StackProcess } from './stack-process';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * A copy of serverless.yml (its includes inlined) in a directory of its own, with `action` taken out of
+ * every statement of `role`; the handlers stay the repository's (a `functions` link beside the copy).
+ */
+function serverlessYmlWithout(role: string, action: string): { path: string; remove: () => void } {
+  const document = readServerlessYml(join(root, 'serverless.yml'));
+  const fragments = Array.isArray(document.resources) ? document.resources : [document.resources];
+  const target = fragments.filter(isRecord).map((fragment) => (isRecord(fragment.Resources) ? fragment.Resources[role] : undefined)).find(isRecord);
+  if (!target || !isRecord(target.Properties) || !Array.isArray(target.Properties.Policies)) throw new Error(`serverless.yml has no role ${role} with inline policies`);
+  let removed = 0;
+  for (const policy of target.Properties.Policies.filter(isRecord)) {
+    const document = isRecord(policy.PolicyDocument) ? policy.PolicyDocument : {};
+    const statements = Array.isArray(document.Statement) ? document.Statement.filter(isRecord) : [];
+    document.Statement = statements.filter((statement) => {
+      const actions = ([] as unknown[]).concat(statement.Action);
+      if (!actions.includes(action)) return true;
+      removed += 1;
+      return false;
+    });
+  }
+  if (removed === 0) throw new Error(`${role} grants no ${action}`);
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-serverless-'));
+  symlinkSync(join(root, 'functions'), join(dir, 'functions'));
+  const path = join(dir, 'serverless.yml');
+  writeFileSync(path, stringify(document, { aliasDuplicateObjects: false }));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+describe('a role missing one permission (FERRY_SERVERLESS_YML)', () => {
+  let stack: StackProcess | undefined;
+  let copy: { path: string; remove: () => void } | undefined;
+
+  beforeAll(async () => {
+    copy = serverlessYmlWithout('PushLinkToBrowserRole', 'execute-api:ManageConnections');
+    stack = await startStackProcess('iam-denied', { SEED_ROWS: '2000', FERRY_SERVERLESS_YML: copy.path, LOCAL_IAM: 'enforce' });
+    useStack(stack.info);
+  }, 300_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    copy?.remove();
+  });
+
+  it('fails a push export with AccessDenied, visibly: the browser is told, the status is FAILED, the audit says which permission', async () => {
+    const alice = await signIn('alice');
+    const { status, body } = await api<{ executionArn: string }>(alice, 'POST', '/download-request', { type: 'push', searchCriteria: { q: 'coffee' } });
+    expect(status).toBe(202);
+    const { socket, message } = connectForExport(alice, body.executionArn);
+    const pushed = await message;
+    socket.close();
+    // The failure handler's own role may push: the browser hears of the failure instead of waiting forever.
+    expect(pushed).toMatchObject({ type: 'export.failed', executionArn: body.executionArn });
+
+    const done = await pollUntilDone(alice, body.executionArn);
+    expect(done.status).toBe('FAILED');
+    expect(done.url).toBeUndefined();
+
+    const admin = await signIn('admin');
+    const audit = await api<{ entries: AuditEntry[] }>(admin, 'GET', '/admin/audit?limit=20');
+    const entry = audit.body.entries.find((e) => e.executionArn === body.executionArn && e.outcome === 'FAILED');
+    expect(entry?.error).toMatch(/^ForbiddenException: User: arn:aws:sts::000000000000:assumed-role\/PushLinkToBrowserRole\/ferry-local-pushLinkToBrowser is not authorized to perform: execute-api:ManageConnections on resource: arn:aws:execute-api:us-east-1:000000000000:local\/local\/POST\/@connections\//);
+  });
+});
