@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { lazyDeps, type DepsBuilder, type PortBuilders } from '../../functions/composition';
 import { awsPorts } from '../../functions/ports/all';
 import { adaptAwsClients } from '../../functions/ports/port';
-import { withLocalIam } from './iam/wiring';
+import { rememberPresignedPostSigner, withLocalIam } from './iam/wiring';
 
 /**
  * The local stack's composition root, installed with `provideDeps` before any handler runs. The AWS
@@ -13,6 +13,17 @@ export const buildLocalDeps: DepsBuilder = async (config) => {
   // Every SDK client the handlers use is authorised against the calling function's role (LOCAL_IAM).
   adaptAwsClients(withLocalIam);
   const ports: PortBuilders = { ...awsPorts };
+  // A presigned POST is signed off the SDK's middleware: its signer is registered so the local S3 authorises it as them.
+  ports.objects = (built) => {
+    const store = awsPorts.objects(built);
+    const presignPost = store.presignPost.bind(store);
+    store.presignPost = async (plan, expiresInSeconds) => {
+      const post = await presignPost(plan, expiresInSeconds);
+      rememberPresignedPostSigner(post.fields['X-Amz-Signature'], Date.now() + expiresInSeconds * 1000);
+      return post;
+    };
+    return store;
+  };
 
   if (!config.opensearchUrl) {
     const { SqliteSearchSource } = await import('../../adapters/local/sqlite-search');

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
 import { freePort } from './free-port';
-import { startS3Front } from './s3-front/front';
+import { startS3Front, type PresignedUse } from './s3-front/front';
 import type { Credentials } from './s3-front/sigv4';
 
 /** Browsers download exports and (for imports) upload straight to the local S3, so it answers CORS. */
@@ -32,7 +32,14 @@ export interface LocalS3 {
  * own; the public port is the verifying front (s3-front/), which lets through only what S3 would: requests
  * signed with `credentials` (default: the local AWS_* keys), and POST uploads whose signed policy the form meets.
  */
-export async function startLocalS3(options: { dataDir: string; port: number; buckets: string[]; credentials?: Credentials }): Promise<LocalS3> {
+export async function startLocalS3(options: {
+  dataDir: string;
+  port: number;
+  buckets: string[];
+  credentials?: Credentials;
+  /** Local IAM: a presigned request or POST is authorised as its signer when used (s3-front's `authorizePresigned`). */
+  authorizePresigned?: (use: PresignedUse) => string | undefined;
+}): Promise<LocalS3> {
   const directory = join(options.dataDir, 's3');
   mkdirSync(directory, { recursive: true });
   const credentials = options.credentials ?? localCredentials();
@@ -53,6 +60,7 @@ export async function startLocalS3(options: { dataDir: string; port: number; buc
     port: options.port,
     upstream: { host: '127.0.0.1', port: address.port },
     credentials,
+    ...(options.authorizePresigned ? { authorizePresigned: options.authorizePresigned } : {}),
   });
   return {
     endpoint: `http://localhost:${front.port}`,

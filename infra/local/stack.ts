@@ -12,7 +12,7 @@ import { startLocalS3 } from './local-s3';
 import { refuseMissingParts } from './s3rver-multipart';
 import { seedIfNeeded } from './seed';
 import { localIam } from './iam/local-iam';
-import { installLocalIam, localIamModeFromEnv } from './iam/wiring';
+import { authorizeStateMachineInvoke, installLocalIam, localIamModeFromEnv, presignedRefusal } from './iam/wiring';
 import { handlerModuleInvoker, loadServerlessConfig, type ServerlessConfig } from './serverless-config';
 import { startLocalDynamoTables } from './dynamodb/local-tables';
 import { LocalStepFunctions } from './stepfunctions/service';
@@ -89,7 +89,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
   process.env.AWS_REGION ??= REGION;
 
-  const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS) });
+  // A presigned link or POST is authorised as the function that signed it, when it is used (local IAM).
+  const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS), authorizePresigned: presignedRefusal });
   // DynamoDB on dynalite under <dataDir>/dynamodb, with serverless.yml's tables: the AWS adapters run against it.
   const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml });
   refuseMissingParts(s3.server);
@@ -99,7 +100,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Local IAM (LOCAL_IAM=enforce by default, record or off): each invocation runs as its function's role from serverless.yml.
   const buckets = { ExportsBucket: BUCKETS.exports, UploadsBucket: BUCKETS.uploads, PermanentBucket: BUCKETS.permanent, QuarantineBucket: BUCKETS.quarantine };
   const iamMode = localIamModeFromEnv();
-  installLocalIam(localIam({ serverlessYmlPath: serverlessYml, buckets, region: REGION, account: ACCOUNT, stage: LOCAL_STAGE }), iamMode);
+  // In record mode every decision is also kept in <dataDir>/iam/decisions.jsonl, to compare with the roles.
+  const decisionsFile = iamMode === 'record' ? join(dataDir, 'iam', 'decisions.jsonl') : undefined;
+  installLocalIam(localIam({ serverlessYmlPath: serverlessYml, buckets, region: REGION, account: ACCOUNT, stage: LOCAL_STAGE }), iamMode, { ...(decisionsFile ? { decisionsFile } : {}) });
   const invoke = handlerModuleInvoker(functions);
   const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
@@ -122,6 +125,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       [machineName(stateMachines, 'import')]: join(root, 'statemachines', 'import.asl.yaml'),
     },
     invoke,
+    // Each Task's lambda:InvokeFunction is authorised as its state machine's role, as AWS does.
+    authorizeInvoke: authorizeStateMachineInvoke,
     storeDir: join(dataDir, 'stepfunctions'),
   });
   const sfn = await startStepFunctionsServer(stepFunctions, { port: options.sfnPort, host: options.host });

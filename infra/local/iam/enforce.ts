@@ -42,7 +42,8 @@ export const principalArn = (role: LocalRole, partition = 'aws') =>
 export interface DecisionRecord {
   role: string;
   session: string;
-  service: SdkService | 'presigned';
+  /** The SDK client's service; `presigned` for a presigned URL or POST used at the local S3; `Lambda` for a state machine's invoke. */
+  service: SdkService | 'presigned' | 'Lambda';
   command: string;
   action: string;
   resource: string;

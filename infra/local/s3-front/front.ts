@@ -20,7 +20,22 @@ export interface S3FrontOptions {
   upstream: { host: string; port: number };
   credentials: Credentials;
   now?: () => Date;
+  /**
+   * A presigned request or POST carries its signer's authority: asked when one is used, with the signature
+   * that names the signer; returns S3's AccessDenied message when the signer may not do it (local IAM).
+   */
+  authorizePresigned?: (use: PresignedUse) => string | undefined;
 }
+
+export interface PresignedUse {
+  signature: string;
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST';
+  bucket: string;
+  key: string;
+  uploadId?: string;
+}
+
+const PRESIGNABLE = new Set(['GET', 'HEAD', 'PUT', 'POST']);
 
 export interface S3Front {
   port: number;
@@ -52,7 +67,20 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
     }
     if (!isSigned(signed)) throw accessDenied('Access Denied');
     if (signed.headers.authorization !== undefined) await verifyHeaderSigned(signed, options.credentials, now());
-    else await verifyPresigned(signed, options.credentials, now());
+    else {
+      await verifyPresigned(signed, options.credentials, now());
+      const [bucket = '', ...key] = segments;
+      if (PRESIGNABLE.has(signed.method) && key.length > 0) {
+        const uploadId = url.searchParams.get('uploadId');
+        authorize({
+          signature: url.searchParams.get('X-Amz-Signature') ?? '',
+          method: signed.method as PresignedUse['method'],
+          bucket: decodeURIComponent(bucket),
+          key: decodeURIComponent(key.join('/')),
+          ...(uploadId ? { uploadId } : {}),
+        });
+      }
+    }
     // x-amz-content-sha256 is covered by the signature; a hex digest of a streamed body is not recomputed here (see README).
     return forward(request, response, request);
   }
@@ -68,9 +96,16 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
     if (field('x-amz-algorithm') !== 'AWS4-HMAC-SHA256') throw accessDenied('Only AWS4-HMAC-SHA256 POST policies are accepted.');
     await verifyPolicySignature({ policy, signature, credential: field('x-amz-credential') ?? '', date: field('x-amz-date') ?? '' }, options.credentials);
     const { sizeRange } = checkPolicy(policy, new Map([...form.fields, ['bucket', bucket]]), now());
-    if (field('key') === undefined) throw new S3Refusal(400, 'InvalidArgument', 'Bucket POST must contain a field named \'key\'.');
+    const key = field('key');
+    if (key === undefined) throw new S3Refusal(400, 'InvalidArgument', 'Bucket POST must contain a field named \'key\'.');
+    authorize({ signature, method: 'POST', bucket, key: key.replace('${filename}', form.fileName) });
     const body = Readable.from(reencodedForm(form, boundary, sizeRange));
     await forward(request, response, body);
+  }
+
+  function authorize(use: PresignedUse): void {
+    const refusal = options.authorizePresigned?.(use);
+    if (refusal !== undefined) throw accessDenied(refusal);
   }
 
   /** Passes a request on to s3rver and its answer back. A body that fails (too large, too small) aborts the upstream request. */

@@ -26,7 +26,7 @@ import type {
   StopExecutionInput,
   StopExecutionOutput,
 } from '@aws-sdk/client-sfn';
-import { DEFAULT_ACCOUNT_ID, functionKeyOf, loadStateMachineDefinition } from './definitions';
+import { DEFAULT_ACCOUNT_ID, functionKeyOf, loadStateMachineDefinition, localLambdaArn } from './definitions';
 
 export interface LocalStepFunctionsOptions {
   region: string;
@@ -36,6 +36,11 @@ export interface LocalStepFunctionsOptions {
   stateMachines: Record<string, string>;
   /** Runs a Lambda function (serverless.yml function key) with a JSON payload and returns its result. */
   invoke: (functionKey: string, payload: unknown) => Promise<unknown>;
+  /**
+   * Authorises a Task's invocation as its state machine's role before it runs (local IAM); a throw fails
+   * the Task with that error, as Lambda's AccessDeniedException does in AWS. Default: every invoke allowed.
+   */
+  authorizeInvoke?: (stateMachineName: string, functionArn: string) => void;
   /** Where execution records are kept across restarts; in memory only when absent. */
   storeDir?: string;
   /** Multiplies every Retry IntervalSeconds/MaxDelaySeconds (tests use e.g. 0.001). Default 1. */
@@ -155,6 +160,7 @@ export class LocalStepFunctions {
   readonly region: string;
   readonly accountId: string;
   private readonly invoke: LocalStepFunctionsOptions['invoke'];
+  private readonly authorizeInvoke: NonNullable<LocalStepFunctionsOptions['authorizeInvoke']>;
   private readonly storeDir?: string;
   private readonly machines = new Map<string, LoadedStateMachine>();
   private readonly executions = new Map<string, ExecutionRecord>();
@@ -170,6 +176,7 @@ export class LocalStepFunctions {
     this.region = options.region;
     this.accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
     this.invoke = options.invoke;
+    this.authorizeInvoke = options.authorizeInvoke ?? (() => undefined);
     this.storeDir = options.storeDir;
     for (const [name, aslPath] of Object.entries(options.stateMachines)) {
       const definition = loadStateMachineDefinition(aslPath, { region: this.region, accountId: this.accountId });
@@ -475,11 +482,11 @@ export class LocalStepFunctions {
     }
     switch (task.kind) {
       case 'lambda':
-        return this.invokeFunction(functionKeyOf(task.resource), input);
+        return this.invokeFunction(record.stateMachineName, functionKeyOf(task.resource), input);
       case 'lambda:invoke': {
         const { functionKey, payload } = lambdaInvokeParameters(task, input);
         // The shape AWS's lambda:invoke integration returns.
-        return { ExecutedVersion: '$LATEST', Payload: await this.invokeFunction(functionKey, payload), StatusCode: 200 };
+        return { ExecutedVersion: '$LATEST', Payload: await this.invokeFunction(record.stateMachineName, functionKey, payload), StatusCode: 200 };
       }
       case 'lambda:invoke.waitForTaskToken': {
         const { functionKey, payload } = lambdaInvokeParameters(task, input);
@@ -487,7 +494,7 @@ export class LocalStepFunctions {
         const outcome = this.awaitTaskToken(taskToken, executionArn, runId, task);
         void outcome.finally(() => this.forgetTaskToken(record, task.stateName, taskToken)).catch(() => undefined);
         // The function may call SendTaskSuccess before it even returns; its own failure fails the task.
-        this.invokeFunction(functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)).catch((error: unknown) =>
+        this.invokeFunction(record.stateMachineName, functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)).catch((error: unknown) =>
           this.pendingTasks.get(taskToken)?.fail(toError(error)),
         );
         return outcome;
@@ -550,9 +557,10 @@ export class LocalStepFunctions {
     });
   }
 
-  private async invokeFunction(functionKey: string, payload: unknown): Promise<Json> {
+  private async invokeFunction(stateMachineName: string, functionKey: string, payload: unknown): Promise<Json> {
     let result: unknown;
     try {
+      this.authorizeInvoke(stateMachineName, localLambdaArn(this.region, this.accountId, functionKey));
       result = await this.invoke(functionKey, structuredClone(payload));
     } catch (error) {
       // The error's name is what Retry/Catch ErrorEquals match, its message the Cause (see toError).
