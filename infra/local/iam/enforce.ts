@@ -12,7 +12,7 @@ import { AccessDenied } from '@aws-sdk/client-s3';
 import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import type { FinalizeRequestMiddleware, InitializeMiddleware, Pluggable } from '@smithy/types';
-import { evaluate, type Decision, type Evaluation, type IamRequest, type PolicyDocument } from './evaluate';
+import { evaluate, type Decision, type Evaluation, type IamRequest, type PolicyDocument, type PolicyStatement } from './evaluate';
 import { serviceOfClient, type SdkService } from './requests';
 
 export interface LocalRole {
@@ -48,6 +48,8 @@ export interface DecisionRecord {
   action: string;
   resource: string;
   decision: Decision;
+  /** The statement that decided (the Deny, or the first Allow that matched): which grant a call used. */
+  statement?: PolicyStatement;
 }
 
 /** AWS's wording: "User: <arn> is not authorized to perform: <action> on resource: <arn> because no identity-based policy allows the <action> action". */
@@ -103,8 +105,8 @@ export function firstRefusal(role: LocalRole, requests: readonly IamRequest[], r
 
 /** Authorises requests as `role` and throws the service's refusal (the local S3 uses it for presigned requests, as their signer). */
 export function authorizeAs(role: LocalRole, service: SdkService, requests: readonly IamRequest[], onDecision?: (record: DecisionRecord) => void, command = 'presigned'): void {
-  const refusal = firstRefusal(role, requests, (request, { decision }) =>
-    onDecision?.({ role: role.name, session: role.session ?? role.name, service, command, action: request.action, resource: request.resource, decision }),
+  const refusal = firstRefusal(role, requests, (request, { decision, matchedStatement }) =>
+    onDecision?.({ role: role.name, session: role.session ?? role.name, service, command, action: request.action, resource: request.resource, decision, ...(matchedStatement ? { statement: matchedStatement } : {}) }),
   );
   if (refusal) throw accessDeniedError(service, role, refusal.request, refusal.evaluation.decision);
 }
@@ -162,8 +164,8 @@ export function iamEnforcement<Input extends object, Output extends object>(opti
     if (!service) throw new Error(`local IAM: no mapping for the SDK client ${context.clientName ?? '(unnamed)'}`);
     const command = context.commandName ?? '';
     const requests = options.resolveRequests(service, command, args.input as Readonly<Record<string, unknown>>);
-    const refusal = firstRefusal(role, requests, (request, { decision }) =>
-      options.onDecision?.({ role: role.name, session: role.session ?? role.name, service, command, action: request.action, resource: request.resource, decision }),
+    const refusal = firstRefusal(role, requests, (request, { decision, matchedStatement }) =>
+      options.onDecision?.({ role: role.name, session: role.session ?? role.name, service, command, action: request.action, resource: request.resource, decision, ...(matchedStatement ? { statement: matchedStatement } : {}) }),
     );
     if (refusal && options.mode !== 'record') throw accessDeniedError(service, role, refusal.request, refusal.evaluation.decision);
     return next(args);

@@ -73,8 +73,8 @@ export function authorizeStateMachineInvoke(stateMachineName: string, functionAr
   const role = current?.iam.stateMachineRoles[stateMachineName];
   if (!current || !role) return;
   const request = lambdaInvokeRequest(functionArn);
-  const refusal = firstRefusal(role, [request], (r, { decision }) =>
-    keep({ role: role.name, session: role.session ?? role.name, service: 'Lambda', command: 'Invoke', action: r.action, resource: r.resource, decision }),
+  const refusal = firstRefusal(role, [request], (r, { decision, matchedStatement }) =>
+    keep({ role: role.name, session: role.session ?? role.name, service: 'Lambda', command: 'Invoke', action: r.action, resource: r.resource, decision, ...(matchedStatement ? { statement: matchedStatement } : {}) }),
   );
   if (refusal && current.mode === 'enforce') throw lambdaAccessDenied(accessDeniedMessage(role, refusal.request, refusal.evaluation.decision));
 }
@@ -101,8 +101,8 @@ export function presignedRefusal(use: PresignedUse): string | undefined {
   const current = installed;
   const signer: LocalRole | undefined = current ? signerOf(use.signature) : undefined;
   if (!current || !signer) return undefined;
-  const refusal = firstRefusal(signer, presignedS3Requests(current.iam.scope, use), (r, { decision }) =>
-    keep({ role: signer.name, session: signer.session ?? signer.name, service: 'presigned', command: use.method, action: r.action, resource: r.resource, decision }),
+  const refusal = firstRefusal(signer, presignedS3Requests(current.iam.scope, use), (r, { decision, matchedStatement }) =>
+    keep({ role: signer.name, session: signer.session ?? signer.name, service: 'presigned', command: use.method, action: r.action, resource: r.resource, decision, ...(matchedStatement ? { statement: matchedStatement } : {}) }),
   );
   return refusal && current.mode === 'enforce' ? accessDeniedMessage(signer, refusal.request, refusal.evaluation.decision, true) : undefined;
 }
