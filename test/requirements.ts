@@ -35,3 +35,6 @@ export const awsCliMissing = (): string | undefined => missing('The AWS CLI', on
 
 /** A describe title that says when, and why, its tests are skipped. */
 export const titled = (title: string, why: string | undefined): string => (why ? `${title} (skipped: ${why})` : title);
+
+/** cfn-lint, which lints the packaged template and the infra/aws stacks as CloudFormation would read them. */
+export const cfnLintMissing = (): string | undefined => missing('cfn-lint', onPath('cfn-lint'), 'pip install cfn-lint');
