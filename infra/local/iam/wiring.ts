@@ -27,13 +27,17 @@ export function installLocalIam(iam: LocalIam, mode: LocalIamMode, options: { de
   if (options.decisionsFile) mkdirSync(dirname(options.decisionsFile), { recursive: true });
 }
 
+/** The latest decisions kept in memory: a long-running `npm start` must not grow without bound (the file keeps all). */
+const KEPT_DECISIONS = 10_000;
+
 function keep(record: DecisionRecord): void {
   if (!installed) return;
   installed.decisions.push(record);
+  if (installed.decisions.length > KEPT_DECISIONS) installed.decisions.splice(0, installed.decisions.length - KEPT_DECISIONS);
   if (installed.decisionsFile) appendFileSync(installed.decisionsFile, `${JSON.stringify(record)}\n`);
 }
 
-/** Every decision since install (allowed and refused), for `record` mode's comparison with the roles. */
+/** The decisions since install (allowed and refused; the latest 10,000), for tests and `record` mode. */
 export const recordedDecisions = (): readonly DecisionRecord[] => installed?.decisions ?? [];
 
 interface WithMiddleware {
