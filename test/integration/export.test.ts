@@ -201,6 +201,18 @@ describe('direct delivery', () => {
     expect(csv.rows).toEqual(expected.map(asCsvRow));
   });
 
+  it('signs the download link for the host the status was asked at (127.0.0.1 or localhost), and both links download', async () => {
+    const executionArn = await startExport(alice, 'direct', { userId: 'bob' });
+    await pollUntilDone(alice, executionArn);
+    const port = new URL(stack().url).port;
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const res = await fetch(`http://${host}:${port}/api${statusPath(executionArn)}`, { headers: { authorization: `Bearer ${alice}` } });
+      const { url } = (await res.json()) as ExportStatusBody;
+      expect(new URL(url!).hostname).toBe(host);
+      expect((await fetch(url!)).status).toBe(200);
+    }
+  });
+
   it('exports 0 rows as a file with only the header', async () => {
     const executionArn = await startExport(alice, 'direct', { q: 'zzqxjv-no-such-word' });
     const done = await pollUntilDone(alice, executionArn);
