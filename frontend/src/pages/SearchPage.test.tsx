@@ -84,6 +84,17 @@ describe('the search page keeps its search in the URL', () => {
     expect(screen.getByLabelText('Text')).toHaveValue('first');
   });
 
+  it('runs the search shown again when Search is pressed without a change', async () => {
+    window.location.hash = '#/?q=harbour';
+    const { api, queries } = searchApi();
+    renderSignedIn(<SearchPage />, { api });
+    await waitFor(() => expect(queries).toHaveLength(1));
+    await userEvent.setup().click(screen.getByRole('button', { name: 'Search' }));
+    await waitFor(() => expect(queries).toHaveLength(2));
+    expect(lastQuery(queries).q).toBe('harbour');
+    expect(window.location.hash).toBe('#/?q=harbour');
+  });
+
   it('records the next page in the address', async () => {
     window.location.hash = '#/?q=harbour';
     const { api, queries } = searchApi(100);

@@ -34,8 +34,11 @@ export function criteriaOf(form: FormState): SearchCriteria {
   };
 }
 
-/** The search the URL holds, and a way to go to another one (a new history entry, so Back returns). */
-function useSearchUrl(): [SearchState, string, (state: SearchState) => void] {
+/**
+ * The search the URL holds, and a way to go to another one (a new history entry, so Back returns); going
+ * to the search already shown answers false.
+ */
+function useSearchUrl(): [SearchState, string, (state: SearchState) => boolean] {
   const [hash, setHash] = useState(() => window.location.hash);
   useEffect(() => {
     const onChange = () => setHash(window.location.hash);
@@ -45,9 +48,10 @@ function useSearchUrl(): [SearchState, string, (state: SearchState) => void] {
   const state = useMemo(() => searchStateOfHash(hash), [hash]);
   const go = useCallback((next: SearchState) => {
     const nextHash = hashOfSearchState(next);
-    if (nextHash === window.location.hash || (nextHash === '#/' && window.location.hash === '')) return;
+    if (nextHash === window.location.hash || (nextHash === '#/' && window.location.hash === '')) return false;
     window.location.hash = nextHash;
     setHash(window.location.hash);
+    return true;
   }, []);
   return [state, hash, go];
 }
@@ -71,6 +75,8 @@ export function SearchPage() {
   const [result, setResult] = useState<SearchResult>();
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string>();
+  // Bumped when Search is pressed for the search already shown: it runs again, as before it was in the URL.
+  const [runs, setRuns] = useState(0);
   const id = useId();
   const resultsRef = useRef<HTMLElement>(null);
 
@@ -94,7 +100,7 @@ export function SearchPage() {
         if (!abort.signal.aborted) setLoading(false);
       });
     return () => abort.abort();
-  }, [api, criteria, page, pageSize]);
+  }, [api, criteria, page, pageSize, runs]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -105,7 +111,7 @@ export function SearchPage() {
       document.getElementById(`${id}-${first}`)?.focus();
       return;
     }
-    go({ form, page: 1, pageSize });
+    if (!go({ form, page: 1, pageSize })) setRuns((n) => n + 1);
   };
 
   const field = (name: keyof FormState) => ({
@@ -126,7 +132,6 @@ export function SearchPage() {
   const blocked = exportBlockedBecause(criteria, loading ? undefined : result, loading ? undefined : error);
   const dateField = (name: 'from' | 'to') => ({
     ...field(name),
-    inputMode: 'numeric' as const,
     placeholder: 'YYYY-MM-DD',
     autoComplete: 'off',
     'aria-invalid': problems[name] ? true : undefined,
