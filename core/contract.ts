@@ -35,6 +35,27 @@ export interface SearchResult {
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
+/** An export file's format: CSV (the default) or NDJSON (one JSON object per line). */
+export type ExportFormat = 'csv' | 'ndjson';
+
+/** `POST /api/download-request`'s body (`type` is accepted for `delivery`). */
+export interface DownloadRequestBody {
+  delivery: DeliveryType;
+  searchCriteria?: SearchCriteria;
+  columns?: Array<keyof Post>;
+  format?: ExportFormat;
+  /** CSV only: a UTF-8 byte order mark, so Excel on Windows opens accents correctly. */
+  excel?: boolean;
+  /** Compressed with gzip (`.csv.gz`, `.ndjson.gz`). */
+  gzip?: boolean;
+}
+
+/** `POST /api/download-request`'s 202: the execution, and how many rows the search matched when it started. */
+export interface DownloadRequestAccepted {
+  executionArn: string;
+  estimatedRows: number;
+}
+
 /** How far a running export has got; `totalRows` may be approximate (OpenSearch) or absent. */
 export interface ExportStatusProgress {
   rowsWritten: number;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { DeliveryType, Post as ContractPost, SearchCriteria as ContractSearchCriteria } from './contract';
+import type { DeliveryType, ExportFormat, Post as ContractPost, SearchCriteria as ContractSearchCriteria } from './contract';
 
 /** A post in the searchable data source. */
 export const PostSchema = z.object({
@@ -64,13 +64,22 @@ export function withDelivery<T extends { delivery?: DeliveryType | undefined; ty
   return { ...rest, delivery: chosen };
 }
 
+export const EXPORT_FORMATS = ['csv', 'ndjson'] as const satisfies readonly ExportFormat[];
+
 export const DownloadRequestSchema = z
   .object({
     ...DELIVERY_FIELDS,
     searchCriteria: SearchCriteriaSchema.default({}),
     columns: z.array(z.enum(POST_COLUMNS)).min(1).optional(),
+    format: z.enum(EXPORT_FORMATS, 'must be one of csv, ndjson').optional(),
+    excel: z.boolean().optional(),
+    gzip: z.boolean().optional(),
   })
   .strict()
+  .superRefine((body, ctx) => {
+    // A byte order mark at the start of NDJSON breaks the JSON parsers that read it.
+    if (body.excel === true && body.format === 'ndjson') ctx.addIssue({ code: 'custom', path: ['excel'], message: 'applies to CSV only, not ndjson' });
+  })
   .transform(withDelivery);
 export type DownloadRequest = z.infer<typeof DownloadRequestSchema>;
 

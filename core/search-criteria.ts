@@ -134,11 +134,15 @@ export function offsetOf(page: PageRequest): number {
   return (page.page - 1) * page.pageSize;
 }
 
-/** Rules zod cannot express field by field: `from` may not be after `to`. Returns the criteria unchanged. */
-export function checkCriteria(criteria: SearchCriteria): SearchCriteria {
+/**
+ * Rules zod cannot express field by field: `from` may not be after `to`. Returns the criteria unchanged.
+ * `fieldPrefix` names where the criteria sit in a body (`searchCriteria` in an export request).
+ */
+export function checkCriteria(criteria: SearchCriteria, fieldPrefix = ''): SearchCriteria {
   const { from, to } = dateBoundsOf(criteria);
   if (from !== undefined && to !== undefined && instantOf(from) > instantOf(to)) {
-    throw new InvalidInput(`from: must not be after to (${criteria.from} > ${criteria.to})`, 'from');
+    const field = fieldPrefix ? `${fieldPrefix}.from` : 'from';
+    throw new InvalidInput(`${field}: must not be after to (${criteria.from} > ${criteria.to})`, field);
   }
   return criteria;
 }

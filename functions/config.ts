@@ -31,8 +31,13 @@ const ConfigSchema = z.object({
   quarantineBucket: z.string().min(1),
   /** Largest import file accepted: what one task checks and imports within its timeout (core/capacity.ts). Default 1 GiB. */
   maxImportBytes: z.coerce.number().int().positive().default(MAX_IMPORT_BYTES_ONE_TASK),
-  /** Largest export (estimated rows from the search total) one task writes within its timeout (core/capacity.ts). */
-  maxExportRows: z.coerce.number().int().positive().default(MAX_EXPORT_ROWS_ONE_TASK),
+  /**
+   * Largest export (estimated rows from the search total) one task writes within its timeout (core/capacity.ts);
+   * `unlimited` (the local stack's default) checks nothing.
+   */
+  maxExportRows: z
+    .union([z.literal('unlimited').transform(() => Number.POSITIVE_INFINITY), z.coerce.number().int().positive()])
+    .default(MAX_EXPORT_ROWS_ONE_TASK),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /** Import records in DynamoDB (required in both homes). */

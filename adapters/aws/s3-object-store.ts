@@ -38,7 +38,11 @@ const COPY_PART_BYTES = 1024 ** 3;
  * headers are sent.
  */
 export class S3ObjectStore implements ObjectStore {
-  constructor(private readonly s3: S3Client) {}
+  /** `presigner`: the client links are signed with (the local stack's follows the browser's host); by default `s3`. */
+  constructor(
+    private readonly s3: S3Client,
+    private readonly presigner: () => S3Client = () => s3,
+  ) {}
 
   async putStream(bucket: string, key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }> {
     const target = {
@@ -72,7 +76,7 @@ export class S3ObjectStore implements ObjectStore {
       Key: key,
       ...(downloadName ? { ResponseContentDisposition: `attachment; filename="${downloadName.replace(/["\\\r\n]/g, '_')}"` } : {}),
     });
-    return getSignedUrl(this.s3, command, { expiresIn: Math.max(1, Math.floor(expiresInSeconds)) });
+    return getSignedUrl(this.presigner(), command, { expiresIn: Math.max(1, Math.floor(expiresInSeconds)) });
   }
 
   async delete(bucket: string, key: string): Promise<void> {
@@ -126,7 +130,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost> {
-    const { url, fields } = await createPresignedPost(this.s3, { ...plan, Expires: Math.max(1, Math.floor(expiresInSeconds)) });
+    const { url, fields } = await createPresignedPost(this.presigner(), { ...plan, Expires: Math.max(1, Math.floor(expiresInSeconds)) });
     return { url, fields };
   }
 
@@ -142,7 +146,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async presignUploadPart(bucket: string, key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string> {
     const command = new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber });
-    return getSignedUrl(this.s3, command, { expiresIn: Math.max(1, Math.floor(expiresInSeconds)) });
+    return getSignedUrl(this.presigner(), command, { expiresIn: Math.max(1, Math.floor(expiresInSeconds)) });
   }
 
   async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {

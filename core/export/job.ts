@@ -1,7 +1,8 @@
-import type { DeliveryType, SearchCriteria } from '../contract';
+import type { DeliveryType, ExportFormat, SearchCriteria } from '../contract';
 import { isRecord } from '../guards';
 import type { PostColumn, User } from '../model';
 import type { Clock, ObjectStore } from '../ports';
+import { fileExtensionOf, fileOptionsOf } from './file-format';
 
 /** The input every export execution starts with. */
 export interface ExportJob {
@@ -10,6 +11,10 @@ export interface ExportJob {
   delivery: DeliveryType;
   searchCriteria: SearchCriteria;
   columns?: PostColumn[];
+  /** The file's options, each left out when it is the default (CSV, no byte order mark, not compressed). */
+  format?: ExportFormat;
+  excel?: boolean;
+  gzip?: boolean;
   requestedAt: string;
   /** Set on a retry (POST /api/admin/executions/{arn}/retry): the failed execution it runs again. */
   retryOf?: string;
@@ -41,13 +46,14 @@ export function asExportReport(output: unknown): ExportReport | undefined {
 }
 
 /** Where a report lives: built only from ids we issued, never from text the user typed. */
-export const reportKey = (job: Pick<ExportJob, 'exportId' | 'requestedBy'>): string =>
-  `exports/${encodeURIComponent(job.requestedBy.userId)}/${job.exportId}.csv`;
+export const reportKey = (job: Pick<ExportJob, 'exportId' | 'requestedBy' | 'format' | 'gzip'>): string =>
+  `exports/${encodeURIComponent(job.requestedBy.userId)}/${job.exportId}${fileExtensionOf(fileOptionsOf(job))}`;
 
-/** The file name the browser saves, e.g. `ferry-export-2024-05-01-101112.csv`. */
-export function downloadNameOf(job: Pick<ExportJob, 'exportId' | 'requestedAt'>): string {
+/** The file name the browser saves, e.g. `ferry-export-2024-05-01-101112.csv` (or `.ndjson`, `.csv.gz`…). */
+export function downloadNameOf(job: Pick<ExportJob, 'exportId' | 'requestedAt' | 'format' | 'gzip'>): string {
+  const extension = fileExtensionOf(fileOptionsOf(job));
   const at = job.requestedAt.match(/^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})/);
-  return at ? `ferry-export-${at[1]}-${at[2]}${at[3]}${at[4]}.csv` : `ferry-export-${job.exportId}.csv`;
+  return at ? `ferry-export-${at[1]}-${at[2]}${at[3]}${at[4]}${extension}` : `ferry-export-${job.exportId}${extension}`;
 }
 
 /** SigV4 presigned URLs live at most seven days. */

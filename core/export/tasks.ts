@@ -11,7 +11,8 @@ import type {
 } from '../ports';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { exportAuditEntry } from './audit';
-import { exportColumns, postsToCsvStream } from './csv';
+import { exportColumns } from './csv';
+import { contentTypeOf, exportFileStream, fileOptionsOf } from './file-format';
 import { downloadNameOf, presignReport, reportKey, type ExportJob, type ExportReport } from './job';
 import { adminFailureMail, failedPush, plainFailure, readyMail, readyPush, userFailureMail } from './messages';
 import { ProgressReporter, reportingProgress } from './progress';
@@ -44,7 +45,7 @@ export async function recordExportRequest(deps: { audit: AuditLog; clock: Clock 
   await deps.audit.record(exportAuditEntry(job, 'REQUESTED', deps.clock.now(), { ...(executionArn ? { executionArn } : {}) }));
 }
 
-/** Streams every match into the exports bucket as CSV; memory stays flat whatever the row count. */
+/** Streams every match into the exports bucket in the job's format; memory stays flat whatever the row count. */
 export async function generateCsvReport(
   deps: {
     search: SearchSource;
@@ -66,11 +67,12 @@ export async function generateCsvReport(
       (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
     );
   const batches = reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter);
-  const body = postsToCsvStream(batches, exportColumns(job.columns), progress);
+  const fileOptions = fileOptionsOf(job);
+  const body = exportFileStream(batches, exportColumns(job.columns), fileOptions, progress);
   const bucket = deps.config.exportsBucket;
   const key = reportKey(job);
   const { bytes } = await deps.objects.putStream(bucket, key, body, {
-    contentType: 'text/csv; charset=utf-8',
+    contentType: contentTypeOf(fileOptions),
     contentDisposition: `attachment; filename="${downloadNameOf(job)}"`,
     metadata: { 'export-id': job.exportId },
   });

@@ -1,6 +1,7 @@
 import { exportSizeRule } from '../capacity';
-import type { ExportStatus } from '../contract';
+import type { DownloadRequestAccepted, ExportStatus } from '../contract';
 import { InvalidInput, NotFound } from '../errors';
+import { checkCriteria } from '../search-criteria';
 import type { DownloadRequest, User } from '../model';
 import type {
   Clock,
@@ -21,7 +22,9 @@ export async function requestExport(
   deps: { executions: ExecutionService; ids: IdGenerator; clock: Clock; search: SearchSource; config: { maxExportRows: number } },
   user: User,
   request: DownloadRequest,
-): Promise<{ executionArn: string }> {
+): Promise<DownloadRequestAccepted> {
+  // Checked as a search is: an invalid one would otherwise start and "succeed" with 0 rows.
+  checkCriteria(request.searchCriteria, 'searchCriteria');
   // Refused up front: an export past what one task writes in its timeout would be killed at minute 15.
   const { total } = await deps.search.search(request.searchCriteria, { page: 1, pageSize: 1 });
   if (total > deps.config.maxExportRows) throw new InvalidInput(exportSizeRule(total, deps.config.maxExportRows), 'searchCriteria');
@@ -32,10 +35,13 @@ export async function requestExport(
     delivery: request.delivery,
     searchCriteria: request.searchCriteria,
     ...(request.columns ? { columns: request.columns } : {}),
+    ...(request.format && request.format !== 'csv' ? { format: request.format } : {}),
+    ...(request.excel ? { excel: true } : {}),
+    ...(request.gzip ? { gzip: true } : {}),
     requestedAt: deps.clock.now().toISOString(),
   };
   const { executionArn } = await deps.executions.start('export', exportId, job);
-  return { executionArn };
+  return { executionArn, estimatedRows: total };
 }
 
 export async function exportStatus(

@@ -12,8 +12,8 @@ export const makeHandler = (deps: Pick<Deps, 'config' | 'executions' | 'ids' | '
   route(async (event: HttpEvent) => {
     const user = callerOf(event);
     const request = parseInput(DownloadRequestSchema, jsonBody(event));
-    const { executionArn } = await requestExport(deps, user, request);
-    return json(202, { executionArn });
+    const { executionArn, estimatedRows } = await requestExport(deps, user, request);
+    return json(202, { executionArn, estimatedRows });
   });
 
 export const handler = wired({ executions, ids, clock, search }, makeHandler);

@@ -39,5 +39,11 @@ export const buildLocalDeps: DepsBuilder = async (config) => {
     ports.mailer = () => new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom);
   }
 
+  const s3Endpoint = config.s3Endpoint;
+  if (s3Endpoint) {
+    const { localObjects } = await import('./local-objects');
+    ports.objects = () => localObjects(config, s3Endpoint);
+  }
+
   return lazyDeps(config, ports);
 };

@@ -6,6 +6,7 @@ import { httpRoutes } from './gateway/http-routes';
 import type { GatewayLimits } from './gateway/limits';
 import { staticFiles } from './gateway/static-files';
 import { startManagementApi } from './gateway/management';
+import { webConfigForHost } from './gateway/web-config';
 import { websocketApi } from './gateway/websocket';
 import type { LocalAuth } from './local-auth';
 import type { ServerlessFunction } from './serverless-config';
@@ -42,6 +43,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const websockets = websocketApi(options);
   const serveStatic = staticFiles(options.webRoot);
 
+  // Known once the server listens; requests arrive only after that.
+  let ownUrl = 'http://localhost';
   const admit = inFlightCap(options.maxInFlight ?? (Number(process.env.GATEWAY_MAX_IN_FLIGHT) || 256));
 
   const server = createServer((req, res) => {
@@ -60,7 +63,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return idToken ? send(res, 200, { idToken }) : send(res, 401, { message: 'Wrong user name or password.' });
       }
       if (url.pathname === '/api/local/jwks.json' && localAuth) return send(res, 200, localAuth.jwks);
-      if (url.pathname === '/config.json') return send(res, 200, services!.webConfig, { 'cache-control': 'no-store' });
+      if (url.pathname === '/config.json') {
+        return send(res, 200, webConfigForHost(services!.webConfig, ownUrl, req.headers.host), { 'cache-control': 'no-store' });
+      }
       if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { message: 'The web app answers GET and HEAD only.' }, { allow: 'GET, HEAD' });
       return serveStatic(res, url);
@@ -73,9 +78,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolvePromise) => server.listen(options.port, host, resolvePromise));
   const port = (server.address() as AddressInfo).port;
+  ownUrl = `http://localhost:${port}`;
   const managementApi = await startManagementApi(websockets.management, { host });
   return {
-    url: `http://localhost:${port}`,
+    url: ownUrl,
     port,
     managementEndpoint: managementApi.endpoint,
     close: () =>

@@ -153,6 +153,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     JWT_AUDIENCE: LOCAL_AUDIENCE,
     JWKS_URL: `${issuer}/jwks.json`,
     APP_URL: gateway.url,
+    // No cap unless asked: the local stack writes far faster than the AWS figure the default is for.
+    MAX_EXPORT_ROWS: process.env.MAX_EXPORT_ROWS || 'unlimited',
   });
   await getDeps();
   // The local S3's object-created events play S3 → EventBridge, filtered by serverless.yml's eventBridge rules.

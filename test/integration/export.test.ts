@@ -1,3 +1,5 @@
+import { gunzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import { simpleParser } from 'mailparser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -57,6 +59,21 @@ describe('the local stack', () => {
     expect(res.status).toBe(200);
   });
 
+  it('serves the web app a config naming the host it was reached by, so sign-in works at 127.0.0.1 too', async () => {
+    const port = new URL(stack().url).port;
+    for (const host of ['localhost', '127.0.0.1']) {
+      const res = await fetch(`http://${host}:${port}/config.json`);
+      const config = (await res.json()) as { apiUrl: string; wsUrl: string };
+      expect(config).toMatchObject({ apiUrl: `http://${host}:${port}/api`, wsUrl: `ws://${host}:${port}/ws` });
+    }
+    const token = await fetch(`http://127.0.0.1:${port}/api/local/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${port}` },
+      body: JSON.stringify({ username: 'alice', password: 'ferry' }),
+    });
+    expect(token.status).toBe(200);
+  });
+
   it('refuses a wrong password and requests without a token', async () => {
     await expect(signIn('alice', 'wrong')).rejects.toThrow(/401/);
     expect((await api(undefined, 'GET', '/search?q=data')).status).toBe(401);
@@ -85,6 +102,85 @@ describe('POST /api/download-request', () => {
     expect(status).toBe(400);
     expect(body.field).toBe('searchCriteria.from');
   });
+
+  it('answers 400 naming the field for a search whose from is after its to, and starts nothing', async () => {
+    const searchCriteria = { from: '2024-06-02', to: '2024-06-01' };
+    const { status, body } = await api<{ field: string; message: string }>(alice, 'POST', '/download-request', { type: 'direct', searchCriteria });
+    expect(status).toBe(400);
+    expect(body.field).toBe('searchCriteria.from');
+    expect(body.message).toMatch(/must not be after to/);
+  });
+
+  it('answers 400 naming the field for an unknown format and for excel with ndjson', async () => {
+    const unknown = await api<{ field: string }>(alice, 'POST', '/download-request', { type: 'direct', format: 'xlsx' });
+    expect([unknown.status, unknown.body.field]).toEqual([400, 'format']);
+    const excelJson = await api<{ field: string }>(alice, 'POST', '/download-request', { type: 'direct', format: 'ndjson', excel: true });
+    expect([excelJson.status, excelJson.body.field]).toEqual([400, 'excel']);
+  });
+
+  it('answers 202 with the rows the search matched', async () => {
+    const searchCriteria = { userId: 'alice' };
+    const expected = await allSearchHits(alice, searchCriteria);
+    const { status, body } = await api<{ executionArn: string; estimatedRows: number }>(alice, 'POST', '/download-request', { type: 'direct', searchCriteria });
+    expect(status).toBe(202);
+    expect(body.estimatedRows).toBe(expected.length);
+    expect((await pollUntilDone(alice, body.executionArn)).status).toBe('SUCCEEDED');
+  });
+});
+
+describe('export options', () => {
+  const criteria = { userId: 'alice' };
+  let expected: Post[];
+  beforeAll(async () => {
+    expected = await allSearchHits(alice, criteria);
+    expect(expected.length).toBeGreaterThan(0);
+  });
+
+  /** Exports with the options and downloads the finished file through its presigned link. */
+  async function exportWith(options: Record<string, unknown>) {
+    const { status, body } = await api<{ executionArn: string }>(alice, 'POST', '/download-request', { type: 'direct', searchCriteria: criteria, ...options });
+    expect(status).toBe(202);
+    const done = await pollUntilDone(alice, body.executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.rowCount).toBe(expected.length);
+    const res = await fetch(done.url!);
+    expect(res.status).toBe(200);
+    return { bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+  }
+  const savedName = (headers: Headers) => headers.get('content-disposition')?.match(/filename="([^"]+)"/)?.[1];
+
+  it('excel: a CSV starting with the UTF-8 byte order mark that csv-parse reads row for row', async () => {
+    const { bytes, headers } = await exportWith({ excel: true });
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(savedName(headers)).toMatch(/^ferry-export-[\d-]+\.csv$/);
+    expect(parse(bytes, { columns: true, bom: true, record_delimiter: '\r\n' })).toEqual(expected.map(asCsvRow));
+  });
+
+  it('ndjson: one JSON object per line, in search order, with tags as arrays', async () => {
+    const { bytes, headers } = await exportWith({ format: 'ndjson' });
+    expect(headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect(savedName(headers)).toMatch(/\.ndjson$/);
+    const lines = bytes.toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Post);
+    expect(lines).toEqual(expected);
+  });
+
+  it('gzip: a .csv.gz that gunzips to the CSV, with the header first', async () => {
+    const { bytes, headers } = await exportWith({ gzip: true });
+    expect(headers.get('content-type')).toBe('application/gzip');
+    expect(headers.get('content-encoding')).toBeNull();
+    expect(savedName(headers)).toMatch(/\.csv\.gz$/);
+    const csv = gunzipSync(bytes).toString('utf8');
+    expect(csv.split('\r\n')[0]).toBe('id,userId,dateCreated,content,tags');
+    expect(parse(csv, { columns: true })).toEqual(expected.map(asCsvRow));
+  });
+
+  it('gzip with ndjson and chosen columns: a .ndjson.gz of those columns only', async () => {
+    const { bytes, headers } = await exportWith({ format: 'ndjson', gzip: true, columns: ['id', 'tags'] });
+    expect(savedName(headers)).toMatch(/\.ndjson\.gz$/);
+    const lines = gunzipSync(bytes).toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(lines).toEqual(expected.map((post) => ({ id: post.id, tags: post.tags })));
+  });
 });
 
 describe('direct delivery', () => {
@@ -103,6 +199,18 @@ describe('direct delivery', () => {
     const csv = await downloadCsv(done.url!);
     expect(csv.text.split('\r\n')[0]).toBe('id,userId,dateCreated,content,tags');
     expect(csv.rows).toEqual(expected.map(asCsvRow));
+  });
+
+  it('signs the download link for the host the status was asked at (127.0.0.1 or localhost), and both links download', async () => {
+    const executionArn = await startExport(alice, 'direct', { userId: 'bob' });
+    await pollUntilDone(alice, executionArn);
+    const port = new URL(stack().url).port;
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const res = await fetch(`http://${host}:${port}/api${statusPath(executionArn)}`, { headers: { authorization: `Bearer ${alice}` } });
+      const { url } = (await res.json()) as ExportStatusBody;
+      expect(new URL(url!).hostname).toBe(host);
+      expect((await fetch(url!)).status).toBe(200);
+    }
   });
 
   it('exports 0 rows as a file with only the header', async () => {

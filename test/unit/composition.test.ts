@@ -26,6 +26,13 @@ describe('configuration', () => {
     expect(config).toMatchObject({ region: 'eu-west-1', exportsBucket: 'exports', mailTransport: 'ses', exportTtlHours: 72, clamdPort: 3310 });
   });
 
+  it('caps exports at what one task writes unless MAX_EXPORT_ROWS says a number or unlimited', () => {
+    expect(parseConfig(awsEnv).maxExportRows).toBe(25_000_000);
+    expect(parseConfig({ ...awsEnv, MAX_EXPORT_ROWS: '1000' }).maxExportRows).toBe(1000);
+    expect(parseConfig({ ...awsEnv, MAX_EXPORT_ROWS: 'unlimited' }).maxExportRows).toBe(Number.POSITIVE_INFINITY);
+    expect(() => parseConfig({ ...awsEnv, MAX_EXPORT_ROWS: 'lots' })).toThrow(/maxExportRows/);
+  });
+
   it('throws at start-up naming each missing required value', () => {
     const { EXPORTS_BUCKET: _bucket, JWKS_URL: _jwks, ...incomplete } = awsEnv;
     expect(() => parseConfig(incomplete)).toThrow(/incomplete: .*exportsBucket.*jwksUrl/);

@@ -12,8 +12,11 @@ const CHOICES: { delivery: DeliveryType; label: string; detail: string }[] = [
   { delivery: 'push', label: 'Notify me here', detail: 'Show the link on this page the moment it is ready' },
 ];
 
-/** "Export results": the three deliveries, then the latest export's progress in plain words. */
-export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; total?: number }) {
+/**
+ * "Export results": the three deliveries, then the latest export's progress in plain words. `unavailable`
+ * says why this search cannot be exported (empty, invalid, nothing found); the button is then disabled and says so.
+ */
+export function ExportMenu({ criteria, total, unavailable }: { criteria: SearchCriteria; total?: number; unavailable?: string }) {
   const { tracker, user } = useUser();
   const exports = useExports();
   const [open, setOpen] = useState(false);
@@ -23,6 +26,7 @@ export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; tota
   const buttonRef = useRef<HTMLButtonElement>(null);
   const itemRefs = useRef<(HTMLButtonElement | null)[]>([]);
   const menuId = useId();
+  const whyId = useId();
   const active = exports.find((r) => r.executionArn === activeArn);
 
   useEffect(() => {
@@ -74,7 +78,8 @@ export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; tota
         aria-haspopup="menu"
         aria-expanded={open}
         aria-controls={menuId}
-        disabled={starting !== undefined}
+        disabled={starting !== undefined || unavailable !== undefined}
+        aria-describedby={unavailable !== undefined ? whyId : undefined}
         onClick={() => setOpen((o) => !o)}
       >
         {starting ? (
@@ -85,7 +90,12 @@ export function ExportMenu({ criteria, total }: { criteria: SearchCriteria; tota
           <>Export results{total !== undefined ? ` (${formatCount(total)})` : ''} ▾</>
         )}
       </button>
-      {open && (
+      {unavailable !== undefined && (
+        <p id={whyId} className="hint small export-unavailable">
+          {unavailable}
+        </p>
+      )}
+      {open && unavailable === undefined && (
         <div
           id={menuId}
           role="menu"

@@ -33,3 +33,12 @@ export const formatDateTime = (iso: string): string => {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 };
+
+/**
+ * "2024-06-01 12:00 UTC": the one way the search page writes a moment, in the same YYYY-MM-DD as its date
+ * fields, and in UTC, the time zone the server reads those dates in.
+ */
+export const formatUtcDateTime = (iso: string): string => {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 16)} UTC`;
+};

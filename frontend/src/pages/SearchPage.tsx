@@ -1,23 +1,24 @@
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { SearchCriteria, SearchResult } from '../api/types';
 import { ExportMenu } from '../components/ExportMenu';
 import { ExportsPanel } from '../components/ExportsPanel';
 import { plainMessage } from '../lib/errors';
-import { formatCount, formatDateTime } from '../lib/format';
+import { formatCount, formatUtcDateTime } from '../lib/format';
+import {
+  EMPTY_FORM,
+  PAGE_SIZES,
+  dateProblems,
+  hashOfSearchState,
+  searchStateOfHash,
+  type SearchForm,
+  type SearchState,
+} from '../lib/search-url';
 import { useServices } from '../services';
 
-interface FormState {
-  q: string;
-  tags: string;
-  userId: string;
-  from: string;
-  to: string;
-}
+type FormState = SearchForm;
 
 /** Search pages reach at most this deep (the server's result window); exports have no limit. */
 const MAX_BROWSABLE_ROWS = 10_000;
-
-const EMPTY: FormState = { q: '', tags: '', userId: '', from: '', to: '' };
 
 export function criteriaOf(form: FormState): SearchCriteria {
   const tags = form.tags
@@ -28,22 +29,62 @@ export function criteriaOf(form: FormState): SearchCriteria {
     ...(form.q.trim() ? { q: form.q.trim() } : {}),
     ...(tags.length ? { tags } : {}),
     ...(form.userId.trim() ? { userId: form.userId.trim() } : {}),
-    ...(form.from ? { from: form.from } : {}),
-    ...(form.to ? { to: form.to } : {}),
+    ...(form.from.trim() ? { from: form.from.trim() } : {}),
+    ...(form.to.trim() ? { to: form.to.trim() } : {}),
   };
+}
+
+/**
+ * The search the URL holds, and a way to go to another one (a new history entry, so Back returns); going
+ * to the search already shown answers false.
+ */
+function useSearchUrl(): [SearchState, string, (state: SearchState) => boolean] {
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const onChange = () => setHash(window.location.hash);
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  const state = useMemo(() => searchStateOfHash(hash), [hash]);
+  const go = useCallback((next: SearchState) => {
+    const nextHash = hashOfSearchState(next);
+    if (nextHash === window.location.hash || (nextHash === '#/' && window.location.hash === '')) return false;
+    window.location.hash = nextHash;
+    setHash(window.location.hash);
+    return true;
+  }, []);
+  return [state, hash, go];
+}
+
+/** Why Export cannot start for this search, in plain words; undefined when it can. */
+function exportBlockedBecause(criteria: SearchCriteria, result: SearchResult | undefined, error: string | undefined): string | undefined {
+  if (error) return 'Export needs a search that works: fix the search first.';
+  if (Object.keys(criteria).length === 0) return 'Search for something first (words, tags, an author or dates), then export what it finds.';
+  if (result && result.total === 0) return 'Nothing to export: no posts match this search.';
+  return undefined;
 }
 
 export function SearchPage() {
   const { api } = useServices();
-  const [form, setForm] = useState<FormState>(EMPTY);
-  const [criteria, setCriteria] = useState<SearchCriteria>({});
-  const [page, setPage] = useState(1);
-  const [pageSize, setPageSize] = useState(20);
+  const [url, hash, go] = useSearchUrl();
+  const { page, pageSize } = url;
+  const [form, setForm] = useState<FormState>(url.form);
+  const [problems, setProblems] = useState<ReturnType<typeof dateProblems>>({});
+  // The URL's search is the one shown: criteria change only when the URL does (submit, Back, reload).
+  const criteria = useMemo(() => criteriaOf(url.form), [url.form]);
   const [result, setResult] = useState<SearchResult>();
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string>();
+  // Bumped when Search is pressed for the search already shown: it runs again, as before it was in the URL.
+  const [runs, setRuns] = useState(0);
   const id = useId();
   const resultsRef = useRef<HTMLElement>(null);
+
+  // Back and Forward bring the form back to the search they show.
+  useEffect(() => {
+    setForm(url.form);
+    setProblems({});
+  }, [hash, url.form]);
 
   useEffect(() => {
     const abort = new AbortController();
@@ -59,12 +100,18 @@ export function SearchPage() {
         if (!abort.signal.aborted) setLoading(false);
       });
     return () => abort.abort();
-  }, [api, criteria, page, pageSize]);
+  }, [api, criteria, page, pageSize, runs]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setPage(1);
-    setCriteria(criteriaOf(form));
+    const found = dateProblems(form);
+    setProblems(found);
+    const first = (['from', 'to'] as const).find((name) => found[name]);
+    if (first) {
+      document.getElementById(`${id}-${first}`)?.focus();
+      return;
+    }
+    if (!go({ form, page: 1, pageSize })) setRuns((n) => n + 1);
   };
 
   const field = (name: keyof FormState) => ({
@@ -79,9 +126,17 @@ export function SearchPage() {
   const pages = result ? Math.max(1, Math.min(Math.ceil(result.total / result.pageSize), Math.floor(MAX_BROWSABLE_ROWS / pageSize))) : 1;
   const capped = result !== undefined && result.total > MAX_BROWSABLE_ROWS;
   const goTo = (p: number) => {
-    setPage(p);
+    go({ ...url, page: p });
     resultsRef.current?.focus();
   };
+  const blocked = exportBlockedBecause(criteria, loading ? undefined : result, loading ? undefined : error);
+  const dateField = (name: 'from' | 'to') => ({
+    ...field(name),
+    placeholder: 'YYYY-MM-DD',
+    autoComplete: 'off',
+    'aria-invalid': problems[name] ? true : undefined,
+    'aria-describedby': problems[name] ? `${id}-${name}-problem ${id}-dates-hint` : `${id}-dates-hint`,
+  });
 
   return (
     <div className="search-layout">
@@ -104,13 +159,26 @@ export function SearchPage() {
             <input placeholder="User id" autoComplete="off" {...field('userId')} />
           </div>
           <div className="field">
-            <label htmlFor={`${id}-from`}>From</label>
-            <input type="date" {...field('from')} />
+            <label htmlFor={`${id}-from`}>From (UTC)</label>
+            <input {...dateField('from')} />
+            {problems.from && (
+              <span id={`${id}-from-problem`} className="field-problem small">
+                {problems.from}
+              </span>
+            )}
           </div>
           <div className="field">
-            <label htmlFor={`${id}-to`}>To</label>
-            <input type="date" {...field('to')} />
+            <label htmlFor={`${id}-to`}>To (UTC)</label>
+            <input {...dateField('to')} />
+            {problems.to && (
+              <span id={`${id}-to-problem`} className="field-problem small">
+                {problems.to}
+              </span>
+            )}
           </div>
+          <p id={`${id}-dates-hint`} className="hint small dates-hint">
+            Dates are YYYY-MM-DD, whole days in UTC (the time zone of the dates below), both included.
+          </p>
           <div className="form-actions">
             <button type="submit" className="button primary">
               Search
@@ -119,9 +187,9 @@ export function SearchPage() {
               type="button"
               className="button"
               onClick={() => {
-                setForm(EMPTY);
-                setPage(1);
-                setCriteria({});
+                setForm(EMPTY_FORM);
+                setProblems({});
+                go({ form: EMPTY_FORM, page: 1, pageSize });
               }}
             >
               Clear
@@ -133,7 +201,7 @@ export function SearchPage() {
           <p className="results-summary" aria-live="polite" aria-atomic="true">
             {loading ? 'Searching…' : error ? '' : result ? `${formatCount(result.total)} ${result.total === 1 ? 'post' : 'posts'} found` : ''}
           </p>
-          <ExportMenu criteria={criteria} total={result?.total} />
+          <ExportMenu criteria={criteria} total={error ? undefined : result?.total} {...(blocked ? { unavailable: blocked } : {})} />
         </div>
 
         <section ref={resultsRef} tabIndex={-1} className="results" aria-label="Search results" aria-busy={loading}>
@@ -145,7 +213,7 @@ export function SearchPage() {
             <table className="results-table">
               <thead>
                 <tr>
-                  <th scope="col">Date</th>
+                  <th scope="col">Date (UTC)</th>
                   <th scope="col">Author</th>
                   <th scope="col">Post</th>
                   <th scope="col">Tags</th>
@@ -164,9 +232,11 @@ export function SearchPage() {
                   : result.hits.map((post) => (
                       <tr key={post.id}>
                         <td data-label="Date">
-                          <time dateTime={post.dateCreated}>{formatDateTime(post.dateCreated)}</time>
+                          <time dateTime={post.dateCreated}>{formatUtcDateTime(post.dateCreated)}</time>
                         </td>
-                        <td data-label="Author">{post.userId}</td>
+                        <td data-label="Author" className="author-cell">
+                          {post.userId}
+                        </td>
                         <td data-label="Post" className="content-cell">
                           <span className="clamp">{post.content}</span>
                         </td>
@@ -208,12 +278,9 @@ export function SearchPage() {
             Per page{' '}
             <select
               value={pageSize}
-              onChange={(e) => {
-                setPage(1);
-                setPageSize(Number(e.target.value));
-              }}
+              onChange={(e) => go({ ...url, page: 1, pageSize: Number(e.target.value) })}
             >
-              {[20, 50, 100].map((n) => (
+              {PAGE_SIZES.map((n) => (
                 <option key={n}>{n}</option>
               ))}
             </select>

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenVerifier } from '../../../functions/auth';
 import type { ServerlessFunction } from '../serverless-config';
 import { lowerCaseHeaders, queryParameters, readBody, send, type Invoke } from './http';
+import { withBrowserHost } from '../browser-host';
 import { gatewayLimitsFrom, invokeHttpIntegration, type GatewayLimits } from './limits';
 
 interface HttpRoute {
@@ -84,7 +85,7 @@ export function httpRoutes(options: {
       body: body.length ? body.toString('utf8') : undefined,
       isBase64Encoded: false,
     };
-    const outcome = await invokeHttpIntegration(options.invoke, route.functionKey, event, limits);
+    const outcome = await withBrowserHost(req.headers.host, () => invokeHttpIntegration(options.invoke, route.functionKey, event, limits));
     const result = ('gateway' in outcome ? outcome.gateway : outcome.result) as
       | { statusCode?: number; headers?: Record<string, string>; body?: string }
       | undefined;
