@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { mapLimit } from '../concurrency';
 import type { CreatedResources, ResourcePage, ResourceView } from '../contract';
 import { Conflict } from '../errors';
+import { isRecord } from '../guards';
 import { createUploads, MAX_BATCH_FILES, type CreateDeps } from '../import/use-cases';
 import { parseCreateImportRequest } from '../import/upload-policy';
 import type { User } from '../model';
@@ -21,7 +22,9 @@ export const RESOURCE_LINK_SECONDS = 900;
 
 /** `POST /api/resources`: one file (201 `{resourceId, upload}`) or `{files:[…]}` (201 `{batchId, resources}`). */
 export async function createResources(deps: CreateDeps, user: User, body: unknown): Promise<CreatedResources> {
-  const request = parseCreateImportRequest(body, { maxImportBytes: deps.config.maxImportBytes, maxBatchFiles: MAX_BATCH_FILES });
+  // The browser shows a resource's ✓ or ✗ as it polls, so unless it asks for mail or push, delivery is `direct`.
+  const asked = isRecord(body) && !('delivery' in body) && !('type' in body) ? { ...body, delivery: 'direct' } : body;
+  const request = parseCreateImportRequest(asked, { maxImportBytes: deps.config.maxImportBytes, maxBatchFiles: MAX_BATCH_FILES });
   const { batchId, uploads } = await createUploads(deps, user, request, 'resource');
   if (!batchId) {
     const [only] = uploads;
