@@ -34,10 +34,9 @@ import {
 import { isFinal, mustGetImport, type ImportRecord, type ImportStatus } from './records';
 import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
 import type { ScanVerdict } from './scanner';
-import type { ResourceVerdict } from '../resource/identify';
+import { identifyResourceType, type ResourceVerdict } from '../resource/identify';
 import { resourceQuarantineReason } from '../resource/messages';
 import { isResource } from '../resource/records';
-import { identifyResourceType } from '../resource/tasks';
 
 /**
  * The tasks of statemachines/import.asl.yaml. Each reads the file it works on from the upload bucket

@@ -1,8 +1,11 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { fileTypeFromBuffer } from 'file-type';
+import type { FileTaskInput } from '../import/job';
 import { incompleteUtf8Tail } from '../import/utf8';
-import { isAllowedType } from './config';
+import type { Clock, ImportRecords, ObjectStore } from '../ports';
+import { DEFAULT_RESOURCE_TYPES, isAllowedType } from './config';
+import type { ResourceRecord } from './records';
 
 /** A resource's type as its bytes show it. */
 export interface DetectedType {
@@ -79,6 +82,25 @@ export async function identifyResource(stream: Readable, allowlist: readonly str
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * "Identify format" for a resource (the import's identify task reads the record, sees its kind and calls this):
+ * the type from the bytes, checked against the allowlist and for encryption, recorded on the record.
+ */
+export async function identifyResourceType(
+  deps: { imports: ImportRecords; objects: ObjectStore; clock: Clock; config?: { resourceTypes?: readonly string[] } },
+  record: ResourceRecord,
+  input: FileTaskInput,
+): Promise<ResourceVerdict> {
+  const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key);
+  const verdict = await identifyResource(stream, deps.config?.resourceTypes ?? DEFAULT_RESOURCE_TYPES);
+  await deps.imports.update(
+    input.importId,
+    { executionArn: input.executionArn, checks: { format: verdict.format }, ...(verdict.type ? { detectedType: verdict.type } : {}) },
+    deps.clock.now(),
+  );
+  return verdict;
 }
 
 function verdictOf(type: DetectedType | undefined, allowlist: readonly string[]): ResourceVerdict {

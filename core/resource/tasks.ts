@@ -4,32 +4,13 @@ import type { FileTaskInput } from '../import/job';
 import { isFinal, mustGetImport } from '../import/records';
 import { moveObject, type FileOutcome } from '../import/tasks';
 import type { AuditLog, Clock, ImportRecords, ObjectStore } from '../ports';
-import { DEFAULT_RESOURCE_TYPES } from './config';
-import { identifyResource, type ResourceVerdict } from './identify';
-import { resourceKeyOf, thumbnailKeyOf, type ResourceRecord } from './records';
+import { resourceKeyOf, thumbnailKeyOf } from './records';
 import { canThumbnail, makeThumbnail } from './thumbnail';
 
 /**
- * The resource's part of statemachines/import.asl.yaml: "Identify format" for a resource record (called by
- * the import's identify task, which reads the record and sees its kind) and "Keep resource", where the
- * Choice sends a clean, allowed, intact resource instead of "Import valid rows".
+ * The resource's own step of statemachines/import.asl.yaml: "Keep resource", where the Choice sends a
+ * clean, allowed, intact resource instead of "Import valid rows" (its identification is in ./identify.ts).
  */
-
-/** The type from the bytes, checked against the allowlist and for encryption; recorded on the record. */
-export async function identifyResourceType(
-  deps: { imports: ImportRecords; objects: ObjectStore; clock: Clock; config?: { resourceTypes?: readonly string[] } },
-  record: ResourceRecord,
-  input: FileTaskInput,
-): Promise<ResourceVerdict> {
-  const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key);
-  const verdict = await identifyResource(stream, deps.config?.resourceTypes ?? DEFAULT_RESOURCE_TYPES);
-  await deps.imports.update(
-    input.importId,
-    { executionArn: input.executionArn, checks: { format: verdict.format }, ...(verdict.type ? { detectedType: verdict.type } : {}) },
-    deps.clock.now(),
-  );
-  return verdict;
-}
 
 /**
  * "Keep resource": the upload moves to the permanent bucket; an image gets a thumbnail beside it (an
@@ -46,7 +27,7 @@ export async function keepResource(
   await moveObject(deps.objects, record.upload, kept);
   let thumbnailKey: string | undefined;
   if (canThumbnail(record.detectedType?.mime)) {
-    const thumbnail = await makeThumbnail(await deps.objects.getStream(kept.bucket, kept.key)).catch(() => undefined);
+    const thumbnail = await makeThumbnail(await deps.objects.getStream(kept.bucket, kept.key));
     if (thumbnail) {
       thumbnailKey = thumbnailKeyOf(record);
       await deps.objects.putStream(kept.bucket, thumbnailKey, Readable.from([thumbnail]), {

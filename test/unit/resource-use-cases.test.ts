@@ -100,6 +100,17 @@ describe('resources', () => {
     expect(view.thumbnailUrl).toBeUndefined();
   });
 
+  it('a JPEG cut short is still kept (the file is what was asked for), without a thumbnail', async () => {
+    const deps = makeImportDeps();
+    const image = await jpeg(400, 300);
+    const id = await uploaded(deps, 'cut.jpg', image.subarray(0, Math.floor(image.length / 3)));
+    await check(deps, id);
+    await keepResource(deps, { importId: id, executionArn: 'arn:test' });
+    const view = await resourceStatus(deps, alice, id);
+    expect(view).toMatchObject({ status: 'SUCCEEDED', type: 'image/jpeg' });
+    expect(view.thumbnailUrl).toBeUndefined();
+  });
+
   it('an executable renamed .pdf is rejected with the reason, and its upload deleted', async () => {
     const deps = makeImportDeps();
     const id = await uploaded(deps, 'invoice.pdf', windowsExecutable());
