@@ -1,4 +1,11 @@
-import { BatchWriteCommand, DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
 import type { ImportChange, ImportRecord } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
@@ -190,7 +197,10 @@ export class DynamoImportRecords implements ImportRecords {
     }
   }
 
-  async listResources(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+  async listResources(
+    userId: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     try {
       const { items, nextCursor } = await newestFirstIndexPage(
         this.documents,

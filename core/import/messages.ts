@@ -36,7 +36,9 @@ export const quarantineMail = (
 
 export function rejectionReason(checks: CheckResults): string {
   if (checks.format.format === 'unknown') {
-    return 'kind' in checks.format ? resourceRejectionReason(checks.format.reason) : `The file is not CSV or NDJSON: ${checks.format.reason}.`;
+    return 'kind' in checks.format
+      ? resourceRejectionReason(checks.format.reason)
+      : `The file is not CSV or NDJSON: ${checks.format.reason}.`;
   }
   const { checksum: sum } = checks;
   if (sum.bytes !== sum.expectedBytes) {

@@ -276,7 +276,11 @@ function withStoreRejections(batch: ImportBatch, refused: readonly RejectedPost[
 }
 
 /** Copy then delete; when a retry finds the source already gone, the copy must be there. */
-export async function moveObject(objects: ObjectStore, from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+export async function moveObject(
+  objects: ObjectStore,
+  from: { bucket: string; key: string },
+  to: { bucket: string; key: string },
+): Promise<void> {
   if (await objects.head(from.bucket, from.key)) {
     await objects.copy(from, to);
     await objects.delete(from.bucket, from.key);

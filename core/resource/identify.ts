@@ -35,7 +35,8 @@ const TAIL_BYTES = MiB;
 const CFB_MIME = 'application/x-cfb';
 const PDF_MIME = 'application/pdf';
 /** Formats that are ZIP containers underneath, whose entries can be encrypted one by one. */
-const ZIP_BASED = /^application\/(zip|epub\+zip|java-archive|vnd\.openxmlformats-officedocument\..+|vnd\.oasis\.opendocument\..+|vnd\.android\.package-archive)$/;
+const ZIP_BASED =
+  /^application\/(zip|epub\+zip|java-archive|vnd\.openxmlformats-officedocument\..+|vnd\.oasis\.opendocument\..+|vnd\.android\.package-archive)$/;
 
 const utf16 = (name: string): Buffer => Buffer.from(name, 'utf16le');
 /** Directory entry names of a Compound File (OLE2) container: an encrypted OOXML file, or which legacy Office file it is. */
@@ -68,7 +69,8 @@ export async function identifyResource(stream: Readable, allowlist: readonly str
     }
     if (detected.mime === PDF_MIME) {
       const tail = await readTail(chunks, head, TAIL_BYTES);
-      if (pdfIsEncrypted(tail)) return unknown('the PDF is encrypted or password-protected (its trailer names an /Encrypt dictionary)', detected);
+      if (pdfIsEncrypted(tail))
+        return unknown('the PDF is encrypted or password-protected (its trailer names an /Encrypt dictionary)', detected);
       return verdictOf(detected, allowlist);
     }
     if (detected.mime === CFB_MIME) {
@@ -105,7 +107,8 @@ export async function identifyResourceType(
 
 function verdictOf(type: DetectedType | undefined, allowlist: readonly string[]): ResourceVerdict {
   if (!type) return unknown('Ferry could not tell what kind of file this is: it is binary, and of no format Ferry recognises');
-  if (!isAllowedType(allowlist, type.mime)) return unknown(`the file is ${describe(type)}, which is not a type Ferry accepts as a resource`, type);
+  if (!isAllowedType(allowlist, type.mime))
+    return unknown(`the file is ${describe(type)}, which is not a type Ferry accepts as a resource`, type);
   return { kind: 'resource', format: 'resource', reason: `the file is ${describe(type)}`, type };
 }
 

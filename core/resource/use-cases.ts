@@ -33,7 +33,11 @@ export async function createResources(deps: CreateDeps, user: User, body: unknow
   }
   return {
     batchId,
-    resources: uploads.map(({ record, instructions }) => ({ resourceId: record.importId, fileName: record.fileName, upload: instructions })),
+    resources: uploads.map(({ record, instructions }) => ({
+      resourceId: record.importId,
+      fileName: record.fileName,
+      upload: instructions,
+    })),
   };
 }
 

@@ -89,7 +89,12 @@ export function UserServicesProvider({ user, children }: { user: SignedIn; child
       now: services.now,
     });
     const imports = new ImportQueue({ api: services.api, send: services.sendUpload, timing: services.timing });
-    const resources = new ImportQueue({ api: services.api, send: services.sendUpload, timing: services.timing, target: resourceTarget(services.api) });
+    const resources = new ImportQueue({
+      api: services.api,
+      send: services.sendUpload,
+      timing: services.timing,
+      target: resourceTarget(services.api),
+    });
     return { exports, tracker, imports, resources };
   }, [services, username]);
 

@@ -9,7 +9,12 @@ import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '
 /** `POST /api/imports/{importId}/complete` `{parts?}`: idempotent; 202 once the import is on its way. */
 export const makeHandler = (deps: Parameters<typeof completeImport>[0]) =>
   route(async (event: HttpEvent) => {
-    const result = await completeImport(deps, callerOf(event), pathParameter(event, event.pathParameters?.resourceId ? 'resourceId' : 'importId'), jsonBody(event));
+    const result = await completeImport(
+      deps,
+      callerOf(event),
+      pathParameter(event, event.pathParameters?.resourceId ? 'resourceId' : 'importId'),
+      jsonBody(event),
+    );
     return json(202, result);
   });
 

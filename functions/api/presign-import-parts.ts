@@ -7,7 +7,12 @@ import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '
 /** `POST /api/imports/{importId}/parts` `{partNumbers?}`: fresh part links, to upload in parallel or resume. */
 export const makeHandler = (deps: Parameters<typeof presignImportParts>[0]) =>
   route(async (event: HttpEvent) => {
-    const parts = await presignImportParts(deps, callerOf(event), pathParameter(event, event.pathParameters?.resourceId ? 'resourceId' : 'importId'), jsonBody(event));
+    const parts = await presignImportParts(
+      deps,
+      callerOf(event),
+      pathParameter(event, event.pathParameters?.resourceId ? 'resourceId' : 'importId'),
+      jsonBody(event),
+    );
     return json(200, parts);
   });
 

@@ -62,7 +62,11 @@ async function download(url: string): Promise<Buffer> {
 
 describe('POST /api/resources', () => {
   it('answers 400 naming the field, as for imports', async () => {
-    const { status, body } = await api<{ field: string }>(alice, 'POST', '/resources', { fileName: 'a.pdf', size: 0, contentType: 'application/pdf' });
+    const { status, body } = await api<{ field: string }>(alice, 'POST', '/resources', {
+      fileName: 'a.pdf',
+      size: 0,
+      contentType: 'application/pdf',
+    });
     expect(status).toBe(400);
     expect(body.field).toBe('size');
   });
@@ -84,13 +88,23 @@ describe.skipIf(clamdMissing())(titled('resources through the local stack', clam
     for (const [i, id] of ids.entries()) {
       const file = files[i]!;
       const view = await ended(alice, id);
-      expect(view).toMatchObject({ status: 'SUCCEEDED', fileName: file.fileName, size: file.bytes.length, type: file.type, sha256: sha256(file.bytes) });
+      expect(view).toMatchObject({
+        status: 'SUCCEEDED',
+        fileName: file.fileName,
+        size: file.bytes.length,
+        type: file.type,
+        sha256: sha256(file.bytes),
+      });
       expect(view.reason).toBeUndefined();
       expect(await download(view.url ?? '')).toEqual(file.bytes);
     }
     const image = await resource(alice, ids[0]!);
     const thumbnail = await sharp(await download(image.thumbnailUrl ?? '')).metadata();
-    expect({ format: thumbnail.format, width: thumbnail.width, height: thumbnail.height }).toEqual({ format: 'webp', width: 256, height: 192 });
+    expect({ format: thumbnail.format, width: thumbnail.width, height: thumbnail.height }).toEqual({
+      format: 'webp',
+      width: 256,
+      height: 192,
+    });
     expect((await resource(alice, ids[1]!)).thumbnailUrl).toBeUndefined();
 
     const list = await api<ResourcePage>(alice, 'GET', '/resources');
@@ -115,7 +129,13 @@ describe.skipIf(clamdMissing())(titled('resources through the local stack', clam
   });
 
   it.each([
-    ['an .exe renamed .pdf', 'invoice.pdf', windowsExecutable(), 'application/pdf', /EXE \(application\/x-msdownload\), which is not a type Ferry accepts/],
+    [
+      'an .exe renamed .pdf',
+      'invoice.pdf',
+      windowsExecutable(),
+      'application/pdf',
+      /EXE \(application\/x-msdownload\), which is not a type Ferry accepts/,
+    ],
     ['a password-protected ZIP', 'archive.zip', encryptedZip(), 'application/zip', /password-protected/],
     ['an encrypted PDF', 'sealed.pdf', pdf('secret', { encrypt: true }), 'application/pdf', /PDF is encrypted/],
   ])('%s is rejected with the reason', async (_what, fileName, bytes, contentType, reason) => {
@@ -150,13 +170,20 @@ describe.skipIf(clamdMissing())(titled('resources through the local stack', clam
   it('a batch of 100 small resources runs as one execution, at most IMPORT_MAP_CONCURRENCY files at a time, each kept', async () => {
     const files = Array.from({ length: 100 }, (_, i) => ({ fileName: `note-${i + 1}.txt`, bytes: Buffer.from(`Field note ${i + 1}.\n`) }));
     const { status, body } = await api<CreatedResources>(alice, 'POST', '/resources', {
-      files: files.map((file) => ({ fileName: file.fileName, size: file.bytes.length, contentType: 'text/plain', sha256: sha256(file.bytes) })),
+      files: files.map((file) => ({
+        fileName: file.fileName,
+        size: file.bytes.length,
+        contentType: 'text/plain',
+        sha256: sha256(file.bytes),
+      })),
     });
     expect(status).toBe(201);
     if (!('batchId' in body)) throw new Error('expected a batch');
     expect(body.resources.map((item) => item.fileName)).toEqual(files.map((file) => file.fileName));
     for (let i = 0; i < files.length; i += 20) {
-      await Promise.all(body.resources.slice(i, i + 20).map((item, j) => uploadWithForm(item.upload as UploadForm, files[i + j]!.bytes, 'text/plain')));
+      await Promise.all(
+        body.resources.slice(i, i + 20).map((item, j) => uploadWithForm(item.upload as UploadForm, files[i + j]!.bytes, 'text/plain')),
+      );
     }
     const batch = await pollUntil(
       async () => (await api<{ status: string; files: ImportStatusView[] }>(alice, 'GET', `/imports/${body.batchId}`)).body,

@@ -68,7 +68,10 @@ export class InMemoryImportRecords implements ImportRecords {
     return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
   }
 
-  async listResources(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+  async listResources(
+    userId: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     const all = [...this.records.values()]
       .filter((record) => record.kind === 'resource' && record.owner.userId === userId)
       .sort((a, b) => `${b.createdAt}#${b.importId}`.localeCompare(`${a.createdAt}#${a.importId}`));

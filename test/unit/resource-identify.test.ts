@@ -93,7 +93,15 @@ describe('identifying a resource from its bytes', () => {
 describe('RESOURCE_TYPES', () => {
   it('defaults to images, PDF, Office and OpenDocument, CSV, plain text and any audio', () => {
     const types = parseResourceTypes(undefined);
-    for (const mime of ['image/png', 'application/pdf', 'application/vnd.oasis.opendocument.text', 'text/csv', 'text/plain', 'audio/mpeg', 'audio/ogg']) {
+    for (const mime of [
+      'image/png',
+      'application/pdf',
+      'application/vnd.oasis.opendocument.text',
+      'text/csv',
+      'text/plain',
+      'audio/mpeg',
+      'audio/ogg',
+    ]) {
       expect(isAllowedType(types, mime), mime).toBe(true);
     }
     expect(isAllowedType(types, 'application/x-msdownload')).toBe(false);

@@ -3,7 +3,14 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { CreatedResources } from '../../core/contract';
 import { Conflict, NotFound } from '../../core/errors';
-import { computeChecksum, identifyImportFormat, quarantineFile, rejectFile, scanForViruses, type CheckResults } from '../../core/import/tasks';
+import {
+  computeChecksum,
+  identifyImportFormat,
+  quarantineFile,
+  rejectFile,
+  scanForViruses,
+  type CheckResults,
+} from '../../core/import/tasks';
 import { onUploadCreated } from '../../core/import/use-cases';
 import { keepResource } from '../../core/resource/tasks';
 import { createResources, deleteResource, listResources, resourceStatus } from '../../core/resource/use-cases';
@@ -21,7 +28,9 @@ const single = (created: CreatedResources) => {
 async function uploaded(deps: ImportDeps, fileName: string, bytes: Buffer, user: User = alice) {
   const created = single(await createResources(deps, user, { fileName, size: bytes.length, contentType: 'application/octet-stream' }));
   const record = await deps.imports.get(created.resourceId);
-  await deps.objects.putStream(record!.upload.bucket, record!.upload.key, Readable.from([bytes]), { contentType: 'application/octet-stream' });
+  await deps.objects.putStream(record!.upload.bucket, record!.upload.key, Readable.from([bytes]), {
+    contentType: 'application/octet-stream',
+  });
   await onUploadCreated(deps, record!.upload);
   return created.resourceId;
 }
@@ -49,7 +58,11 @@ describe('resources', () => {
     const created = single(await createResources(deps, alice, { fileName: 'deed.pdf', size: 100, contentType: 'application/pdf' }));
     expect(created.upload.method).toBe('POST');
     expect((await deps.imports.get(created.resourceId))?.kind).toBe('resource');
-    expect(await resourceStatus(deps, alice, created.resourceId)).toMatchObject({ status: 'AWAITING_UPLOAD', fileName: 'deed.pdf', size: 100 });
+    expect(await resourceStatus(deps, alice, created.resourceId)).toMatchObject({
+      status: 'AWAITING_UPLOAD',
+      fileName: 'deed.pdf',
+      size: 100,
+    });
     await uploaded(deps, 'deed.pdf', pdf());
     expect(deps.executions.started.map((execution) => execution.workflow)).toEqual(['import']);
   });
@@ -81,7 +94,11 @@ describe('resources', () => {
     expect(view.thumbnailUrl).toContain('thumbnail.webp');
     expect(await bytesOf(deps, 'permanent', `resources/${alice.userId}/${id}/original`)).toEqual(image);
     const thumbnail = await sharp(await bytesOf(deps, 'permanent', `resources/${alice.userId}/${id}/thumbnail.webp`)).metadata();
-    expect({ format: thumbnail.format, width: thumbnail.width, height: thumbnail.height }).toEqual({ format: 'webp', width: 256, height: 192 });
+    expect({ format: thumbnail.format, width: thumbnail.width, height: thumbnail.height }).toEqual({
+      format: 'webp',
+      width: 256,
+      height: 192,
+    });
     expect(await deps.objects.head('uploads', (await deps.imports.get(id))!.upload.key)).toBeUndefined();
 
     const page = await listResources(deps, alice, {});
@@ -119,7 +136,9 @@ describe('resources', () => {
     await rejectFile(deps, { importId: id, executionArn: 'arn:test', checks });
     const view = await resourceStatus(deps, alice, id);
     expect(view.status).toBe('REJECTED');
-    expect(view.reason).toBe('The file was not kept: the file is EXE (application/x-msdownload), which is not a type Ferry accepts as a resource.');
+    expect(view.reason).toBe(
+      'The file was not kept: the file is EXE (application/x-msdownload), which is not a type Ferry accepts as a resource.',
+    );
     expect(view.url).toBeUndefined();
   });
 

@@ -33,7 +33,10 @@ describe('Resources page', () => {
     // What the server lists: before the upload, while the file is checked, once it is kept.
     let items: ResourceView[] = [program];
     const api = new FakeApi()
-      .on('POST', /^\/resources$/, { status: 201, body: { resourceId: 'r-photo', upload: { url: 'http://s3.test/uploads', fields: { key: 'k' } } } })
+      .on('POST', /^\/resources$/, {
+        status: 201,
+        body: { resourceId: 'r-photo', upload: { url: 'http://s3.test/uploads', fields: { key: 'k' } } },
+      })
       .on('POST', /^\/resources\/r-photo\/complete$/, () => {
         items = [photo, program];
         return { status: 202, body: {} };

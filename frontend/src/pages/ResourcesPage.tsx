@@ -58,8 +58,8 @@ export function ResourcesPage() {
     <div className="resources-page">
       <h1 tabIndex={-1}>Resources</h1>
       <p className="muted">
-        Photos, scanned documents, PDFs, Office and OpenDocument files, CSV, text and audio. Each file is checked for viruses,
-        checksummed and identified from its bytes before it is kept; you can carry on working meanwhile.
+        Photos, scanned documents, PDFs, Office and OpenDocument files, CSV, text and audio. Each file is checked for viruses, checksummed
+        and identified from its bytes before it is kept; you can carry on working meanwhile.
       </p>
       <DropZone onFiles={(files) => resources.add(files)} />
       <UploadList items={sending} />
@@ -121,7 +121,16 @@ function ResourceRow({ item, onDelete }: { item: ResourceView; onDelete: () => v
 }
 
 function Outcome({ status }: { status: ResourceView['status'] }) {
-  if (status === 'SUCCEEDED') return <span className="icon ok" aria-label="Kept">✓</span>;
+  if (status === 'SUCCEEDED')
+    return (
+      <span className="icon ok" aria-label="Kept">
+        ✓
+      </span>
+    );
   if (UNFINISHED.has(status)) return <Spinner />;
-  return <span className="icon bad" aria-label="Not kept">✗</span>;
+  return (
+    <span className="icon bad" aria-label="Not kept">
+      ✗
+    </span>
+  );
 }
