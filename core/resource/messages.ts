@@ -7,3 +7,5 @@ export const resourceQuarantineReason = (signature: string): string =>
 
 export const quarantinedResourceStays =
   'A quarantined file stays where it is until an admin has reviewed it; it cannot be downloaded meanwhile.';
+
+export const resourceStillChecked = 'The file is still being checked; it can be deleted once it is kept or refused.';

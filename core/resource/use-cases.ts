@@ -8,7 +8,7 @@ import { parseCreateImportRequest } from '../import/upload-policy';
 import type { User } from '../model';
 import type { ImportRecords, ObjectStore } from '../ports';
 import { parseInput } from '../validation';
-import { quarantinedResourceStays } from './messages';
+import { quarantinedResourceStays, resourceStillChecked } from './messages';
 import { ownedResource, type ResourceRecord } from './records';
 
 /**
@@ -62,11 +62,14 @@ export async function listResources(deps: ViewDeps, user: User, query: Record<st
 
 /**
  * `DELETE /api/resources/{resourceId}`: the kept file, its thumbnail, any upload and the record go. A
- * quarantined file stays for the admins (409); the audit log keeps the resource's history either way.
+ * quarantined file stays for the admins, and one being checked waits for its outcome (both 409); the
+ * audit log keeps the resource's history either way.
  */
 export async function deleteResource(deps: ViewDeps, user: User, resourceId: string): Promise<void> {
   const record = await ownedResource(deps.imports, user, resourceId);
   if (record.status === 'QUARANTINED') throw new Conflict(quarantinedResourceStays);
+  // Mid-check, "Keep resource" could be moving the file as it is deleted, leaving a copy nobody owns.
+  if (record.status === 'RUNNING') throw new Conflict(resourceStillChecked);
   if (record.upload.method === 'multipart' && record.upload.uploadId && record.status === 'AWAITING_UPLOAD') {
     await deps.objects.abortMultipartUpload(record.upload.bucket, record.upload.key, record.upload.uploadId).catch(() => undefined);
   }

@@ -155,6 +155,16 @@ describe('resources', () => {
     await expect(deleteResource(deps, alice, id)).rejects.toBeInstanceOf(Conflict);
   });
 
+  it('a resource still being checked cannot be deleted yet (409); once refused it can', async () => {
+    const deps = makeImportDeps();
+    const id = await uploaded(deps, 'invoice.pdf', windowsExecutable());
+    await expect(deleteResource(deps, alice, id)).rejects.toBeInstanceOf(Conflict);
+    const checks = await check(deps, id);
+    await rejectFile(deps, { importId: id, executionArn: 'arn:test', checks });
+    await deleteResource(deps, alice, id);
+    await expect(resourceStatus(deps, alice, id)).rejects.toBeInstanceOf(NotFound);
+  });
+
   it("another user's resource, an import, or an odd id are not found; each user lists only their own", async () => {
     const deps = makeImportDeps();
     const id = await uploaded(deps, 'deed.pdf', pdf());

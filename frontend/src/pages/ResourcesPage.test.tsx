@@ -65,6 +65,17 @@ describe('Resources page', () => {
     expect(within(refused).queryByRole('link', { name: 'Download' })).toBeNull();
   });
 
+  it('says an upload that never arrived (another tab, closed mid-upload) did not finish, and offers to delete it', async () => {
+    const api = new FakeApi().on('GET', /^\/resources$/, {
+      body: { items: [resource({ resourceId: 'r-lost', fileName: 'lost.pdf', status: 'AWAITING_UPLOAD' })] },
+    });
+    renderSignedIn(<ResourcesPage />, { api });
+    const row = await screen.findByRole('listitem', { name: 'lost.pdf' });
+    expect(row).toHaveTextContent('The upload did not finish');
+    expect(within(row).getByLabelText('Not uploaded')).toBeInTheDocument();
+    expect(within(row).getByRole('button', { name: 'Delete lost.pdf' })).toBeInTheDocument();
+  });
+
   it('deletes a resource and reads the list again', async () => {
     let items = [keptPhoto];
     const api = new FakeApi()

@@ -7,8 +7,6 @@ import { formatBytes } from '../lib/format';
 import { plainMessage } from '../lib/errors';
 import { useResourceUploads, useServices, useUser } from '../services';
 
-const UNFINISHED = new Set<ResourceView['status']>(['AWAITING_UPLOAD', 'RUNNING']);
-
 /**
  * Photos, scanned deeds, PDFs, spreadsheets, audio: each is scanned, checksummed and identified from its
  * bytes before anyone can open it. Uploads show their progress here; the list below is the server's, so
@@ -32,8 +30,12 @@ export function ResourcesPage() {
   }, [api]);
 
   const sending = uploads.filter((item) => item.phase !== 'processing' && item.phase !== 'succeeded');
-  const busy = sending.some((item) => item.phase !== 'failed') || (items ?? []).some((item) => UNFINISHED.has(item.status));
-  const uploaded = uploads.filter((item) => item.phase === 'processing').length;
+  // Uploaded from this page: the server may not have seen the upload arrive yet.
+  const uploadedHere = new Set(uploads.flatMap((item) => (item.phase === 'processing' && item.importId ? [item.importId] : [])));
+  const checking = (item: ResourceView) =>
+    item.status === 'RUNNING' || (item.status === 'AWAITING_UPLOAD' && uploadedHere.has(item.resourceId));
+  const busy = sending.some((item) => item.phase !== 'failed') || (items ?? []).some(checking);
+  const uploaded = uploadedHere.size;
 
   useEffect(() => {
     void refresh();
@@ -72,7 +74,7 @@ export function ResourcesPage() {
       {items && items.length > 0 && (
         <ul className="resource-list" aria-label="Resources">
           {items.map((item) => (
-            <ResourceRow key={item.resourceId} item={item} onDelete={() => void remove(item.resourceId)} />
+            <ResourceRow key={item.resourceId} item={item} checking={checking(item)} onDelete={() => void remove(item.resourceId)} />
           ))}
         </ul>
       )}
@@ -80,8 +82,10 @@ export function ResourcesPage() {
   );
 }
 
-function ResourceRow({ item, onDelete }: { item: ResourceView; onDelete: () => void }) {
+function ResourceRow({ item, checking, onDelete }: { item: ResourceView; checking: boolean; onDelete: () => void }) {
   const kept = item.status === 'SUCCEEDED';
+  // An upload that never arrived (the tab closed mid-upload): nothing to check, only to delete.
+  const neverArrived = item.status === 'AWAITING_UPLOAD' && !checking;
   return (
     <li className={`resource-item ${item.status.toLowerCase()}`} aria-label={item.fileName}>
       {item.thumbnailUrl ? (
@@ -91,7 +95,7 @@ function ResourceRow({ item, onDelete }: { item: ResourceView; onDelete: () => v
       )}
       <div className="resource-body">
         <div className="upload-head">
-          <Outcome status={item.status} />
+          <Outcome status={item.status} checking={checking} />
           <span className="upload-name">{item.fileName}</span>
           <span className="muted small">
             {formatBytes(item.size)}
@@ -99,9 +103,12 @@ function ResourceRow({ item, onDelete }: { item: ResourceView; onDelete: () => v
           </span>
         </div>
         <p className="upload-status small" aria-live="polite">
-          {UNFINISHED.has(item.status) && <>Processing…</>}
+          {checking && <>Processing…</>}
+          {neverArrived && <>The upload did not finish; delete this and upload the file again.</>}
           {kept && <span className="success">Kept{item.sha256 ? `, SHA-256 ${item.sha256.slice(0, 12)}…` : ''}.</span>}
-          {!kept && !UNFINISHED.has(item.status) && <span className="error">{item.reason ?? 'The file could not be kept.'}</span>}
+          {!kept && item.status !== 'RUNNING' && item.status !== 'AWAITING_UPLOAD' && (
+            <span className="error">{item.reason ?? 'The file could not be kept.'}</span>
+          )}
         </p>
       </div>
       <div className="resource-actions">
@@ -110,7 +117,7 @@ function ResourceRow({ item, onDelete }: { item: ResourceView; onDelete: () => v
             Download
           </a>
         )}
-        {item.status !== 'QUARANTINED' && (
+        {item.status !== 'QUARANTINED' && item.status !== 'RUNNING' && (
           <button type="button" className="button small" onClick={onDelete} aria-label={`Delete ${item.fileName}`}>
             Delete
           </button>
@@ -120,14 +127,20 @@ function ResourceRow({ item, onDelete }: { item: ResourceView; onDelete: () => v
   );
 }
 
-function Outcome({ status }: { status: ResourceView['status'] }) {
+function Outcome({ status, checking }: { status: ResourceView['status']; checking: boolean }) {
   if (status === 'SUCCEEDED')
     return (
       <span className="icon ok" aria-label="Kept">
         ✓
       </span>
     );
-  if (UNFINISHED.has(status)) return <Spinner />;
+  if (checking || status === 'RUNNING') return <Spinner />;
+  if (status === 'AWAITING_UPLOAD')
+    return (
+      <span className="icon pending" aria-label="Not uploaded">
+        •
+      </span>
+    );
   return (
     <span className="icon bad" aria-label="Not kept">
       ✗
