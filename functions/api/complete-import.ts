@@ -6,7 +6,7 @@ import { imports } from '../ports/imports';
 import { objects } from '../ports/objects';
 import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '../http';
 
-/** `POST /api/imports/{importId}/complete` `{parts?}`: idempotent; 202 once the import is on its way. */
+/** `POST /api/imports/{importId}/complete` (and `/api/resources/{resourceId}/complete`) `{parts?}`: idempotent; 202 once the import is on its way. */
 export const makeHandler = (deps: Parameters<typeof completeImport>[0]) =>
   route(async (event: HttpEvent) => {
     const result = await completeImport(
