@@ -89,7 +89,8 @@ export type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'SUCCEEDED' | 'QUARANT
 export type AntivirusCheck = 'pending' | 'clean' | 'infected';
 /** `unverified`: the browser sent no hash, so the file's own was computed but compared with nothing. */
 export type ChecksumCheck = 'pending' | 'verified' | 'mismatch' | 'unverified';
-export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'unknown';
+/** `resource`: a resource of an allowed type (core/resource/), kept rather than imported. */
+export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'resource' | 'unknown';
 
 /** Each check's answer so far; the antivirus check says only clean or infected (the signature is in `signature`). */
 export interface ImportChecks {
@@ -157,6 +158,43 @@ export type UploadInstructions = ({ method: 'POST' } & PresignedPost) | Multipar
 export type CreatedImports =
   | { importId: string; upload: UploadInstructions }
   | { batchId: string; imports: Array<{ importId: string; fileName: string; upload: UploadInstructions }> };
+
+// ---------------------------------------------------------------------------------------------
+// Resources: files kept as they are (scanned, checksummed, identified), not imported
+
+/** `GET /api/resources/{resourceId}` and each item of `GET /api/resources`. */
+export interface ResourceView {
+  resourceId: string;
+  fileName: string;
+  status: ImportState;
+  size: number;
+  /** The MIME type read from the bytes (absent until identified). */
+  type?: string;
+  /** The SHA-256 the checksum check computed (absent until computed). */
+  sha256?: string;
+  /** SUCCEEDED: a freshly signed download link. */
+  url?: string;
+  /** SUCCEEDED images: a freshly signed link to a small WebP thumbnail. */
+  thumbnailUrl?: string;
+  /** Why it was rejected, quarantined or failed, in words for the user. */
+  reason?: string;
+  batchId?: string;
+  createdAt: string;
+  /** When the upload arrived. */
+  uploadedAt?: string;
+  finishedAt?: string;
+}
+
+/** `POST /api/resources`: one file, or a batch. */
+export type CreatedResources =
+  | { resourceId: string; upload: UploadInstructions }
+  | { batchId: string; resources: Array<{ resourceId: string; fileName: string; upload: UploadInstructions }> };
+
+/** `GET /api/resources?cursor=`: the caller's resources, newest first. */
+export interface ResourcePage {
+  items: ResourceView[];
+  nextCursor?: string;
+}
 
 /** `POST /api/imports/{importId}/parts`. */
 export interface ImportParts {

@@ -194,6 +194,10 @@ export interface ImportRecords {
   markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
   /** Quarantined imports, newest first. */
   listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
+  /** One user's resources (records of kind `resource`, whatever their status), newest first. */
+  listResources(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
+  /** Deletes a record (a resource the user deleted); absent is fine. */
+  remove(importId: string): Promise<void>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { MAX_EXPORT_ROWS_ONE_TASK, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
+import { parseResourceTypes } from '../core/resource/config';
 
 /**
  * Configuration, parsed once from the environment into a frozen typed object.
@@ -42,6 +43,8 @@ const ConfigSchema = z.object({
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /** Import records in DynamoDB (required in both homes). */
   importsTable: z.string().optional(),
+  /** Resources: the types kept (RESOURCE_TYPES, MIME types or `type/*`, comma-separated; core/resource/config.ts has the default). */
+  resourceTypes: z.string().optional().transform(parseResourceTypes),
   /** clamd for the antivirus check. Unset: every import fails closed ("no virus scanner"). */
   clamdHost: z.string().optional(),
   clamdPort: z.coerce.number().int().min(1).max(65535).default(3310),
@@ -105,6 +108,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxExportRows: env.MAX_EXPORT_ROWS || undefined,
     importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
+    resourceTypes: env.RESOURCE_TYPES || undefined,
     clamdHost: env.CLAMD_HOST || undefined,
     clamdPort: env.CLAMD_PORT || undefined,
     scanTimeoutSeconds: env.SCAN_TIMEOUT_SECONDS || undefined,

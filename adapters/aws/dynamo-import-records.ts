@@ -1,4 +1,11 @@
-import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
 import type { ImportChange, ImportRecord } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
@@ -12,11 +19,16 @@ import type { ImportRecords } from '../../core/ports';
  *   - GSI `byBatch`: partition `batchPk` (S) = `BATCH#<batchId>`, sort `position` (N), projection ALL;
  *   - GSI `quarantined`: partition `quarantineList` (S) = `QUARANTINED`, sort `quarantinedSort` (S) =
  *     `<quarantinedAt>#<importId>`, projection ALL (sparse: only quarantined imports have them);
+ *   - GSI `resources`: partition `resourceOwner` (S) = `RESOURCES#<userId>`, sort `resourceSort` (S) =
+ *     `<createdAt>#<importId>`, projection ALL (sparse: only resources have them);
  *   - on-demand billing, point-in-time recovery on.
  */
 export const IMPORTS_BY_BATCH_INDEX = 'byBatch';
 export const IMPORTS_QUARANTINED_INDEX = 'quarantined';
-const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort'] as const;
+export const RESOURCES_BY_OWNER_INDEX = 'resources';
+const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort', 'resourceOwner', 'resourceSort'] as const;
+const RESOURCE_KEY_ATTRIBUTES = ['pk', 'resourceOwner', 'resourceSort'] as const;
+const resourceOwnerKey = (userId: string) => `RESOURCES#${userId}`;
 /** The quarantined index's position: the table key and the index key. */
 const QUARANTINE_KEY_ATTRIBUTES = ['pk', 'quarantineList', 'quarantinedSort'] as const;
 const importKey = (importId: string) => ({ pk: `IMPORT#${importId}` });
@@ -33,6 +45,9 @@ export class DynamoImportRecords implements ImportRecords {
       ...withoutUndefined(record),
       ...importKey(record.importId),
       ...(record.batchId ? { batchPk: `BATCH#${record.batchId}`, position } : {}),
+      ...(record.kind === 'resource'
+        ? { resourceOwner: resourceOwnerKey(record.owner.userId), resourceSort: `${record.createdAt}#${record.importId}` }
+        : {}),
     }));
     const batchId = records[0]?.batchId;
     if (batchId) items.push({ ...batchKey(batchId), waiting: new Set(records.map((record) => record.importId)) });
@@ -179,6 +194,36 @@ export class DynamoImportRecords implements ImportRecords {
       return { records: items.map(toRecord), ...(nextCursor ? { nextCursor } : {}) };
     } catch (error) {
       translateAwsError(error, 'listing quarantined imports');
+    }
+  }
+
+  async listResources(
+    userId: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    try {
+      const { items, nextCursor } = await newestFirstIndexPage(
+        this.documents,
+        {
+          TableName: this.table,
+          IndexName: RESOURCES_BY_OWNER_INDEX,
+          KeyConditionExpression: 'resourceOwner = :owner',
+          ExpressionAttributeValues: { ':owner': resourceOwnerKey(userId) },
+        },
+        RESOURCE_KEY_ATTRIBUTES,
+        options,
+      );
+      return { records: items.map(toRecord), ...(nextCursor ? { nextCursor } : {}) };
+    } catch (error) {
+      translateAwsError(error, `listing the resources of ${userId}`);
+    }
+  }
+
+  async remove(importId: string): Promise<void> {
+    try {
+      await this.documents.send(new DeleteCommand({ TableName: this.table, Key: importKey(importId) }));
+    } catch (error) {
+      translateAwsError(error, `deleting record ${importId}`);
     }
   }
 }

@@ -7,4 +7,6 @@ export interface ImportConfig {
   importMapConcurrency: number;
   adminEmail: string;
   appUrl: string;
+  /** The resources' allowlist (RESOURCE_TYPES); absent: core/resource/config.ts's default. */
+  resourceTypes?: readonly string[];
 }

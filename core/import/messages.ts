@@ -4,6 +4,7 @@ import { isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-fail
 import type { ImportJob } from './job';
 import type { ImportRecord } from './records';
 import type { CheckResults } from './tasks';
+import { resourceRejectionReason } from '../resource/messages';
 
 /** Every mail, push and reason text of the import, in one place. */
 
@@ -34,7 +35,11 @@ export const quarantineMail = (
 });
 
 export function rejectionReason(checks: CheckResults): string {
-  if (checks.format.format === 'unknown') return `The file is not CSV or NDJSON: ${checks.format.reason}.`;
+  if (checks.format.format === 'unknown') {
+    return 'kind' in checks.format
+      ? resourceRejectionReason(checks.format.reason)
+      : `The file is not CSV or NDJSON: ${checks.format.reason}.`;
+  }
   const { checksum: sum } = checks;
   if (sum.bytes !== sum.expectedBytes) {
     return `The file that arrived is ${sum.bytes} bytes, not the ${sum.expectedBytes} bytes announced; it may have been cut short or changed. Please upload it again.`;

@@ -51,6 +51,8 @@ export interface QuarantineInfo {
 
 export interface ImportRecord {
   importId: string;
+  /** `resource`: a file kept as it is (core/resource/), not imported; absent for imports. */
+  kind?: 'resource';
   /** Set when the import is one file of a `{files:[…]}` request; the batch runs as one execution. */
   batchId?: string;
   owner: ImportOwner;
@@ -78,6 +80,9 @@ export interface ImportRecord {
   /** Where the original lives after a successful import (permanent bucket). */
   permanentKey?: string;
   quarantine?: QuarantineInfo;
+  /** Resources: the type the identify check read from the bytes, and the kept image's thumbnail (permanent bucket). */
+  detectedType?: { mime: string; ext: string };
+  thumbnailKey?: string;
   /** Why it was rejected or failed, in words for the user. */
   reason?: string;
   finishedAt?: string;
@@ -95,6 +100,8 @@ export type ImportChange = Partial<
     | 'errorReportKey'
     | 'permanentKey'
     | 'quarantine'
+    | 'detectedType'
+    | 'thumbnailKey'
     | 'reason'
     | 'finishedAt'
   >

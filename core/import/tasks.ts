@@ -34,6 +34,9 @@ import {
 import { isFinal, mustGetImport, type ImportRecord, type ImportStatus } from './records';
 import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
 import type { ScanVerdict } from './scanner';
+import { identifyResourceType, type ResourceVerdict } from '../resource/identify';
+import { resourceQuarantineReason } from '../resource/messages';
+import { isResource } from '../resource/records';
 
 /**
  * The tasks of statemachines/import.asl.yaml. Each reads the file it works on from the upload bucket
@@ -91,10 +94,12 @@ export async function computeChecksum(
 
 /** Format from the first bytes and their structure; reads a bounded prefix only. */
 export async function identifyImportFormat(
-  deps: { imports: ImportRecords; objects: ObjectStore; clock: Clock },
+  deps: { imports: ImportRecords; objects: ObjectStore; clock: Clock; config?: Pick<ImportConfig, 'resourceTypes'> },
   input: FileTaskInput,
-): Promise<FormatVerdict> {
+): Promise<FormatVerdict | ResourceVerdict> {
   const record = await mustGetImport(deps.imports, input.importId);
+  // A resource is identified as any allowed type, not as rows (core/resource/).
+  if (isResource(record)) return identifyResourceType(deps, record, input);
   const verdict = await identifyFormat(await deps.objects.getStream(record.upload.bucket, record.upload.key));
   await deps.imports.update(input.importId, { executionArn: input.executionArn, checks: { format: verdict.format } }, deps.clock.now());
   return verdict;
@@ -104,7 +109,7 @@ export async function identifyImportFormat(
 export interface CheckResults {
   antivirus: ScanVerdict;
   checksum: ChecksumOutcome;
-  format: FormatVerdict;
+  format: FormatVerdict | ResourceVerdict;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +129,7 @@ export async function quarantineFile(deps: OutcomeDeps, input: FileTaskInput & {
   const target = { bucket: deps.config.quarantineBucket, key: quarantineKeyOf(record) };
   await moveObject(deps.objects, record.upload, target);
   const at = deps.clock.now();
-  const reason = quarantineReason(input.signature);
+  const reason = isResource(record) ? resourceQuarantineReason(input.signature) : quarantineReason(input.signature);
   const updated = await deps.imports.update(
     record.importId,
     {
@@ -271,7 +276,11 @@ function withStoreRejections(batch: ImportBatch, refused: readonly RejectedPost[
 }
 
 /** Copy then delete; when a retry finds the source already gone, the copy must be there. */
-async function moveObject(objects: ObjectStore, from: { bucket: string; key: string }, to: { bucket: string; key: string }): Promise<void> {
+export async function moveObject(
+  objects: ObjectStore,
+  from: { bucket: string; key: string },
+  to: { bucket: string; key: string },
+): Promise<void> {
   if (await objects.head(from.bucket, from.key)) {
     await objects.copy(from, to);
     await objects.delete(from.bucket, from.key);

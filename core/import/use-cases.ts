@@ -30,6 +30,7 @@ import {
   presignedPostPlan,
   uploadKey,
   uploadMethodFor,
+  type CreateImportRequest,
   type ImportFileSpec,
 } from './upload-policy';
 
@@ -45,7 +46,7 @@ export const UPLOAD_LINK_SECONDS = 3600;
 /** Files per batch request: each answer carries a ~1.2 KB upload form per file, and Lambda answers at most 6 MB. */
 export const MAX_BATCH_FILES = Math.min(DEFAULT_MAX_BATCH_FILES, 2000);
 
-interface CreateDeps {
+export interface CreateDeps {
   imports: ImportRecords;
   objects: ObjectStore;
   audit: AuditLog;
@@ -57,6 +58,28 @@ interface CreateDeps {
 /** `POST /api/imports`: records each file AWAITING_UPLOAD and hands back where and how to upload it. */
 export async function createImport(deps: CreateDeps, user: User, body: unknown): Promise<CreatedImports> {
   const request = parseCreateImportRequest(body, { maxImportBytes: deps.config.maxImportBytes, maxBatchFiles: MAX_BATCH_FILES });
+  const { batchId, uploads } = await createUploads(deps, user, request);
+  if (!batchId) {
+    const [only] = uploads;
+    if (!only) throw new Error('an import request holds at least one file');
+    return { importId: only.record.importId, upload: only.instructions };
+  }
+  return {
+    batchId,
+    imports: uploads.map(({ record, instructions }) => ({ importId: record.importId, fileName: record.fileName, upload: instructions })),
+  };
+}
+
+/**
+ * The records (AWAITING_UPLOAD) and upload instructions of one request's files, stored and audited: what
+ * `POST /api/imports` and `POST /api/resources` (`kind: 'resource'`) share. A batch gets a batchId.
+ */
+export async function createUploads(
+  deps: CreateDeps,
+  user: User,
+  request: CreateImportRequest,
+  kind?: 'resource',
+): Promise<{ batchId?: string; uploads: Array<{ record: ImportRecord; instructions: UploadInstructions }> }> {
   const now = deps.clock.now();
   const batchId = request.batch ? deps.ids.newId() : undefined;
   const planned = request.files.map((file) => ({ file, importId: deps.ids.newId(), random: deps.ids.newId() }));
@@ -65,6 +88,7 @@ export async function createImport(deps: CreateDeps, user: User, body: unknown):
     const instructions = await uploadInstructions(deps, key, file);
     const record: ImportRecord = {
       importId,
+      ...(kind ? { kind } : {}),
       ...(batchId ? { batchId } : {}),
       owner: ownerOf(user),
       fileName: file.fileName,
@@ -89,16 +113,7 @@ export async function createImport(deps: CreateDeps, user: User, body: unknown):
   });
   await deps.imports.create(uploads.map((upload) => upload.record));
   await mapLimit(uploads, 16, ({ record }) => deps.audit.record(importAuditEntry(record, 'REQUESTED', now)));
-
-  if (!batchId) {
-    const [only] = uploads;
-    if (!only) throw new Error('an import request holds at least one file');
-    return { importId: only.record.importId, upload: only.instructions };
-  }
-  return {
-    batchId,
-    imports: uploads.map(({ record, instructions }) => ({ importId: record.importId, fileName: record.fileName, upload: instructions })),
-  };
+  return { ...(batchId ? { batchId } : {}), uploads };
 }
 
 async function uploadInstructions(

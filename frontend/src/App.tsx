@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { AdminPage } from './pages/AdminPage';
 import { ImportPage } from './pages/ImportPage';
+import { ResourcesPage } from './pages/ResourcesPage';
 import { SearchPage } from './pages/SearchPage';
 import { SignInPage } from './pages/SignInPage';
 import { ServicesProvider, UserServicesProvider, useServices, useSession, useUser, type Services } from './services';
@@ -26,9 +27,10 @@ function SignedInOrNot() {
   );
 }
 
-type Route = 'search' | 'import' | 'admin';
+type Route = 'search' | 'import' | 'resources' | 'admin';
 
-const routeOf = (hash: string): Route => (hash === '#/import' ? 'import' : hash === '#/admin' ? 'admin' : 'search');
+const ROUTES: Record<string, Route> = { '#/import': 'import', '#/resources': 'resources', '#/admin': 'admin' };
+const routeOf = (hash: string): Route => ROUTES[hash] ?? 'search';
 
 function useHashRoute(): Route {
   const [route, setRoute] = useState(() => routeOf(window.location.hash));
@@ -73,6 +75,7 @@ function Shell() {
         <nav aria-label="Main">
           {link('search', '#/', 'Search')}
           {link('import', '#/import', 'Import')}
+          {link('resources', '#/resources', 'Resources')}
           {isAdmin && link('admin', '#/admin', 'Admin')}
         </nav>
         <div className="who">
@@ -88,6 +91,7 @@ function Shell() {
         <ErrorBoundary key={route}>
           {route === 'search' && <SearchPage />}
           {route === 'import' && <ImportPage />}
+          {route === 'resources' && <ResourcesPage />}
           {route === 'admin' && <AdminPage />}
         </ErrorBoundary>
       </main>

@@ -3,7 +3,7 @@ import { ApiClient } from './api/client';
 import type { RuntimeConfig } from './config';
 import { ExportsStore } from './exports/store';
 import { DEFAULT_TIMING, ExportTracker, type OpenSocket, type PollTiming } from './exports/tracker';
-import { ImportQueue } from './imports/queue';
+import { ImportQueue, resourceTarget } from './imports/queue';
 import { xhrUpload, type SendUpload } from './imports/transport';
 import { CognitoAuthenticator, LocalAuthenticator } from './session/authenticators';
 import { Session, type SignedIn } from './session/session';
@@ -68,6 +68,8 @@ export interface UserServices {
   exports: ExportsStore;
   tracker: ExportTracker;
   imports: ImportQueue;
+  /** Resource uploads (the Resources page); their outcomes come from the server's list. */
+  resources: ImportQueue;
 }
 
 const UserContext = createContext<UserServices | null>(null);
@@ -87,7 +89,13 @@ export function UserServicesProvider({ user, children }: { user: SignedIn; child
       now: services.now,
     });
     const imports = new ImportQueue({ api: services.api, send: services.sendUpload, timing: services.timing });
-    return { exports, tracker, imports };
+    const resources = new ImportQueue({
+      api: services.api,
+      send: services.sendUpload,
+      timing: services.timing,
+      target: resourceTarget(services.api),
+    });
+    return { exports, tracker, imports, resources };
   }, [services, username]);
 
   useEffect(() => {
@@ -95,6 +103,7 @@ export function UserServicesProvider({ user, children }: { user: SignedIn; child
     return () => {
       value.tracker.dispose();
       value.imports.dispose();
+      value.resources.dispose();
     };
   }, [value]);
 
@@ -115,6 +124,11 @@ export const useExports = () => {
 export const useUploads = () => {
   const { imports } = useUser();
   return useSyncExternalStore(imports.subscribe, imports.list);
+};
+
+export const useResourceUploads = () => {
+  const { resources } = useUser();
+  return useSyncExternalStore(resources.subscribe, resources.list);
 };
 
 export const useSession = () => {

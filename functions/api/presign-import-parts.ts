@@ -4,10 +4,15 @@ import { imports } from '../ports/imports';
 import { objects } from '../ports/objects';
 import { callerOf, json, jsonBody, pathParameter, route, type HttpEvent } from '../http';
 
-/** `POST /api/imports/{importId}/parts` `{partNumbers?}`: fresh part links, to upload in parallel or resume. */
+/** `POST /api/imports/{importId}/parts` (and `/api/resources/{resourceId}/parts`) `{partNumbers?}`: fresh part links, to upload in parallel or resume. */
 export const makeHandler = (deps: Parameters<typeof presignImportParts>[0]) =>
   route(async (event: HttpEvent) => {
-    const parts = await presignImportParts(deps, callerOf(event), pathParameter(event, 'importId'), jsonBody(event));
+    const parts = await presignImportParts(
+      deps,
+      callerOf(event),
+      pathParameter(event, event.pathParameters?.resourceId ? 'resourceId' : 'importId'),
+      jsonBody(event),
+    );
     return json(200, parts);
   });
 

@@ -1,9 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, connectForImport, createImport, importFile, outboxMessages, signIn, stack, uploadWithForm, useStack, type UploadForm } from './client';
+import {
+  api,
+  connectForImport,
+  createImport,
+  importFile,
+  outboxMessages,
+  peakFilesInFlight,
+  pollUntil,
+  signIn,
+  stack,
+  uploadWithForm,
+  useStack,
+  type UploadForm,
+} from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
 import type { BatchStatusView, ImportStatusView } from '../../core/contract';
@@ -38,16 +50,6 @@ const csvOf = (word: string, rows: number, isBad: (row: number) => boolean = () 
       return `importer-${row % 5},${date},Imported post ${row} about ${word},imported;${word}`;
     }),
   ].join('\n') + '\n';
-
-async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not done after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function importStatus(token: string, id: string) {
   const { status, body } = await api<ImportStatusBody>(token, 'GET', `/imports/${id}`);
@@ -280,7 +282,7 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
     expect(executionArns.size).toBe(1);
     const [executionArn] = [...executionArns];
     expect(executionArn).toMatch(new RegExp(`:${body.batchId}$`));
-    const peak = await peakFilesInFlight(executionArn ?? '');
+    const peak = await peakFilesInFlight(executionArn ?? '', 'Import valid rows');
     expect(peak).toBeGreaterThan(1);
     expect(peak).toBeLessThanOrEqual(10);
   });
@@ -345,7 +347,7 @@ describe.skipIf(clamdMissing())(titled('retrying a failed import batch', clamdMi
     ]);
     expect((await searchTotal(alice, word)).total).toBe(7);
     // The retry ran one file only: one "Check the uploaded file" in its history.
-    expect(await peakFilesInFlight(first.body.executionArn)).toBe(1);
+    expect(await peakFilesInFlight(first.body.executionArn, 'Import valid rows')).toBe(1);
     expect((await api(admin, 'POST', `/admin/executions/${encodeURIComponent(first.body.executionArn)}/retry`)).status).toBe(409);
 
     const audit = await api<{ entries: Array<{ id: string; executionArn?: string; outcome: string; retriedBy?: string }> }>(
@@ -363,28 +365,3 @@ describe.skipIf(clamdMissing())(titled('retrying a failed import batch', clamdMi
     );
   });
 });
-
-/** From the execution history: how many files were between "Check the uploaded file" and "Import valid rows" at once. */
-async function peakFilesInFlight(executionArn: string): Promise<number> {
-  const sfn = new SFNClient({
-    region: 'us-east-1',
-    endpoint: stack().sfnEndpoint,
-    // The local Step Functions endpoint answers only the local credentials' SigV4 signature, as AWS answers only IAM's.
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  let inFlight = 0;
-  let peak = 0;
-  for (const event of events) {
-    if (event.type === 'ParallelStateEntered' && event.stateEnteredEventDetails?.name === 'Check the uploaded file') inFlight++;
-    if (event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'Import valid rows') inFlight--;
-    peak = Math.max(peak, inFlight);
-  }
-  return peak;
-}

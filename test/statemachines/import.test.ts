@@ -52,6 +52,7 @@ const importWorkflow = (overrides: Partial<Record<string, TaskFn>> = {}, options
     quarantineFile: finish('QUARANTINED'),
     rejectFile: finish('REJECTED'),
     processImport: async (payload) => ({ ...(await finish('SUCCEEDED')(payload)), rowsImported: 9, rowsRejected: 1 }),
+    keepResource: finish('SUCCEEDED'),
     notifyImportOutcome: async (payload) => {
       const ids = (payload.job as ImportJob).importIds;
       const count = (status: string) => ids.filter((id) => outcomes.get(id) === status).length;
@@ -352,7 +353,8 @@ describe('import.asl.yaml', () => {
         {
           identifyFormat: async (payload) =>
             payload.importId === 'imp-0001' ? { format: 'unknown', reason: 'the file is empty' } : { format: 'csv', reason: 'a header' },
-          scanForViruses: async (payload) => (payload.importId === 'imp-0002' ? { clean: false, signature: 'Eicar-Test-Signature' } : { clean: true }),
+          scanForViruses: async (payload) =>
+            payload.importId === 'imp-0002' ? { clean: false, signature: 'Eicar-Test-Signature' } : { clean: true },
           processImport: async (payload) => {
             if (payload.importId === 'imp-0003') throw new Error('the search store refused the bulk request');
             workflow.outcomes.set(String(payload.importId), 'SUCCEEDED');
@@ -376,4 +378,67 @@ describe('import.asl.yaml', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('import.asl.yaml for resources', () => {
+  const resourceVerdict = {
+    kind: 'resource',
+    format: 'resource',
+    reason: 'the file is PDF (application/pdf)',
+    type: { mime: 'application/pdf', ext: 'pdf' },
+  };
+
+  it('a clean resource of an allowed type is kept, never processed as rows; the execution succeeds', async () => {
+    const workflow = importWorkflow({ identifyFormat: async () => resourceVerdict });
+    const { executionArn, result } = await workflow.run(job(['res-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+      ...CHECKED,
+      'Keep resource',
+      'Notify user',
+      'Did every file import',
+      'Import finished',
+    ]);
+    expect(workflow.callsTo('keepResource')).toEqual([{ importId: 'res-1', executionArn }]);
+    expect(workflow.callsTo('processImport')).toEqual([]);
+  });
+
+  it('an infected resource is quarantined, and one whose bytes changed on the way is rejected, not kept', async () => {
+    const infected = importWorkflow({
+      identifyFormat: async () => resourceVerdict,
+      scanForViruses: async () => ({ clean: false, signature: 'Eicar-Test-Signature' }),
+    });
+    await infected.run(job(['res-1']));
+    expect(infected.outcomes.get('res-1')).toBe('QUARANTINED');
+    expect(infected.callsTo('keepResource')).toEqual([]);
+
+    const changed = importWorkflow({
+      identifyFormat: async () => resourceVerdict,
+      computeChecksum: async () => ({ ...verified, sha256: 'b'.repeat(64), verdict: 'mismatch' }),
+    });
+    await changed.run(job(['res-2']));
+    expect(changed.outcomes.get('res-2')).toBe('REJECTED');
+    expect(changed.callsTo('keepResource')).toEqual([]);
+  });
+
+  it('a resource the identify check refuses is rejected with the verdict', async () => {
+    const refused = { kind: 'resource', format: 'unknown', reason: 'the PDF is encrypted or password-protected' };
+    const workflow = importWorkflow({ identifyFormat: async () => refused });
+    await workflow.run(job(['res-1']));
+    expect(workflow.outcomes.get('res-1')).toBe('REJECTED');
+    expect(workflow.callsTo('rejectFile')[0]).toMatchObject({ checks: { format: refused } });
+  });
+
+  it('a failing "Keep resource" records that file FAILED and fails the execution', async () => {
+    const workflow = importWorkflow({
+      identifyFormat: async () => resourceVerdict,
+      keepResource: async () => {
+        throw new Error('the permanent bucket refused the copy');
+      },
+    });
+    const { result } = await workflow.run(job(['res-1']));
+    expect(result.status).toBe('FAILED');
+    expect(workflow.outcomes.get('res-1')).toBe('FAILED');
+  });
 });

@@ -47,6 +47,34 @@ describe("serverless.yml's roles on the local stack's resources", () => {
     }
   });
 
+  it('the resource functions may do what their code sends, on resources/ keys only', () => {
+    // A call passes only when every IAM request it makes (KMS included) is allowed.
+    const overall = (all: Decision[]) => (all.length > 0 && all.every((d) => d === 'Allow') ? 'Allow' : 'ImplicitDeny');
+    const imports = 'ferry-local-imports';
+    const item = { TableName: imports, Key: { pk: 'IMPORT#r-1' } };
+    const upload = { Bucket: 'ferry-uploads', Key: 'uploads/u-1/r-1/x' };
+    const kept = { Bucket: 'ferry-imports', Key: 'resources/u-1/r-1/original' };
+    const byOwner = { TableName: imports, IndexName: 'resources', KeyConditionExpression: 'resourceOwner = :o', ExpressionAttributeValues: { ':o': 'RESOURCES#u-1' } };
+    expect(overall(decisions('createResource', 'DynamoDB', 'BatchWriteItem', { RequestItems: { [imports]: [{ PutRequest: { Item: { pk: 'IMPORT#r-1' } } }] } }))).toBe('Allow');
+    expect(overall(decisions('createResource', 'S3', 'PutObject', upload))).toBe('Allow');
+    expect(overall(decisions('listResources', 'DynamoDB', 'Query', byOwner))).toBe('Allow');
+    expect(overall(decisions('listResources', 'DynamoDB', 'Query', { ...byOwner, IndexName: 'quarantined' }))).toBe('ImplicitDeny');
+    expect(overall(decisions('listResources', 'S3', 'GetObject', kept))).toBe('Allow');
+    expect(overall(decisions('getResource', 'S3', 'GetObject', { ...kept, Key: 'imports/u-1/i-1/original' }))).toBe('ImplicitDeny');
+    expect(overall(decisions('getResource', 'DynamoDB', 'GetItem', item))).toBe('Allow');
+    expect(overall(decisions('deleteResource', 'DynamoDB', 'DeleteItem', item))).toBe('Allow');
+    expect(overall(decisions('deleteResource', 'S3', 'DeleteObject', kept))).toBe('Allow');
+    expect(overall(decisions('deleteResource', 'S3', 'DeleteObject', upload))).toBe('Allow');
+    expect(overall(decisions('deleteResource', 'S3', 'DeleteObject', { ...kept, Key: 'imports/u-1/i-1/original' }))).toBe('ImplicitDeny');
+    expect(overall(decisions('keepResource', 'DynamoDB', 'UpdateItem', item))).toBe('Allow');
+    expect(overall(decisions('keepResource', 'S3', 'CopyObject', { ...kept, CopySource: `${upload.Bucket}/${upload.Key}` }))).toBe('Allow');
+    expect(overall(decisions('keepResource', 'S3', 'DeleteObject', upload))).toBe('Allow');
+    expect(overall(decisions('keepResource', 'S3', 'PutObject', { ...kept, Key: 'resources/u-1/r-1/thumbnail.webp' }))).toBe('Allow');
+    expect(overall(decisions('keepResource', 'S3', 'PutObject', { ...kept, Key: 'imports/u-1/r-1/original' }))).toBe('ImplicitDeny');
+    const importMachine = iam.stateMachineRoles['ferry-import'];
+    expect(evaluate(importMachine!.policies, lambdaInvokeRequest(iam.functionArn('keepResource'))).decision).toBe('Allow');
+  });
+
   it('the state machines may invoke their own tasks and nothing else', () => {
     const exportMachine = iam.stateMachineRoles['ferry-export-local'];
     expect(exportMachine).toBeDefined();

@@ -67,6 +67,22 @@ export class InMemoryImportRecords implements ImportRecords {
     const records = all.slice(start, start + options.limit);
     return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
   }
+
+  async listResources(
+    userId: string,
+    options: { limit: number; cursor?: string },
+  ): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    const all = [...this.records.values()]
+      .filter((record) => record.kind === 'resource' && record.owner.userId === userId)
+      .sort((a, b) => `${b.createdAt}#${b.importId}`.localeCompare(`${a.createdAt}#${a.importId}`));
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const records = all.slice(start, start + options.limit).map((record) => structuredClone(record));
+    return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
+  }
+
+  async remove(importId: string): Promise<void> {
+    this.records.delete(importId);
+  }
 }
 
 /** Reads the whole stream, then answers: infected when the bytes contain `infectedMarker`. */

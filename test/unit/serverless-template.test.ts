@@ -376,6 +376,7 @@ describe('the packaged AWS template (npm run package)', () => {
         'Quarantine infected file': states['Quarantine infected file']!,
         'Reject file': states['Reject file']!,
         'Import valid rows': states['Import valid rows']!,
+        'Keep resource': states['Keep resource']!,
         'Record file failure': states['Record file failure']!,
         'Notify user': asl.States['Notify user']!,
         'Handle import failure': asl.States['Handle import failure']!,
@@ -387,6 +388,7 @@ describe('the packaged AWS template (npm run package)', () => {
         'Quarantine infected file': ['QuarantineFileLambdaFunction', 'Arn'],
         'Reject file': ['RejectFileLambdaFunction', 'Arn'],
         'Import valid rows': ['ProcessImportLambdaFunction', 'Arn'],
+        'Keep resource': ['KeepResourceLambdaFunction', 'Arn'],
         'Record file failure': ['HandleImportFailureLambdaFunction', 'Arn'],
         'Notify user': ['NotifyImportOutcomeLambdaFunction', 'Arn'],
         'Handle import failure': ['HandleImportFailureLambdaFunction', 'Arn'],
@@ -403,6 +405,7 @@ describe('the packaged AWS template (npm run package)', () => {
           'ComputeChecksum',
           'HandleImportFailure',
           'IdentifyFormat',
+          'KeepResource',
           'NotifyImportOutcome',
           'ProcessImport',
           'QuarantineFile',
@@ -587,6 +590,13 @@ describe('the packaged AWS template (npm run package)', () => {
         ],
         projection: { ProjectionType: 'ALL' },
       },
+      resources: {
+        keys: [
+          { AttributeName: 'resourceOwner', KeyType: 'HASH' },
+          { AttributeName: 'resourceSort', KeyType: 'RANGE' },
+        ],
+        projection: { ProjectionType: 'ALL' },
+      },
     });
     const types = Object.fromEntries(
       (table.Properties!.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [
@@ -594,7 +604,7 @@ describe('the packaged AWS template (npm run package)', () => {
         a.AttributeType,
       ]),
     );
-    expect(types).toEqual({ pk: 'S', batchPk: 'S', position: 'N', quarantineList: 'S', quarantinedSort: 'S' });
+    expect(types).toEqual({ pk: 'S', batchPk: 'S', position: 'N', quarantineList: 'S', quarantinedSort: 'S', resourceOwner: 'S', resourceSort: 'S' });
   });
 
   describe('the functions', () => {

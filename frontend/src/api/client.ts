@@ -3,11 +3,13 @@ import { ApiError, serverMessageOf } from '../lib/errors';
 import type {
   AuditPage,
   CreatedImport,
+  CreatedResource,
   DeliveryType,
   ExportStatus,
   FailedExecution,
   ImportStatus,
   QuarantinedFile,
+  ResourcePage,
   RetryResponse,
   SearchCriteria,
   SearchResult,
@@ -52,6 +54,22 @@ export class ApiClient {
 
   importStatus(importId: string): Promise<ImportStatus> {
     return this.request('GET', `/imports/${encodeURIComponent(importId)}`);
+  }
+
+  createResource(file: { fileName: string; size: number; contentType: string; sha256?: string }): Promise<CreatedResource> {
+    return this.request('POST', '/resources', file);
+  }
+
+  completeResource(resourceId: string, parts?: { partNumber: number; etag: string }[]): Promise<unknown> {
+    return this.request('POST', `/resources/${encodeURIComponent(resourceId)}/complete`, parts ? { parts } : {});
+  }
+
+  listResources(cursor?: string): Promise<ResourcePage> {
+    return this.request('GET', `/resources${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
+  }
+
+  deleteResource(resourceId: string): Promise<void> {
+    return this.request('DELETE', `/resources/${encodeURIComponent(resourceId)}`);
   }
 
   async quarantine(): Promise<QuarantinedFile[]> {

@@ -11,6 +11,7 @@ import type {
   MultipartUploadInstructions,
   QuarantinedFileView,
 } from '../../../core/contract';
+import type { CreatedResources } from '../../../core/contract';
 
 export type {
   AuditEntry,
@@ -20,6 +21,8 @@ export type {
   Post,
   PresignedPost,
   PushMessage,
+  ResourcePage,
+  ResourceView,
   RetryResponse,
   SearchCriteria,
   SearchResult,
@@ -33,6 +36,8 @@ export type MultipartUpload = MultipartUploadInstructions;
 /** The answer to a one-file `POST /api/imports`. */
 export type CreatedImport = Extract<CreatedImports, { importId: string }>;
 export type QuarantinedFile = QuarantinedFileView;
+/** The answer to a one-file `POST /api/resources`. */
+export type CreatedResource = Extract<CreatedResources, { resourceId: string }>;
 
 /**
  * A row of the admin page's failed executions. The server sends an ExecutionSummaryView; it does not

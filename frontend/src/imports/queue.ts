@@ -1,5 +1,5 @@
 import type { ApiClient } from '../api/client';
-import { isMultipart, type ImportStatus, type MultipartUpload, type PresignedPost } from '../api/types';
+import { isMultipart, type CreatedImport, type ImportStatus, type MultipartUpload, type PresignedPost } from '../api/types';
 import { ApiError, plainMessage } from '../lib/errors';
 import { hashFile } from '../lib/hashFile';
 import type { PollTiming } from '../exports/tracker';
@@ -20,6 +20,34 @@ export interface UploadItem {
   message?: string;
 }
 
+/**
+ * Where the queue's files go: imports (the default) or resources (the same upload, under /api/resources).
+ * `follow: false` ends an item at "processing" once its upload is in, for a page that lists outcomes itself.
+ */
+export interface UploadTarget {
+  create(file: { fileName: string; size: number; contentType: string; sha256: string }): Promise<{ id: string; upload: CreatedImport['upload'] }>;
+  complete(id: string, parts?: { partNumber: number; etag: string }[]): Promise<unknown>;
+  follow: boolean;
+}
+
+export const importTarget = (api: ApiClient): UploadTarget => ({
+  create: async (file) => {
+    const created = await api.createImport(file);
+    return { id: created.importId, upload: created.upload };
+  },
+  complete: (id, parts) => api.completeImport(id, parts),
+  follow: true,
+});
+
+export const resourceTarget = (api: ApiClient): UploadTarget => ({
+  create: async (file) => {
+    const created = await api.createResource(file);
+    return { id: created.resourceId, upload: created.upload };
+  },
+  complete: (id, parts) => api.completeResource(id, parts),
+  follow: false,
+});
+
 /** Files uploading at once; each file's parts also go up in parallel. */
 const FILES_IN_PARALLEL = 3;
 const PARTS_IN_PARALLEL = 4;
@@ -36,9 +64,13 @@ export class ImportQueue {
   private nextId = 1;
   private abort = new AbortController();
 
+  private readonly target: UploadTarget;
+
   constructor(
-    private readonly deps: { api: ApiClient; send: SendUpload; timing: PollTiming },
-  ) {}
+    private readonly deps: { api: ApiClient; send: SendUpload; timing: PollTiming; target?: UploadTarget },
+  ) {
+    this.target = deps.target ?? importTarget(deps.api);
+  }
 
   list = (): UploadItem[] => this.items;
 
@@ -85,23 +117,23 @@ export class ImportQueue {
     try {
       const sha256 = await hashFile(file, (bytesHashed) => this.patch(id, { bytesHashed }), signal);
       this.patch(id, { sha256, phase: 'uploading' });
-      const created = await this.deps.api.createImport({
+      const created = await this.target.create({
         fileName: file.name,
         size: file.size,
         contentType: contentTypeOf(file),
         sha256,
       });
-      this.patch(id, { importId: created.importId });
+      this.patch(id, { importId: created.id });
       if (isMultipart(created.upload)) {
         const parts = await this.uploadParts(id, file, created.upload, signal);
-        await this.deps.api.completeImport(created.importId, parts);
+        await this.target.complete(created.id, parts);
       } else {
         await this.uploadForm(id, file, created.upload, signal);
         // The object-created event normally starts processing; this idempotent call covers stores without events.
-        await this.deps.api.completeImport(created.importId).catch(() => undefined);
+        await this.target.complete(created.id).catch(() => undefined);
       }
       this.patch(id, { phase: 'processing', bytesSent: file.size });
-      await this.followStatus(id, created.importId, signal);
+      if (this.target.follow) await this.followStatus(id, created.id, signal);
     } catch (error) {
       if (signal.aborted) return;
       this.patch(id, { phase: 'failed', message: plainMessage(error) });

@@ -129,6 +129,24 @@ export function describeImportRecords(name: string, open: OpenSubject<ImportReco
       expect(await imports.listQuarantined({ limit: 10 })).not.toHaveProperty('nextCursor');
     });
 
+    it("lists one user's resources (not imports, not another user's) newest first, a page at a time; remove deletes one", async () => {
+      const resource = (id: string, createdAt: string, userId = 'user-alice') =>
+        importRecord(id, { kind: 'resource', createdAt, owner: { userId, username: userId, email: `${userId}@example.com` } });
+      await imports.create([resource('r1', '2024-06-01T10:00:00.000Z'), resource('r2', '2024-06-01T12:00:00.000Z')]);
+      await imports.create([resource('r3', '2024-06-01T11:00:00.000Z'), importRecord('an-import')]);
+      await imports.create([resource('r-bob', '2024-06-01T13:00:00.000Z', 'user-bob')]);
+      const first = await imports.listResources('user-alice', { limit: 2 });
+      expect(first.records.map((r) => r.importId)).toEqual(['r2', 'r3']);
+      expect(first.records[0]).toEqual(resource('r2', '2024-06-01T12:00:00.000Z'));
+      const second = await imports.listResources('user-alice', { limit: 2, cursor: first.nextCursor! });
+      expect(second.records.map((r) => r.importId)).toEqual(['r1']);
+      expect(second).not.toHaveProperty('nextCursor');
+      await imports.remove('r3');
+      await imports.remove('never-existed');
+      expect(await imports.get('r3')).toBeUndefined();
+      expect((await imports.listResources('user-alice', { limit: 10 })).records.map((r) => r.importId)).toEqual(['r2', 'r1']);
+    });
+
     it('refuses a quarantine cursor it did not give out as InvalidInput on cursor', async () => {
       await imports.create([importRecord('a')]);
       await imports.update('a', quarantineAt('a', '2024-06-01T10:00:00.000Z'), later);
