@@ -13,18 +13,6 @@ export const buildLocalDeps: DepsBuilder = async (config) => {
   // Every SDK client the handlers use is authorised against the calling function's role (LOCAL_IAM).
   adaptAwsClients(withLocalIam);
   const ports: PortBuilders = { ...awsPorts };
-  // A presigned POST is signed off the SDK's middleware: its signer is registered so the local S3 authorises it as them.
-  ports.objects = (built) => {
-    const store = awsPorts.objects(built);
-    const presignPost = store.presignPost.bind(store);
-    store.presignPost = async (plan, expiresInSeconds) => {
-      const post = await presignPost(plan, expiresInSeconds);
-      rememberPresignedPostSigner(post.fields['X-Amz-Signature'], Date.now() + expiresInSeconds * 1000);
-      return post;
-    };
-    return store;
-  };
-
   if (!config.opensearchUrl) {
     const { SqliteSearchSource } = await import('../../adapters/local/sqlite-search');
     ports.search = () => new SqliteSearchSource(join(config.dataDir, 'search.db'));
@@ -39,11 +27,20 @@ export const buildLocalDeps: DepsBuilder = async (config) => {
     ports.mailer = () => new OutboxMailer(join(config.dataDir, 'outbox'), config.mailFrom);
   }
 
+  // The local S3 presigns for the host the browser used (./local-objects). A presigned POST is signed off the
+  // SDK's middleware: its signer is registered so the local S3 authorises it as them.
   const s3Endpoint = config.s3Endpoint;
-  if (s3Endpoint) {
-    const { localObjects } = await import('./local-objects');
-    ports.objects = () => localObjects(config, s3Endpoint);
-  }
+  const localObjects = s3Endpoint ? (await import('./local-objects')).localObjects : undefined;
+  ports.objects = (built) => {
+    const store = localObjects && s3Endpoint ? localObjects(built, s3Endpoint) : awsPorts.objects(built);
+    const presignPost = store.presignPost.bind(store);
+    store.presignPost = async (plan, expiresInSeconds) => {
+      const post = await presignPost(plan, expiresInSeconds);
+      rememberPresignedPostSigner(post.fields['X-Amz-Signature'], Date.now() + expiresInSeconds * 1000);
+      return post;
+    };
+    return store;
+  };
 
   return lazyDeps(config, ports);
 };

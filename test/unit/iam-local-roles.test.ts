@@ -71,7 +71,7 @@ describe("serverless.yml's roles on the local stack's resources", () => {
     expect(overall(decisions('keepResource', 'S3', 'DeleteObject', upload))).toBe('Allow');
     expect(overall(decisions('keepResource', 'S3', 'PutObject', { ...kept, Key: 'resources/u-1/r-1/thumbnail.webp' }))).toBe('Allow');
     expect(overall(decisions('keepResource', 'S3', 'PutObject', { ...kept, Key: 'imports/u-1/r-1/original' }))).toBe('ImplicitDeny');
-    const importMachine = iam.stateMachineRoles['ferry-import'];
+    const importMachine = iam.stateMachineRoles['ferry-import-local'];
     expect(evaluate(importMachine!.policies, lambdaInvokeRequest(iam.functionArn('keepResource'))).decision).toBe('Allow');
   });
 
