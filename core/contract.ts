@@ -70,6 +70,9 @@ export type AntivirusCheck = 'pending' | 'clean' | 'infected';
 export type ChecksumCheck = 'pending' | 'verified' | 'mismatch' | 'unverified';
 export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'unknown';
 
+export type ImportEncoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+export type ImportDelimiter = ',' | ';' | '\t' | '|';
+
 /** Each check's answer so far; the antivirus check says only clean or infected (the signature is in `signature`). */
 export interface ImportChecks {
   antivirus: AntivirusCheck;
@@ -83,6 +86,10 @@ export interface ImportStatusView {
   fileName: string;
   status: ImportState;
   checks: ImportChecks;
+  /** The text encoding the format check detected. */
+  encoding?: ImportEncoding;
+  /** CSV: the field delimiter the format check detected. */
+  delimiter?: ImportDelimiter;
   rowsImported?: number;
   rowsRejected?: number;
   errorReportUrl?: string;

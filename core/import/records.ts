@@ -1,6 +1,8 @@
 import { NotFound } from '../errors';
 import type { AntivirusCheck, ChecksumCheck, DeliveryType, FormatCheck, ImportChecks, ImportState } from '../contract';
 import type { User } from '../model';
+import type { TextEncoding } from './encoding';
+import type { Delimiter } from './format';
 import type { ImportRecords } from '../ports';
 import type { UploadMethod } from './upload-policy';
 
@@ -71,6 +73,10 @@ export interface ImportRecord {
   executionArn?: string;
   /** The SHA-256 the checksum check computed. */
   computedSha256?: string;
+  /** What the format check detected: the text encoding, and for CSV the delimiter and the header's columns. */
+  encoding?: TextEncoding;
+  delimiter?: Delimiter;
+  columns?: string[];
   rowsImported?: number;
   rowsRejected?: number;
   /** In the permanent bucket. */
@@ -90,6 +96,9 @@ export type ImportChange = Partial<
     | 'status'
     | 'executionArn'
     | 'computedSha256'
+    | 'encoding'
+    | 'delimiter'
+    | 'columns'
     | 'rowsImported'
     | 'rowsRejected'
     | 'errorReportKey'

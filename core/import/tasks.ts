@@ -96,7 +96,12 @@ export async function identifyImportFormat(
 ): Promise<FormatVerdict> {
   const record = await mustGetImport(deps.imports, input.importId);
   const verdict = await identifyFormat(await deps.objects.getStream(record.upload.bucket, record.upload.key));
-  await deps.imports.update(input.importId, { executionArn: input.executionArn, checks: { format: verdict.format } }, deps.clock.now());
+  const { encoding, delimiter, columns } = verdict;
+  await deps.imports.update(
+    input.importId,
+    { executionArn: input.executionArn, checks: { format: verdict.format }, encoding, delimiter, columns },
+    deps.clock.now(),
+  );
   return verdict;
 }
 
@@ -183,11 +188,12 @@ export async function processImport(
   const source = (await deps.objects.head(record.upload.bucket, record.upload.key)) ? record.upload : permanent;
   const input_ = await deps.objects.getStream(source.bucket, source.key);
 
-  const report = new ErrorReportWriter();
+  // The report is written as the file was (its columns, delimiter and encoding), so it can be fixed and uploaded again.
+  const report = new ErrorReportWriter(input.format === 'csv' ? record : { encoding: record.encoding });
   const errorReportKey = errorReportKeyOf(record);
   const reportWritten = deps.objects
     .putStream(deps.config.permanentBucket, errorReportKey, report.stream, {
-      contentType: 'text/csv; charset=utf-8',
+      contentType: report.contentType,
       metadata: { 'import-id': record.importId },
     })
     .catch((error: unknown) => {
@@ -212,6 +218,8 @@ export async function processImport(
         importId: record.importId,
         format: input.format,
         batchSize: IMPORT_INDEX_BATCH,
+        ...(record.encoding ? { encoding: record.encoding } : {}),
+        ...(record.delimiter ? { delimiter: record.delimiter } : {}),
       })) {
         if (held) await indexBatch(held, false);
         held = batch;

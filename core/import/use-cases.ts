@@ -275,6 +275,8 @@ async function statusView(
     fileName: record.fileName,
     status: record.status,
     checks: record.checks,
+    ...(record.encoding ? { encoding: record.encoding } : {}),
+    ...(record.delimiter ? { delimiter: record.delimiter } : {}),
     ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
     ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
     ...(errorReportUrl ? { errorReportUrl } : {}),
