@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { ImportDelimiter } from '../contract';
-import { headerProblem } from './columns';
+import { headerProblem, REQUIRED_IMPORT_COLUMNS } from './columns';
 import { byteOrderMark, decodeSample, detectEncoding, ENCODING_LABEL, type TextEncoding } from './encoding';
+import { PREVIEW_ROWS } from './mapping';
 import { incompleteUtf8Tail } from './utf8';
 
 export type ImportFormat = 'csv' | 'ndjson' | 'unknown';
@@ -23,6 +24,12 @@ export interface FormatVerdict {
   encoding?: TextEncoding;
   delimiter?: Delimiter;
   columns?: string[];
+  /** CSV: the header does not map onto post fields by itself, so the import waits for a column mapping. */
+  needsMapping?: boolean;
+  /** needsMapping: how long "Wait for column mapping" waits (the import's config, passed on for the ASL's TimeoutSecondsPath). */
+  mappingTimeoutSeconds?: number;
+  /** CSV: the first sampled data rows (for the preview; not passed on in the workflow's state). */
+  rows?: string[][];
 }
 
 /** Share of the sampled data rows that must have the header's width for the file to count as delimited text. */
@@ -228,6 +235,8 @@ async function checkCsv(text: string): Promise<FormatVerdict> {
       format: 'csv',
       delimiter,
       columns: header,
+      needsMapping: false,
+      rows: rows.slice(0, PREVIEW_ROWS),
       reason:
         `${DELIMITER_LABEL[delimiter]}-delimited, a header of ${header.length} post columns and ${rows.length} sampled row${rows.length === 1 ? '' : 's'}` +
         (others === 0 ? ' of the same width' : `, ${others} of another width (rejected row by row)`),
@@ -237,7 +246,21 @@ async function checkCsv(text: string): Promise<FormatVerdict> {
   const structured = readings
     .filter((reading) => (reading.header?.length ?? 0) >= 2 && isConsistent(reading))
     .sort((a, b) => (b.header?.length ?? 0) - (a.header?.length ?? 0))[0];
-  if (structured?.header) return unknown(`the header row is not one Ferry can import: ${headerProblem(structured.header)}`);
+  if (structured?.header) {
+    const { header, rows, delimiter } = structured;
+    // Fewer columns than a post's required fields: no mapping could import it.
+    if (header.length < REQUIRED_IMPORT_COLUMNS.length) {
+      return unknown(`the header row is not one Ferry can import: ${headerProblem(header)}`);
+    }
+    return {
+      format: 'csv',
+      delimiter,
+      columns: header,
+      needsMapping: true,
+      rows: rows.slice(0, PREVIEW_ROWS),
+      reason: `${DELIMITER_LABEL[delimiter]}-delimited, a header of ${header.length} columns that are not all post fields (${headerProblem(header)}): the columns need mapping`,
+    };
+  }
   const comma = readings.find((reading) => reading.delimiter === ',');
   if (!comma) return unknown('not CSV: no delimiter reads it as rows of fields');
   if (!comma.header) return unknown('not CSV: no header row');

@@ -2,11 +2,12 @@ import type { Readable } from 'node:stream';
 import { parse, type CsvError, type Options } from 'csv-parse';
 import * as z from 'zod';
 import { InvalidInput } from '../errors';
-import { PostSchema, type Post } from '../model';
+import { PostSchema, type Post, type PostColumn } from '../model';
 import { TAG_SEPARATOR } from '../csv';
-import { headerProblem, isReportColumn } from './columns';
+import { headerProblem } from './columns';
 import { decoderFor, type TextEncoding } from './encoding';
 import type { Delimiter } from './format';
+import { mappedFields, mappingProblem, type ColumnMapping } from './mapping';
 import { Utf8Validator } from './utf8';
 
 /**
@@ -41,6 +42,8 @@ export interface ReadImportRowsOptions {
   encoding?: TextEncoding;
   /** CSV only, as the format check detected it. Default comma. */
   delimiter?: Delimiter;
+  /** CSV only: the field each column fills; without one, the header must name post fields itself. */
+  mapping?: ColumnMapping;
 }
 
 export interface RejectedRow {
@@ -82,7 +85,10 @@ export async function* readImportRows(stream: Readable, options: ReadImportRowsO
   const batchSize = options.batchSize ?? 500;
   const maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
   const chunks = textChunks(stream, options.encoding ?? 'utf-8');
-  const source = options.format === 'csv' ? csvRows(chunks, maxRecordBytes, options.delimiter ?? ',') : ndjsonRows(chunks, maxRecordBytes);
+  const source =
+    options.format === 'csv'
+      ? csvRows(chunks, maxRecordBytes, options.delimiter ?? ',', options.mapping)
+      : ndjsonRows(chunks, maxRecordBytes);
   let batch: ImportBatch = { posts: [], rejected: [] };
   for await (const rows of source) {
     for (const row of rows) {
@@ -223,8 +229,14 @@ const UNCLOSED_QUOTE = 'a quote opened in this row is never closed, so its field
  * (or once it passes maxRecordBytes, which stops the read): the line it opened on is rejected and the text
  * after that line is read again by a fresh parser, so the rows after it still import.
  */
-async function* csvRows(chunks: AsyncIterable<Buffer>, maxRecordBytes: number, delimiter: Delimiter): AsyncGenerator<SourceRow[]> {
+async function* csvRows(
+  chunks: AsyncIterable<Buffer>,
+  maxRecordBytes: number,
+  delimiter: Delimiter,
+  mapping: ColumnMapping | undefined,
+): AsyncGenerator<SourceRow[]> {
   let header: string[] | undefined;
+  let fields: Array<PostColumn | undefined> = [];
   let rowNumber = 0;
   /** Blank lines before the text the current parser reads (counted by the parsers before it). */
   let emptyBefore = 0;
@@ -245,12 +257,13 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, maxRecordBytes: number, d
     max_record_size: maxRecordBytes,
     on_record: ({ record, raw, info }) => {
       if (!header) {
-        const problem = headerProblem(record);
+        const problem = mapping ? mappingProblem(record, mapping) : headerProblem(record);
         if (problem) fatal ??= new InvalidInput(`the header row cannot be imported: ${problem}`, 'file');
         header = record;
+        fields = mappedFields(record, mapping);
       } else {
         rowNumber++;
-        rows.push({ rowNumber, line: lineOf(info.empty_lines), raw: rawRow(raw), cells: record, value: csvRecordToRow(header, record) });
+        rows.push({ rowNumber, line: lineOf(info.empty_lines), raw: rawRow(raw), cells: record, value: csvRecordToRow(fields, record) });
       }
       return null;
     },
@@ -326,12 +339,13 @@ async function* csvRows(chunks: AsyncIterable<Buffer>, maxRecordBytes: number, d
 const rawRow = (raw: string): string =>
   withoutLineEnding(raw.charCodeAt(0) === 0x0a || raw.charCodeAt(0) === 0x0d ? raw.replace(/^(?:\r?\n)+/, '') : raw);
 
-function csvRecordToRow(header: readonly string[], record: readonly string[]): Record<string, unknown> {
+/** The row's cells by the field each column fills (mappedFields: a report's line and error columns fill none). */
+function csvRecordToRow(fields: ReadonlyArray<PostColumn | undefined>, record: readonly string[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};
-  header.forEach((column, i) => {
-    // An error report uploaded again after fixing: its line and error columns are not post fields.
-    if (!isReportColumn(column)) row[column] = record[i];
-  });
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i];
+    if (field !== undefined) row[field] = record[i];
+  }
   if (typeof row.tags === 'string') {
     row.tags = row.tags.trim() === '' ? [] : row.tags.split(TAG_SEPARATOR).map((tag) => tag.trim());
   }
