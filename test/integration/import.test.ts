@@ -305,6 +305,107 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
     });
   });
 
+  describe('preview, mapping and dry run', () => {
+    it('a file whose header is not post fields waits in NEEDS_MAPPING with a preview; the mapping sent resumes it and its rows import', async () => {
+      const word = marker();
+      const content = `Author;Posted at;Text;Likes\r\nzoë;2024-05-01T10:00:00Z;first ${word};3\r\nbob;never;second ${word};0\r\njo;2024-05-02T10:00:00Z;third ${word};1\r\n`;
+      const importId = await importFile(alice, content);
+
+      const waiting = await pollUntil(
+        () => importStatus(alice, importId),
+        (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
+      );
+      expect(waiting).toMatchObject({
+        status: 'NEEDS_MAPPING',
+        delimiter: ';',
+        encoding: 'utf-8',
+        preview: {
+          columns: ['Author', 'Posted at', 'Text', 'Likes'],
+          rows: [
+            ['zoë', '2024-05-01T10:00:00Z', `first ${word}`, '3'],
+            ['bob', 'never', `second ${word}`, '0'],
+            ['jo', '2024-05-02T10:00:00Z', `third ${word}`, '1'],
+          ],
+          delimiter: ';',
+          encoding: 'utf-8',
+          suggestedMapping: { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content', Likes: null },
+        },
+      });
+      expect((await searchTotal(alice, word)).total).toBe(0);
+
+      const bad = await api<{ field: string; message: string }>(alice, 'POST', `/imports/${importId}/mapping`, {
+        mapping: { Author: 'userId' },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.message).toMatch(/no column is mapped to dateCreated, content/);
+      expect((await api(bob, 'POST', `/imports/${importId}/mapping`, { mapping: {} })).status).toBe(404);
+
+      const mapping = { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content', Likes: null };
+      const resumed = await api(alice, 'POST', `/imports/${importId}/mapping`, { mapping });
+      expect(resumed).toMatchObject({ status: 202, body: { importId, status: 'RUNNING' } });
+      expect((await api(alice, 'POST', `/imports/${importId}/mapping`, { mapping })).status).toBe(409);
+
+      const done = await finished(alice, importId);
+      expect(done).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 1, mapping });
+      expect(done.preview).toBeUndefined();
+      expect((await searchTotal(alice, word)).total).toBe(2);
+      const report = parse(await (await fetch(done.errorReportUrl ?? '')).text(), { columns: true, delimiter: ';' }) as Array<
+        Record<string, string>
+      >;
+      expect(report).toEqual([
+        {
+          Author: 'bob',
+          'Posted at': 'never',
+          Text: `second ${word}`,
+          Likes: '0',
+          line: '3',
+          error: expect.stringMatching(/^dateCreated is not a date/),
+        },
+      ]);
+    });
+
+    it('a mapping given with POST /api/imports imports at once, without waiting', async () => {
+      const word = marker();
+      const content = `Writer,When,Body\nzoë,2024-05-01T10:00:00Z,up front ${word}\n`;
+      const created = await createImport(alice, {
+        fileName: 'mapped.csv',
+        size: Buffer.byteLength(content),
+        contentType: 'text/csv',
+        type: 'direct',
+        mapping: { Writer: 'userId', When: 'dateCreated', Body: 'content' },
+      });
+      await uploadWithForm(created.upload, content, 'text/csv');
+
+      expect(await finished(alice, created.importId)).toMatchObject({ status: 'SUCCEEDED', rowsImported: 1 });
+      expect((await searchTotal(alice, word)).total).toBe(1);
+    });
+
+    it('a dry run runs every check and validation, reports the counts and the rejected rows, and leaves the index untouched', async () => {
+      const word = marker();
+      const content = csvOf(word, 20, (row) => row % 5 === 0);
+      const created = await createImport(alice, {
+        fileName: 'dry.csv',
+        size: Buffer.byteLength(content),
+        contentType: 'text/csv',
+        type: 'direct',
+        dryRun: true,
+      });
+      await uploadWithForm(created.upload, content, 'text/csv');
+
+      const status = await finished(alice, created.importId);
+      expect(status).toMatchObject({
+        status: 'SUCCEEDED',
+        dryRun: true,
+        checks: { antivirus: 'clean', format: 'csv' },
+        rowsImported: 16,
+        rowsRejected: 4,
+      });
+      const report = parse(await (await fetch(status.errorReportUrl ?? '')).text(), { columns: true }) as Array<Record<string, string>>;
+      expect(report.map((row) => row.line)).toEqual(['6', '11', '16', '21']);
+      expect((await searchTotal(alice, word)).total).toBe(0);
+    });
+  });
+
   it('pushes import.finished to a browser connected for the import (push delivery)', async () => {
     const word = marker();
     const content = csvOf(word, 5);
