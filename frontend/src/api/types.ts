@@ -17,6 +17,9 @@ export type {
   AuditPage,
   DeliveryType,
   ExportStatus,
+  ImportField,
+  ImportMapping,
+  ImportPreview,
   Post,
   PresignedPost,
   PushMessage,
@@ -40,5 +43,4 @@ export type QuarantinedFile = QuarantinedFileView;
  */
 export type FailedExecution = ExecutionSummaryView & { error?: string; cause?: string };
 
-export const isMultipart = (upload: CreatedImport['upload']): upload is MultipartUpload =>
-  Array.isArray((upload as MultipartUpload).parts);
+export const isMultipart = (upload: CreatedImport['upload']): upload is MultipartUpload => Array.isArray((upload as MultipartUpload).parts);

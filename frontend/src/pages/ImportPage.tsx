@@ -20,8 +20,8 @@ export function ImportPage() {
     <div className="import-page">
       <h1 tabIndex={-1}>Import posts</h1>
       <p className="muted">
-        CSV or NDJSON files of posts (id, userId, dateCreated, content, tags). Each file is checked for viruses, checksummed and
-        identified before its rows are added.
+        CSV or NDJSON files of posts (id, userId, dateCreated, content, tags). Each file is checked for viruses, checksummed and identified
+        before its rows are added.
       </p>
       <div
         className={`dropzone${dragging ? ' dragging' : ''}`}
@@ -56,7 +56,7 @@ export function ImportPage() {
           Clear finished
         </button>
       )}
-      <UploadList items={items} />
+      <UploadList items={items} onMap={(item, mapping) => void imports.submitMapping(item.id, mapping)} />
     </div>
   );
 }
