@@ -18,6 +18,9 @@ export const ColumnMappingSchema = z.record(
 /** Rows in a preview, and the characters kept of each cell (a post's content can be 100,000). */
 export const PREVIEW_ROWS = 20;
 export const PREVIEW_CELL_CHARS = 200;
+/** The preview lives on the import record: a wide file gets shorter cells, then fewer rows, to stay far under DynamoDB's 400 KB item. */
+const PREVIEW_BUDGET_CHARS = 100_000;
+const MIN_PREVIEW_CELL_CHARS = 20;
 
 /** Header names that commonly mean a post field, compared without case, spaces, dashes or underscores. */
 const SYNONYMS: Record<PostColumn, readonly string[]> = {
@@ -94,11 +97,17 @@ export function previewOf(verdict: {
   delimiter: ImportPreview['delimiter'];
   encoding: ImportPreview['encoding'];
 }): ImportPreview {
+  const width = Math.max(1, verdict.columns.length);
+  const cellChars = Math.max(
+    MIN_PREVIEW_CELL_CHARS,
+    Math.min(PREVIEW_CELL_CHARS, Math.floor(PREVIEW_BUDGET_CHARS / (width * PREVIEW_ROWS))),
+  );
+  const rowCount = Math.max(1, Math.min(PREVIEW_ROWS, Math.floor(PREVIEW_BUDGET_CHARS / (width * cellChars))));
   return {
     columns: verdict.columns,
     rows: verdict.rows
-      .slice(0, PREVIEW_ROWS)
-      .map((row) => row.map((cell) => (cell.length > PREVIEW_CELL_CHARS ? `${cell.slice(0, PREVIEW_CELL_CHARS)}…` : cell))),
+      .slice(0, rowCount)
+      .map((row) => row.slice(0, width).map((cell) => (cell.length > cellChars ? `${cell.slice(0, cellChars)}…` : cell))),
     delimiter: verdict.delimiter,
     encoding: verdict.encoding,
     suggestedMapping: suggestMapping(verdict.columns),

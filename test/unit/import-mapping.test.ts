@@ -53,6 +53,15 @@ describe('suggesting and checking a column mapping', () => {
     expect(mappingProblem(columns, { Nope: 'content' })).toMatch(/^the file has no column "Nope"/);
   });
 
+  it('a wide file’s preview keeps its cells shorter, then fewer rows, so it stays small enough for the import record', () => {
+    const columns = Array.from({ length: 500 }, (_, i) => `c${i}`);
+    const rows = Array.from({ length: 30 }, () => columns.map(() => 'y'.repeat(1000)));
+    const preview = previewOf({ columns, rows, delimiter: ',', encoding: 'utf-8' });
+    expect(preview.rows.length).toBeGreaterThanOrEqual(1);
+    expect(preview.rows.length).toBeLessThan(20);
+    expect(JSON.stringify(preview.rows).length).toBeLessThan(150_000);
+  });
+
   it('a preview holds the first 20 rows, long cells cut short, with the suggestion', () => {
     const rows = Array.from({ length: 30 }, (_, i) => [`u${i}`, 'x'.repeat(PREVIEW_CELL_CHARS + 50)]);
     const preview = previewOf({ columns: ['Author', 'Text'], rows, delimiter: ';', encoding: 'utf-8' });
