@@ -36,7 +36,12 @@ const ConfigSchema = z.object({
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /** How long an import waits in NEEDS_MAPPING for its column mapping before it ends EXPIRED (IMPORT_MAPPING_TIMEOUT_SECONDS). Default 24 h. */
-  importMappingTimeoutSeconds: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(24 * 3600),
+  importMappingTimeoutSeconds: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365 * 24 * 3600)
+    .default(24 * 3600),
   /** Import records in DynamoDB (required in both homes). */
   importsTable: z.string().optional(),
   /** clamd for the antivirus check. Unset: every import fails closed ("no virus scanner"). */
