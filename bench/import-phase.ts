@@ -81,7 +81,7 @@ if (phase === 'baseline') {
     if (!verdict.clean) throw new Error(`the generated file is "infected": ${verdict.signature}`);
     report(phase, 0, size, started);
   } else if (phase === 'format') {
-    const verdict = await identifyImportFormat({ imports, objects, clock }, input);
+    const verdict = await identifyImportFormat({ imports, objects, clock, config: { importMappingTimeoutSeconds: 24 * 3600 } }, input);
     if (verdict.format !== 'csv') throw new Error(`format: ${verdict.reason}`);
     report(phase, 0, size, started);
   } else if (phase === 'process') {
@@ -99,6 +99,7 @@ if (phase === 'baseline') {
           quarantineBucket: 'ferry-quarantine',
           maxImportBytes: 50 * 1024 ** 3,
           importMapConcurrency: 1,
+          importMappingTimeoutSeconds: 24 * 3600,
           adminEmail: 'admin@ferry.local',
           appUrl: 'http://localhost:3000',
         },

@@ -84,13 +84,32 @@ export type PushMessage = PushReadyMessage | PushFailedMessage;
 // ---------------------------------------------------------------------------------------------
 // Imports
 
-export type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED';
+/** NEEDS_MAPPING: waiting for `POST /api/imports/{importId}/mapping`; EXPIRED: it never came, nothing was imported. */
+export type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'NEEDS_MAPPING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED' | 'EXPIRED';
+
+/** The post field a column of an import file fills. */
+export type ImportField = 'id' | 'userId' | 'dateCreated' | 'content' | 'tags';
+/** Column name → the field it fills, or null to leave it out. */
+export type ImportMapping = Record<string, ImportField | null>;
+
+/** NEEDS_MAPPING: what the file holds, as detected, and the mapping its header names suggest. */
+export interface ImportPreview {
+  columns: string[];
+  /** The first 20 data rows, long cells cut short. */
+  rows: string[][];
+  delimiter: ImportDelimiter;
+  encoding: ImportEncoding;
+  suggestedMapping: ImportMapping;
+}
 
 export type AntivirusCheck = 'pending' | 'clean' | 'infected';
 /** `unverified`: the browser sent no hash, so the file's own was computed but compared with nothing. */
 export type ChecksumCheck = 'pending' | 'verified' | 'mismatch' | 'unverified';
 /** `resource`: a resource of an allowed type (core/resource/), kept rather than imported. */
 export type FormatCheck = 'pending' | 'csv' | 'ndjson' | 'resource' | 'unknown';
+
+export type ImportEncoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+export type ImportDelimiter = ',' | ';' | '\t' | '|';
 
 /** Each check's answer so far; the antivirus check says only clean or infected (the signature is in `signature`). */
 export interface ImportChecks {
@@ -105,9 +124,19 @@ export interface ImportStatusView {
   fileName: string;
   status: ImportState;
   checks: ImportChecks;
+  /** The text encoding the format check detected. */
+  encoding?: ImportEncoding;
+  /** CSV: the field delimiter the format check detected. */
+  delimiter?: ImportDelimiter;
   rowsImported?: number;
   rowsRejected?: number;
   errorReportUrl?: string;
+  /** NEEDS_MAPPING: the preview to map the columns from. */
+  preview?: ImportPreview;
+  /** The column mapping used (given up front or after NEEDS_MAPPING). */
+  mapping?: ImportMapping;
+  /** A dry run: every check and validation ran, the counts and error report are real, nothing was written to the index. */
+  dryRun?: boolean;
   /** Why it was rejected, quarantined or failed, in words for the user. */
   reason?: string;
   /** QUARANTINED: the virus signature the scanner named. */
@@ -247,7 +276,7 @@ export interface QuarantinePage {
 }
 
 export type AuditKind = 'export' | 'import';
-export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED' | 'RETRIED';
+export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED' | 'RETRIED' | 'EXPIRED';
 
 /** One entry of `GET /api/admin/audit`. */
 export interface AuditEntry {

@@ -41,6 +41,13 @@ const ConfigSchema = z.object({
     .default(MAX_EXPORT_ROWS_ONE_TASK),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
+  /** How long an import waits in NEEDS_MAPPING for its column mapping before it ends EXPIRED (IMPORT_MAPPING_TIMEOUT_SECONDS). Default 24 h. */
+  importMappingTimeoutSeconds: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365 * 24 * 3600)
+    .default(24 * 3600),
   /** Import records in DynamoDB (required in both homes). */
   importsTable: z.string().optional(),
   /** Resources: the types kept (RESOURCE_TYPES, MIME types or `type/*`, comma-separated; core/resource/config.ts has the default). */
@@ -107,6 +114,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxImportBytes: env.MAX_IMPORT_BYTES || undefined,
     maxExportRows: env.MAX_EXPORT_ROWS || undefined,
     importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
+    importMappingTimeoutSeconds: env.IMPORT_MAPPING_TIMEOUT_SECONDS || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     resourceTypes: env.RESOURCE_TYPES || undefined,
     clamdHost: env.CLAMD_HOST || undefined,

@@ -5,6 +5,8 @@ export interface ImportConfig {
   quarantineBucket: string;
   maxImportBytes: number;
   importMapConcurrency: number;
+  /** How long an import waits in NEEDS_MAPPING before it ends EXPIRED. Default 24 h. */
+  importMappingTimeoutSeconds: number;
   adminEmail: string;
   appUrl: string;
   /** The resources' allowlist (RESOURCE_TYPES); absent: core/resource/config.ts's default. */

@@ -1,15 +1,39 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { headerProblem } from './columns';
+import type { ImportDelimiter } from '../contract';
+import { headerProblem, REQUIRED_IMPORT_COLUMNS } from './columns';
+import { byteOrderMark, decodeSample, detectEncoding, ENCODING_LABEL, type TextEncoding } from './encoding';
+import { PREVIEW_ROWS } from './mapping';
 import { incompleteUtf8Tail } from './utf8';
 
 export type ImportFormat = 'csv' | 'ndjson' | 'unknown';
 
-/** The format check's verdict; `reason` says why, in words a user can act on. */
+/** The field delimiters a CSV file may use, in the order a tie is broken. */
+export const DELIMITERS = [',', ';', '\t', '|'] as const satisfies readonly ImportDelimiter[];
+export type Delimiter = ImportDelimiter;
+
+export const DELIMITER_LABEL: Record<Delimiter, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
+
+/**
+ * The format check's verdict; `reason` says why, in words a user can act on. A file that is text says its
+ * `encoding`; a CSV file also its `delimiter` and header `columns`, which the row reader and the error report use.
+ */
 export interface FormatVerdict {
   format: ImportFormat;
   reason: string;
+  encoding?: TextEncoding;
+  delimiter?: Delimiter;
+  columns?: string[];
+  /** CSV: the header does not map onto post fields by itself, so the import waits for a column mapping. */
+  needsMapping?: boolean;
+  /** needsMapping: how long "Wait for column mapping" waits (the import's config, passed on for the ASL's TimeoutSecondsPath). */
+  mappingTimeoutSeconds?: number;
+  /** CSV: the first sampled data rows (for the preview; not passed on in the workflow's state). */
+  rows?: string[][];
 }
+
+/** Share of the sampled data rows that must have the header's width for the file to count as delimited text. */
+const CONSISTENT_SHARE = 0.8;
 
 export interface IdentifyFormatOptions {
   /** How much to sample. Default 64 KiB. */
@@ -46,11 +70,8 @@ const MAGIC: ReadonlyArray<{ name: string; bytes: readonly number[]; at?: number
   { name: 'OLE2 document (legacy xls, doc)', bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1] },
   { name: 'SQLite database', bytes: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x33, 0x00] },
   { name: 'Parquet file', bytes: [0x50, 0x41, 0x52, 0x31] },
-  { name: 'UTF-16 text (little-endian BOM); save as UTF-8', bytes: [0xff, 0xfe] },
-  { name: 'UTF-16 text (big-endian BOM); save as UTF-8', bytes: [0xfe, 0xff] },
+  { name: 'UTF-32 text; save as UTF-8 or UTF-16', bytes: [0xff, 0xfe, 0x00, 0x00] },
 ];
-
-const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
 const startsWith = (sample: Uint8Array, bytes: readonly number[], at = 0): boolean =>
   sample.length >= at + bytes.length && bytes.every((byte, i) => sample[at + i] === byte);
@@ -94,23 +115,39 @@ export async function identifyFormatOfSample(sample: Uint8Array, { truncated }: 
   for (const magic of MAGIC) {
     if (startsWith(sample, magic.bytes, magic.at)) return unknown(`the file is a ${magic.name}, not CSV or NDJSON`);
   }
-  let bytes = startsWith(sample, UTF8_BOM) ? sample.subarray(UTF8_BOM.length) : sample;
-  if (truncated) {
-    const lastNewline = bytes.lastIndexOf(0x0a);
-    if (lastNewline === -1) return unknown(`no line ends within the first ${sample.length} bytes`);
-    bytes = bytes.subarray(0, lastNewline + 1);
-  } else {
-    bytes = bytes.subarray(0, bytes.length - incompleteUtf8Tail(bytes));
-  }
-  if (bytes.includes(0)) return unknown('the file contains NUL bytes: it is binary, not text');
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return unknown('the file is not UTF-8 text');
-  }
+  const encoding = detectEncoding(sample, { truncated });
+  const decoded = decodeText(sample, encoding, truncated);
+  if (typeof decoded !== 'string') return decoded;
+  const text = decoded;
+  if (text.includes('\0')) return unknown('the file contains NUL bytes: it is binary, not text');
   if (text.trim() === '') return unknown('the file holds no data, only blank lines');
-  return text.trimStart().startsWith('{') ? checkNdjson(text) : checkCsv(text, truncated);
+  const verdict = text.trimStart().startsWith('{') ? checkNdjson(text) : await checkCsv(text);
+  return verdict.format === 'unknown' ? verdict : { ...verdict, encoding, reason: `${ENCODING_LABEL[encoding]} text: ${verdict.reason}` };
+}
+
+/** The sample as text, its last (possibly cut) line left out when `truncated`; or the verdict when it is not text. */
+function decodeText(sample: Uint8Array, encoding: TextEncoding, truncated: boolean): string | FormatVerdict {
+  const bom = byteOrderMark(sample);
+  if (encoding === 'utf-8' || encoding === 'utf-8-bom') {
+    let bytes = sample.subarray(bom?.length ?? 0);
+    if (truncated) {
+      const lastNewline = bytes.lastIndexOf(0x0a);
+      if (lastNewline === -1) return unknown(`no line ends within the first ${sample.length} bytes`);
+      bytes = bytes.subarray(0, lastNewline + 1);
+    } else {
+      bytes = bytes.subarray(0, bytes.length - incompleteUtf8Tail(bytes));
+    }
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return unknown('the file starts with a UTF-8 byte order mark but is not UTF-8 text');
+    }
+  }
+  const text = decodeSample(sample, encoding);
+  if (!truncated) return text;
+  const lastNewline = text.lastIndexOf('\n');
+  if (lastNewline === -1) return unknown(`no line ends within the first ${sample.length} bytes`);
+  return text.slice(0, lastNewline + 1);
 }
 
 function checkNdjson(text: string): FormatVerdict {
@@ -133,11 +170,21 @@ function checkNdjson(text: string): FormatVerdict {
   return { format: 'ndjson', reason: `${records} sampled line${records === 1 ? '' : 's'} each hold one JSON object` };
 }
 
-async function checkCsv(text: string, truncated: boolean): Promise<FormatVerdict> {
+/** The sample read with one candidate delimiter. */
+interface SampleReading {
+  delimiter: Delimiter;
+  header?: string[];
+  rows: string[][];
+  failure?: string;
+}
+
+async function readSample(text: string, delimiter: Delimiter): Promise<SampleReading> {
   const records: string[][] = [];
   let failure: { code?: string; message: string } | undefined;
   // Collected as parsed: records still buffered in the stream would be lost when the cut sample errors at its end.
   const parser = parse({
+    delimiter,
+    relax_quotes: true,
     skip_empty_lines: true,
     relax_column_count: true,
     on_record: (record: string[]) => {
@@ -154,24 +201,70 @@ async function checkCsv(text: string, truncated: boolean): Promise<FormatVerdict
     parser.resume();
     parser.end(text);
   });
-  // A sample cut inside a quoted multi-line field ends with an open quote: that is the cut, not the file.
-  if (failure && !(truncated && failure.code === 'CSV_QUOTE_NOT_CLOSED')) {
-    return unknown(`not CSV: ${failure.message}`);
-  }
   const [header, ...rows] = records;
-  if (!header) return unknown('not CSV: no header row');
-  const problem = headerProblem(header);
-  if (problem) return unknown(`the header row is not one Ferry can import: ${problem}`);
-  const uneven = rows.findIndex((row) => row.length !== header.length);
-  if (uneven !== -1) {
-    return unknown(
-      `not CSV with a consistent column count: data row ${uneven + 1} has ${rows[uneven]?.length} fields, the header ${header.length}`,
-    );
+  // A quote never closed swallows the rest of the sample: the rows before it still show the structure, and
+  // the row reader rejects that row alone. Any other error means this delimiter does not read the file.
+  const fatal = failure && failure.code !== 'CSV_QUOTE_NOT_CLOSED' ? `not CSV: ${failure.message}` : undefined;
+  return { delimiter, ...(header ? { header } : {}), rows, ...(fatal ? { failure: fatal } : {}) };
+}
+
+/** How many sampled rows have the header's width. */
+const evenRows = (reading: SampleReading): number => reading.rows.filter((row) => row.length === reading.header?.length).length;
+
+const isConsistent = (reading: SampleReading): boolean =>
+  reading.header !== undefined && evenRows(reading) >= CONSISTENT_SHARE * reading.rows.length;
+
+/**
+ * CSV when, for one of the delimiters, the first record is a header of post columns and (nearly) every sampled
+ * row has its width; a few uneven rows are rejected row by row later, not the file.
+ */
+async function checkCsv(text: string): Promise<FormatVerdict> {
+  const readings = (await Promise.all(DELIMITERS.map((delimiter) => readSample(text, delimiter)))).filter((r) => !r.failure);
+  const importable = readings.find((reading) => reading.header && !headerProblem(reading.header));
+  if (importable?.header) {
+    const { header, rows, delimiter } = importable;
+    const even = evenRows(importable);
+    if (!isConsistent(importable)) {
+      const uneven = rows.findIndex((row) => row.length !== header.length);
+      return unknown(
+        `not CSV with a consistent column count: only ${even} of ${rows.length} sampled rows have the header's ${header.length} fields (data row ${uneven + 1} has ${rows[uneven]?.length} fields)`,
+      );
+    }
+    const others = rows.length - even;
+    return {
+      format: 'csv',
+      delimiter,
+      columns: header,
+      needsMapping: false,
+      rows: rows.slice(0, PREVIEW_ROWS),
+      reason:
+        `${DELIMITER_LABEL[delimiter]}-delimited, a header of ${header.length} post columns and ${rows.length} sampled row${rows.length === 1 ? '' : 's'}` +
+        (others === 0 ? ' of the same width' : `, ${others} of another width (rejected row by row)`),
+    };
   }
-  return {
-    format: 'csv',
-    reason: `a header of ${header.length} post columns and ${rows.length} sampled row${rows.length === 1 ? '' : 's'} of the same width`,
-  };
+  // No delimiter gives an importable header: say what the best-structured reading found.
+  const structured = readings
+    .filter((reading) => (reading.header?.length ?? 0) >= 2 && isConsistent(reading))
+    .sort((a, b) => (b.header?.length ?? 0) - (a.header?.length ?? 0))[0];
+  if (structured?.header) {
+    const { header, rows, delimiter } = structured;
+    // Fewer columns than a post's required fields: no mapping could import it.
+    if (header.length < REQUIRED_IMPORT_COLUMNS.length) {
+      return unknown(`the header row is not one Ferry can import: ${headerProblem(header)}`);
+    }
+    return {
+      format: 'csv',
+      delimiter,
+      columns: header,
+      needsMapping: true,
+      rows: rows.slice(0, PREVIEW_ROWS),
+      reason: `${DELIMITER_LABEL[delimiter]}-delimited, a header of ${header.length} columns that are not all post fields (${headerProblem(header)}): the columns need mapping`,
+    };
+  }
+  const comma = readings.find((reading) => reading.delimiter === ',');
+  if (!comma) return unknown('not CSV: no delimiter reads it as rows of fields');
+  if (!comma.header) return unknown('not CSV: no header row');
+  return unknown('not delimited text: its first rows have no consistent structure of fields for any of comma, semicolon, tab or pipe');
 }
 
 const unknown = (reason: string): FormatVerdict => ({ format: 'unknown', reason });

@@ -47,6 +47,12 @@ export function rejectionReason(checks: CheckResults): string {
   return `The file's SHA-256 (${sum.sha256}) is not the one your browser computed (${sum.expectedSha256 ?? 'none'}); it changed on the way. Please upload it again.`;
 }
 
+export const expiredReason = (timeoutSeconds: number): string =>
+  `No column mapping arrived within ${formatDuration(timeoutSeconds)} of the preview, so nothing from the file was imported. Please upload it again.`;
+
+const formatDuration = (seconds: number): string =>
+  seconds % 3600 === 0 ? `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}` : `${Math.round(seconds / 60)} minutes`;
+
 export const unreadableReason = (problem: string, rowsImported: number): string =>
   `The file stopped being readable part-way (${problem}); the ${rowsImported} valid rows before that point were imported.`;
 

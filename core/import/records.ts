@@ -1,6 +1,9 @@
 import { NotFound } from '../errors';
-import type { AntivirusCheck, ChecksumCheck, DeliveryType, FormatCheck, ImportChecks, ImportState } from '../contract';
+import type { AntivirusCheck, ChecksumCheck, DeliveryType, FormatCheck, ImportChecks, ImportPreview, ImportState } from '../contract';
 import type { User } from '../model';
+import type { TextEncoding } from './encoding';
+import type { Delimiter } from './format';
+import type { ColumnMapping } from './mapping';
 import type { ImportRecords } from '../ports';
 import type { UploadMethod } from './upload-policy';
 
@@ -13,16 +16,18 @@ import type { UploadMethod } from './upload-policy';
 export const IMPORT_STATUSES = [
   'AWAITING_UPLOAD',
   'RUNNING',
+  'NEEDS_MAPPING',
   'SUCCEEDED',
   'QUARANTINED',
   'REJECTED',
   'FAILED',
+  'EXPIRED',
 ] as const satisfies readonly ImportState[];
 export type ImportStatus = ImportState;
 export type { AntivirusCheck, ChecksumCheck, FormatCheck, ImportChecks };
 
 /** Statuses an import never leaves. */
-export const FINAL_IMPORT_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED']);
+export const FINAL_IMPORT_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED', 'EXPIRED']);
 
 export const PENDING_CHECKS: ImportChecks = { antivirus: 'pending', checksum: 'pending', format: 'pending' };
 
@@ -73,6 +78,18 @@ export interface ImportRecord {
   executionArn?: string;
   /** The SHA-256 the checksum check computed. */
   computedSha256?: string;
+  /** What the format check detected: the text encoding, and for CSV the delimiter and the header's columns. */
+  encoding?: TextEncoding;
+  delimiter?: Delimiter;
+  columns?: string[];
+  /** NEEDS_MAPPING: what the user maps the columns from. */
+  preview?: ImportPreview;
+  /** The column mapping to import with (given up front, or after NEEDS_MAPPING). */
+  mapping?: ColumnMapping;
+  /** Check and validate only: nothing is written to the index. */
+  dryRun?: boolean;
+  /** While NEEDS_MAPPING: the token that resumes the waiting execution. Never shown to the user. */
+  mappingTaskToken?: string;
   rowsImported?: number;
   rowsRejected?: number;
   /** In the permanent bucket. */
@@ -95,6 +112,12 @@ export type ImportChange = Partial<
     | 'status'
     | 'executionArn'
     | 'computedSha256'
+    | 'encoding'
+    | 'delimiter'
+    | 'columns'
+    | 'preview'
+    | 'mapping'
+    | 'mappingTaskToken'
     | 'rowsImported'
     | 'rowsRejected'
     | 'errorReportKey'

@@ -28,9 +28,11 @@ import {
   plainImportFailure,
   quarantineMail,
   quarantineReason,
+  expiredReason,
   rejectionReason,
   unreadableReason,
 } from './messages';
+import { mappingProblem, previewOf } from './mapping';
 import { isFinal, mustGetImport, type ImportRecord, type ImportStatus } from './records';
 import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
 import type { ScanVerdict } from './scanner';
@@ -92,17 +94,72 @@ export async function computeChecksum(
   };
 }
 
-/** Format from the first bytes and their structure; reads a bounded prefix only. */
+/**
+ * Format from the first bytes and their structure; reads a bounded prefix only. A CSV file needs a column
+ * mapping when its header does not map onto post fields by itself and no mapping that fits it came up front
+ * (or one came that does not fit): the record then holds the preview the user maps from.
+ */
 export async function identifyImportFormat(
-  deps: { imports: ImportRecords; objects: ObjectStore; clock: Clock; config?: Pick<ImportConfig, 'resourceTypes'> },
+  deps: {
+    imports: ImportRecords;
+    objects: ObjectStore;
+    clock: Clock;
+    config: Pick<ImportConfig, 'importMappingTimeoutSeconds'> & Partial<Pick<ImportConfig, 'resourceTypes'>>;
+  },
   input: FileTaskInput,
 ): Promise<FormatVerdict | ResourceVerdict> {
   const record = await mustGetImport(deps.imports, input.importId);
   // A resource is identified as any allowed type, not as rows (core/resource/).
   if (isResource(record)) return identifyResourceType(deps, record, input);
-  const verdict = await identifyFormat(await deps.objects.getStream(record.upload.bucket, record.upload.key));
-  await deps.imports.update(input.importId, { executionArn: input.executionArn, checks: { format: verdict.format } }, deps.clock.now());
-  return verdict;
+  const { rows, ...verdict } = await identifyFormat(await deps.objects.getStream(record.upload.bucket, record.upload.key));
+  const { encoding, delimiter, columns } = verdict;
+  const needsMapping =
+    verdict.format === 'csv' && columns
+      ? record.mapping
+        ? mappingProblem(columns, record.mapping) !== undefined
+        : verdict.needsMapping === true
+      : undefined;
+  const preview =
+    needsMapping && columns && delimiter && encoding ? previewOf({ columns, rows: rows ?? [], delimiter, encoding }) : undefined;
+  await deps.imports.update(
+    input.importId,
+    { executionArn: input.executionArn, checks: { format: verdict.format }, encoding, delimiter, columns, preview },
+    deps.clock.now(),
+  );
+  if (needsMapping === undefined) return verdict;
+  return { ...verdict, needsMapping, ...(needsMapping ? { mappingTimeoutSeconds: deps.config.importMappingTimeoutSeconds } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// "Wait for column mapping": the callback task and its timeout
+
+/**
+ * The callback task's Lambda: the import shows NEEDS_MAPPING (with the preview the format check stored) and
+ * keeps the task token, which `POST /api/imports/{importId}/mapping` hands back to resume the execution.
+ */
+export async function awaitImportMapping(
+  deps: { imports: ImportRecords; clock: Clock },
+  input: FileTaskInput & { taskToken: string },
+): Promise<void> {
+  const record = await mustGetImport(deps.imports, input.importId);
+  if (isFinal(record)) return;
+  await deps.imports.update(
+    input.importId,
+    { status: 'NEEDS_MAPPING', executionArn: input.executionArn, mappingTaskToken: input.taskToken },
+    deps.clock.now(),
+  );
+}
+
+/** No mapping came before the wait timed out: EXPIRED, nothing imported, the upload deleted. Safe to retry. */
+export async function expireImport(deps: Omit<OutcomeDeps, 'mailer'>, input: FileTaskInput): Promise<FileOutcome> {
+  const record = await mustGetImport(deps.imports, input.importId);
+  if (isFinal(record)) return { importId: record.importId, status: record.status };
+  await deps.objects.delete(record.upload.bucket, record.upload.key);
+  const at = deps.clock.now();
+  const reason = expiredReason(deps.config.importMappingTimeoutSeconds);
+  const updated = await deps.imports.update(record.importId, { status: 'EXPIRED', reason, finishedAt: at.toISOString() }, at);
+  await deps.audit.record(importAuditEntry(updated, 'EXPIRED', at, { executionArn: input.executionArn, error: reason }));
+  return { importId: record.importId, status: updated.status };
 }
 
 /** What "Check the uploaded file" puts at `$.checks` (its ResultSelector). */
@@ -188,11 +245,14 @@ export async function processImport(
   const source = (await deps.objects.head(record.upload.bucket, record.upload.key)) ? record.upload : permanent;
   const input_ = await deps.objects.getStream(source.bucket, source.key);
 
-  const report = new ErrorReportWriter();
+  // A dry run checks and validates every row and writes the report, but nothing to the index.
+  const dryRun = record.dryRun === true;
+  // The report is written as the file was (its columns, delimiter and encoding), so it can be fixed and uploaded again.
+  const report = new ErrorReportWriter(input.format === 'csv' ? record : { encoding: record.encoding });
   const errorReportKey = errorReportKeyOf(record);
   const reportWritten = deps.objects
     .putStream(deps.config.permanentBucket, errorReportKey, report.stream, {
-      contentType: 'text/csv; charset=utf-8',
+      contentType: report.contentType,
       metadata: { 'import-id': record.importId },
     })
     .catch((error: unknown) => {
@@ -207,7 +267,8 @@ export async function processImport(
   // One batch is held back so the last one is indexed with `refresh`: "succeeded" then means searchable.
   let held: ImportBatch | undefined;
   const indexBatch = async (batch: ImportBatch, last: boolean): Promise<void> => {
-    const { rejected } = batch.posts.length > 0 ? await deps.search.indexPosts(batch.posts, { refresh: last }) : { rejected: [] };
+    const { rejected } =
+      batch.posts.length > 0 && !dryRun ? await deps.search.indexPosts(batch.posts, { refresh: last }) : { rejected: [] };
     rowsImported += batch.posts.length - rejected.length;
     await report.write(withStoreRejections(batch, rejected));
   };
@@ -217,6 +278,9 @@ export async function processImport(
         importId: record.importId,
         format: input.format,
         batchSize: IMPORT_INDEX_BATCH,
+        ...(record.encoding ? { encoding: record.encoding } : {}),
+        ...(record.delimiter ? { delimiter: record.delimiter } : {}),
+        ...(record.mapping ? { mapping: record.mapping } : {}),
       })) {
         if (held) await indexBatch(held, false);
         held = batch;

@@ -3,6 +3,7 @@ import { importSizeRule } from '../capacity';
 import { InvalidInput } from '../errors';
 import { isRecord } from '../guards';
 import { DELIVERY_FIELDS, withDelivery, type DeliveryType } from '../model';
+import { ColumnMappingSchema, type ColumnMapping } from './mapping';
 
 /**
  * How an import file gets into the upload bucket: a presigned POST for files up to 5 GiB, a multipart
@@ -38,6 +39,9 @@ const DEFAULT_LIMITS: ImportLimits = { maxImportBytes: DEFAULT_MAX_IMPORT_BYTES,
 /** type/subtype with optional parameters, as a browser's File.type gives it (RFC 9110 token characters). */
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"]*"|[A-Za-z0-9!#$&^_.+-]+))*$/;
 
+/** Request-wide options, for one file or every file of a batch. */
+const IMPORT_OPTIONS = { mapping: ColumnMappingSchema.optional(), dryRun: z.boolean().optional() };
+
 const fileSpec = (limits: ImportLimits) =>
   z
     .object({
@@ -61,6 +65,10 @@ export type ImportFileSpec = z.infer<ReturnType<typeof fileSpec>>;
 /** One file, or a batch of files with one delivery for the batch; both normalized to `files`. */
 export interface CreateImportRequest {
   delivery: DeliveryType;
+  /** A column mapping given up front: a file whose header it fits does not wait in NEEDS_MAPPING. */
+  mapping?: ColumnMapping;
+  /** Check and validate only; nothing is written to the index. */
+  dryRun?: boolean;
   batch: boolean;
   files: ImportFileSpec[];
 }
@@ -71,7 +79,7 @@ export interface CreateImportRequest {
  * field as a path (`size`, `files[2].sha256`).
  */
 export function parseCreateImportRequest(body: unknown, limits: ImportLimits = DEFAULT_LIMITS): CreateImportRequest {
-  const single = fileSpec(limits).extend(DELIVERY_FIELDS).transform(withDelivery);
+  const single = fileSpec(limits).extend(DELIVERY_FIELDS).extend(IMPORT_OPTIONS).transform(withDelivery);
   const batch = z
     .object({
       files: z
@@ -79,6 +87,7 @@ export function parseCreateImportRequest(body: unknown, limits: ImportLimits = D
         .min(1, 'must list at least one file')
         .max(limits.maxBatchFiles, `must list at most ${limits.maxBatchFiles} files`),
       ...DELIVERY_FIELDS,
+      ...IMPORT_OPTIONS,
     })
     .strict()
     .transform(withDelivery);
@@ -89,9 +98,11 @@ export function parseCreateImportRequest(body: unknown, limits: ImportLimits = D
     const field = issue ? fieldPath(issue) : 'body';
     throw new InvalidInput(`${field}: ${issue?.message ?? 'invalid'}`, field);
   }
-  if ('files' in parsed.data) return { delivery: parsed.data.delivery, batch: true, files: parsed.data.files };
-  const { delivery, ...file } = parsed.data;
-  return { delivery, batch: false, files: [file] };
+  const { mapping, dryRun } = parsed.data;
+  const options = { ...(mapping ? { mapping } : {}), ...(dryRun ? { dryRun } : {}) };
+  if ('files' in parsed.data) return { delivery: parsed.data.delivery, ...options, batch: true, files: parsed.data.files };
+  const { delivery, mapping: _mapping, dryRun: _dryRun, ...file } = parsed.data;
+  return { delivery, ...options, batch: false, files: [file] };
 }
 
 function fieldPath(issue: z.core.$ZodIssue): string {

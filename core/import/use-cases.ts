@@ -9,7 +9,7 @@ import type {
   QuarantinePage,
   UploadInstructions,
 } from '../contract';
-import { Forbidden, InvalidInput, NotFound } from '../errors';
+import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors';
 import { isAdmin, type User } from '../model';
 import type { AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, ImportRecords, ObjectStore } from '../ports';
 import { parseInput } from '../validation';
@@ -18,6 +18,7 @@ import type { ImportConfig } from './config';
 import { presignErrorReport } from './error-report';
 import { importJobOf, ownerOf } from './job';
 import { importPushKey } from './keys';
+import { ColumnMappingSchema, mappingProblem } from './mapping';
 import { PENDING_CHECKS, isFinal, isIssuedId, ownedImport, type ImportRecord, type ImportStatus } from './records';
 import { startImportExecution } from './start';
 import {
@@ -95,6 +96,8 @@ export async function createUploads(
       size: file.size,
       contentType: file.contentType,
       ...(file.sha256 ? { sha256: file.sha256 } : {}),
+      ...(request.mapping ? { mapping: request.mapping } : {}),
+      ...(request.dryRun ? { dryRun: true } : {}),
       delivery: request.delivery,
       status: 'AWAITING_UPLOAD',
       checks: { ...PENDING_CHECKS },
@@ -114,6 +117,32 @@ export async function createUploads(
   await deps.imports.create(uploads.map((upload) => upload.record));
   await mapLimit(uploads, 16, ({ record }) => deps.audit.record(importAuditEntry(record, 'REQUESTED', now)));
   return { ...(batchId ? { batchId } : {}), uploads };
+}
+
+const MappingRequestSchema = z.object({ mapping: ColumnMappingSchema }).strict();
+
+/**
+ * `POST /api/imports/{importId}/mapping` `{mapping}`: resumes an import waiting in NEEDS_MAPPING with the
+ * user's column mapping. The mapping is checked against the file's columns (400 naming what is wrong); an
+ * import not waiting (any more, or not yet) is a 409.
+ */
+export async function submitImportMapping(
+  deps: { imports: ImportRecords; executions: ExecutionService; clock: Clock },
+  user: User,
+  importId: string,
+  body: unknown,
+): Promise<{ importId: string; status: ImportStatus }> {
+  const record = await ownedImport(deps.imports, user, importId);
+  const { mapping } = parseInput(MappingRequestSchema, body);
+  if (record.status !== 'NEEDS_MAPPING' || !record.mappingTaskToken) {
+    throw new Conflict(`The import is ${record.status}, not waiting for a column mapping.`);
+  }
+  const problem = mappingProblem(record.columns ?? [], mapping);
+  if (problem) throw new InvalidInput(`mapping: ${problem}`, 'mapping');
+  const token = record.mappingTaskToken;
+  await deps.imports.update(importId, { status: 'RUNNING', mapping }, deps.clock.now());
+  await deps.executions.sendTaskSuccess(token, { importId });
+  return { importId, status: 'RUNNING' };
 }
 
 async function uploadInstructions(
@@ -265,10 +294,16 @@ export async function importStatus(
   }
   const files = await deps.imports.listBatch(id);
   if (files.length === 0 || files[0]?.owner.userId !== user.userId) throw new NotFound('No import with that id.');
-  const counts = { AWAITING_UPLOAD: 0, RUNNING: 0, SUCCEEDED: 0, QUARANTINED: 0, REJECTED: 0, FAILED: 0 } satisfies Record<
-    ImportStatus,
-    number
-  >;
+  const counts = {
+    AWAITING_UPLOAD: 0,
+    RUNNING: 0,
+    NEEDS_MAPPING: 0,
+    SUCCEEDED: 0,
+    QUARANTINED: 0,
+    REJECTED: 0,
+    FAILED: 0,
+    EXPIRED: 0,
+  } satisfies Record<ImportStatus, number>;
   for (const file of files) counts[file.status]++;
   const ended = files.every(isFinal);
   return {
@@ -290,9 +325,14 @@ async function statusView(
     fileName: record.fileName,
     status: record.status,
     checks: record.checks,
+    ...(record.encoding ? { encoding: record.encoding } : {}),
+    ...(record.delimiter ? { delimiter: record.delimiter } : {}),
     ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
     ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
     ...(errorReportUrl ? { errorReportUrl } : {}),
+    ...(record.status === 'NEEDS_MAPPING' && record.preview ? { preview: record.preview } : {}),
+    ...(record.mapping ? { mapping: record.mapping } : {}),
+    ...(record.dryRun ? { dryRun: true } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
     ...(record.quarantine ? { signature: record.quarantine.signature } : {}),
     ...(record.batchId ? { batchId: record.batchId } : {}),

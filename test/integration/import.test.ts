@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
+import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -165,11 +166,235 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
 
     const res = await fetch(status.errorReportUrl ?? '');
     expect(res.status).toBe(200);
-    const report = parse(await res.text(), { columns: true }) as Array<{ rowNumber: string; reason: string; raw: string }>;
-    expect(report.map((row) => Number(row.rowNumber))).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
-    expect(report.every((row) => /dateCreated/.test(row.reason) && row.raw.includes('not-a-date'))).toBe(true);
-    expect(report[0]?.raw).toBe(`importer-0,not-a-date,Imported post 10 about ${word},imported;${word}`);
+    // The file's own columns, then the spreadsheet line (header = line 1) and the reason in plain words.
+    const report = parse(await res.text(), { columns: true }) as Array<Record<string, string>>;
+    expect(report.map((row) => Number(row.line))).toEqual([11, 21, 31, 41, 51, 61, 71, 81, 91, 101]);
+    expect(
+      report.every((row) => row.error === 'dateCreated is not a date: not-a-date (expected ISO 8601, such as 2024-05-01T10:00:00Z)'),
+    ).toBe(true);
+    expect(report[0]).toEqual({
+      userId: 'importer-0',
+      dateCreated: 'not-a-date',
+      content: `Imported post 10 about ${word}`,
+      tags: `imported;${word}`,
+      line: '11',
+      error: expect.stringMatching(/^dateCreated is not a date/),
+    });
     expect(outboxMessages().some((mail) => mail.includes('90 rows imported'))).toBe(true);
+  });
+
+  describe('real-world files', () => {
+    const rowsOf = (word: string, delimiter: string) =>
+      [
+        ['userId', 'dateCreated', 'content', 'tags'],
+        ['zoë', '2024-05-01T10:00:00Z', `"Café, naïve; 10 € ${word}"`, `"imported;${word}"`],
+        ['józef', '2024-05-02T10:00:00+02:00', `plain ${word}`, word],
+      ]
+        .map((cells) => cells.join(delimiter))
+        .join('\r\n') + '\r\n';
+
+    async function contents(q: string): Promise<string[]> {
+      const { body } = await api<{ hits: Array<{ content: string }> }>(alice, 'GET', `/search?q=${q}&pageSize=100`);
+      return body.hits.map((hit) => hit.content).sort();
+    }
+
+    it.each([
+      ['semicolon-delimited UTF-8', ';', (text: string) => Buffer.from(text), 'utf-8'],
+      [
+        'tab-delimited UTF-8 with BOM',
+        '\t',
+        (text: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]),
+        'utf-8-bom',
+      ],
+      ['semicolon-delimited Windows-1252 (European Excel)', ';', (text: string) => iconv.encode(text, 'windows-1252'), 'windows-1252'],
+      [
+        'tab-delimited UTF-16 LE (Excel "Unicode text")',
+        '\t',
+        (text: string) => iconv.encode(text, 'utf-16le', { addBOM: true }),
+        'utf-16le',
+      ],
+      ['pipe-delimited UTF-16 BE', '|', (text: string) => iconv.encode(text, 'utf-16be', { addBOM: true }), 'utf-16be'],
+    ] as const)(
+      'a %s file imports, its characters intact, and the status names its encoding and delimiter',
+      async (_name, delimiter, encode, encoding) => {
+        const word = marker();
+        const importId = await importFile(alice, encode(rowsOf(word, delimiter)));
+
+        expect(await finished(alice, importId)).toMatchObject({
+          status: 'SUCCEEDED',
+          checks: { format: 'csv' },
+          encoding,
+          delimiter,
+          rowsImported: 2,
+          rowsRejected: 0,
+        });
+        expect(await contents(word)).toEqual([`Café, naïve; 10 € ${word}`, `plain ${word}`]);
+      },
+    );
+
+    it('a stray quote inside a field imports as written; a quote never closed rejects its row alone, by line number', async () => {
+      const word = marker();
+      const content = [
+        'userId,dateCreated,content',
+        `alice,2024-05-01T10:00:00Z,the 5" floppy ${word}`,
+        `alice,2024-05-01T10:00:00Z,"broken ${word}`,
+        `alice,2024-05-01T10:00:00Z,after it ${word}`,
+      ].join('\n');
+      const importId = await importFile(alice, content + '\n');
+
+      const status = await finished(alice, importId);
+      expect(status).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 1 });
+      expect(await contents(word)).toEqual([`after it ${word}`, `the 5" floppy ${word}`]);
+      const report = parse(await (await fetch(status.errorReportUrl ?? '')).text(), { columns: true }) as Array<Record<string, string>>;
+      expect(report).toEqual([
+        {
+          userId: `alice,2024-05-01T10:00:00Z,"broken ${word}`,
+          dateCreated: '',
+          content: '',
+          line: '3',
+          error: expect.stringContaining('never closed'),
+        },
+      ]);
+    });
+
+    it('the error report opens like the file did: its delimiter, its encoding, its columns, plus line and error', async () => {
+      const word = marker();
+      const text = [
+        'userId;dateCreated;content',
+        `zoë;31/02/2024;Café ${word}`,
+        `józef;2024-05-01T10:00:00Z;`,
+        `ok;2024-05-01T10:00:00Z;fine ${word}`,
+      ].join('\r\n');
+      const importId = await importFile(alice, iconv.encode(text + '\r\n', 'windows-1252'));
+
+      const status = await finished(alice, importId);
+      expect(status).toMatchObject({ status: 'SUCCEEDED', encoding: 'windows-1252', delimiter: ';', rowsImported: 1, rowsRejected: 2 });
+      const res = await fetch(status.errorReportUrl ?? '');
+      expect(res.headers.get('content-type')).toBe('text/csv; charset=windows-1252');
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(bytes.includes(Buffer.from('Café'))).toBe(false); // not UTF-8
+      expect(parse(iconv.decode(bytes, 'windows-1252'), { delimiter: ';' })).toEqual([
+        ['userId', 'dateCreated', 'content', 'line', 'error'],
+        ['zoë', '31/02/2024', `Café ${word}`, '2', expect.stringMatching(/^dateCreated is not a date: 31\/02\/2024/)],
+        ['józef', '2024-05-01T10:00:00Z', '', '3', 'content is empty'],
+      ]);
+
+      const utf16 = await importFile(
+        alice,
+        iconv.encode(`userId\tdateCreated\tcontent\r\nzoë\tnever\tx ${word}\r\n`, 'utf-16le', { addBOM: true }),
+      );
+      const utf16Status = await finished(alice, utf16);
+      const utf16Report = Buffer.from(await (await fetch(utf16Status.errorReportUrl ?? '')).arrayBuffer());
+      expect([...utf16Report.subarray(0, 2)]).toEqual([0xff, 0xfe]);
+      expect(parse(iconv.decode(utf16Report, 'utf-16le'), { delimiter: '\t' })[1]).toEqual([
+        'zoë',
+        'never',
+        `x ${word}`,
+        '2',
+        expect.stringMatching(/^dateCreated/),
+      ]);
+    });
+  });
+
+  describe('preview, mapping and dry run', () => {
+    it('a file whose header is not post fields waits in NEEDS_MAPPING with a preview; the mapping sent resumes it and its rows import', async () => {
+      const word = marker();
+      const content = `Author;Posted at;Text;Likes\r\nzoë;2024-05-01T10:00:00Z;first ${word};3\r\nbob;never;second ${word};0\r\njo;2024-05-02T10:00:00Z;third ${word};1\r\n`;
+      const importId = await importFile(alice, content);
+
+      const waiting = await pollUntil(
+        () => importStatus(alice, importId),
+        (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
+      );
+      expect(waiting).toMatchObject({
+        status: 'NEEDS_MAPPING',
+        delimiter: ';',
+        encoding: 'utf-8',
+        preview: {
+          columns: ['Author', 'Posted at', 'Text', 'Likes'],
+          rows: [
+            ['zoë', '2024-05-01T10:00:00Z', `first ${word}`, '3'],
+            ['bob', 'never', `second ${word}`, '0'],
+            ['jo', '2024-05-02T10:00:00Z', `third ${word}`, '1'],
+          ],
+          delimiter: ';',
+          encoding: 'utf-8',
+          suggestedMapping: { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content', Likes: null },
+        },
+      });
+      expect((await searchTotal(alice, word)).total).toBe(0);
+
+      const bad = await api<{ field: string; message: string }>(alice, 'POST', `/imports/${importId}/mapping`, {
+        mapping: { Author: 'userId' },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.message).toMatch(/no column is mapped to dateCreated, content/);
+      expect((await api(bob, 'POST', `/imports/${importId}/mapping`, { mapping: {} })).status).toBe(404);
+
+      const mapping = { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content', Likes: null };
+      const resumed = await api(alice, 'POST', `/imports/${importId}/mapping`, { mapping });
+      expect(resumed).toMatchObject({ status: 202, body: { importId, status: 'RUNNING' } });
+      expect((await api(alice, 'POST', `/imports/${importId}/mapping`, { mapping })).status).toBe(409);
+
+      const done = await finished(alice, importId);
+      expect(done).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 1, mapping });
+      expect(done.preview).toBeUndefined();
+      expect((await searchTotal(alice, word)).total).toBe(2);
+      const report = parse(await (await fetch(done.errorReportUrl ?? '')).text(), { columns: true, delimiter: ';' }) as Array<
+        Record<string, string>
+      >;
+      expect(report).toEqual([
+        {
+          Author: 'bob',
+          'Posted at': 'never',
+          Text: `second ${word}`,
+          Likes: '0',
+          line: '3',
+          error: expect.stringMatching(/^dateCreated is not a date/),
+        },
+      ]);
+    });
+
+    it('a mapping given with POST /api/imports imports at once, without waiting', async () => {
+      const word = marker();
+      const content = `Writer,When,Body\nzoë,2024-05-01T10:00:00Z,up front ${word}\n`;
+      const created = await createImport(alice, {
+        fileName: 'mapped.csv',
+        size: Buffer.byteLength(content),
+        contentType: 'text/csv',
+        type: 'direct',
+        mapping: { Writer: 'userId', When: 'dateCreated', Body: 'content' },
+      });
+      await uploadWithForm(created.upload, content, 'text/csv');
+
+      expect(await finished(alice, created.importId)).toMatchObject({ status: 'SUCCEEDED', rowsImported: 1 });
+      expect((await searchTotal(alice, word)).total).toBe(1);
+    });
+
+    it('a dry run runs every check and validation, reports the counts and the rejected rows, and leaves the index untouched', async () => {
+      const word = marker();
+      const content = csvOf(word, 20, (row) => row % 5 === 0);
+      const created = await createImport(alice, {
+        fileName: 'dry.csv',
+        size: Buffer.byteLength(content),
+        contentType: 'text/csv',
+        type: 'direct',
+        dryRun: true,
+      });
+      await uploadWithForm(created.upload, content, 'text/csv');
+
+      const status = await finished(alice, created.importId);
+      expect(status).toMatchObject({
+        status: 'SUCCEEDED',
+        dryRun: true,
+        checks: { antivirus: 'clean', format: 'csv' },
+        rowsImported: 16,
+        rowsRejected: 4,
+      });
+      const report = parse(await (await fetch(status.errorReportUrl ?? '')).text(), { columns: true }) as Array<Record<string, string>>;
+      expect(report.map((row) => row.line)).toEqual(['6', '11', '16', '21']);
+      expect((await searchTotal(alice, word)).total).toBe(0);
+    });
   });
 
   it('pushes import.finished to a browser connected for the import (push delivery)', async () => {

@@ -192,6 +192,106 @@ describe('import.asl.yaml', () => {
     expect(workflow.callsTo('processImport')).toEqual([]);
   });
 
+  describe('a header that needs a column mapping', () => {
+    const needsMapping = (mappingTimeoutSeconds: number) => async () => ({
+      format: 'csv',
+      reason: 'comma-delimited, a header of 3 columns that are not all post fields',
+      needsMapping: true,
+      mappingTimeoutSeconds,
+    });
+    /** The callback task's fake parks its token, as awaitImportMapping parks it on the record. */
+    const parked = () => {
+      const tokens = new Map<string, string>();
+      const awaitImportMapping: TaskFn = async (payload) => {
+        tokens.set(String(payload.importId), String(payload.taskToken));
+        return null;
+      };
+      const tokenOf = async (importId: string): Promise<string> => {
+        for (let i = 0; i < 500 && !tokens.has(importId); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        const token = tokens.get(importId);
+        if (!token) throw new Error(`no token parked for ${importId}`);
+        return token;
+      };
+      return { awaitImportMapping, tokenOf };
+    };
+
+    it('waits for the mapping, then imports once it is sent', async () => {
+      const { awaitImportMapping, tokenOf } = parked();
+      const workflow = importWorkflow({ identifyFormat: needsMapping(86_400), awaitImportMapping });
+      const { executionArn } = await workflow.service.startExecution({
+        stateMachineArn: workflow.service.stateMachineArn('ferry-import'),
+        name: 'imp-1',
+        input: JSON.stringify(job(['imp-1'])),
+      });
+      const token = await tokenOf('imp-1');
+      expect((await workflow.service.describeExecution({ executionArn })).status).toBe('RUNNING');
+      expect(workflow.callsTo('processImport')).toEqual([]);
+
+      await workflow.service.sendTaskSuccess({ taskToken: token, output: JSON.stringify({ importId: 'imp-1' }) });
+      const result = await workflow.service.executionSettled(executionArn);
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+        ...CHECKED,
+        'Wait for column mapping',
+        'Import valid rows',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(workflow.callsTo('awaitImportMapping')).toEqual([{ importId: 'imp-1', executionArn, taskToken: token }]);
+      expect(workflow.callsTo('processImport')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv' }]);
+    });
+
+    it('a wait that times out ends the import EXPIRED, with nothing imported, and the execution still succeeds', async () => {
+      const { awaitImportMapping } = parked();
+      const workflow = importWorkflow({
+        identifyFormat: needsMapping(1),
+        awaitImportMapping,
+        expireImport: async (payload) => {
+          workflow.outcomes.set(String(payload.importId), 'EXPIRED');
+          return { importId: payload.importId, status: 'EXPIRED' };
+        },
+        notifyImportOutcome: async (payload) => ({
+          files: (payload.job as ImportJob).importIds.length,
+          succeeded: 0,
+          quarantined: 0,
+          rejected: 0,
+          failed: 0,
+          rowsImported: 0,
+          rowsRejected: 0,
+        }),
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+        ...CHECKED,
+        'Wait for column mapping',
+        'Expire import',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(workflow.callsTo('expireImport')).toEqual([{ importId: 'imp-1', executionArn }]);
+      expect(workflow.callsTo('processImport')).toEqual([]);
+      expect(workflow.outcomes.get('imp-1')).toBe('EXPIRED');
+    });
+
+    it('a header that maps by itself (needsMapping false) or an NDJSON file (no needsMapping) never waits', async () => {
+      for (const format of [
+        { format: 'csv', reason: 'post columns', needsMapping: false },
+        { format: 'ndjson', reason: 'objects' },
+      ]) {
+        const workflow = importWorkflow({ identifyFormat: async () => format });
+        const { executionArn, result } = await workflow.run(job(['imp-1']));
+        expect(result.status).toBe('SUCCEEDED');
+        expect(await workflow.statesEntered(executionArn)).not.toContain('Wait for column mapping');
+        expect(workflow.callsTo('processImport')).toEqual([{ importId: 'imp-1', executionArn, format: format.format }]);
+      }
+    });
+  });
+
   it('a checksum mismatch is rejected', async () => {
     const workflow = importWorkflow({ computeChecksum: async () => ({ ...verified, sha256: 'b'.repeat(64), verdict: 'mismatch' }) });
     const { executionArn } = await workflow.run(job(['imp-1']));

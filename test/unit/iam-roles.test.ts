@@ -134,7 +134,19 @@ const ACCOUNT = '000000000000';
 const table = (name: string) => ({ name, arn: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${name}` });
 const fn = (key: string) => ({ name: `ferry-local-${key}`, arn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:ferry-local-${key}` });
 const FUNCTION_KEYS = ['recordExportRequest', 'generateCsvReport', 'emailLinkToUser', 'waitForBrowserConnection', 'pushLinkToBrowser', 'recordExportSuccess', 'handleExportFailure', 'createDownloadRequest'];
-const IMPORT_FUNCTION_KEYS = ['scanForViruses', 'computeChecksum', 'identifyFormat', 'quarantineFile', 'rejectFile', 'processImport', 'keepResource', 'handleImportFailure', 'notifyImportOutcome'];
+const IMPORT_FUNCTION_KEYS = [
+  'scanForViruses',
+  'computeChecksum',
+  'identifyFormat',
+  'quarantineFile',
+  'rejectFile',
+  'awaitImportMapping',
+  'expireImport',
+  'processImport',
+  'keepResource',
+  'handleImportFailure',
+  'notifyImportOutcome',
+];
 
 const local: LocalResolution = {
   partition: 'aws',
@@ -246,6 +258,9 @@ describe('the state machines’ generated roles', () => {
   });
 
   it('the import machine (a Distributed Map) may start its own children and, with iamRoleStatements, redrive them', () => {
+    const mappingCallback = { 'Fn::GetAtt': ['awaitImportMapping', 'Arn'] };
+    const generated = stateMachineRole({ name: 'ferry-import-local', definition: definition('import.asl.yaml') }, local);
+    expect(invokes(generated, 'awaitImportMapping')).toBe('ImplicitDeny');
     const machine = stateMachineRole(
       {
         name: 'ferry-import-local',
@@ -255,6 +270,12 @@ describe('the state machines’ generated roles', () => {
             Effect: 'Allow',
             Action: ['states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution'],
             Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ferry-import-local/*' }],
+          },
+          // "Wait for column mapping" is a callback task (Fn::Sub resource): serverless.yml grants its invoke.
+          {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: [mappingCallback, { 'Fn::Sub': ['${Arn}:*', { Arn: mappingCallback }] }],
           },
         ],
       },

@@ -110,6 +110,7 @@ export const importConfig: ImportConfig = {
   quarantineBucket: 'quarantine',
   maxImportBytes: 5 * 1024 ** 3,
   importMapConcurrency: 4,
+  importMappingTimeoutSeconds: 24 * 3600,
   adminEmail: 'admins@example.com',
   appUrl: 'https://ferry.test',
 };

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { identifyFormat, identifyFormatOfSample } from '../../core/import/format';
 
@@ -82,7 +83,7 @@ describe('identifying an upload’s format from its content', () => {
     ['ELF', [0x7f, 0x45, 0x4c, 0x46, 0x02], 'ELF'],
     ['PE/MZ', [0x4d, 0x5a, 0x90, 0x00], 'PE/MZ'],
     ['legacy xls', [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 'OLE2'],
-    ['UTF-16', [0xff, 0xfe, 0x75, 0x00], 'UTF-16'],
+    ['UTF-32', [0xff, 0xfe, 0x00, 0x00], 'UTF-32'],
   ])('a %s file is recognized by its magic bytes and refused', async (_name, magic, named) => {
     const verdict = await of(Buffer.concat([Buffer.from(magic), Buffer.from(HEADER + ROW)]));
     expect(verdict.format).toBe('unknown');
@@ -96,12 +97,86 @@ describe('identifying an upload’s format from its content', () => {
     });
   });
 
-  it('text that is not UTF-8 is refused', async () => {
+  it('text that is not UTF-8 is read as Windows-1252, and says so', async () => {
     await expect(
       of(Buffer.concat([Buffer.from('userId,dateCreated,content\nJos'), Buffer.from([0xe9]), Buffer.from(',2024-05-01T10:00:00Z,hi\n')])),
-    ).resolves.toEqual({
+    ).resolves.toMatchObject({ format: 'csv', encoding: 'windows-1252', reason: expect.stringMatching(/^Windows-1252 text: /) });
+  });
+
+  it('a file with a UTF-8 byte order mark that is not UTF-8 is refused', async () => {
+    await expect(
+      of(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(HEADER), Buffer.from([0xe9, 0x0a])])),
+    ).resolves.toMatchObject({
       format: 'unknown',
-      reason: 'the file is not UTF-8 text',
+      reason: expect.stringContaining('byte order mark'),
+    });
+  });
+
+  it('reports the encoding: UTF-8, UTF-8 with BOM, UTF-16 LE and BE with their BOM', async () => {
+    const text = HEADER + 'p1,zoë,2024-05-01T10:00:00Z,"naïve, ""quoted""",a;b\n';
+    const cases: Array<[Buffer, string]> = [
+      [Buffer.from(text), 'utf-8'],
+      [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), 'utf-8-bom'],
+      [iconv.encode(text, 'utf-16le', { addBOM: true }), 'utf-16le'],
+      [iconv.encode(text, 'utf-16be', { addBOM: true }), 'utf-16be'],
+    ];
+    for (const [bytes, encoding] of cases) {
+      await expect(of(bytes), encoding).resolves.toMatchObject({
+        format: 'csv',
+        encoding,
+        delimiter: ',',
+        columns: HEADER.trim().split(','),
+      });
+    }
+    await expect(of(iconv.encode(NDJSON_ROW, 'utf-16le', { addBOM: true }))).resolves.toMatchObject({
+      format: 'ndjson',
+      encoding: 'utf-16le',
+    });
+  });
+
+  it('a UTF-16 sample cut anywhere (even inside a character) still decides from the complete lines', async () => {
+    const bytes = iconv.encode(HEADER + ROW.repeat(3), 'utf-16le', { addBOM: true });
+    for (const cut of [bytes.length - 1, bytes.length - 5, bytes.length - 20]) {
+      await expect(identifyFormatOfSample(bytes.subarray(0, cut), { truncated: true }), `cut at ${cut}`).resolves.toMatchObject({
+        format: 'csv',
+        encoding: 'utf-16le',
+      });
+    }
+  });
+
+  it.each([
+    ['semicolon', ';'],
+    ['tab', '\t'],
+    ['pipe', '|'],
+    ['comma', ','],
+  ])('detects a %s delimiter, even when the content holds other delimiters', async (name, delimiter) => {
+    const rows = [
+      ['id', 'userId', 'dateCreated', 'content', 'tags'],
+      ['p1', 'alice', '2024-05-01T10:00:00Z', '"Hello, world; a|b\tc"', '"a;b"'],
+      ['p2', 'bob', '2024-05-01T10:00:00Z', 'plain', 'x'],
+    ];
+    const verdict = await of(rows.map((cells) => cells.join(delimiter)).join('\r\n') + '\r\n');
+    expect(verdict).toMatchObject({ format: 'csv', delimiter, columns: rows[0] });
+    expect(verdict.reason).toContain(`${name}-delimited`);
+  });
+
+  it('a quote inside an unquoted field, as Excel and Python read it, is still CSV', async () => {
+    await expect(of(HEADER + 'p1,alice,2024-05-01T10:00:00Z,5" floppy,a\n' + ROW)).resolves.toMatchObject({ format: 'csv' });
+    await expect(of(HEADER + 'p1,alice,2024-05-01T10:00:00Z,"a"b,a\n' + ROW)).resolves.toMatchObject({ format: 'csv' });
+  });
+
+  it('a few rows of another width, or a quote never closed, do not reject the file: those rows are rejected one by one', async () => {
+    const uneven = HEADER + ROW.repeat(9) + 'p2,bob\n';
+    await expect(of(uneven)).resolves.toMatchObject({ format: 'csv', reason: expect.stringContaining('1 of another width') });
+    await expect(of(HEADER + ROW.repeat(5) + 'p3,alice,2024-05-01T10:00:00Z,"never closed,a\n' + ROW)).resolves.toMatchObject({
+      format: 'csv',
+    });
+  });
+
+  it('rows that mostly disagree with the header are not delimited text', async () => {
+    await expect(of(HEADER + ROW + 'a,b\nc,d\nfoo\n')).resolves.toMatchObject({
+      format: 'unknown',
+      reason: expect.stringContaining('consistent column count'),
     });
   });
 
@@ -135,11 +210,11 @@ describe('identifying an upload’s format from its content', () => {
 
   it('reads past the sample size until a record is complete, up to a hard cap where the header alone decides', async () => {
     const text = `userId,dateCreated,content\nalice,2024-05-01T10:00:00Z,${'x'.repeat(100_000)}\n`;
-    await expect(identifyFormat(Readable.from([Buffer.from(text)]), { sampleBytes: 1024 })).resolves.toEqual({
+    await expect(identifyFormat(Readable.from([Buffer.from(text)]), { sampleBytes: 1024 })).resolves.toMatchObject({
       format: 'csv',
       reason: expect.stringContaining('and 1 sampled row'),
     });
-    await expect(identifyFormat(Readable.from([Buffer.from(text)]), { sampleBytes: 1024, maxSampleBytes: 4096 })).resolves.toEqual({
+    await expect(identifyFormat(Readable.from([Buffer.from(text)]), { sampleBytes: 1024, maxSampleBytes: 4096 })).resolves.toMatchObject({
       format: 'csv',
       reason: expect.stringContaining('and 0 sampled rows'),
     });

@@ -181,11 +181,12 @@ describe('the outcomes', () => {
       permanentKey: `imports/${alice.userId}/${file.importId}/original`,
     });
     const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
-    expect(report.map((row) => [row.rowNumber, row.raw])).toEqual([
-      ['5', 'author-4,yesterday,bad row 4,'],
-      ['15', 'author-14,yesterday,bad row 14,'],
+    // The record has no detected layout here (no format check ran), so the report is line, error and the raw row.
+    expect(report.map((row) => [row.line, row.raw])).toEqual([
+      ['6', 'author-4,yesterday,bad row 4,'],
+      ['16', 'author-14,yesterday,bad row 14,'],
     ]);
-    expect(report[0]?.reason).toMatch(/dateCreated/);
+    expect(report[0]?.error).toMatch(/dateCreated/);
     expect(deps.objects.has(file.upload.bucket, file.upload.key)).toBe(false);
     expect(deps.objects.text('permanent', `imports/${alice.userId}/${file.importId}/original`)).toBe(body);
     expect(deps.audit.entries.get(`import:${file.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 18 });
@@ -223,8 +224,8 @@ describe('the outcomes', () => {
     expect(model.refreshes).toEqual(['wait_for']);
     const record = await deps.imports.get(file.importId);
     const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
-    expect(report.map((row) => row.rowNumber)).toEqual(['2']);
-    expect(report[0]?.reason).toMatch(/^OpenSearch refused the row: mapper_parsing_exception: failed to parse field \[dateCreated\]/);
+    expect(report.map((row) => row.line)).toEqual(['3']);
+    expect(report[0]?.error).toMatch(/^OpenSearch refused the row: mapper_parsing_exception: failed to parse field \[dateCreated\]/);
     expect(JSON.parse(report[0]?.raw ?? '')).toEqual({
       userId: 'author-9',
       dateCreated: '2024-01-02T10:00:00.1234567890Z',

@@ -402,7 +402,9 @@ describe('the packaged AWS template (npm run package)', () => {
       const invoked = referencesIn(statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction')).map((s) => s.Resource));
       expect([...invoked].sort()).toEqual(
         [
+          'AwaitImportMapping',
           'ComputeChecksum',
+          'ExpireImport',
           'HandleImportFailure',
           'IdentifyFormat',
           'KeepResource',

@@ -7,6 +7,7 @@ import type {
   DeliveryType,
   ExportStatus,
   FailedExecution,
+  ImportMapping,
   ImportStatus,
   QuarantinedFile,
   ResourcePage,
@@ -50,6 +51,11 @@ export class ApiClient {
   /** Tells the server the upload is done (idempotent); for multipart uploads it carries the part ETags. */
   completeImport(importId: string, parts?: { partNumber: number; etag: string }[]): Promise<unknown> {
     return this.request('POST', `/imports/${encodeURIComponent(importId)}/complete`, parts ? { parts } : {});
+  }
+
+  /** Resumes an import waiting in NEEDS_MAPPING with the column mapping the user chose. */
+  submitImportMapping(importId: string, mapping: ImportMapping): Promise<unknown> {
+    return this.request('POST', `/imports/${encodeURIComponent(importId)}/mapping`, { mapping });
   }
 
   importStatus(importId: string): Promise<ImportStatus> {

@@ -18,6 +18,9 @@ export type {
   AuditPage,
   DeliveryType,
   ExportStatus,
+  ImportField,
+  ImportMapping,
+  ImportPreview,
   Post,
   PresignedPost,
   PushMessage,
@@ -45,5 +48,4 @@ export type CreatedResource = Extract<CreatedResources, { resourceId: string }>;
  */
 export type FailedExecution = ExecutionSummaryView & { error?: string; cause?: string };
 
-export const isMultipart = (upload: CreatedImport['upload']): upload is MultipartUpload =>
-  Array.isArray((upload as MultipartUpload).parts);
+export const isMultipart = (upload: CreatedImport['upload']): upload is MultipartUpload => Array.isArray((upload as MultipartUpload).parts);

@@ -33,7 +33,15 @@ describe('Upload list', () => {
       .on('POST', /^\/imports\/imp-1\/complete$/, { status: 202, body: {} })
       .on('GET', /^\/imports\/imp-1$/, [
         { body: { importId: 'imp-1', status: 'RUNNING' } },
-        { body: { importId: 'imp-1', status: 'SUCCEEDED', rowsImported: 1200, rowsRejected: 3, errorReportUrl: 'http://s3.test/rejected.csv' } },
+        {
+          body: {
+            importId: 'imp-1',
+            status: 'SUCCEEDED',
+            rowsImported: 1200,
+            rowsRejected: 3,
+            errorReportUrl: 'http://s3.test/rejected.csv',
+          },
+        },
       ]);
     const { storage } = renderSignedIn(<ImportPage />, { api });
 
@@ -56,7 +64,10 @@ describe('Upload list', () => {
     upload.request.onProgress(Math.floor(CSV.length / 2));
     const item = itemFor('posts.csv');
     expect(await within(item).findByText(/uploading… .* \(49%\)/i)).toBeInTheDocument();
-    expect(within(item).getByRole('progressbar', { name: 'Upload of posts.csv' })).toHaveAttribute('value', String(Math.floor(CSV.length / 2)));
+    expect(within(item).getByRole('progressbar', { name: 'Upload of posts.csv' })).toHaveAttribute(
+      'value',
+      String(Math.floor(CSV.length / 2)),
+    );
 
     upload.answer({ status: 204 });
     expect(await within(item).findByText('Processing…')).toBeInTheDocument();
@@ -66,12 +77,73 @@ describe('Upload list', () => {
     expect(api.callsTo('POST', /^\/imports\/imp-1\/complete$/)).toHaveLength(1);
   });
 
+  it('shows the preview of a file that needs a column mapping, with a field chooser per column, and imports with the chosen mapping', async () => {
+    const preview = {
+      columns: ['Author', 'When', 'Text', 'Likes'],
+      rows: [['zoë', '2025-01-01T00:00:00Z', 'hello', '3']],
+      delimiter: ';' as const,
+      encoding: 'windows-1252' as const,
+      suggestedMapping: { Author: 'userId' as const, When: null, Text: 'content' as const, Likes: null },
+    };
+    let mapped = false;
+    const api = new FakeApi()
+      .on('POST', /^\/imports$/, presignedPost('imp-1'))
+      .on('POST', /^\/imports\/imp-1\/complete$/, { status: 202, body: {} })
+      .on('POST', /^\/imports\/imp-1\/mapping$/, () => {
+        mapped = true;
+        return { status: 202, body: { importId: 'imp-1', status: 'RUNNING' } };
+      })
+      .on('GET', /^\/imports\/imp-1$/, () => ({
+        body: mapped
+          ? importStatus({
+              importId: 'imp-1',
+              status: 'SUCCEEDED',
+              checks: { antivirus: 'clean', checksum: 'verified', format: 'csv' },
+              rowsImported: 1,
+              rowsRejected: 0,
+            })
+          : importStatus({
+              importId: 'imp-1',
+              status: 'NEEDS_MAPPING',
+              checks: { antivirus: 'clean', checksum: 'verified', format: 'csv' },
+              preview,
+            }),
+      }));
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+    await chooseFiles(csvFile('sheet.csv'));
+    await waitFor(() => expect(storage.requests).toHaveLength(1));
+    storage.requests[0]!.answer({ status: 204 });
+
+    const item = itemFor('sheet.csv');
+    const form = await within(item).findByRole('form', { name: 'Column mapping' });
+    expect(within(form).getByRole('cell', { name: 'zoë' })).toBeInTheDocument();
+    expect(within(form).getByText(/semicolon-delimited, windows-1252/)).toBeInTheDocument();
+    expect(within(form).getByRole('combobox', { name: 'Field for column Author' })).toHaveValue('userId');
+    expect(within(form).getByText('Choose a column for dateCreated.')).toBeInTheDocument();
+    expect(within(form).getByRole('button', { name: 'Import with this mapping' })).toBeDisabled();
+
+    await userEvent.setup().selectOptions(within(form).getByRole('combobox', { name: 'Field for column When' }), 'dateCreated');
+    fireEvent.click(within(form).getByRole('button', { name: 'Import with this mapping' }));
+
+    await waitFor(() => expect(api.callsTo('POST', /^\/imports\/imp-1\/mapping$/)).toHaveLength(1));
+    expect(api.callsTo('POST', /^\/imports\/imp-1\/mapping$/)[0]?.body).toEqual({
+      mapping: { Author: 'userId', When: 'dateCreated', Text: 'content', Likes: null },
+    });
+    expect(await within(item).findByText(/imported 1 row/i)).toBeInTheDocument();
+  });
+
   it('shows a red cross naming the virus when a dropped file is quarantined', async () => {
     const api = new FakeApi()
       .on('POST', /^\/imports$/, presignedPost('imp-eicar'))
       .on('POST', /\/complete$/, { status: 202 })
       .on('GET', /^\/imports\/imp-eicar$/, {
-        body: importStatus({ importId: 'imp-eicar', status: 'QUARANTINED', checks: { antivirus: 'infected', checksum: 'verified', format: 'csv' }, reason: 'A virus was found (Eicar-Signature).', signature: 'Eicar-Signature' }),
+        body: importStatus({
+          importId: 'imp-eicar',
+          status: 'QUARANTINED',
+          checks: { antivirus: 'infected', checksum: 'verified', format: 'csv' },
+          reason: 'A virus was found (Eicar-Signature).',
+          signature: 'Eicar-Signature',
+        }),
       });
     const { storage } = renderSignedIn(<ImportPage />, { api });
     storage.autoAnswer = () => ({ status: 204 });
@@ -88,8 +160,17 @@ describe('Upload list', () => {
     const api = new FakeApi()
       .on('POST', /^\/imports$/, () => presignedPost(`imp-${++next}`))
       .on('POST', /\/complete$/, { status: 202 })
-      .on('GET', /^\/imports\/imp-1$/, { body: importStatus({ importId: 'imp-1', status: 'REJECTED', checks: { antivirus: 'clean', checksum: 'verified', format: 'unknown' }, reason: 'Not a CSV or NDJSON file' }) })
-      .on('GET', /^\/imports\/imp-2$/, { body: importStatus({ importId: 'imp-2', status: 'REJECTED', checks: { antivirus: 'clean', checksum: 'mismatch', format: 'csv' } }) });
+      .on('GET', /^\/imports\/imp-1$/, {
+        body: importStatus({
+          importId: 'imp-1',
+          status: 'REJECTED',
+          checks: { antivirus: 'clean', checksum: 'verified', format: 'unknown' },
+          reason: 'Not a CSV or NDJSON file',
+        }),
+      })
+      .on('GET', /^\/imports\/imp-2$/, {
+        body: importStatus({ importId: 'imp-2', status: 'REJECTED', checks: { antivirus: 'clean', checksum: 'mismatch', format: 'csv' } }),
+      });
     const { storage } = renderSignedIn(<ImportPage />, { api });
     storage.autoAnswer = () => ({ status: 204 });
 
@@ -98,7 +179,9 @@ describe('Upload list', () => {
     await chooseFiles(csvFile('changed.csv'));
 
     expect(await within(itemFor('photo.csv')).findByText('Rejected: not a CSV or NDJSON file.')).toBeInTheDocument();
-    expect(await within(itemFor('changed.csv')).findByText(/rejected: the file changed on the way \(checksum mismatch\)/i)).toBeInTheDocument();
+    expect(
+      await within(itemFor('changed.csv')).findByText(/rejected: the file changed on the way \(checksum mismatch\)/i),
+    ).toBeInTheDocument();
   });
 
   it('uploads a large file in parts and completes the import with each part’s ETag', async () => {
@@ -139,6 +222,8 @@ describe('Upload list', () => {
 
     await chooseFiles(csvFile('empty.csv', ''));
 
-    expect(await within(itemFor('empty.csv')).findByText('Please check what you entered. size must be greater than 0.')).toBeInTheDocument();
+    expect(
+      await within(itemFor('empty.csv')).findByText('Please check what you entered. size must be greater than 0.'),
+    ).toBeInTheDocument();
   });
 });

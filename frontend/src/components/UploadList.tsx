@@ -1,20 +1,24 @@
+import { useState } from 'react';
+import type { ImportField, ImportMapping, ImportPreview } from '../api/types';
 import type { UploadItem } from '../imports/queue';
 import { formatBytes, formatCount } from '../lib/format';
 import { Spinner } from './Spinner';
 
-/** Each file's journey: checksum, upload bytes, processing, then a green check or a red cross. */
-export function UploadList({ items }: { items: UploadItem[] }) {
+type OnMap = (item: UploadItem, mapping: ImportMapping) => void;
+
+/** Each file's journey: checksum, upload bytes, processing (and a column mapping when it needs one), then a green check or a red cross. */
+export function UploadList({ items, onMap }: { items: UploadItem[]; onMap?: OnMap }) {
   if (items.length === 0) return null;
   return (
     <ul className="upload-list" aria-label="Uploads">
       {items.map((item) => (
-        <UploadRow key={item.id} item={item} />
+        <UploadRow key={item.id} item={item} onMap={onMap} />
       ))}
     </ul>
   );
 }
 
-function UploadRow({ item }: { item: UploadItem }) {
+function UploadRow({ item, onMap }: { item: UploadItem; onMap?: OnMap }) {
   const { file } = item;
   return (
     <li className={`upload-item ${item.phase}`} aria-label={file.name}>
@@ -27,17 +31,33 @@ function UploadRow({ item }: { item: UploadItem }) {
       <p className="upload-status small" aria-live="polite">
         <StatusText item={item} />
       </p>
+      {item.phase === 'needs-mapping' && item.status?.preview && onMap && (
+        <MappingForm key={item.status.importId} preview={item.status.preview} onSubmit={(mapping) => onMap(item, mapping)} />
+      )}
     </li>
   );
 }
 
 function Icon({ phase }: { phase: UploadItem['phase'] }) {
-  if (phase === 'succeeded') return <span className="icon ok" aria-hidden="true">✓</span>;
+  if (phase === 'succeeded')
+    return (
+      <span className="icon ok" aria-hidden="true">
+        ✓
+      </span>
+    );
   if (phase === 'quarantined' || phase === 'rejected' || phase === 'failed') {
-    return <span className="icon bad" aria-hidden="true">✗</span>;
+    return (
+      <span className="icon bad" aria-hidden="true">
+        ✗
+      </span>
+    );
   }
   if (phase === 'processing') return <Spinner />;
-  return <span className="icon pending" aria-hidden="true">•</span>;
+  return (
+    <span className="icon pending" aria-hidden="true">
+      •
+    </span>
+  );
 }
 
 function Progress({ item }: { item: UploadItem }) {
@@ -69,6 +89,13 @@ function StatusText({ item }: { item: UploadItem }) {
       );
     case 'processing':
       return <>Processing…</>;
+    case 'needs-mapping':
+      return (
+        <>
+          Its columns are not post fields: choose which field each column fills, then import.
+          {item.message && <span className="error"> {item.message}</span>}
+        </>
+      );
     case 'succeeded': {
       const imported = item.status?.rowsImported ?? 0;
       const rejected = item.status?.rowsRejected ?? 0;
@@ -97,4 +124,75 @@ function StatusText({ item }: { item: UploadItem }) {
     default:
       return <span className="error">{item.message}</span>;
   }
+}
+
+const FIELDS: ImportField[] = ['id', 'userId', 'dateCreated', 'content', 'tags'];
+const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
+
+/** The preview as a table with a field chooser above each column, starting from the server's suggestion. */
+function MappingForm({ preview, onSubmit }: { preview: ImportPreview; onSubmit: (mapping: ImportMapping) => void }) {
+  const [mapping, setMapping] = useState<ImportMapping>(() => ({ ...preview.suggestedMapping }));
+  const chosen = Object.values(mapping).filter((field): field is ImportField => field !== null);
+  const missing = (['userId', 'dateCreated', 'content'] as const).filter((field) => !chosen.includes(field));
+  const twice = FIELDS.filter((field) => chosen.filter((f) => f === field).length > 1);
+  const problem =
+    missing.length > 0
+      ? `Choose a column for ${missing.join(', ')}.`
+      : twice.length > 0
+        ? `${twice.join(', ')} is chosen twice.`
+        : undefined;
+  return (
+    <form
+      className="mapping-form"
+      aria-label="Column mapping"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (!problem) onSubmit(mapping);
+      }}
+    >
+      <p className="muted small">
+        {DELIMITER_NAMES[preview.delimiter] ?? preview.delimiter}-delimited, {preview.encoding}; the first {preview.rows.length} rows:
+      </p>
+      <div className="table-scroll">
+        <table className="preview-table">
+          <thead>
+            <tr>
+              {preview.columns.map((column) => (
+                <th key={column} scope="col">
+                  <label>
+                    <span>{column}</span>
+                    <select
+                      aria-label={`Field for column ${column}`}
+                      value={mapping[column] ?? ''}
+                      onChange={(event) => setMapping({ ...mapping, [column]: (event.target.value || null) as ImportField | null })}
+                    >
+                      <option value="">Leave out</option>
+                      {FIELDS.map((field) => (
+                        <option key={field} value={field}>
+                          {field}
+                        </option>
+                      ))}
+                    </select>
+                  </label>
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {preview.rows.map((row, i) => (
+              <tr key={i}>
+                {preview.columns.map((column, j) => (
+                  <td key={column}>{row[j] ?? ''}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {problem && <p className="error small">{problem}</p>}
+      <button type="submit" className="button primary small" disabled={problem !== undefined}>
+        Import with this mapping
+      </button>
+    </form>
+  );
 }

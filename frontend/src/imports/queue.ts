@@ -1,11 +1,12 @@
 import type { ApiClient } from '../api/client';
-import { isMultipart, type CreatedImport, type ImportStatus, type MultipartUpload, type PresignedPost } from '../api/types';
+import { isMultipart, type CreatedImport, type ImportMapping, type ImportStatus, type MultipartUpload, type PresignedPost } from '../api/types';
 import { ApiError, plainMessage } from '../lib/errors';
 import { hashFile } from '../lib/hashFile';
 import type { PollTiming } from '../exports/tracker';
 import type { SendUpload } from './transport';
 
-export type UploadPhase = 'queued' | 'hashing' | 'uploading' | 'processing' | 'succeeded' | 'quarantined' | 'rejected' | 'failed';
+export type UploadPhase =
+  'queued' | 'hashing' | 'uploading' | 'processing' | 'needs-mapping' | 'succeeded' | 'quarantined' | 'rejected' | 'failed';
 
 export interface UploadItem {
   id: string;
@@ -200,11 +201,28 @@ export class ImportQueue {
         throw error;
       }
       if (status.status === 'AWAITING_UPLOAD' || status.status === 'RUNNING') {
-        this.patch(id, { status });
+        this.patch(id, { status, phase: 'processing' });
+        continue;
+      }
+      // Waits for the user's column mapping (submitMapping); the status then runs on.
+      if (status.status === 'NEEDS_MAPPING') {
+        this.patch(id, { status, phase: 'needs-mapping' });
         continue;
       }
       this.patch(id, { status, ...outcomeOf(status) });
       return;
+    }
+  }
+
+  /** Sends the column mapping for a file waiting in NEEDS_MAPPING; its status is followed on as before. */
+  async submitMapping(id: string, mapping: ImportMapping): Promise<void> {
+    const { importId } = this.item(id);
+    if (!importId) return;
+    try {
+      await this.deps.api.submitImportMapping(importId, mapping);
+      this.patch(id, { phase: 'processing', message: undefined });
+    } catch (error) {
+      this.patch(id, { message: plainMessage(error) });
     }
   }
 
@@ -248,6 +266,11 @@ export function outcomeOf(status: ImportStatus): { phase: UploadPhase; message: 
     }
     case 'REJECTED':
       return { phase: 'rejected', message: `Rejected: ${why ? lowerFirst(why) : rejectionFromChecks(status)}` };
+    case 'EXPIRED':
+      return {
+        phase: 'rejected',
+        message: `Expired: ${why ? lowerFirst(why) : 'no column mapping arrived in time, so nothing was imported.'}`,
+      };
     default:
       return { phase: 'failed', message: `Import failed: ${why ? lowerFirst(why) : 'something went wrong while processing the file.'}` };
   }

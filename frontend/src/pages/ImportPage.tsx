@@ -11,8 +11,8 @@ export function ImportPage() {
     <div className="import-page">
       <h1 tabIndex={-1}>Import posts</h1>
       <p className="muted">
-        CSV or NDJSON files of posts (id, userId, dateCreated, content, tags). Each file is checked for viruses, checksummed and
-        identified before its rows are added.
+        CSV or NDJSON files of posts (id, userId, dateCreated, content, tags). Each file is checked for viruses, checksummed and identified
+        before its rows are added.
       </p>
       <DropZone onFiles={(files) => imports.add(files)} accept=".csv,.ndjson,.jsonl,text/csv,application/x-ndjson" />
       {finished && (
@@ -20,7 +20,7 @@ export function ImportPage() {
           Clear finished
         </button>
       )}
-      <UploadList items={items} />
+      <UploadList items={items} onMap={(item, mapping) => void imports.submitMapping(item.id, mapping)} />
     </div>
   );
 }

@@ -67,7 +67,15 @@ interface TaskSpec {
   resource: string;
   timeoutMs?: number;
   heartbeatMs?: number;
+  /** TimeoutSecondsPath of a callback task: its value arrives in the Parameters under TIMEOUT_PARAMETER (see prepareTask). */
+  timeoutFromInput?: { scale: number };
 }
+
+/**
+ * AWS reads a Task's TimeoutSecondsPath from the state's input; aws-local-stepfunctions reads it after Parameters.
+ * A callback task's path is therefore carried through its Parameters under this name, and the service times the wait.
+ */
+const TIMEOUT_PARAMETER = '__ferryTimeoutSeconds';
 
 interface LoadedStateMachine {
   name: string;
@@ -197,7 +205,10 @@ export class LocalStepFunctions {
     }
     const input = request.input ?? '{}';
     if (Buffer.byteLength(input) > PAYLOAD_LIMIT_BYTES) {
-      throw new StepFunctionsError('InvalidExecutionInput', `Invalid State Machine Execution Input: the input is larger than ${PAYLOAD_LIMIT_BYTES} bytes`);
+      throw new StepFunctionsError(
+        'InvalidExecutionInput',
+        `Invalid State Machine Execution Input: the input is larger than ${PAYLOAD_LIMIT_BYTES} bytes`,
+      );
     }
     try {
       JSON.parse(input);
@@ -357,7 +368,11 @@ export class LocalStepFunctions {
           if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds *= retryScale;
         }
         if (state.Type === 'Task') tasks.set(stateName, prepareTask(stateName, state, timeoutScale));
-        const children = [...(state.Branches ?? []), ...(state.Iterator ? [state.Iterator] : []), ...(state.ItemProcessor ? [state.ItemProcessor] : [])];
+        const children = [
+          ...(state.Branches ?? []),
+          ...(state.Iterator ? [state.Iterator] : []),
+          ...(state.ItemProcessor ? [state.ItemProcessor] : []),
+        ];
         if (children.length > 0) {
           nestedStates.set(stateName, new Set());
           for (const child of children) visit(child, [...enclosing, stateName], insideMap || state.Type === 'Map');
@@ -401,7 +416,8 @@ export class LocalStepFunctions {
         (input: unknown) => this.runTask(record.executionArn, runId, task, input, resumedTokens) as Promise<never>,
       ]),
     );
-    const runtime = resumeAt && resumeAt.stateName in machine.definition.States ? this.runtimeStartingAt(machine, resumeAt.stateName) : machine.runtime;
+    const runtime =
+      resumeAt && resumeAt.stateName in machine.definition.States ? this.runtimeStartingAt(machine, resumeAt.stateName) : machine.runtime;
     const execution = runtime.run(JSON.parse(resumeAt?.input ?? record.input) as Json as never, {
       overrides: { taskResourceLocalHandlers },
       context: {
@@ -446,7 +462,8 @@ export class LocalStepFunctions {
       } else if (result.reason instanceof ExecutionAbortedError) {
         this.finish(record, { status: 'ABORTED' });
       } else {
-        const failure = result.reason instanceof ExecutionError && result.reason.cause instanceof Error ? result.reason.cause : result.reason;
+        const failure =
+          result.reason instanceof ExecutionError && result.reason.cause instanceof Error ? result.reason.cause : result.reason;
         this.finish(record, {
           status: 'FAILED',
           error: failure instanceof Error ? failure.name : 'States.Runtime',
@@ -456,7 +473,13 @@ export class LocalStepFunctions {
     });
   }
 
-  private async runTask(executionArn: string, runId: number, task: TaskSpec, input: unknown, resumedTokens: Map<string, string>): Promise<Json> {
+  private async runTask(
+    executionArn: string,
+    runId: number,
+    task: TaskSpec,
+    input: unknown,
+    resumedTokens: Map<string, string>,
+  ): Promise<Json> {
     const result = await this.runTaskResource(executionArn, runId, task, input, resumedTokens);
     const size = Buffer.byteLength(JSON.stringify(result));
     const record = this.executions.get(executionArn);
@@ -491,7 +514,7 @@ export class LocalStepFunctions {
       case 'lambda:invoke.waitForTaskToken': {
         const { functionKey, payload } = lambdaInvokeParameters(task, input);
         const taskToken = this.taskTokenFor(record, task.stateName, resumedTokens);
-        const outcome = this.awaitTaskToken(taskToken, executionArn, runId, task);
+        const outcome = this.awaitTaskToken(taskToken, executionArn, runId, withTimeoutFromInput(task, input));
         void outcome.finally(() => this.forgetTaskToken(record, task.stateName, taskToken)).catch(() => undefined);
         // The function may call SendTaskSuccess before it even returns; its own failure fails the task.
         this.invokeFunction(record.stateMachineName, functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)).catch((error: unknown) =>
@@ -535,7 +558,10 @@ export class LocalStepFunctions {
       const timeoutTimer =
         task.timeoutMs === undefined
           ? undefined
-          : setTimeout(() => fail(namedError('States.Timeout', `The task ${task.stateName} timed out waiting for its task token`)), task.timeoutMs);
+          : setTimeout(
+              () => fail(namedError('States.Timeout', `The task ${task.stateName} timed out waiting for its task token`)),
+              task.timeoutMs,
+            );
       const heartbeat = () => {
         if (task.heartbeatMs === undefined) return;
         clearTimeout(heartbeatTimer);
@@ -594,7 +620,10 @@ export class LocalStepFunctions {
     const details = { error: outcome.error, cause: outcome.cause };
     switch (outcome.status) {
       case 'SUCCEEDED':
-        this.appendEvent(record, { type: 'ExecutionSucceeded', executionSucceededEventDetails: { output: outcome.output, outputDetails: { truncated: false } } });
+        this.appendEvent(record, {
+          type: 'ExecutionSucceeded',
+          executionSucceededEventDetails: { output: outcome.output, outputDetails: { truncated: false } },
+        });
         break;
       case 'FAILED':
         this.appendEvent(record, { type: 'ExecutionFailed', executionFailedEventDetails: details });
@@ -658,7 +687,10 @@ export class LocalStepFunctions {
         this.interrupted.push(record);
       } else {
         Object.assign(record, { status: 'FAILED', error: 'States.Runtime', cause: INTERRUPTED_CAUSE, stopDate: Date.now() });
-        this.appendEvent(record, { type: 'ExecutionFailed', executionFailedEventDetails: { error: 'States.Runtime', cause: INTERRUPTED_CAUSE } });
+        this.appendEvent(record, {
+          type: 'ExecutionFailed',
+          executionFailedEventDetails: { error: 'States.Runtime', cause: INTERRUPTED_CAUSE },
+        });
       }
     }
   }
@@ -674,6 +706,7 @@ interface AslState {
   TimeoutSeconds?: number;
   TimeoutSecondsPath?: string;
   HeartbeatSeconds?: number;
+  Parameters?: Record<string, unknown>;
   Retry?: { IntervalSeconds?: number; MaxDelaySeconds?: number }[];
   Branches?: StatesContainer[];
   Iterator?: StatesContainer;
@@ -689,17 +722,41 @@ const prepareTask = (stateName: string, state: AslState, timeoutScale: number): 
       : resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken'
         ? 'lambda:invoke.waitForTaskToken'
         : undefined;
-  if (!kind) throw new Error(`Task "${stateName}": resource ${resource} is not supported locally (Lambda ARNs and lambda:invoke[.waitForTaskToken] are)`);
+  if (!kind)
+    throw new Error(
+      `Task "${stateName}": resource ${resource} is not supported locally (Lambda ARNs and lambda:invoke[.waitForTaskToken] are)`,
+    );
   const scaledMs = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * timeoutScale * 1000);
   if (kind === 'lambda:invoke.waitForTaskToken') {
     // The service times token waits itself, so a timed-out token is released and answers TaskTimedOut.
-    const spec: TaskSpec = { stateName, kind, resource, timeoutMs: scaledMs(state.TimeoutSeconds), heartbeatMs: scaledMs(state.HeartbeatSeconds) };
-    if (state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
+    const spec: TaskSpec = {
+      stateName,
+      kind,
+      resource,
+      timeoutMs: scaledMs(state.TimeoutSeconds),
+      heartbeatMs: scaledMs(state.HeartbeatSeconds),
+    };
+    if (state.TimeoutSecondsPath !== undefined) {
+      state.Parameters = { ...state.Parameters, [`${TIMEOUT_PARAMETER}.$`]: state.TimeoutSecondsPath };
+      delete state.TimeoutSecondsPath;
+      spec.timeoutFromInput = { scale: timeoutScale };
+    }
+    state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
     return spec;
   }
   if (state.TimeoutSeconds !== undefined) state.TimeoutSeconds *= timeoutScale;
   else if (state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
   return { stateName, kind, resource };
+};
+
+/** The task with its TimeoutSecondsPath's value (carried in its Parameters) as its timeout. */
+const withTimeoutFromInput = (task: TaskSpec, input: unknown): TaskSpec => {
+  if (!task.timeoutFromInput) return task;
+  const seconds = (input as Record<string, unknown> | null)?.[TIMEOUT_PARAMETER];
+  if (typeof seconds !== 'number' || !(seconds > 0)) {
+    throw namedError('States.Runtime', `Task "${task.stateName}": TimeoutSecondsPath does not point to a positive number`);
+  }
+  return { ...task, timeoutMs: seconds * task.timeoutFromInput.scale * 1000 };
 };
 
 const lambdaInvokeParameters = (task: TaskSpec, input: unknown): { functionKey: string; payload: unknown } => {
