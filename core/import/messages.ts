@@ -42,6 +42,10 @@ export function rejectionReason(checks: CheckResults): string {
   return `The file's SHA-256 (${sum.sha256}) is not the one your browser computed (${sum.expectedSha256 ?? 'none'}); it changed on the way. Please upload it again.`;
 }
 
+/** "Reject changed file": the upload's bytes were replaced after they arrived (core/errors.ts UploadChanged). */
+export const UPLOAD_CHANGED_REASON =
+  'The file changed after it was uploaded, so nothing from the new bytes was imported. Please start a new import to upload it again.';
+
 export const unreadableReason = (problem: string, rowsImported: number): string =>
   `The file stopped being readable part-way (${problem}); the ${rowsImported} valid rows before that point were imported.`;
 

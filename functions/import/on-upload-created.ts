@@ -12,11 +12,12 @@ import { log } from '../log';
 export interface ObjectCreatedEvent {
   'detail-type': 'Object Created';
   source: 'aws.s3';
-  detail: { bucket: { name: string }; object: { key: string; size?: number } };
+  detail: { bucket: { name: string }; object: { key: string; size?: number; etag?: string } };
 }
 
 export function uploadedObjectOf(event: ObjectCreatedEvent): UploadedObject {
-  return { bucket: event.detail.bucket.name, key: event.detail.object.key };
+  const { key, size, etag } = event.detail.object;
+  return { bucket: event.detail.bucket.name, key, ...(etag !== undefined ? { etag } : {}), ...(size !== undefined ? { size } : {}) };
 }
 
 /** Starts the import (or, with the last file of a batch, the batch) an upload belongs to. */

@@ -53,6 +53,7 @@ export async function startLocalS3(options: { dataDir: string; port: number; buc
     port: options.port,
     upstream: { host: '127.0.0.1', port: address.port },
     credentials,
+    etagOf: storedEtag(server),
   });
   return {
     endpoint: `http://localhost:${front.port}`,
@@ -62,6 +63,12 @@ export async function startLocalS3(options: { dataDir: string; port: number; buc
       await server.close();
     },
   };
+}
+
+/** The ETag s3rver's store keeps for an object (quoted), read in-process; undefined when there is no object. */
+function storedEtag(server: S3rver): (bucket: string, key: string) => Promise<string | undefined> {
+  const store = (server as unknown as { store: { getMetadata(bucket: string, key: string): Promise<{ etag?: string }> } }).store;
+  return (bucket, key) => store.getMetadata(bucket, key).then((metadata) => metadata.etag, () => undefined);
 }
 
 /** The keys the local SDK clients sign with (infra/local/stack.ts sets them). */

@@ -255,6 +255,21 @@ describe('starting an import', () => {
     });
   });
 
+  it('pins the object that arrived (ETag and size from the event, or from /complete), once: a later arrival does not re-pin', async () => {
+    const deps = makeImportDeps();
+    const first = await createOne(deps);
+    const uploaded = await upload(deps, first.importId);
+    expect(await onUploadCreated(deps, { ...uploaded, etag: '"etag-of-first"', size: 57 })).toBe('started');
+    expect(await onUploadCreated(deps, { ...uploaded, etag: 'etag-of-swapped', size: 68 })).toBe('started');
+    expect(await deps.imports.get(first.importId)).toMatchObject({ uploadedEtag: 'etag-of-first', uploadedBytes: 57 });
+
+    const second = await createOne(deps);
+    const object = await upload(deps, second.importId);
+    await completeImport(deps, alice, second.importId, {});
+    const head = await deps.objects.head(object.bucket, object.key);
+    expect(await deps.imports.get(second.importId)).toMatchObject({ uploadedEtag: head?.etag, uploadedBytes: Buffer.byteLength(csv) });
+  });
+
   it('ignores objects that are not an import upload it expects', async () => {
     const deps = makeImportDeps();
     const { importId } = await createOne(deps);

@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalS3, type LocalS3 } from '../../infra/local/local-s3';
 import { presignedPostPlan } from '../../core/import/upload-policy';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
+import { UploadChanged } from '../../core/errors';
 
 // The local S3 as an attacker and a browser meet it: its public port is the verifying front, s3rver sits behind it.
 const BUCKETS = ['ferry-exports', 'ferry-uploads'];
@@ -193,5 +195,49 @@ describe("a presigned POST is held to Ferry's upload policy", () => {
     expect(unsigned.status).toBe(403);
     expect(unsigned.body).toContain('<Code>AccessDenied</Code>');
     expect(await stored()).toBe(false);
+  });
+});
+
+describe('the local S3 answers If-Match as S3 does (s3rver alone ignores it)', () => {
+  const KEY = 'uploads/user-a/imp-1/r';
+  const store = () => new S3ObjectStore(client);
+
+  it('GET and HEAD with the object\'s ETag read it; with another ETag they are 412 PreconditionFailed', async () => {
+    const put = await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, Body: 'first bytes' }));
+    const etag = put.ETag ?? '';
+    const got = await client.send(new GetObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, IfMatch: etag }));
+    expect(await got.Body?.transformToString()).toBe('first bytes');
+    await expect(client.send(new GetObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, IfMatch: '"0123"' }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(client.send(new HeadObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, IfMatch: '"0123"' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 412 },
+    });
+  });
+
+  it('the object store pins reads and copies to an ETag: an object swapped in since is UploadChanged, and not copied', async () => {
+    await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, Body: 'scanned bytes' }));
+    const pinned = await store().head('ferry-uploads', KEY);
+    expect(pinned?.etag).toMatch(/^[0-9a-f]{32}$/);
+    const condition = { ifMatch: pinned?.etag ?? '' };
+    expect(await (await store().getStream('ferry-uploads', KEY, condition)).toArray()).toEqual([Buffer.from('scanned bytes')]);
+
+    await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, Body: 'swapped bytes' }));
+    await expect(store().getStream('ferry-uploads', KEY, condition)).rejects.toBeInstanceOf(UploadChanged);
+    await expect(store().head('ferry-uploads', KEY, condition)).rejects.toBeInstanceOf(UploadChanged);
+    await expect(
+      client.send(
+        new CopyObjectCommand({ Bucket: 'ferry-exports', Key: 'copied', CopySource: `ferry-uploads/${KEY}`, CopySourceIfMatch: `"${condition.ifMatch}"` }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    await expect(store().copy({ bucket: 'ferry-uploads', key: KEY }, { bucket: 'ferry-exports', key: 'copied' }, condition)).rejects.toBeInstanceOf(
+      UploadChanged,
+    );
+    expect(await store().head('ferry-exports', 'copied')).toBeUndefined();
+
+    const current = await store().head('ferry-uploads', KEY);
+    await store().copy({ bucket: 'ferry-uploads', key: KEY }, { bucket: 'ferry-exports', key: 'copied' }, { ifMatch: current?.etag ?? '' });
+    expect(await (await store().getStream('ferry-exports', 'copied')).toArray()).toEqual([Buffer.from('swapped bytes')]);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { accessDenied, S3Refusal, sendRefusal } from './errors';
+import { accessDenied, preconditionFailed, S3Refusal, sendRefusal } from './errors';
 import { boundaryOf, readPostForm, type PostForm } from './multipart-form';
 import { checkPolicy } from './post-policy';
 import { isSigned, verifyHeaderSigned, verifyPolicySignature, verifyPresigned, type Credentials, type SignedRequest } from './sigv4';
@@ -20,6 +20,8 @@ export interface S3FrontOptions {
   upstream: { host: string; port: number };
   credentials: Credentials;
   now?: () => Date;
+  /** The stored object's ETag (undefined when there is none): s3rver ignores If-Match, so the front answers it. */
+  etagOf?: (bucket: string, key: string) => Promise<string | undefined>;
 }
 
 export interface S3Front {
@@ -54,7 +56,36 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
     if (signed.headers.authorization !== undefined) await verifyHeaderSigned(signed, options.credentials, now());
     else await verifyPresigned(signed, options.credentials, now());
     // x-amz-content-sha256 is covered by the signature; a hex digest of a streamed body is not recomputed here (see README).
+    await checkPreconditions(signed, url);
     return forward(request, response, request);
+  }
+
+  /** If-Match on GET/HEAD and x-amz-copy-source-if-match on copies, as S3 answers them: 412 when the ETag differs. */
+  async function checkPreconditions(signed: SignedRequest, url: URL): Promise<void> {
+    if (!options.etagOf) return;
+    const header = (name: string) => {
+      const value = signed.headers[name];
+      return Array.isArray(value) ? value.join(',') : value;
+    };
+    const ifMatch = header('if-match');
+    if (ifMatch !== undefined && (signed.method === 'GET' || signed.method === 'HEAD')) {
+      const [bucket, key] = bucketAndKey(url.pathname);
+      if (key) await mustMatch(bucket, key, ifMatch);
+    }
+    const copySource = header('x-amz-copy-source');
+    const copyIfMatch = header('x-amz-copy-source-if-match');
+    if (copySource !== undefined && copyIfMatch !== undefined && signed.method === 'PUT') {
+      const [bucket, key] = bucketAndKey(copySource.split('?')[0] ?? '');
+      if (key) await mustMatch(bucket, key, copyIfMatch);
+    }
+  }
+
+  async function mustMatch(bucket: string, key: string, condition: string): Promise<void> {
+    const etag = await options.etagOf?.(bucket, key);
+    // No object: S3 answers 404 for it, which s3rver does.
+    if (etag === undefined) return;
+    const wanted = condition.split(',').map(bareEtag);
+    if (!wanted.includes('*') && !wanted.includes(bareEtag(etag))) throw preconditionFailed();
   }
 
   /** Browser upload: the fields are checked before a byte of the file is passed on; the size while it streams. */
@@ -126,3 +157,13 @@ async function* reencodedForm(form: PostForm, boundary: string, range: { min: nu
   if (range && bytes < range.min) throw new S3Refusal(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size');
   yield Buffer.from(`\r\n--${boundary}--\r\n`);
 }
+
+/** `/bucket/some/key` (a path or an x-amz-copy-source, %-encoded) → the bucket and the decoded key. */
+function bucketAndKey(path: string): [string, string] {
+  const trimmed = path.replace(/^\//, '');
+  const slash = trimmed.indexOf('/');
+  if (slash < 0) return [decodeURIComponent(trimmed), ''];
+  return [decodeURIComponent(trimmed.slice(0, slash)), decodeURIComponent(trimmed.slice(slash + 1))];
+}
+
+const bareEtag = (etag: string): string => etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
