@@ -214,11 +214,17 @@ export interface UploadedObject {
   size?: number;
 }
 
-export type UploadEventOutcome = 'started' | 'waiting-for-batch' | 'ignored';
+export type UploadEventOutcome = 'started' | 'waiting-for-batch' | 'ignored' | 'deleted-late-upload';
 
-/** Starts the import an upload belongs to; objects that are not an import's expected upload are ignored. */
+/** Ended imports whose upload target is empty for good (moved or deleted); FAILED keeps its upload for a retry. */
+const UPLOAD_GONE_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED']);
+
+/**
+ * Starts the import an upload belongs to; objects that are not an import's expected upload are ignored. An upload
+ * to an import that has ended (its still-valid form used again) is deleted: it is never checked, so never kept.
+ */
 export async function onUploadCreated(
-  deps: StartDeps & { config: Pick<ImportConfig, 'uploadsBucket'> },
+  deps: StartDeps & { objects: Pick<ObjectStore, 'delete'>; config: Pick<ImportConfig, 'uploadsBucket'> },
   object: UploadedObject,
 ): Promise<UploadEventOutcome> {
   if (object.bucket !== deps.config.uploadsBucket) return 'ignored';
@@ -226,6 +232,10 @@ export async function onUploadCreated(
   if (!owner) return 'ignored';
   const record = await deps.imports.get(owner.importId);
   if (!record || record.owner.userId !== owner.userId || record.upload.key !== object.key) return 'ignored';
+  if (UPLOAD_GONE_STATUSES.has(record.status)) {
+    await deps.objects.delete(record.upload.bucket, record.upload.key);
+    return 'deleted-late-upload';
+  }
   const arrived = object.etag !== undefined && object.size !== undefined ? { etag: unquotedEtag(object.etag), bytes: object.size } : undefined;
   const { started } = await startUploadedImport(deps, record.importId, arrived);
   return started ? 'started' : 'waiting-for-batch';
