@@ -5,6 +5,7 @@ import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
 import { freePort } from './free-port';
 import { startS3Front } from './s3-front/front';
+import { multipartUploadsOf } from './s3rver-multipart';
 import type { Credentials } from './s3-front/sigv4';
 
 /** Browsers download exports and (for imports) upload straight to the local S3, so it answers CORS. */
@@ -54,6 +55,7 @@ export async function startLocalS3(options: { dataDir: string; port: number; buc
     upstream: { host: '127.0.0.1', port: address.port },
     credentials,
     etagOf: storedEtag(server),
+    multipart: multipartUploadsOf(server),
   });
   return {
     endpoint: `http://localhost:${front.port}`,

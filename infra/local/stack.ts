@@ -17,7 +17,7 @@ import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-conf
 import { startLocalDynamoTables } from './dynamodb/local-tables';
 import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
-import { sweepExpiredObjects } from './sweeper';
+import { abortStaleMultipartUploads, sweepExpiredObjects } from './sweeper';
 import { freePort } from './free-port';
 
 /** Everything Ferry needs on one machine, with no AWS account. */
@@ -52,6 +52,8 @@ const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const BUCKETS = { exports: 'ferry-exports', uploads: 'ferry-uploads', permanent: 'ferry-imports', quarantine: 'ferry-quarantine' };
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
+/** The uploads bucket's lifecycle rules (infra/aws/resources/storage.yml): one day, for uploads and incomplete multipart uploads. */
+const UPLOAD_TTL_HOURS = 24;
 
 export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
   return {
@@ -170,6 +172,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sweep = () =>
     Promise.all([
       sweepExpiredObjects(s3Client, BUCKETS.exports, 'exports/', new Date(Date.now() - options.exportTtlHours * 3600_000)),
+      // The uploads bucket's rules: an upload lives a day at most, and so does an incomplete multipart upload anywhere.
+      sweepExpiredObjects(s3Client, BUCKETS.uploads, 'uploads/', new Date(Date.now() - UPLOAD_TTL_HOURS * 3600_000)),
+      ...Object.values(BUCKETS).map((bucket) => abortStaleMultipartUploads(s3Client, bucket, new Date(Date.now() - UPLOAD_TTL_HOURS * 3600_000))),
       dynamo.sweepExpired(),
     ]).catch((error: unknown) => console.error('[sweeper]', error));
   void sweep();

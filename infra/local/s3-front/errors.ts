@@ -3,8 +3,8 @@ import type { ServerResponse } from 'node:http';
 /** An S3 error answer: the status and the XML body S3 sends, so SDK clients and browsers read it as they would from AWS. */
 export class S3Refusal extends Error {
   constructor(
-    readonly status: 400 | 403 | 405 | 412,
-    readonly code: 'AccessDenied' | 'SignatureDoesNotMatch' | 'InvalidAccessKeyId' | 'RequestTimeTooSkewed' | 'EntityTooLarge' | 'EntityTooSmall' | 'MalformedPOSTRequest' | 'InvalidArgument' | 'AuthorizationQueryParametersError' | 'PreconditionFailed',
+    readonly status: 400 | 403 | 404 | 405 | 412,
+    readonly code: 'AccessDenied' | 'SignatureDoesNotMatch' | 'InvalidAccessKeyId' | 'RequestTimeTooSkewed' | 'EntityTooLarge' | 'EntityTooSmall' | 'MalformedPOSTRequest' | 'InvalidArgument' | 'AuthorizationQueryParametersError' | 'PreconditionFailed' | 'NoSuchUpload',
     message: string,
   ) {
     super(message);

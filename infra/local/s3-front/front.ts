@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { accessDenied, preconditionFailed, S3Refusal, sendRefusal } from './errors';
 import { boundaryOf, readPostForm, type PostForm } from './multipart-form';
 import { checkPolicy } from './post-policy';
+import type { MultipartUploads } from '../s3rver-multipart';
 import { isSigned, verifyHeaderSigned, verifyPolicySignature, verifyPresigned, type Credentials, type SignedRequest } from './sigv4';
 
 /**
@@ -22,6 +23,8 @@ export interface S3FrontOptions {
   now?: () => Date;
   /** The stored object's ETag (undefined when there is none): s3rver ignores If-Match, so the front answers it. */
   etagOf?: (bucket: string, key: string) => Promise<string | undefined>;
+  /** ListMultipartUploads and AbortMultipartUpload, which s3rver lacks, answered by the front. */
+  multipart?: MultipartUploads;
 }
 
 export interface S3Front {
@@ -57,7 +60,34 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
     else await verifyPresigned(signed, options.credentials, now());
     // x-amz-content-sha256 is covered by the signature; a hex digest of a streamed body is not recomputed here (see README).
     await checkPreconditions(signed, url);
+    if (options.multipart && (await answerMultipart(options.multipart, signed, url, response))) return;
     return forward(request, response, request);
+  }
+
+  /** `GET /bucket?uploads` and `DELETE /bucket/key?uploadId=…`, as S3 answers them; false for anything else. */
+  async function answerMultipart(multipart: MultipartUploads, signed: SignedRequest, url: URL, response: ServerResponse): Promise<boolean> {
+    const [bucket, key] = bucketAndKey(url.pathname);
+    if (signed.method === 'GET' && !key && url.searchParams.has('uploads')) {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const uploads = await multipart.list(bucket, prefix);
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xml(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><Prefix>${xml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${uploads
+        .map(
+          (upload) =>
+            `<Upload><Key>${xml(upload.key)}</Key><UploadId>${xml(upload.uploadId)}</UploadId><Initiated>${upload.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+        )
+        .join('')}</ListMultipartUploadsResult>`;
+      response.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+      return true;
+    }
+    const uploadId = url.searchParams.get('uploadId');
+    if (signed.method === 'DELETE' && key && uploadId !== null) {
+      if (!(await multipart.abort(bucket, key, uploadId))) throw new S3Refusal(404, 'NoSuchUpload', 'The specified upload does not exist.');
+      response.writeHead(204);
+      response.end();
+      return true;
+    }
+    return false;
   }
 
   /** If-Match on GET/HEAD and x-amz-copy-source-if-match on copies, as S3 answers them: 412 when the ETag differs. */
@@ -167,3 +197,5 @@ function bucketAndKey(path: string): [string, string] {
 }
 
 const bareEtag = (etag: string): string => etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+
+const xml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
