@@ -19,6 +19,7 @@ import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
 import { abortStaleMultipartUploads, sweepExpiredObjects } from './sweeper';
 import { freePort } from './free-port';
+import { taskPool } from './task-workers';
 
 /** Everything Ferry needs on one machine, with no AWS account. */
 export interface LocalStackOptions {
@@ -88,11 +89,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const functions = loadServerlessFunctions(join(root, 'serverless.yml'));
   // Local IAM (LOCAL_IAM=enforce|record): each invocation runs as its function's role from serverless.yml.
   // Not on by default yet: the local machines are ferry-export/ferry-import, the roles name ferry-<x>-local.
-  if (process.env.LOCAL_IAM) {
-    const buckets = { ExportsBucket: BUCKETS.exports, UploadsBucket: BUCKETS.uploads, PermanentBucket: BUCKETS.permanent, QuarantineBucket: BUCKETS.quarantine };
-    installLocalIam(localIam({ serverlessYmlPath: join(root, 'serverless.yml'), buckets, region: REGION, account: ACCOUNT }), localIamModeFromEnv());
-  }
-  const invoke = handlerModuleInvoker(functions);
+  const buckets = { ExportsBucket: BUCKETS.exports, UploadsBucket: BUCKETS.uploads, PermanentBucket: BUCKETS.permanent, QuarantineBucket: BUCKETS.quarantine };
+  const iamOptions = process.env.LOCAL_IAM ? { serverlessYmlPath: join(root, 'serverless.yml'), buckets, region: REGION, account: ACCOUNT } : undefined;
+  if (iamOptions) installLocalIam(localIam(iamOptions), localIamModeFromEnv());
+  // The file-heavy workflow tasks run on worker threads (LOCAL_TASK_WORKERS, default 2; 0 keeps them here).
+  const tasks = taskPool(
+    handlerModuleInvoker(functions),
+    { serverlessYmlPath: join(root, 'serverless.yml'), ...(iamOptions ? { iam: { options: iamOptions, mode: localIamModeFromEnv() } } : {}) },
+    Number(process.env.LOCAL_TASK_WORKERS ?? 2),
+  );
+  const invoke = tasks.invoke;
   const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
     port: options.port,
@@ -165,6 +171,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         webConfig: { ...urls, auth: { mode: 'local' } },
       };
 
+  tasks.warm();
   // Executions a crash or kill left RUNNING go on once everything their tasks call is up.
   stepFunctions.resumeInterrupted();
 
@@ -194,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await gateway.close();
       await sfn.close();
       await stepFunctions.close();
+      await tasks.close();
       await s3.close();
       await dynamo.close();
       await clamd?.handle?.stop();

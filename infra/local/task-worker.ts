@@ -1,0 +1,24 @@
+/**
+ * One worker thread of the local task pool (task-workers.ts): the same handlers, composition root and local
+ * IAM as the stack's own thread, invoked by message. The stack's env (endpoints, tables, buckets) is the
+ * worker's, copied when it starts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { provideDeps } from '../../functions/composition';
+import { buildLocalDeps } from './composition';
+import { localIam } from './iam/local-iam';
+import { installLocalIam } from './iam/wiring';
+import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
+import { serializedError, type TaskWorkerData, type TaskRequest, type TaskReply } from './task-workers';
+
+const data = workerData as TaskWorkerData;
+provideDeps(buildLocalDeps);
+if (data.iam) installLocalIam(localIam(data.iam.options), data.iam.mode);
+const invoke = handlerModuleInvoker(loadServerlessFunctions(data.serverlessYmlPath));
+
+parentPort?.on('message', (request: TaskRequest) => {
+  invoke(request.functionKey, request.payload).then(
+    (result) => parentPort?.postMessage({ id: request.id, result } satisfies TaskReply),
+    (error: unknown) => parentPort?.postMessage({ id: request.id, error: serializedError(error) } satisfies TaskReply),
+  );
+});
