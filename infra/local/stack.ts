@@ -171,7 +171,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         webConfig: { ...urls, auth: { mode: 'local' } },
       };
 
-  tasks.warm();
+  await tasks.warm();
   // Executions a crash or kill left RUNNING go on once everything their tasks call is up.
   stepFunctions.resumeInterrupted();
 

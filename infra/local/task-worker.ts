@@ -3,18 +3,25 @@
  * IAM as the stack's own thread, invoked by message. The stack's env (endpoints, tables, buckets) is the
  * worker's, copied when it starts.
  */
+import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { provideDeps } from '../../functions/composition';
 import { buildLocalDeps } from './composition';
 import { localIam } from './iam/local-iam';
 import { installLocalIam } from './iam/wiring';
 import { handlerModuleInvoker, loadServerlessFunctions } from './serverless-config';
-import { serializedError, type TaskWorkerData, type TaskRequest, type TaskReply } from './task-workers';
+import { OFFLOADED_TASKS, serializedError, type TaskWorkerData, type TaskRequest, type TaskReply } from './task-workers';
 
 const data = workerData as TaskWorkerData;
 provideDeps(buildLocalDeps);
 if (data.iam) installLocalIam(localIam(data.iam.options), data.iam.mode);
-const invoke = handlerModuleInvoker(loadServerlessFunctions(data.serverlessYmlPath));
+const functions = loadServerlessFunctions(data.serverlessYmlPath);
+const invoke = handlerModuleInvoker(functions);
+const OFFLOADED_TASKS_MODULES = [...OFFLOADED_TASKS].flatMap((key) => (functions[key] ? [functions[key].modulePath] : []));
+
+// The handlers' modules load now, not on the first task: the pool's warm() waits for this.
+await Promise.all(OFFLOADED_TASKS_MODULES.map((modulePath) => import(pathToFileURL(modulePath).href)));
+parentPort?.postMessage('ready');
 
 parentPort?.on('message', (request: TaskRequest) => {
   invoke(request.functionKey, request.payload).then(

@@ -48,8 +48,8 @@ const revived = (error: SerializedError): Error => Object.assign(new Error(error
 
 export interface TaskPool {
   invoke: Invoke;
-  /** Starts the workers now (once the stack's env is set), so the first task does not wait for one to boot. */
-  warm(): void;
+  /** Starts the workers now (once the stack's env is set) and resolves when they are ready, so no task waits for a boot. */
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,7 +59,9 @@ export interface TaskPool {
  * Lambda's name for it (Runtime.ExitError) and is replaced on the next call. `size` 0 keeps everything in-process.
  */
 export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number): TaskPool {
-  const workers: Array<{ worker: Worker; pending: Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }> } | undefined> =
+  const workers: Array<
+    { worker: Worker; pending: Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>; ready: Promise<void> } | undefined
+  > =
     Array.from({ length: size }, () => undefined);
   let next = 0;
   let ids = 0;
@@ -73,8 +75,10 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number):
       workerData: data,
     });
     const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-    const entry = { worker, pending };
-    worker.on('message', (reply: TaskReply) => {
+    let ready: () => void = () => undefined;
+    const entry = { worker, pending, ready: new Promise<void>((resolve) => (ready = resolve)) };
+    worker.on('message', (reply: TaskReply | 'ready') => {
+      if (reply === 'ready') return ready();
       const waiting = pending.get(reply.id);
       if (!waiting) return;
       pending.delete(reply.id);
@@ -82,6 +86,7 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number):
       else waiting.resolve(reply.result);
     });
     const fail = (why: string) => {
+      ready();
       if (workers[slot] === entry) workers[slot] = undefined;
       for (const waiting of pending.values()) waiting.reject(Object.assign(new Error(`RequestId: local Error: ${why}`), { name: 'Runtime.ExitError' }));
       pending.clear();
@@ -106,8 +111,9 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number):
         worker.postMessage({ id, functionKey, payload } satisfies TaskRequest);
       });
     },
-    warm() {
+    async warm() {
       for (let slot = 0; slot < size; slot++) if (!workers[slot] && !closed) start(slot);
+      await Promise.all(workers.map((entry) => entry?.ready));
     },
     async close() {
       closed = true;
