@@ -41,7 +41,8 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       const refusal = error instanceof S3Refusal ? error : new S3Refusal(400, 'InvalidArgument', error instanceof Error ? error.message : String(error));
-      if (!(error instanceof S3Refusal)) console.error('[s3-front]', error);
+      // A client that hung up mid-request is no failure of the front's.
+      if (!(error instanceof S3Refusal) && !request.destroyed) console.error('[s3-front]', error);
       sendRefusal(response, refusal, request.url ?? '/', corsOf(request));
     });
   });
