@@ -39,6 +39,13 @@ export class ScanFailed extends FerryError {
 export class ScanTimedOut extends FerryError {
   override readonly name = 'ScanTimedOut';
 }
+/**
+ * The uploaded object is no longer the one that arrived (its ETag changed: the still-valid upload form was used
+ * again). Checks and processing read only the pinned object, so a swap after arrival rejects the file, never imports it.
+ */
+export class UploadChanged extends FerryError {
+  override readonly name = 'UploadChanged';
+}
 /** `ExecutionService.start` with a name already used: the execution exists (adapters map their own word for it). */
 export class ExecutionAlreadyStarted extends FerryError {
   override readonly name = 'ExecutionAlreadyStarted';

@@ -44,17 +44,25 @@ export interface PutObjectOptions {
   metadata?: Record<string, string>;
 }
 
+/**
+ * Reads only the object with this ETag (S3's If-Match, CopySourceIfMatch on copies): another object under the
+ * key throws UploadChanged (core/errors.ts) instead of being read.
+ */
+export interface ObjectCondition {
+  ifMatch?: string;
+}
+
 export interface ObjectStore {
   /** Streams `body` to the store (multipart for large bodies); resolves with the bytes written. */
   putStream(bucket: string, key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }>;
-  getStream(bucket: string, key: string): Promise<Readable>;
+  getStream(bucket: string, key: string, condition?: ObjectCondition): Promise<Readable>;
   /** A time-limited GET link; `downloadName` sets the file name the browser saves. */
   presignGet(bucket: string, key: string, expiresInSeconds: number, downloadName?: string): Promise<string>;
   delete(bucket: string, key: string): Promise<void>;
-  /** Size and content type of an object; undefined when there is none. */
-  head(bucket: string, key: string): Promise<ObjectHead | undefined>;
-  /** Server-side copy (any size): the bytes never pass through this process. */
-  copy(from: ObjectLocation, to: ObjectLocation): Promise<void>;
+  /** Size, content type and ETag of an object; undefined when there is none. */
+  head(bucket: string, key: string, condition?: ObjectCondition): Promise<ObjectHead | undefined>;
+  /** Server-side copy (any size): the bytes never pass through this process. `condition` applies to the source. */
+  copy(from: ObjectLocation, to: ObjectLocation, condition?: ObjectCondition): Promise<void>;
   /** A browser upload form whose policy (key, exact size, content type) the store enforces. */
   presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost>;
   createMultipartUpload(bucket: string, key: string, contentType: string): Promise<{ uploadId: string }>;
@@ -72,6 +80,8 @@ export interface ObjectLocation {
 export interface ObjectHead {
   bytes: number;
   contentType?: string;
+  /** Without quotes. */
+  etag?: string;
 }
 
 /** What a browser sends as multipart/form-data: `fields` first, then the file as `file`. */
@@ -177,6 +187,12 @@ export interface IdGenerator {
   newId(): string;
 }
 
+/** The object that arrived, pinned on the record by the first markUploaded (later calls keep the first). */
+export interface ArrivedUpload {
+  etag: string;
+  bytes: number;
+}
+
 /** What Ferry keeps about each import (the record types are in core/import/records.ts). */
 export interface ImportRecords {
   /** Creates the records of one request (one file or one batch) together. */
@@ -191,7 +207,7 @@ export interface ImportRecords {
    * of a batch arriving together exactly the state after the last says `batchUploaded` (and every later
    * call too: callers start the execution idempotently). Single imports: always true.
    */
-  markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
+  markUploaded(importId: string, at: Date, arrived?: ArrivedUpload): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
   /** Quarantined imports, newest first. */
   listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
   /** One user's resources (records of kind `resource`, whatever their status), newest first. */

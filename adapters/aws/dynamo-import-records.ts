@@ -10,7 +10,7 @@ import { NotFound } from '../../core/errors';
 import type { ImportChange, ImportRecord } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
 import { awsErrorName, translateAwsError } from './transient';
-import type { ImportRecords } from '../../core/ports';
+import type { ArrivedUpload, ImportRecords } from '../../core/ports';
 
 /**
  * Import records in DynamoDB. Table (IMPORTS_TABLE), for serverless.yml:
@@ -138,17 +138,22 @@ export class DynamoImportRecords implements ImportRecords {
     }
   }
 
-  async markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }> {
+  async markUploaded(importId: string, at: Date, arrived?: ArrivedUpload): Promise<{ record: ImportRecord; batchUploaded: boolean }> {
     let record: ImportRecord;
     try {
       const out = await this.documents.send(
         new UpdateCommand({
           TableName: this.table,
           Key: importKey(importId),
-          UpdateExpression: 'SET uploadedAt = :at, updatedAt = :at, #status = :running',
+          UpdateExpression: `SET uploadedAt = :at, updatedAt = :at, #status = :running${arrived ? ', uploadedEtag = :etag, uploadedBytes = :bytes' : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(uploadedAt) AND #status = :awaiting',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':at': at.toISOString(), ':running': 'RUNNING', ':awaiting': 'AWAITING_UPLOAD' },
+          ExpressionAttributeValues: {
+            ':at': at.toISOString(),
+            ':running': 'RUNNING',
+            ':awaiting': 'AWAITING_UPLOAD',
+            ...(arrived ? { ':etag': arrived.etag, ':bytes': arrived.bytes } : {}),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );

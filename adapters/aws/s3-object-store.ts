@@ -13,9 +13,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { InvalidInput, NotFound } from '../../core/errors';
+import { InvalidInput, NotFound, UploadChanged } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
-import type { ObjectHead, ObjectLocation, ObjectStore, PresignedPost, PutObjectOptions, UploadedPart } from '../../core/ports';
+import type { ObjectCondition, ObjectHead, ObjectLocation, ObjectStore, PresignedPost, PutObjectOptions, UploadedPart } from '../../core/ports';
+import { unquotedEtag } from '../../core/etag';
 import { uploadStream } from './s3-stream-upload';
 import { awsErrorName, httpStatusOfAwsError, translateAwsError } from './transient';
 
@@ -59,13 +60,14 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getStream(bucket: string, key: string): Promise<Readable> {
+  async getStream(bucket: string, key: string, condition: ObjectCondition = {}): Promise<Readable> {
     try {
-      const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ifMatchOf(condition) }));
       if (!(Body instanceof Readable)) throw new Error(`s3://${bucket}/${key} has no readable body`);
       return Body;
     } catch (error) {
       if (awsErrorName(error) === 'NoSuchKey' || httpStatusOfAwsError(error) === 404) throw new NotFound(`No object s3://${bucket}/${key}.`);
+      throwIfChanged(error, bucket, key);
       translateAwsError(error, `reading s3://${bucket}/${key}`);
     }
   }
@@ -87,24 +89,32 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
+  async head(bucket: string, key: string, condition: ObjectCondition = {}): Promise<ObjectHead | undefined> {
     try {
-      const out = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { bytes: out.ContentLength ?? 0, ...(out.ContentType ? { contentType: out.ContentType } : {}) };
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...ifMatchOf(condition) }));
+      return {
+        bytes: out.ContentLength ?? 0,
+        ...(out.ContentType ? { contentType: out.ContentType } : {}),
+        ...(out.ETag ? { etag: unquotedEtag(out.ETag) } : {}),
+      };
     } catch (error) {
       if (awsErrorName(error) === 'NotFound' || awsErrorName(error) === 'NoSuchKey' || httpStatusOfAwsError(error) === 404) return undefined;
+      throwIfChanged(error, bucket, key);
       translateAwsError(error, `reading the size of s3://${bucket}/${key}`);
     }
   }
 
-  async copy(from: ObjectLocation, to: ObjectLocation): Promise<void> {
+  async copy(from: ObjectLocation, to: ObjectLocation, condition: ObjectCondition = {}): Promise<void> {
     const what = `copying s3://${from.bucket}/${from.key} to s3://${to.bucket}/${to.key}`;
-    const head = await this.head(from.bucket, from.key);
+    const head = await this.head(from.bucket, from.key, condition);
     if (!head) throw new NotFound(`No object s3://${from.bucket}/${from.key}.`);
     const CopySource = `${from.bucket}/${from.key.split('/').map(encodeURIComponent).join('/')}`;
+    // Every copy request names the source's ETag: the pinned one, else the one just read (parts of one object).
+    const CopySourceIfMatch = quotedEtag(condition.ifMatch ?? head.etag);
+    const pinned = CopySourceIfMatch ? { CopySourceIfMatch } : {};
     try {
       if (head.bytes <= SINGLE_COPY_MAX_BYTES) {
-        await this.s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource }));
+        await this.s3.send(new CopyObjectCommand({ Bucket: to.bucket, Key: to.key, CopySource, ...(condition.ifMatch ? pinned : {}) }));
         return;
       }
       const { UploadId } = await this.s3.send(
@@ -115,7 +125,15 @@ export class S3ObjectStore implements ObjectStore {
         for (let start = 0, PartNumber = 1; start < head.bytes; start += COPY_PART_BYTES, PartNumber++) {
           const end = Math.min(start + COPY_PART_BYTES, head.bytes) - 1;
           const out = await this.s3.send(
-            new UploadPartCopyCommand({ Bucket: to.bucket, Key: to.key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}` }),
+            new UploadPartCopyCommand({
+              Bucket: to.bucket,
+              Key: to.key,
+              UploadId,
+              PartNumber,
+              CopySource,
+              CopySourceRange: `bytes=${start}-${end}`,
+              ...pinned,
+            }),
           );
           parts.push({ PartNumber, ETag: out.CopyPartResult?.ETag ?? '' });
         }
@@ -125,6 +143,7 @@ export class S3ObjectStore implements ObjectStore {
         throw error;
       }
     } catch (error) {
+      throwIfChanged(error, from.bucket, from.key);
       translateAwsError(error, what);
     }
   }
@@ -170,5 +189,15 @@ export class S3ObjectStore implements ObjectStore {
       if (awsErrorName(error) === 'NoSuchUpload') return;
       translateAwsError(error, `aborting the multipart upload to s3://${bucket}/${key}`);
     }
+  }
+}
+
+const quotedEtag = (etag: string | undefined): string | undefined => (etag === undefined ? undefined : `"${unquotedEtag(etag)}"`);
+const ifMatchOf = (condition: ObjectCondition): { IfMatch?: string } => (condition.ifMatch ? { IfMatch: quotedEtag(condition.ifMatch) } : {});
+
+/** S3's answer to a failed If-Match (412 PreconditionFailed): another object is under the key now. */
+function throwIfChanged(error: unknown, bucket: string, key: string): void {
+  if (awsErrorName(error) === 'PreconditionFailed' || httpStatusOfAwsError(error) === 412) {
+    throw new UploadChanged(`s3://${bucket}/${key} is no longer the object that was uploaded (its ETag changed).`, { cause: error });
   }
 }

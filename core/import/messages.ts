@@ -53,6 +53,10 @@ export const expiredReason = (timeoutSeconds: number): string =>
 const formatDuration = (seconds: number): string =>
   seconds % 3600 === 0 ? `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}` : `${Math.round(seconds / 60)} minutes`;
 
+/** "Reject changed file": the upload's bytes were replaced after they arrived (core/errors.ts UploadChanged). */
+export const UPLOAD_CHANGED_REASON =
+  'The file changed after it was uploaded, so nothing from the new bytes was imported. Please start a new import to upload it again.';
+
 export const unreadableReason = (problem: string, rowsImported: number): string =>
   `The file stopped being readable part-way (${problem}); the ${rowsImported} valid rows before that point were imported.`;
 

@@ -4,7 +4,7 @@ import type { User } from '../model';
 import type { TextEncoding } from './encoding';
 import type { Delimiter } from './format';
 import type { ColumnMapping } from './mapping';
-import type { ImportRecords } from '../ports';
+import type { ImportRecords, ObjectCondition } from '../ports';
 import type { UploadMethod } from './upload-policy';
 
 /**
@@ -75,6 +75,9 @@ export interface ImportRecord {
   createdAt: string;
   updatedAt: string;
   uploadedAt?: string;
+  /** The ETag (no quotes) and size of the object that arrived: every check and processing read is pinned to it. */
+  uploadedEtag?: string;
+  uploadedBytes?: number;
   executionArn?: string;
   /** The SHA-256 the checksum check computed. */
   computedSha256?: string;
@@ -149,6 +152,9 @@ export async function ownedImport(imports: ImportRecords, user: User, importId: 
   if (!record || record.owner.userId !== user.userId) throw new NotFound('No import with that id.');
   return record;
 }
+
+/** The read condition that pins a record's upload (none for a record from before pinning). */
+export const pinnedUpload = (record: ImportRecord): ObjectCondition => (record.uploadedEtag ? { ifMatch: record.uploadedEtag } : {});
 
 export async function mustGetImport(imports: ImportRecords, importId: string): Promise<ImportRecord> {
   const record = await imports.get(importId);

@@ -7,6 +7,7 @@ import type {
   ConnectionRendezvous,
   ImportRecords,
   Mailer,
+  ObjectCondition,
   ObjectStore,
   PushChannel,
   RejectedPost,
@@ -31,9 +32,10 @@ import {
   expiredReason,
   rejectionReason,
   unreadableReason,
+  UPLOAD_CHANGED_REASON,
 } from './messages';
 import { mappingProblem, previewOf } from './mapping';
-import { isFinal, mustGetImport, type ImportRecord, type ImportStatus } from './records';
+import { isFinal, mustGetImport, pinnedUpload, type ImportRecord, type ImportStatus } from './records';
 import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
 import type { ScanVerdict } from './scanner';
 import { identifyResourceType, type ResourceVerdict } from '../resource/identify';
@@ -55,7 +57,7 @@ export async function scanForViruses(
   input: FileTaskInput,
 ): Promise<ScanVerdict> {
   const record = await mustGetImport(deps.imports, input.importId);
-  const verdict = await deps.scanner.scan(await deps.objects.getStream(record.upload.bucket, record.upload.key));
+  const verdict = await deps.scanner.scan(await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record)));
   await deps.imports.update(
     input.importId,
     { executionArn: input.executionArn, checks: { antivirus: verdict.clean ? 'clean' : 'infected' } },
@@ -78,7 +80,7 @@ export async function computeChecksum(
   input: FileTaskInput,
 ): Promise<ChecksumOutcome> {
   const record = await mustGetImport(deps.imports, input.importId);
-  const result = await checksum(await deps.objects.getStream(record.upload.bucket, record.upload.key), record.sha256);
+  const result = await checksum(await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record)), record.sha256);
   const verdict = result.bytes !== record.size || result.matches === false ? 'mismatch' : result.matches ? 'verified' : 'unverified';
   await deps.imports.update(
     input.importId,
@@ -111,7 +113,7 @@ export async function identifyImportFormat(
   const record = await mustGetImport(deps.imports, input.importId);
   // A resource is identified as any allowed type, not as rows (core/resource/).
   if (isResource(record)) return identifyResourceType(deps, record, input);
-  const { rows, ...verdict } = await identifyFormat(await deps.objects.getStream(record.upload.bucket, record.upload.key));
+  const { rows, ...verdict } = await identifyFormat(await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record)));
   const { encoding, delimiter, columns } = verdict;
   const needsMapping =
     verdict.format === 'csv' && columns
@@ -184,7 +186,7 @@ export async function quarantineFile(deps: OutcomeDeps, input: FileTaskInput & {
   const record = await mustGetImport(deps.imports, input.importId);
   if (record.status === 'QUARANTINED') return { importId: record.importId, status: record.status };
   const target = { bucket: deps.config.quarantineBucket, key: quarantineKeyOf(record) };
-  await moveObject(deps.objects, record.upload, target);
+  await moveObject(deps.objects, record.upload, target, pinnedUpload(record));
   const at = deps.clock.now();
   const reason = isResource(record) ? resourceQuarantineReason(input.signature) : quarantineReason(input.signature);
   const updated = await deps.imports.update(
@@ -202,11 +204,14 @@ export async function quarantineFile(deps: OutcomeDeps, input: FileTaskInput & {
   return { importId: record.importId, status: updated.status };
 }
 
-/** Wrong format or checksum mismatch: REJECTED with the reason; the upload is deleted. */
-export async function rejectFile(deps: Omit<OutcomeDeps, 'mailer'>, input: FileTaskInput & { checks: CheckResults }): Promise<FileOutcome> {
+/** Why "Reject file" runs: what the checks found, or (`failure`, an UploadChanged) the upload changed after it arrived. */
+export type RejectInput = FileTaskInput & ({ checks: CheckResults } | { failure: WorkflowFailure });
+
+/** Wrong format, checksum mismatch or a changed upload: REJECTED with the reason; the upload is deleted. */
+export async function rejectFile(deps: Omit<OutcomeDeps, 'mailer'>, input: RejectInput): Promise<FileOutcome> {
   const record = await mustGetImport(deps.imports, input.importId);
   if (record.status === 'REJECTED') return { importId: record.importId, status: record.status };
-  const reason = rejectionReason(input.checks);
+  const reason = 'checks' in input ? rejectionReason(input.checks) : UPLOAD_CHANGED_REASON;
   await deps.objects.delete(record.upload.bucket, record.upload.key);
   const at = deps.clock.now();
   const updated = await deps.imports.update(record.importId, { status: 'REJECTED', reason, finishedAt: at.toISOString() }, at);
@@ -242,8 +247,9 @@ export async function processImport(
     };
   const permanent = { bucket: deps.config.permanentBucket, key: permanentKeyOf(record) };
   // A retry after the move (but before the record said so) reads the original where it now is.
-  const source = (await deps.objects.head(record.upload.bucket, record.upload.key)) ? record.upload : permanent;
-  const input_ = await deps.objects.getStream(source.bucket, source.key);
+  const source = (await deps.objects.head(record.upload.bucket, record.upload.key, pinnedUpload(record))) ? record.upload : permanent;
+  // The permanent copy was pinned when it was made (and no browser can write there).
+  const input_ = await deps.objects.getStream(source.bucket, source.key, source === record.upload ? pinnedUpload(record) : {});
 
   // A dry run checks and validates every row and writes the report, but nothing to the index.
   const dryRun = record.dryRun === true;
@@ -299,7 +305,7 @@ export async function processImport(
   await reportWritten;
   const rowsRejected = report.rowCount;
 
-  if (source === record.upload) await moveObject(deps.objects, record.upload, permanent);
+  if (source === record.upload) await moveObject(deps.objects, record.upload, permanent, pinnedUpload(record));
   const at = deps.clock.now();
   const reason = unreadable ? unreadableReason(unreadable.message, rowsImported) : undefined;
   const updated = await deps.imports.update(
@@ -339,14 +345,15 @@ function withStoreRejections(batch: ImportBatch, refused: readonly RejectedPost[
   return [...batch.rejected, ...rows].sort((a, b) => a.rowNumber - b.rowNumber);
 }
 
-/** Copy then delete; when a retry finds the source already gone, the copy must be there. */
+/** Copy then delete; when a retry finds the source already gone, the copy must be there. Only the pinned source is copied. */
 export async function moveObject(
   objects: ObjectStore,
   from: { bucket: string; key: string },
   to: { bucket: string; key: string },
+  pin: ObjectCondition,
 ): Promise<void> {
-  if (await objects.head(from.bucket, from.key)) {
-    await objects.copy(from, to);
+  if (await objects.head(from.bucket, from.key, pin)) {
+    await objects.copy(from, to, pin);
     await objects.delete(from.bucket, from.key);
   } else if (!(await objects.head(to.bucket, to.key))) {
     throw new NotFound(`Neither s3://${from.bucket}/${from.key} nor its copy s3://${to.bucket}/${to.key} exists.`);

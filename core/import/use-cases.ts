@@ -10,8 +10,9 @@ import type {
   UploadInstructions,
 } from '../contract';
 import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors';
+import { unquotedEtag } from '../etag';
 import { isAdmin, type User } from '../model';
-import type { AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, ImportRecords, ObjectStore } from '../ports';
+import type { ArrivedUpload, AuditLog, Clock, ConnectionRendezvous, ExecutionService, IdGenerator, ImportRecords, ObjectStore } from '../ports';
 import { parseInput } from '../validation';
 import { importAuditEntry } from './audit';
 import type { ImportConfig } from './config';
@@ -241,6 +242,8 @@ export async function completeImport(
       const what = upload.method === 'multipart' ? 'complete the multipart upload with its parts' : 'upload it with the form first';
       throw new InvalidInput(`The file has not arrived in storage yet; ${what}.`, upload.method === 'multipart' ? 'parts' : 'importId');
     }
+    const { record: started } = await startUploadedImport(deps, importId, head.etag ? { etag: head.etag, bytes: head.bytes } : undefined);
+    return { importId, status: started.status };
   }
   const { record: started } = await startUploadedImport(deps, importId);
   return { importId, status: started.status };
@@ -250,13 +253,22 @@ export async function completeImport(
 export interface UploadedObject {
   bucket: string;
   key: string;
+  /** The event's ETag and size of the object created: what the import's checks are pinned to. */
+  etag?: string;
+  size?: number;
 }
 
-export type UploadEventOutcome = 'started' | 'waiting-for-batch' | 'ignored';
+export type UploadEventOutcome = 'started' | 'waiting-for-batch' | 'ignored' | 'deleted-late-upload';
 
-/** Starts the import an upload belongs to; objects that are not an import's expected upload are ignored. */
+/** Ended imports whose upload target is empty for good (moved or deleted); FAILED keeps its upload for a retry. */
+const UPLOAD_GONE_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED']);
+
+/**
+ * Starts the import an upload belongs to; objects that are not an import's expected upload are ignored. An upload
+ * to an import that has ended (its still-valid form used again) is deleted: it is never checked, so never kept.
+ */
 export async function onUploadCreated(
-  deps: StartDeps & { config: Pick<ImportConfig, 'uploadsBucket'> },
+  deps: StartDeps & { objects: Pick<ObjectStore, 'delete'>; config: Pick<ImportConfig, 'uploadsBucket'> },
   object: UploadedObject,
 ): Promise<UploadEventOutcome> {
   if (object.bucket !== deps.config.uploadsBucket) return 'ignored';
@@ -264,13 +276,25 @@ export async function onUploadCreated(
   if (!owner) return 'ignored';
   const record = await deps.imports.get(owner.importId);
   if (!record || record.owner.userId !== owner.userId || record.upload.key !== object.key) return 'ignored';
-  const { started } = await startUploadedImport(deps, record.importId);
+  if (UPLOAD_GONE_STATUSES.has(record.status)) {
+    await deps.objects.delete(record.upload.bucket, record.upload.key);
+    return 'deleted-late-upload';
+  }
+  const arrived = object.etag !== undefined && object.size !== undefined ? { etag: unquotedEtag(object.etag), bytes: object.size } : undefined;
+  const { started } = await startUploadedImport(deps, record.importId, arrived);
   return started ? 'started' : 'waiting-for-batch';
 }
 
-/** Marks the upload arrived and, for a single file or the last file of a batch, starts the execution. */
-async function startUploadedImport(deps: StartDeps, importId: string): Promise<{ record: ImportRecord; started: boolean }> {
-  const { record, batchUploaded } = await deps.imports.markUploaded(importId, deps.clock.now());
+/**
+ * Marks the upload arrived (pinning the object that did) and, for a single file or the last file of a batch,
+ * starts the execution.
+ */
+async function startUploadedImport(
+  deps: StartDeps,
+  importId: string,
+  arrived?: ArrivedUpload,
+): Promise<{ record: ImportRecord; started: boolean }> {
+  const { record, batchUploaded } = await deps.imports.markUploaded(importId, deps.clock.now(), arrived);
   if (!batchUploaded) return { record, started: false };
   const records = record.batchId ? await deps.imports.listBatch(record.batchId) : [record];
   await startImportExecution(deps.executions, importJobOf(records, deps.config));

@@ -6,6 +6,7 @@ import { incompleteUtf8Tail } from '../import/utf8';
 import type { Clock, ImportRecords, ObjectStore } from '../ports';
 import { DEFAULT_RESOURCE_TYPES, isAllowedType } from './config';
 import type { ResourceRecord } from './records';
+import { pinnedUpload } from '../import/records';
 
 /** A resource's type as its bytes show it. */
 export interface DetectedType {
@@ -95,7 +96,7 @@ export async function identifyResourceType(
   record: ResourceRecord,
   input: FileTaskInput,
 ): Promise<ResourceVerdict> {
-  const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key);
+  const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record));
   const verdict = await identifyResource(stream, deps.config?.resourceTypes ?? DEFAULT_RESOURCE_TYPES);
   await deps.imports.update(
     input.importId,

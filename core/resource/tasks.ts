@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { importAuditEntry } from '../import/audit';
 import type { FileTaskInput } from '../import/job';
-import { isFinal, mustGetImport } from '../import/records';
+import { isFinal, mustGetImport, pinnedUpload } from '../import/records';
 import { moveObject, type FileOutcome } from '../import/tasks';
 import type { AuditLog, Clock, ImportRecords, ObjectStore } from '../ports';
 import { resourceKeyOf, thumbnailKeyOf } from './records';
@@ -24,7 +24,7 @@ export async function keepResource(
   const record = await mustGetImport(deps.imports, input.importId);
   if (isFinal(record)) return { importId: record.importId, status: record.status };
   const kept = { bucket: deps.config.permanentBucket, key: resourceKeyOf(record) };
-  await moveObject(deps.objects, record.upload, kept);
+  await moveObject(deps.objects, record.upload, kept, pinnedUpload(record));
   let thumbnailKey: string | undefined;
   if (canThumbnail(record.detectedType?.mime)) {
     const thumbnail = await makeThumbnail(await deps.objects.getStream(kept.bucket, kept.key));

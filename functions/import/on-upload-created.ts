@@ -3,6 +3,7 @@ import { wired } from '../composition';
 import { clock } from '../ports/clock';
 import { executions } from '../ports/executions';
 import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
 import { log } from '../log';
 
 /**
@@ -12,18 +13,19 @@ import { log } from '../log';
 export interface ObjectCreatedEvent {
   'detail-type': 'Object Created';
   source: 'aws.s3';
-  detail: { bucket: { name: string }; object: { key: string; size?: number } };
+  detail: { bucket: { name: string }; object: { key: string; size?: number; etag?: string } };
 }
 
 export function uploadedObjectOf(event: ObjectCreatedEvent): UploadedObject {
-  return { bucket: event.detail.bucket.name, key: event.detail.object.key };
+  const { key, size, etag } = event.detail.object;
+  return { bucket: event.detail.bucket.name, key, ...(etag !== undefined ? { etag } : {}), ...(size !== undefined ? { size } : {}) };
 }
 
-/** Starts the import (or, with the last file of a batch, the batch) an upload belongs to. */
+/** Starts the import (or, with the last file of a batch, the batch) an upload belongs to; deletes a late one. */
 export const makeHandler = (deps: Parameters<typeof onUploadCreated>[0]) => async (event: ObjectCreatedEvent) => {
   const object = uploadedObjectOf(event);
   const outcome = await onUploadCreated(deps, object);
   log.info({ bucket: object.bucket, key: object.key, outcome }, 'upload arrived');
 };
 
-export const handler = wired({ imports, executions, clock }, makeHandler);
+export const handler = wired({ imports, executions, clock, objects }, makeHandler);

@@ -97,6 +97,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 /** Every failure becomes an answer: the gateway's own (4xx with the reason), anything else a logged generic 500. */
 function answerFailure(method: string | undefined, path: string | undefined, res: ServerResponse, error: unknown) {
   const known = error instanceof GatewayError ? error : undefined;
+  // A client that hung up mid-request (Node's "aborted") is no failure of ours, and there is no one to answer.
+  if (!known && res.destroyed) return;
   if (!known) console.error(JSON.stringify({ level: 'error', msg: 'gateway request failed', method, path, error: String((error as Error)?.stack ?? error) }));
   if (res.headersSent) return res.end();
   if (known) return send(res, known.statusCode, { message: known.message, ...(known.field ? { field: known.field } : {}) }, known.headers);

@@ -5,6 +5,7 @@ import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
 import { freePort } from './free-port';
 import { startS3Front, type PresignedUse } from './s3-front/front';
+import { multipartUploadsOf } from './s3rver-multipart';
 import type { Credentials } from './s3-front/sigv4';
 
 /** Browsers download exports and (for imports) upload straight to the local S3, so it answers CORS. */
@@ -61,6 +62,8 @@ export async function startLocalS3(options: {
     upstream: { host: '127.0.0.1', port: address.port },
     credentials,
     ...(options.authorizePresigned ? { authorizePresigned: options.authorizePresigned } : {}),
+    etagOf: storedEtag(server),
+    multipart: multipartUploadsOf(server),
   });
   return {
     endpoint: `http://localhost:${front.port}`,
@@ -70,6 +73,12 @@ export async function startLocalS3(options: {
       await server.close();
     },
   };
+}
+
+/** The ETag s3rver's store keeps for an object (quoted), read in-process; undefined when there is no object. */
+function storedEtag(server: S3rver): (bucket: string, key: string) => Promise<string | undefined> {
+  const store = (server as unknown as { store: { getMetadata(bucket: string, key: string): Promise<{ etag?: string }> } }).store;
+  return (bucket, key) => store.getMetadata(bucket, key).then((metadata) => metadata.etag, () => undefined);
 }
 
 /** The keys the local SDK clients sign with (infra/local/stack.ts sets them). */

@@ -5,7 +5,7 @@
  * store does the same, before any file is opened.
  */
 import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type S3rver from 's3rver';
 
@@ -43,5 +43,48 @@ export function refuseMissingParts(server: S3rver): void {
       }
     }
     return complete(bucket, uploadId, parts);
+  };
+}
+
+/** An incomplete multipart upload, as ListMultipartUploads lists it. */
+export interface OpenMultipartUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+/**
+ * ListMultipartUploads and AbortMultipartUpload, which s3rver lacks (it answers NotImplemented and 405): the
+ * local S3's front serves them from s3rver's own upload directories, so what an upload leaves behind can be
+ * listed and aborted as in S3.
+ */
+export interface MultipartUploads {
+  list(bucket: string, prefix: string): Promise<OpenMultipartUpload[]>;
+  /** False when there is no such upload of that key (S3: 404 NoSuchUpload). */
+  abort(bucket: string, key: string, uploadId: string): Promise<boolean>;
+}
+
+export function multipartUploadsOf(server: S3rver): MultipartUploads {
+  const store = (server as unknown as { store: MultipartStore }).store;
+  const uploadsDir = (bucket: string) => store.getResourcePath(bucket, undefined, 'uploads');
+  const keyOf = (bucket: string, uploadId: string) =>
+    /^[\w-]+$/.test(uploadId) ? readFile(join(uploadsDir(bucket), uploadId, 'key'), 'utf8').catch(() => undefined) : Promise.resolve(undefined);
+  return {
+    async list(bucket, prefix) {
+      const ids = await readdir(uploadsDir(bucket)).catch(() => [] as string[]);
+      const uploads = await Promise.all(
+        ids.map(async (uploadId): Promise<OpenMultipartUpload | undefined> => {
+          const key = await keyOf(bucket, uploadId);
+          if (key === undefined || !key.startsWith(prefix)) return undefined;
+          return { key, uploadId, initiated: (await stat(join(uploadsDir(bucket), uploadId))).mtime };
+        }),
+      );
+      return uploads.filter((upload): upload is OpenMultipartUpload => upload !== undefined).sort((a, b) => a.key.localeCompare(b.key));
+    },
+    async abort(bucket, key, uploadId) {
+      if ((await keyOf(bucket, uploadId)) !== key) return false;
+      await rm(join(uploadsDir(bucket), uploadId), { recursive: true, force: true });
+      return true;
+    },
   };
 }

@@ -17,8 +17,9 @@ import { handlerModuleInvoker, loadServerlessConfig, type ServerlessConfig } fro
 import { startLocalDynamoTables } from './dynamodb/local-tables';
 import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
-import { sweepExpiredObjects } from './sweeper';
+import { abortStaleMultipartUploads, sweepExpiredObjects } from './sweeper';
 import { freePort } from './free-port';
+import { taskPool } from './task-workers';
 
 /** Everything Ferry needs on one machine, with no AWS account. */
 export interface LocalStackOptions {
@@ -63,6 +64,9 @@ const machineName = (stateMachines: ServerlessConfig['stateMachines'], key: stri
   return name;
 };
 
+/** The uploads bucket's lifecycle rules (infra/aws/resources/storage.yml): one day, for uploads and incomplete multipart uploads. */
+const UPLOAD_TTL_HOURS = 24;
+
 export function localStackOptionsFromEnv(env = process.env): LocalStackOptions {
   const root = resolve(env.FERRY_ROOT ?? process.cwd());
   return {
@@ -102,8 +106,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const iamMode = localIamModeFromEnv();
   // In record mode every decision is also kept in <dataDir>/iam/decisions.jsonl, to compare with the roles.
   const decisionsFile = iamMode === 'record' ? join(dataDir, 'iam', 'decisions.jsonl') : undefined;
-  installLocalIam(localIam({ serverlessYmlPath: serverlessYml, buckets, region: REGION, account: ACCOUNT, stage: LOCAL_STAGE }), iamMode, { ...(decisionsFile ? { decisionsFile } : {}) });
-  const invoke = handlerModuleInvoker(functions);
+  const iamOptions = { serverlessYmlPath: serverlessYml, buckets, region: REGION, account: ACCOUNT, stage: LOCAL_STAGE };
+  const iamExtras = decisionsFile ? { decisionsFile } : {};
+  installLocalIam(localIam(iamOptions), iamMode, iamExtras);
+  // The file-heavy workflow tasks run on worker threads (LOCAL_TASK_WORKERS, default 2; 0 keeps them here).
+  const tasks = taskPool(
+    handlerModuleInvoker(functions),
+    { serverlessYmlPath: serverlessYml, stage: LOCAL_STAGE, iam: { options: iamOptions, mode: iamMode, ...iamExtras } },
+    Number(process.env.LOCAL_TASK_WORKERS ?? 2),
+  );
+  const invoke = tasks.invoke;
   const started: { services?: { localAuth?: LocalAuth; webConfig: unknown } } = {};
   const gateway = await startGateway({
     port: options.port,
@@ -181,6 +193,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         webConfig: { ...urls, auth: { mode: 'local' } },
       };
 
+  await tasks.warm();
   // Executions a crash or kill left RUNNING go on once everything their tasks call is up.
   stepFunctions.resumeInterrupted();
 
@@ -188,6 +201,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const sweep = () =>
     Promise.all([
       sweepExpiredObjects(s3Client, BUCKETS.exports, 'exports/', new Date(Date.now() - options.exportTtlHours * 3600_000)),
+      // The uploads bucket's rules: an upload lives a day at most, and so does an incomplete multipart upload anywhere.
+      sweepExpiredObjects(s3Client, BUCKETS.uploads, 'uploads/', new Date(Date.now() - UPLOAD_TTL_HOURS * 3600_000)),
+      ...Object.values(BUCKETS).map((bucket) => abortStaleMultipartUploads(s3Client, bucket, new Date(Date.now() - UPLOAD_TTL_HOURS * 3600_000))),
       dynamo.sweepExpired(),
     ]).catch((error: unknown) => console.error('[sweeper]', error));
   void sweep();
@@ -207,6 +223,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await gateway.close();
       await sfn.close();
       await stepFunctions.close();
+      await tasks.close();
       await s3.close();
       await dynamo.close();
       await clamd?.handle?.stop();

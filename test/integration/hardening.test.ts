@@ -3,19 +3,23 @@
  * ended the process, answered 500 or an empty body, reset the connection, or let an unsigned caller in.
  * This file boots its own stack so it can watch that process.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { api, signIn, stack, useStack } from './client';
+import { clamdMissing, titled } from '../requirements';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 let own: StackProcess;
 let alice: string;
+const MAX_IN_FLIGHT = 24;
 
 beforeAll(async () => {
   // Multipart uploads start above 5 GiB, past the default one-task import limit (1 GiB): allow them here.
-  own = await startStackProcess('hardening', { SEED_ROWS: '200', MAX_IMPORT_BYTES: String(8 * 1024 ** 3) });
+  // GATEWAY_MAX_IN_FLIGHT: the overload test holds that many requests open to see the next one refused.
+  own = await startStackProcess('hardening', { SEED_ROWS: '200', MAX_IMPORT_BYTES: String(8 * 1024 ** 3), GATEWAY_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT) });
   useStack(own.info);
   alice = await signIn('alice');
 });
@@ -198,3 +202,117 @@ describe('the local stack lets no one in', () => {
     expect(gone).toMatchObject({ name: 'GoneException' });
   });
 });
+
+describe.skipIf(clamdMissing())(titled('nothing half-done is left behind', clamdMissing()), () => {
+  const s3 = () =>
+    new S3Client({ region: 'us-east-1', endpoint: stack().s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+
+  /** What an operator's listing shows under a key: objects, and incomplete multipart uploads. */
+  async function leftUnder(bucket: string, prefix: string) {
+    const client = s3();
+    try {
+      const objects = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+      return { objects: (objects.Contents ?? []).map((o) => o.Key), multipartUploads: (uploads.Uploads ?? []).map((u) => u.Key) };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  async function finishedImport(importId: string) {
+    for (let attempt = 0; attempt < 600; attempt++) {
+      const { body } = await api<{ status: string; reason?: string; checks: Record<string, string> }>(alice, 'GET', `/imports/${importId}`);
+      if (body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD') return body;
+      await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+    }
+    throw new Error(`import ${importId} did not finish`);
+  }
+
+  it('a multipart upload that failed its checks (parts short of the declared size) leaves no object and no open upload', async () => {
+    const created = await api<{ importId: string; upload: { uploadId: string; parts: Array<{ partNumber: number; url: string }> } }>(alice, 'POST', '/imports', {
+      fileName: 'short.csv',
+      size: 6 * 1024 ** 3,
+      contentType: 'text/csv',
+      type: 'direct',
+    });
+    expect(created.status).toBe(201);
+    const bodies = ['userId,dateCreated,content,tags\n', 'u1,2024-01-01T00:00:00Z,short upload,x\n'];
+    const parts = await Promise.all(
+      bodies.map(async (content, i) => {
+        const part = created.body.upload.parts[i];
+        const res = await fetch(part?.url ?? '', { method: 'PUT', body: content });
+        expect(res.status).toBe(200);
+        return { partNumber: part?.partNumber ?? 0, etag: res.headers.get('etag') ?? '' };
+      }),
+    );
+    const bucket = new URL(created.body.upload.parts[0]?.url ?? '').pathname.split('/')[1] ?? '';
+    const key = decodeURIComponent(new URL(created.body.upload.parts[0]?.url ?? '').pathname.split('/').slice(2).join('/'));
+    expect((await leftUnder(bucket, key)).multipartUploads).toEqual([key]);
+
+    expect((await api(alice, 'POST', `/imports/${created.body.importId}/complete`, { parts })).status).toBe(202);
+    expect(await finishedImport(created.body.importId)).toMatchObject({ status: 'REJECTED', checks: { checksum: 'mismatch' } });
+    expect(await leftUnder(bucket, key)).toEqual({ objects: [], multipartUploads: [] });
+  });
+
+  it('a rejected file leaves nothing in the uploads bucket', async () => {
+    const pdf = '%PDF-1.7\n1 0 obj\n<<>>\nendobj\n';
+    const created = await api<{ importId: string; upload: { url: string; fields: Record<string, string> } }>(alice, 'POST', '/imports', {
+      fileName: 'not.csv',
+      size: Buffer.byteLength(pdf),
+      contentType: 'text/csv',
+      type: 'direct',
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(created.body.upload.fields)) form.append(name, value);
+    form.append('file', new Blob([pdf], { type: 'text/csv' }), 'not.csv');
+    expect((await fetch(created.body.upload.url, { method: 'POST', body: form })).status).toBeLessThan(300);
+
+    expect(await finishedImport(created.body.importId)).toMatchObject({ status: 'REJECTED', checks: { format: 'unknown' } });
+    const bucket = new URL(created.body.upload.url).pathname.split('/')[1] ?? '';
+    expect(await leftUnder(bucket, created.body.upload.fields.key ?? '')).toEqual({ objects: [], multipartUploads: [] });
+  });
+});
+
+describe('overload is answered, not queued without bound', () => {
+  it('past its concurrency cap the gateway answers 503 with Retry-After and a JSON body, and is healthy once the load is gone', async () => {
+    const { port } = new URL(stack().url);
+    // Requests whose body never arrives stay in flight (the token route waits for its JSON body).
+    const held = await Promise.all(
+      Array.from(
+        { length: MAX_IN_FLIGHT },
+        () =>
+          new Promise<Socket>((resolvePromise, reject) => {
+            const socket = connect(Number(port), '127.0.0.1', () => {
+              socket.write('POST /api/local/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+              resolvePromise(socket);
+            });
+            socket.once('error', reject);
+          }),
+      ),
+    );
+    try {
+      const refused = await pollUntilAnswer(() => fetch(`${stack().url}/api/health`), (res) => res.status === 503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await refused.json()).toEqual({ message: expect.stringMatching(/busy/) });
+      expect(own.alive()).toBe(true);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    const healthy = await pollUntilAnswer(() => fetch(`${stack().url}/api/health`), (res) => res.status === 200);
+    expect(healthy.status).toBe(200);
+    const search = await api(alice, 'GET', '/search?q=ferry');
+    expect(search.status).toBe(200);
+    await expectHealthy();
+  });
+});
+
+/** The held sockets reach the server in their own time: ask until the answer is the one expected (bounded). */
+async function pollUntilAnswer(ask: () => Promise<Response>, done: (res: Response) => boolean): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await ask();
+    if (done(res) || attempt >= 100) return res;
+    await res.arrayBuffer();
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+  }
+}

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,32 @@ async function searchTotal(token: string, q: string): Promise<{ total: number; i
   const { status, body } = await api<{ total: number; hits: { id: string }[] }>(token, 'GET', `/search?q=${q}&pageSize=100`);
   expect(status).toBe(200);
   return { total: body.total, ids: body.hits.map((hit) => hit.id) };
+}
+
+/** One clean row, its content padded so the file is exactly `bytes` long (a presigned form pins the size). */
+function sameSizeCleanCsv(word: string, bytes: number): string {
+  const row = (pad: number) => `userId,dateCreated,content,tags\nimporter-1,2023-01-01T00:01:00.000Z,Imported post about ${word}${' '.repeat(pad)},imported\n`;
+  const text = row(bytes - Buffer.byteLength(row(0)));
+  if (Buffer.byteLength(text) !== bytes) throw new Error(`cannot make a clean CSV of ${bytes} bytes`);
+  return text;
+}
+
+const UPLOADS_BUCKET = (form: UploadForm) => new URL(form.url).pathname.split('/')[1] ?? '';
+
+/** The keys under `prefix` in a bucket of the local S3, listed as an operator would. */
+async function objectsUnder(bucket: string, prefix: string): Promise<string[]> {
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: stack().s3Endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  try {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((object) => object.Key ?? '');
+  } finally {
+    s3.destroy();
+  }
 }
 
 let alice: string;
@@ -462,6 +489,67 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
       checks: { format: 'unknown' },
       reason: expect.stringMatching(/PDF/),
     });
+  });
+
+  it('an upload swapped for EICAR through its still-valid form while the import waits is rejected as changed: nothing of it imported or kept', async () => {
+    const cleanWord = marker();
+    const swappedWord = marker();
+    const swapped = `userId,dateCreated,content,tags\nmallory,2024-01-01T00:00:00Z,${swappedWord} ${EICAR},x\n`;
+    const clean = sameSizeCleanCsv(cleanWord, Buffer.byteLength(swapped));
+    const other = csvOf(marker(), 2);
+    const { body } = await api<{ batchId: string; imports: Array<{ importId: string; upload: UploadForm }> }>(alice, 'POST', '/imports', {
+      type: 'direct',
+      files: [
+        { fileName: 'pinned.csv', size: Buffer.byteLength(clean), contentType: 'text/csv' },
+        { fileName: 'other.csv', size: Buffer.byteLength(other), contentType: 'text/csv' },
+      ],
+    });
+    const [pinned, second] = body.imports;
+    if (!pinned || !second) throw new Error('expected two imports');
+
+    // The clean file arrives (and is pinned); the batch waits for its second file while the form is used again.
+    await uploadWithForm(pinned.upload, clean, 'text/csv');
+    await pollUntil(
+      () => importStatus(alice, pinned.importId),
+      (file) => file.status === 'RUNNING',
+    );
+    await uploadWithForm(pinned.upload, swapped, 'text/csv');
+    await uploadWithForm(second.upload, other, 'text/csv');
+
+    const batchDone = await pollUntil(
+      async () => (await api<BatchStatusBody>(alice, 'GET', `/imports/${body.batchId}`)).body,
+      (b) => b.status === 'COMPLETED',
+    );
+    expect(batchDone.files.map((file) => file.status)).toEqual(['REJECTED', 'SUCCEEDED']);
+    expect(batchDone.files[0]?.reason).toMatch(/^The file changed after it was uploaded/);
+    expect(batchDone.files[0]?.rowsImported).toBeUndefined();
+    expect((await searchTotal(alice, swappedWord)).total).toBe(0);
+    expect((await searchTotal(alice, cleanWord)).total).toBe(0);
+    expect(await objectsUnder(UPLOADS_BUCKET(pinned.upload), pinned.upload.fields.key ?? '')).toEqual([]);
+  });
+
+  it('an upload swapped for EICAR right after it arrived is never imported with the swapped bytes, and nothing of it is left in the uploads bucket', async () => {
+    const cleanWord = marker();
+    const swappedWord = marker();
+    const swapped = `userId,dateCreated,content,tags\nmallory,2024-01-01T00:00:00Z,${swappedWord} ${EICAR},x\n`;
+    const clean = sameSizeCleanCsv(cleanWord, Buffer.byteLength(swapped));
+    const created = await createImport(alice, { fileName: 'raced.csv', size: Buffer.byteLength(clean), contentType: 'text/csv', type: 'direct' });
+
+    await uploadWithForm(created.upload, clean, 'text/csv');
+    await uploadWithForm(created.upload, swapped, 'text/csv');
+
+    const status = await finished(alice, created.importId);
+    // Whichever moment the swap landed: before the pin (the EICAR bytes are what is checked, and quarantined),
+    // during the checks (rejected as changed) or after the import (the clean rows only, the late upload deleted).
+    expect(['QUARANTINED', 'REJECTED', 'SUCCEEDED']).toContain(status.status);
+    if (status.status === 'SUCCEEDED') expect(status.rowsImported).toBe(1);
+    if (status.status === 'REJECTED') expect(status.reason).toMatch(/^The file changed after it was uploaded/);
+    expect((await searchTotal(alice, swappedWord)).total).toBe(0);
+    await pollUntil(
+      () => objectsUnder(UPLOADS_BUCKET(created.upload), created.upload.fields.key ?? ''),
+      (keys) => keys.length === 0,
+      30_000,
+    );
   });
 
   it("another user's import is not found", async () => {

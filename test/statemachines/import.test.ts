@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Transient } from '../../core/errors';
 import type { ChecksumOutcome } from '../../core/import/tasks';
 import { LocalStepFunctions, type LocalStepFunctionsOptions } from '../../infra/local/stepfunctions/service';
-import { ScanFailed } from '../../core/errors';
+import { ScanFailed, UploadChanged } from '../../core/errors';
 import type { ImportJob } from '../../core/import/job';
 import type { ImportSummary } from '../../core/contract';
 import { MAX_BATCH_FILES } from '../../core/import/use-cases';
@@ -299,6 +299,49 @@ describe('import.asl.yaml', () => {
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toContain('Reject file');
     expect(workflow.outcomes.get('imp-1')).toBe('REJECTED');
     expect(workflow.callsTo('processImport')).toEqual([]);
+  });
+
+  it('an upload swapped after it arrived (UploadChanged in a check) is rejected as changed, never processed', async () => {
+    const workflow = importWorkflow({
+      computeChecksum: async () => {
+        throw new UploadChanged('s3://uploads/k is no longer the object that was uploaded');
+      },
+    });
+    const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+    expect(result.status).toBe('SUCCEEDED');
+    const states = withChecksSorted(await workflow.statesEntered(executionArn));
+    expect(states.slice(0, 2)).toEqual(['Check and import each file', 'Check the uploaded file']);
+    expect(states.slice(-4)).toEqual(['Reject changed file', 'Notify user', 'Did every file import', 'Import finished']);
+    expect(states).not.toContain('Decide what to do with the file');
+    expect(workflow.callsTo('rejectFile')).toEqual([
+      { importId: 'imp-1', executionArn, failure: { Error: 'UploadChanged', Cause: expect.stringContaining('no longer the object') } },
+    ]);
+    expect(workflow.outcomes.get('imp-1')).toBe('REJECTED');
+    expect(workflow.callsTo('processImport')).toEqual([]);
+    expect(workflow.callsTo('handleImportFailure')).toEqual([]);
+  });
+
+  it('an upload swapped before processing or quarantine read it is rejected as changed, not failed', async () => {
+    const changed = async () => {
+      throw new UploadChanged('s3://uploads/k is no longer the object that was uploaded');
+    };
+    const processing = importWorkflow({ processImport: changed });
+    const processed = await processing.run(job(['imp-1']));
+    expect(withChecksSorted(await processing.statesEntered(processed.executionArn))).toEqual([
+      ...CHECKED,
+      'Import valid rows',
+      'Reject changed file',
+      'Notify user',
+      'Did every file import',
+      'Import finished',
+    ]);
+    expect(processing.outcomes.get('imp-1')).toBe('REJECTED');
+
+    const quarantining = importWorkflow({ scanForViruses: async () => ({ clean: false, signature: 'Eicar-Test-Signature' }), quarantineFile: changed });
+    const quarantined = await quarantining.run(job(['imp-2']));
+    expect(await quarantining.statesEntered(quarantined.executionArn)).toContain('Reject changed file');
+    expect(quarantining.outcomes.get('imp-2')).toBe('REJECTED');
   });
 
   it('a transient failure of a check is retried and the import then succeeds', async () => {

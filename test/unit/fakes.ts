@@ -1,6 +1,7 @@
 import { MAX_EXPORT_ROWS_ONE_TASK } from '../../core/capacity';
 import { Readable } from 'node:stream';
-import { NotFound } from '../../core/errors';
+import { createHash } from 'node:crypto';
+import { NotFound, UploadChanged } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type { Post, SearchCriteria, User } from '../../core/model';
 import type {
@@ -19,6 +20,7 @@ import type {
   Mailer,
   ObjectHead,
   ObjectLocation,
+  ObjectCondition,
   ObjectStore,
   PresignedPost,
   PushChannel,
@@ -103,6 +105,13 @@ export interface StoredObject {
   options: PutObjectOptions;
 }
 
+/** As S3 computes a single-part object's ETag: the MD5 of its bytes (hex, unquoted). */
+export const etagOf = (body: Buffer | string): string => createHash('md5').update(body).digest('hex');
+
+function mustMatch(object: StoredObject, condition: ObjectCondition, where: string): void {
+  if (condition.ifMatch !== undefined && condition.ifMatch !== etagOf(object.body)) throw new UploadChanged(`${where} changed`);
+}
+
 export class InMemoryObjectStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>();
   readonly presigned: Array<{ bucket: string; key: string; expiresInSeconds: number; downloadName?: string }> = [];
@@ -121,9 +130,10 @@ export class InMemoryObjectStore implements ObjectStore {
     return { bytes: stored.length };
   }
 
-  async getStream(bucket: string, key: string): Promise<Readable> {
+  async getStream(bucket: string, key: string, condition: ObjectCondition = {}): Promise<Readable> {
     const object = this.objects.get(`${bucket}/${key}`);
     if (!object) throw new NotFound(`No object ${bucket}/${key}`);
+    mustMatch(object, condition, `${bucket}/${key}`);
     return Readable.from([object.body]);
   }
 
@@ -137,14 +147,17 @@ export class InMemoryObjectStore implements ObjectStore {
     this.objects.delete(`${bucket}/${key}`);
   }
 
-  async head(bucket: string, key: string): Promise<ObjectHead | undefined> {
+  async head(bucket: string, key: string, condition: ObjectCondition = {}): Promise<ObjectHead | undefined> {
     const object = this.objects.get(`${bucket}/${key}`);
-    return object ? { bytes: object.body.length, contentType: object.options.contentType } : undefined;
+    if (!object) return undefined;
+    mustMatch(object, condition, `${bucket}/${key}`);
+    return { bytes: object.body.length, contentType: object.options.contentType, etag: etagOf(object.body) };
   }
 
-  async copy(from: ObjectLocation, to: ObjectLocation): Promise<void> {
+  async copy(from: ObjectLocation, to: ObjectLocation, condition: ObjectCondition = {}): Promise<void> {
     const object = this.objects.get(`${from.bucket}/${from.key}`);
     if (!object) throw new NotFound(`No object ${from.bucket}/${from.key}`);
+    mustMatch(object, condition, `${from.bucket}/${from.key}`);
     this.objects.set(`${to.bucket}/${to.key}`, { body: Buffer.from(object.body), options: { ...object.options } });
   }
 

@@ -15,7 +15,7 @@ import {
   RecordingPushChannel,
   SequentialIds,
 } from './fakes';
-import type { ImportRecords, VirusScanner } from '../../core/ports';
+import type { ArrivedUpload, ImportRecords, VirusScanner } from '../../core/ports';
 import type { ImportConfig } from '../../core/import/config';
 
 /** In-memory fakes for the import's ports, in the manner of ./fakes.ts. */
@@ -44,13 +44,14 @@ export class InMemoryImportRecords implements ImportRecords {
     return structuredClone(updated);
   }
 
-  async markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }> {
+  async markUploaded(importId: string, at: Date, arrived?: ArrivedUpload): Promise<{ record: ImportRecord; batchUploaded: boolean }> {
     const record = this.records.get(importId);
     if (!record) throw new NotFound(`No import ${importId}.`);
     if (!record.uploadedAt) {
       this.records.set(importId, {
         ...record,
         uploadedAt: at.toISOString(),
+        ...(arrived ? { uploadedEtag: arrived.etag, uploadedBytes: arrived.bytes } : {}),
         ...(record.status === 'AWAITING_UPLOAD' ? { status: 'RUNNING' } : {}),
       });
     }

@@ -93,14 +93,14 @@ describe('import HTTP handlers', () => {
 });
 
 describe('onUploadCreated', () => {
-  it('reads the object from an EventBridge "Object Created" event, its key as the object\'s name', () => {
+  it('reads the object from an EventBridge "Object Created" event, its key as the object\'s name, with its ETag and size to pin', () => {
     expect(
       uploadedObjectOf({
         'detail-type': 'Object Created',
         source: 'aws.s3',
-        detail: { bucket: { name: 'uploads' }, object: { key: 'uploads/user:1/b/c', size: 10 } },
+        detail: { bucket: { name: 'uploads' }, object: { key: 'uploads/user:1/b/c', size: 10, etag: 'abc123' } },
       }),
-    ).toEqual({ bucket: 'uploads', key: 'uploads/user:1/b/c' });
+    ).toEqual({ bucket: 'uploads', key: 'uploads/user:1/b/c', size: 10, etag: 'abc123' });
   });
 
   it('starts the execution of the import the upload belongs to', async () => {

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { Transient } from '../../core/errors';
+import { Transient, UploadChanged } from '../../core/errors';
 import {
   computeChecksum,
   handleImportFailure,
@@ -12,10 +12,10 @@ import {
   scanForViruses,
   type CheckResults,
 } from '../../core/import/tasks';
-import { plainImportFailure } from '../../core/import/messages';
+import { plainImportFailure, UPLOAD_CHANGED_REASON } from '../../core/import/messages';
 import { createImport } from '../../core/import/use-cases';
 import { createHash } from 'node:crypto';
-import { alice } from './fakes';
+import { alice, etagOf } from './fakes';
 import { OpenSearchSource } from '../../adapters/aws/opensearch-search';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
 import { OpenSearchModel } from './opensearch-model';
@@ -31,7 +31,7 @@ const csvWithBadRows = () =>
   [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `author-${i},yesterday,bad row ${i},` : goodRow(i)))].join('\n') + '\n';
 
 /** An import created for alice and uploaded with `body`. */
-async function uploaded(deps: ImportDeps, body: string, extra: Record<string, unknown> = {}) {
+async function uploaded(deps: ImportDeps, body: string | Buffer, extra: Record<string, unknown> = {}) {
   const created = await createImport(deps, alice, {
     fileName: 'posts.csv',
     size: Buffer.byteLength(body),
@@ -42,7 +42,8 @@ async function uploaded(deps: ImportDeps, body: string, extra: Record<string, un
   if (!('importId' in created)) throw new Error('expected one import');
   const record = await deps.imports.get(created.importId);
   deps.objects.put(record?.upload.bucket ?? '', record?.upload.key ?? '', body, 'text/csv');
-  await deps.imports.markUploaded(created.importId, deps.clock.now());
+  // As the object-created event does: the object that arrived is pinned by its ETag.
+  await deps.imports.markUploaded(created.importId, deps.clock.now(), { etag: etagOf(body), bytes: Buffer.byteLength(body) });
   return {
     importId: created.importId,
     upload: record?.upload ?? { bucket: '', key: '' },
@@ -250,12 +251,72 @@ describe('the outcomes', () => {
   it('processImport rejects a file that turns unreadable part-way, keeping the rows before it', async () => {
     const deps = makeImportDeps();
     const body = Buffer.concat([Buffer.from(`${HEADER}\n${goodRow(1)}\n`), Buffer.from([0xff, 0xfe, 0x0a])]);
-    const file = await uploaded(deps, body.toString('latin1'));
-    deps.objects.put(file.upload.bucket, file.upload.key, body);
+    const file = await uploaded(deps, body);
 
     const outcome = await processImport(deps, { ...file.input, format: 'csv' });
     expect(outcome.status).toBe('REJECTED');
     expect((await deps.imports.get(file.importId))?.reason).toMatch(/stopped being readable/);
+  });
+});
+
+describe('the pinned upload: bytes swapped in after arrival are never read', () => {
+  const CLEAN = `${HEADER}\n${goodRow(1)}\n`;
+  const SWAPPED = `${HEADER}\nEICAR,2024-01-01T00:00:00Z,swapped,\n`;
+
+  it('each check refuses an upload replaced after it arrived (UploadChanged) and leaves its verdict pending', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, CLEAN);
+    deps.objects.put(file.upload.bucket, file.upload.key, SWAPPED, 'text/csv');
+
+    await expect(scanForViruses(deps, file.input)).rejects.toBeInstanceOf(UploadChanged);
+    await expect(computeChecksum(deps, file.input)).rejects.toBeInstanceOf(UploadChanged);
+    await expect(identifyImportFormat(deps, file.input)).rejects.toBeInstanceOf(UploadChanged);
+    expect(deps.scanner.scanned).toBe(0);
+    expect((await deps.imports.get(file.importId))?.checks).toEqual({ antivirus: 'pending', checksum: 'pending', format: 'pending' });
+  });
+
+  it('the checks read the object that arrived as long as it is unchanged', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, CLEAN);
+    deps.objects.put(file.upload.bucket, file.upload.key, CLEAN, 'text/csv');
+
+    expect(await scanForViruses(deps, file.input)).toEqual({ clean: true });
+    expect((await computeChecksum(deps, file.input)).bytes).toBe(Buffer.byteLength(CLEAN));
+    expect((await identifyImportFormat(deps, file.input)).format).toBe('csv');
+  });
+
+  it('processImport refuses an upload swapped after the checks: nothing indexed, nothing moved, no report', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, CLEAN);
+    deps.objects.put(file.upload.bucket, file.upload.key, SWAPPED, 'text/csv');
+
+    await expect(processImport(deps, { ...file.input, format: 'csv' })).rejects.toBeInstanceOf(UploadChanged);
+    expect(deps.search.posts).toEqual([]);
+    expect([...deps.objects.objects.keys()].filter((key) => key.startsWith('permanent/'))).toEqual([]);
+    expect((await deps.imports.get(file.importId))?.status).toBe('RUNNING');
+  });
+
+  it('quarantineFile refuses to move an upload swapped after the scan: nothing copied, no alert', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, 'EICAR');
+    deps.objects.put(file.upload.bucket, file.upload.key, CLEAN, 'text/csv');
+
+    await expect(quarantineFile(deps, { ...file.input, signature: 'Eicar-Test-Signature' })).rejects.toBeInstanceOf(UploadChanged);
+    expect(deps.objects.has('quarantine', `quarantine/${alice.userId}/${file.importId}`)).toBe(false);
+    expect(deps.mailer.sent).toEqual([]);
+  });
+
+  it('rejectFile for a changed upload: REJECTED with the plain reason, the swapped object deleted, audited', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, CLEAN);
+    deps.objects.put(file.upload.bucket, file.upload.key, SWAPPED, 'text/csv');
+
+    await rejectFile(deps, { ...file.input, failure: { Error: 'UploadChanged', Cause: 'its ETag changed' } });
+    const record = await deps.imports.get(file.importId);
+    expect(record).toMatchObject({ status: 'REJECTED', reason: UPLOAD_CHANGED_REASON });
+    expect(record?.reason).toMatch(/^The file changed after it was uploaded/);
+    expect(deps.objects.has(file.upload.bucket, file.upload.key)).toBe(false);
+    expect(deps.audit.entries.get(`import:${file.importId}:REJECTED`)?.error).toBe(UPLOAD_CHANGED_REASON);
   });
 });
 

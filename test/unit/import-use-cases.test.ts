@@ -255,6 +255,40 @@ describe('starting an import', () => {
     });
   });
 
+  it('pins the object that arrived (ETag and size from the event, or from /complete), once: a later arrival does not re-pin', async () => {
+    const deps = makeImportDeps();
+    const first = await createOne(deps);
+    const uploaded = await upload(deps, first.importId);
+    expect(await onUploadCreated(deps, { ...uploaded, etag: '"etag-of-first"', size: 57 })).toBe('started');
+    expect(await onUploadCreated(deps, { ...uploaded, etag: 'etag-of-swapped', size: 68 })).toBe('started');
+    expect(await deps.imports.get(first.importId)).toMatchObject({ uploadedEtag: 'etag-of-first', uploadedBytes: 57 });
+
+    const second = await createOne(deps);
+    const object = await upload(deps, second.importId);
+    await completeImport(deps, alice, second.importId, {});
+    const head = await deps.objects.head(object.bucket, object.key);
+    expect(await deps.imports.get(second.importId)).toMatchObject({ uploadedEtag: head?.etag, uploadedBytes: Buffer.byteLength(csv) });
+  });
+
+  it('deletes an upload to an import that has ended (its form used again) and starts nothing; a FAILED import keeps it', async () => {
+    const deps = makeImportDeps();
+    const ended = await createOne(deps);
+    const object = await upload(deps, ended.importId);
+    await onUploadCreated(deps, object);
+    await deps.imports.update(ended.importId, { status: 'SUCCEEDED' }, deps.clock.now());
+    await upload(deps, ended.importId, 'late bytes');
+    expect(await onUploadCreated(deps, object)).toBe('deleted-late-upload');
+    expect(deps.objects.has(object.bucket, object.key)).toBe(false);
+
+    const failed = await createOne(deps);
+    const kept = await upload(deps, failed.importId);
+    await onUploadCreated(deps, kept);
+    await deps.imports.update(failed.importId, { status: 'FAILED' }, deps.clock.now());
+    expect(await onUploadCreated(deps, kept)).toBe('started');
+    expect(deps.objects.has(kept.bucket, kept.key)).toBe(true);
+    expect(deps.executions.started).toHaveLength(2);
+  });
+
   it('ignores objects that are not an import upload it expects', async () => {
     const deps = makeImportDeps();
     const { importId } = await createOne(deps);

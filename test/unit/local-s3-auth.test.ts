@@ -1,12 +1,26 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalS3, type LocalS3 } from '../../infra/local/local-s3';
 import { presignedPostPlan } from '../../core/import/upload-policy';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
+import { UploadChanged } from '../../core/errors';
+import { abortStaleMultipartUploads } from '../../infra/local/sweeper';
 
 // The local S3 as an attacker and a browser meet it: its public port is the verifying front, s3rver sits behind it.
 const BUCKETS = ['ferry-exports', 'ferry-uploads'];
@@ -193,5 +207,83 @@ describe("a presigned POST is held to Ferry's upload policy", () => {
     expect(unsigned.status).toBe(403);
     expect(unsigned.body).toContain('<Code>AccessDenied</Code>');
     expect(await stored()).toBe(false);
+  });
+});
+
+describe('the local S3 answers If-Match as S3 does (s3rver alone ignores it)', () => {
+  const KEY = 'uploads/user-a/imp-1/r';
+  const store = () => new S3ObjectStore(client);
+
+  it('GET and HEAD with the object\'s ETag read it; with another ETag they are 412 PreconditionFailed', async () => {
+    const put = await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, Body: 'first bytes' }));
+    const etag = put.ETag ?? '';
+    const got = await client.send(new GetObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, IfMatch: etag }));
+    expect(await got.Body?.transformToString()).toBe('first bytes');
+    await expect(client.send(new GetObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, IfMatch: '"0123"' }))).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+      $metadata: { httpStatusCode: 412 },
+    });
+    await expect(client.send(new HeadObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, IfMatch: '"0123"' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 412 },
+    });
+  });
+
+  it('the object store pins reads and copies to an ETag: an object swapped in since is UploadChanged, and not copied', async () => {
+    await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, Body: 'scanned bytes' }));
+    const pinned = await store().head('ferry-uploads', KEY);
+    expect(pinned?.etag).toMatch(/^[0-9a-f]{32}$/);
+    const condition = { ifMatch: pinned?.etag ?? '' };
+    expect(await (await store().getStream('ferry-uploads', KEY, condition)).toArray()).toEqual([Buffer.from('scanned bytes')]);
+
+    await client.send(new PutObjectCommand({ Bucket: 'ferry-uploads', Key: KEY, Body: 'swapped bytes' }));
+    await expect(store().getStream('ferry-uploads', KEY, condition)).rejects.toBeInstanceOf(UploadChanged);
+    await expect(store().head('ferry-uploads', KEY, condition)).rejects.toBeInstanceOf(UploadChanged);
+    await expect(
+      client.send(
+        new CopyObjectCommand({ Bucket: 'ferry-exports', Key: 'copied', CopySource: `ferry-uploads/${KEY}`, CopySourceIfMatch: `"${condition.ifMatch}"` }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    await expect(store().copy({ bucket: 'ferry-uploads', key: KEY }, { bucket: 'ferry-exports', key: 'copied' }, condition)).rejects.toBeInstanceOf(
+      UploadChanged,
+    );
+    expect(await store().head('ferry-exports', 'copied')).toBeUndefined();
+
+    const current = await store().head('ferry-uploads', KEY);
+    await store().copy({ bucket: 'ferry-uploads', key: KEY }, { bucket: 'ferry-exports', key: 'copied' }, { ifMatch: current?.etag ?? '' });
+    expect(await (await store().getStream('ferry-exports', 'copied')).toArray()).toEqual([Buffer.from('swapped bytes')]);
+  });
+});
+
+describe('the local S3 lists and aborts incomplete multipart uploads as S3 does (s3rver alone cannot)', () => {
+  const openUploads = async (prefix: string) =>
+    ((await client.send(new ListMultipartUploadsCommand({ Bucket: 'ferry-uploads', Prefix: prefix }))).Uploads ?? []).map((upload) => [
+      upload.Key,
+      upload.UploadId,
+    ]);
+
+  it('an upload with a part is listed until aborted, then gone with its parts; aborting it again is NoSuchUpload', async () => {
+    const key = 'uploads/user-a/imp-multipart/r';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'ferry-uploads', Key: key }));
+    await client.send(new UploadPartCommand({ Bucket: 'ferry-uploads', Key: key, UploadId, PartNumber: 1, Body: 'part one' }));
+    expect(await openUploads('uploads/user-a/imp-multipart/')).toEqual([[key, UploadId]]);
+    expect(await openUploads('uploads/someone-else/')).toEqual([]);
+
+    await new S3ObjectStore(client).abortMultipartUpload('ferry-uploads', key, UploadId ?? '');
+    expect(await openUploads('uploads/user-a/imp-multipart/')).toEqual([]);
+    await expect(client.send(new AbortMultipartUploadCommand({ Bucket: 'ferry-uploads', Key: key, UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+      $metadata: { httpStatusCode: 404 },
+    });
+  });
+
+  it('the sweeper (the lifecycle rule\'s stand-in) aborts uploads initiated before its cut-off and keeps newer ones', async () => {
+    const key = 'uploads/user-a/imp-abandoned/r';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'ferry-uploads', Key: key }));
+    await client.send(new UploadPartCommand({ Bucket: 'ferry-uploads', Key: key, UploadId, PartNumber: 1, Body: 'abandoned part' }));
+
+    expect(await abortStaleMultipartUploads(client, 'ferry-uploads', new Date(Date.now() - 3600_000))).toBe(0);
+    expect(await openUploads('uploads/user-a/imp-abandoned/')).toEqual([[key, UploadId]]);
+    expect(await abortStaleMultipartUploads(client, 'ferry-uploads', new Date(Date.now() + 1000))).toBe(1);
+    expect(await openUploads('uploads/user-a/imp-abandoned/')).toEqual([]);
   });
 });

@@ -2,9 +2,10 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { accessDenied, S3Refusal, sendRefusal } from './errors';
+import { accessDenied, preconditionFailed, S3Refusal, sendRefusal } from './errors';
 import { boundaryOf, readPostForm, type PostForm } from './multipart-form';
 import { checkPolicy } from './post-policy';
+import type { MultipartUploads } from '../s3rver-multipart';
 import { isSigned, verifyHeaderSigned, verifyPolicySignature, verifyPresigned, type Credentials, type SignedRequest } from './sigv4';
 
 /**
@@ -25,6 +26,10 @@ export interface S3FrontOptions {
    * that names the signer; returns S3's AccessDenied message when the signer may not do it (local IAM).
    */
   authorizePresigned?: (use: PresignedUse) => string | undefined;
+  /** The stored object's ETag (undefined when there is none): s3rver ignores If-Match, so the front answers it. */
+  etagOf?: (bucket: string, key: string) => Promise<string | undefined>;
+  /** ListMultipartUploads and AbortMultipartUpload, which s3rver lacks, answered by the front. */
+  multipart?: MultipartUploads;
 }
 
 export interface PresignedUse {
@@ -51,7 +56,8 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
   const server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       const refusal = error instanceof S3Refusal ? error : new S3Refusal(400, 'InvalidArgument', error instanceof Error ? error.message : String(error));
-      if (!(error instanceof S3Refusal)) console.error('[s3-front]', error);
+      // A client that hung up mid-request is no failure of the front's.
+      if (!(error instanceof S3Refusal) && !request.destroyed) console.error('[s3-front]', error);
       sendRefusal(response, refusal, request.url ?? '/', corsOf(request));
     });
   });
@@ -82,7 +88,63 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
       }
     }
     // x-amz-content-sha256 is covered by the signature; a hex digest of a streamed body is not recomputed here (see README).
+    await checkPreconditions(signed, url);
+    if (options.multipart && (await answerMultipart(options.multipart, signed, url, response))) return;
     return forward(request, response, request);
+  }
+
+  /** `GET /bucket?uploads` and `DELETE /bucket/key?uploadId=…`, as S3 answers them; false for anything else. */
+  async function answerMultipart(multipart: MultipartUploads, signed: SignedRequest, url: URL, response: ServerResponse): Promise<boolean> {
+    const [bucket, key] = bucketAndKey(url.pathname);
+    if (signed.method === 'GET' && !key && url.searchParams.has('uploads')) {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const uploads = await multipart.list(bucket, prefix);
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xml(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><Prefix>${xml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${uploads
+        .map(
+          (upload) =>
+            `<Upload><Key>${xml(upload.key)}</Key><UploadId>${xml(upload.uploadId)}</UploadId><Initiated>${upload.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+        )
+        .join('')}</ListMultipartUploadsResult>`;
+      response.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+      return true;
+    }
+    const uploadId = url.searchParams.get('uploadId');
+    if (signed.method === 'DELETE' && key && uploadId !== null) {
+      if (!(await multipart.abort(bucket, key, uploadId))) throw new S3Refusal(404, 'NoSuchUpload', 'The specified upload does not exist.');
+      response.writeHead(204);
+      response.end();
+      return true;
+    }
+    return false;
+  }
+
+  /** If-Match on GET/HEAD and x-amz-copy-source-if-match on copies, as S3 answers them: 412 when the ETag differs. */
+  async function checkPreconditions(signed: SignedRequest, url: URL): Promise<void> {
+    if (!options.etagOf) return;
+    const header = (name: string) => {
+      const value = signed.headers[name];
+      return Array.isArray(value) ? value.join(',') : value;
+    };
+    const ifMatch = header('if-match');
+    if (ifMatch !== undefined && (signed.method === 'GET' || signed.method === 'HEAD')) {
+      const [bucket, key] = bucketAndKey(url.pathname);
+      if (key) await mustMatch(bucket, key, ifMatch);
+    }
+    const copySource = header('x-amz-copy-source');
+    const copyIfMatch = header('x-amz-copy-source-if-match');
+    if (copySource !== undefined && copyIfMatch !== undefined && signed.method === 'PUT') {
+      const [bucket, key] = bucketAndKey(copySource.split('?')[0] ?? '');
+      if (key) await mustMatch(bucket, key, copyIfMatch);
+    }
+  }
+
+  async function mustMatch(bucket: string, key: string, condition: string): Promise<void> {
+    const etag = await options.etagOf?.(bucket, key);
+    // No object: S3 answers 404 for it, which s3rver does.
+    if (etag === undefined) return;
+    const wanted = condition.split(',').map(bareEtag);
+    if (!wanted.includes('*') && !wanted.includes(bareEtag(etag))) throw preconditionFailed();
   }
 
   /** Browser upload: the fields are checked before a byte of the file is passed on; the size while it streams. */
@@ -161,3 +223,15 @@ async function* reencodedForm(form: PostForm, boundary: string, range: { min: nu
   if (range && bytes < range.min) throw new S3Refusal(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size');
   yield Buffer.from(`\r\n--${boundary}--\r\n`);
 }
+
+/** `/bucket/some/key` (a path or an x-amz-copy-source, %-encoded) → the bucket and the decoded key. */
+function bucketAndKey(path: string): [string, string] {
+  const trimmed = path.replace(/^\//, '');
+  const slash = trimmed.indexOf('/');
+  if (slash < 0) return [decodeURIComponent(trimmed), ''];
+  return [decodeURIComponent(trimmed.slice(0, slash)), decodeURIComponent(trimmed.slice(slash + 1))];
+}
+
+const bareEtag = (etag: string): string => etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+
+const xml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -87,6 +87,14 @@ export function describeImportRecords(name: string, open: OpenSubject<ImportReco
       expect(await imports.get('missing')).toBeUndefined();
     });
 
+    it('pins the first arrival\'s ETag and size on the record; a second arrival keeps them', async () => {
+      await imports.create([importRecord('a')]);
+      const first = await imports.markUploaded('a', at, { etag: 'first', bytes: 10 });
+      expect(first.record).toMatchObject({ status: 'RUNNING', uploadedEtag: 'first', uploadedBytes: 10 });
+      expect((await imports.markUploaded('a', later, { etag: 'second', bytes: 11 })).record).toEqual(first.record);
+      expect(await imports.get('a')).toMatchObject({ uploadedEtag: 'first', uploadedBytes: 10 });
+    });
+
     it('marks an upload once: AWAITING_UPLOAD becomes RUNNING, and a second arrival changes nothing', async () => {
       await imports.create([importRecord('a')]);
       const first = await imports.markUploaded('a', at);
