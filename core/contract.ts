@@ -83,7 +83,14 @@ export interface ImportStatusView {
   fileName: string;
   status: ImportState;
   checks: ImportChecks;
+  /** Rows stored: created + updated + unchanged (kept for clients written before those three). 0 for a file that failed. */
   rowsImported?: number;
+  /** Rows whose id was new: posts added. */
+  rowsCreated?: number;
+  /** Rows whose id was stored with other content, tags, date or author: posts replaced. */
+  rowsUpdated?: number;
+  /** Rows identical to the post stored under their id: nothing written. */
+  rowsUnchanged?: number;
   rowsRejected?: number;
   errorReportUrl?: string;
   /** Why it was rejected, quarantined or failed, in words for the user. */
@@ -200,6 +207,8 @@ export interface AuditEntry {
   delivery: DeliveryType;
   searchCriteria?: SearchCriteria;
   rowCount?: number;
+  /** An admin's import: how many rows it wrote under other users' ids (on-behalf imports). */
+  onBehalfRows?: number;
   outcome: AuditOutcome;
   error?: string;
   /** The failed execution this one retries (on the retry's entries). */

@@ -24,11 +24,11 @@ import type { ImportJob } from '../../core/import/job';
 
 const EXECUTION = 'arn:aws:states:us-east-1:1:execution:ferry-import:x';
 const HEADER = 'userId,dateCreated,content,tags';
-const goodRow = (n: number) => `author-${n},2024-01-${String((n % 28) + 1).padStart(2, '0')}T10:00:00Z,post number ${n},ferry;sea`;
+const goodRow = (n: number) => `${alice.userId},2024-01-${String((n % 28) + 1).padStart(2, '0')}T10:00:00Z,post number ${n},ferry;sea`;
 
 /** 20 data rows, every tenth one bad (no valid date). */
 const csvWithBadRows = () =>
-  [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `author-${i},yesterday,bad row ${i},` : goodRow(i)))].join('\n') + '\n';
+  [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `${alice.userId},yesterday,bad row ${i},` : goodRow(i)))].join('\n') + '\n';
 
 /** An import created for alice and uploaded with `body`. */
 async function uploaded(deps: ImportDeps, body: string, extra: Record<string, unknown> = {}) {
@@ -168,7 +168,7 @@ describe('the outcomes', () => {
     );
     expect(deps.search.posts.find((post) => post.id === `${file.importId}-1`)).toEqual({
       id: `${file.importId}-1`,
-      userId: 'author-0',
+      userId: alice.userId,
       dateCreated: '2024-01-01T10:00:00Z',
       content: 'post number 0',
       tags: ['ferry', 'sea'],
@@ -182,13 +182,15 @@ describe('the outcomes', () => {
     });
     const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
     expect(report.map((row) => [row.rowNumber, row.raw])).toEqual([
-      ['5', 'author-4,yesterday,bad row 4,'],
-      ['15', 'author-14,yesterday,bad row 14,'],
+      ['5', `${alice.userId},yesterday,bad row 4,`],
+      ['15', `${alice.userId},yesterday,bad row 14,`],
     ]);
     expect(report[0]?.reason).toMatch(/dateCreated/);
     expect(deps.objects.has(file.upload.bucket, file.upload.key)).toBe(false);
     expect(deps.objects.text('permanent', `imports/${alice.userId}/${file.importId}/original`)).toBe(body);
     expect(deps.audit.entries.get(`import:${file.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 18 });
+    expect(record).toMatchObject({ rowsCreated: 18, rowsUpdated: 0, rowsUnchanged: 0 });
+    expect(deps.search.staged.size).toBe(0);
   });
 
   it('processImport run again (a retry or redrive) duplicates nothing, even after the original moved', async () => {
@@ -211,33 +213,31 @@ describe('the outcomes', () => {
     const model = new OpenSearchModel();
     const search = new OpenSearchSource(clientOn(model.handle), 'posts');
     await search.ensureIndex();
+    await search.ensureStagingIndex();
     // The row schema accepts any number of fraction digits; OpenSearch's date type refuses more than nine.
-    const tooPrecise = 'author-9,2024-01-02T10:00:00.1234567890Z,too precise,ferry';
+    const tooPrecise = `${alice.userId},2024-01-02T10:00:00.1234567890Z,too precise,ferry`;
     const body = [HEADER, goodRow(1), tooPrecise, goodRow(3)].join('\n') + '\n';
     const file = await uploaded(deps, body);
 
     const outcome = await processImport({ ...deps, search }, { ...file.input, format: 'csv' });
 
     expect(outcome).toEqual({ importId: file.importId, status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 1 });
-    expect(model.documents('posts').map((doc) => doc.id)).toEqual([`${file.importId}-1`, `${file.importId}-3`]);
-    expect(model.refreshes).toEqual(['wait_for']);
+    expect(model.documents('posts').map((doc) => doc.id)).toEqual([`${file.importId}-3`, `${file.importId}-1`]);
+    expect(model.documents('posts-staging-v1')).toEqual([]);
+    expect(model.refreshes).toEqual(['wait_for', 'delete_by_query:true']);
     const record = await deps.imports.get(file.importId);
     const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
     expect(report.map((row) => row.rowNumber)).toEqual(['2']);
     expect(report[0]?.reason).toMatch(/^OpenSearch refused the row: mapper_parsing_exception: failed to parse field \[dateCreated\]/);
-    expect(JSON.parse(report[0]?.raw ?? '')).toEqual({
-      userId: 'author-9',
-      dateCreated: '2024-01-02T10:00:00.1234567890Z',
-      content: 'too precise',
-      tags: ['ferry'],
-    });
+    // The refused row as it was in the file, so it can be fixed and uploaded again.
+    expect(report[0]?.raw).toBe(tooPrecise);
   });
 
   it('processImport reads NDJSON too', async () => {
     const deps = makeImportDeps();
     const lines = [
-      JSON.stringify({ userId: 'u1', dateCreated: '2024-02-01T00:00:00Z', content: 'one', tags: ['a'] }),
-      JSON.stringify({ userId: 'u2', dateCreated: '2024-02-02T00:00:00Z', content: 'two' }),
+      JSON.stringify({ userId: alice.userId, dateCreated: '2024-02-01T00:00:00Z', content: 'one', tags: ['a'] }),
+      JSON.stringify({ dateCreated: '2024-02-02T00:00:00Z', content: 'two' }),
       '{"userId": 3}',
     ];
     const file = await uploaded(deps, `${lines.join('\n')}\n`, { contentType: 'application/x-ndjson' });
@@ -246,15 +246,21 @@ describe('the outcomes', () => {
     expect(deps.search.posts.map((post) => post.content).sort()).toEqual(['one', 'two']);
   });
 
-  it('processImport rejects a file that turns unreadable part-way, keeping the rows before it', async () => {
+  it('processImport rejects a file that turns unreadable part-way with nothing of it searchable or staged', async () => {
     const deps = makeImportDeps();
-    const body = Buffer.concat([Buffer.from(`${HEADER}\n${goodRow(1)}\n`), Buffer.from([0xff, 0xfe, 0x0a])]);
+    // More rows than one staging batch before the unreadable bytes, so some were staged when it stopped.
+    const rows = Array.from({ length: 2500 }, (_, i) => goodRow(i));
+    const body = Buffer.concat([Buffer.from(`${HEADER}\n${rows.join('\n')}\n`), Buffer.from([0xff, 0xfe, 0x0a])]);
     const file = await uploaded(deps, body.toString('latin1'));
     deps.objects.put(file.upload.bucket, file.upload.key, body);
 
     const outcome = await processImport(deps, { ...file.input, format: 'csv' });
-    expect(outcome.status).toBe('REJECTED');
-    expect((await deps.imports.get(file.importId))?.reason).toMatch(/stopped being readable/);
+    expect(outcome).toMatchObject({ status: 'REJECTED', rowsImported: 0 });
+    expect(deps.search.posts).toEqual([]);
+    expect(deps.search.staged.size).toBe(0);
+    const record = await deps.imports.get(file.importId);
+    expect(record?.reason).toMatch(/stopped being readable.*nothing was imported/);
+    expect(record).toMatchObject({ rowsImported: 0, rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 0 });
   });
 });
 
