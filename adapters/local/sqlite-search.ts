@@ -155,17 +155,7 @@ function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?:
 export class SqliteSearchSource implements StagingSearchSource {
   private readonly db: DatabaseSync;
   private readonly writes: Record<
-    | 'existing'
-    | 'insert'
-    | 'update'
-    | 'wordsInsert'
-    | 'wordsDelete'
-    | 'tagInsert'
-    | 'tagDelete'
-    | 'byId'
-    | 'stage'
-    | 'staged'
-    | 'unstage',
+    'existing' | 'insert' | 'update' | 'wordsInsert' | 'wordsDelete' | 'tagInsert' | 'tagDelete' | 'byId' | 'stage' | 'staged' | 'unstage',
     StatementSync
   >;
   private readonly statements = new Map<string, StatementSync>();
@@ -202,9 +192,7 @@ export class SqliteSearchSource implements StagingSearchSource {
       tagInsert: prepare('INSERT OR IGNORE INTO post_tags (tag, post_rowid) VALUES (?, ?)'),
       tagDelete: prepare('DELETE FROM post_tags WHERE tag = ? AND post_rowid = ?'),
       byId: prepare(`SELECT ${COLUMNS} FROM posts p WHERE p.id = ?`),
-      stage: prepare(
-        'INSERT OR REPLACE INTO staged_posts (import_id, id, user_id, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
+      stage: prepare('INSERT OR REPLACE INTO staged_posts (import_id, id, user_id, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?)'),
       staged: prepare('SELECT id, user_id, date_created, content, tags FROM staged_posts WHERE import_id = ?'),
       unstage: prepare('DELETE FROM staged_posts WHERE import_id = ?'),
     };

@@ -11,7 +11,9 @@ export function exportColumns(columns?: readonly PostColumn[]): PostColumn[] {
 
 /** Dates always in UTC `Z` (utcDateOf), whatever offset a post was stored with. */
 const cellOf = (post: Post, column: PostColumn): string =>
-  neutraliseFormula(column === 'tags' ? post.tags.join(TAG_SEPARATOR) : column === 'dateCreated' ? utcDateOf(post.dateCreated) : post[column]);
+  neutraliseFormula(
+    column === 'tags' ? post.tags.join(TAG_SEPARATOR) : column === 'dateCreated' ? utcDateOf(post.dateCreated) : post[column],
+  );
 
 /** The CSV record of one post, without building its cells as an array first. */
 const csvLineOfPost = (post: Post, columns: readonly PostColumn[]): string => {

@@ -52,7 +52,8 @@ export interface ImportBatch {
 }
 
 /** An empty cell (or JSON null) is a field left out. */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
 
 /** What a row must be. `id` and `userId` may be left out (see above). Unknown fields are rejected, not dropped. */
 export const ImportRowSchema = PostSchema.extend({

@@ -163,7 +163,14 @@ export interface ProcessOutcome extends FileOutcome {
   rowsRejected: number;
 }
 
-type ProcessDeps = { imports: ImportRecords; objects: ObjectStore; search: StagingSearchSource; audit: AuditLog; clock: Clock; config: ImportConfig };
+type ProcessDeps = {
+  imports: ImportRecords;
+  objects: ObjectStore;
+  search: StagingSearchSource;
+  audit: AuditLog;
+  clock: Clock;
+  config: ImportConfig;
+};
 
 const NO_ROWS: ImportRowCounts = { rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
 const rowsImportedOf = (counts: ImportRowCounts): number => counts.rowsCreated + counts.rowsUpdated + counts.rowsUnchanged;
@@ -199,7 +206,14 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
     const staged = await stageRows(deps, record, input, source, errorReportKey);
     if ('unreadable' in staged) {
       await deps.search.discardStaged(record.importId);
-      return finishProcessing(deps, record, input, { source, permanent, errorReportKey }, { ...NO_ROWS, rowsRejected: staged.rowsRejected }, staged.unreadable);
+      return finishProcessing(
+        deps,
+        record,
+        input,
+        { source, permanent, errorReportKey },
+        { ...NO_ROWS, rowsRejected: staged.rowsRejected },
+        staged.unreadable,
+      );
     }
     counts = staged.counts;
     await deps.imports.update(record.importId, { staged: counts }, deps.clock.now());
@@ -262,7 +276,12 @@ async function stageRows(
  * owner; an admin may write anyone's), then created / updated / unchanged against the stored posts; the
  * created and updated posts are staged. Returns the batch's rejected rows (with the store's refusals).
  */
-async function stageBatch(search: StagingSearchSource, record: ImportRecord, batch: ImportBatch, counts: ImportRowCounts): Promise<RejectedRow[]> {
+async function stageBatch(
+  search: StagingSearchSource,
+  record: ImportRecord,
+  batch: ImportBatch,
+  counts: ImportRowCounts,
+): Promise<RejectedRow[]> {
   const { owner } = record;
   // Generated ids (`<importId>-<row>`) are never stored before the commit: only ids from the file are looked up.
   const fromFile = batch.posts.filter((post, i) => post.id !== importedPostId(record.importId, batch.origins[i]?.rowNumber ?? 0));
@@ -285,7 +304,14 @@ async function stageBatch(search: StagingSearchSource, record: ImportRecord, bat
     toStage.push({ post, origin, kind: existing ? 'rowsUpdated' : 'rowsCreated', onBehalf });
   });
   const refused =
-    toStage.length > 0 ? (await search.stagePosts(record.importId, toStage.map(({ post }) => post))).rejected : [];
+    toStage.length > 0
+      ? (
+          await search.stagePosts(
+            record.importId,
+            toStage.map(({ post }) => post),
+          )
+        ).rejected
+      : [];
   const reasons = new Map(refused.map(({ id, reason }) => [id, reason]));
   for (const { post, origin, kind, onBehalf } of toStage) {
     const reason = reasons.get(post.id);

@@ -28,7 +28,8 @@ const goodRow = (n: number) => `${alice.userId},2024-01-${String((n % 28) + 1).p
 
 /** 20 data rows, every tenth one bad (no valid date). */
 const csvWithBadRows = () =>
-  [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `${alice.userId},yesterday,bad row ${i},` : goodRow(i)))].join('\n') + '\n';
+  [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `${alice.userId},yesterday,bad row ${i},` : goodRow(i)))].join('\n') +
+  '\n';
 
 /** An import created for alice and uploaded with `body`. */
 async function uploaded(deps: ImportDeps, body: string, extra: Record<string, unknown> = {}) {

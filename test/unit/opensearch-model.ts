@@ -77,7 +77,8 @@ export class OpenSearchModel {
       if (method === 'PUT') return this.createIndex(name, request);
     }
     if (segments.length === 2 && segments[1] === '_search' && method === 'POST') return this.search(request, segments[0]);
-    if (segments.length === 2 && segments[1] === '_mget') return method === 'POST' ? this.mget(request, segments[0]!) : this.wrongMethod(request, 'POST');
+    if (segments.length === 2 && segments[1] === '_mget')
+      return method === 'POST' ? this.mget(request, segments[0]!) : this.wrongMethod(request, 'POST');
     if (segments.length === 2 && segments[1] === '_delete_by_query') {
       return method === 'POST' ? this.deleteByQuery(request, segments[0]!) : this.wrongMethod(request, 'POST');
     }
