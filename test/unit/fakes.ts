@@ -178,10 +178,7 @@ export class InMemoryObjectStore implements ObjectStore {
 
   async presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost> {
     this.postPlans.push({ plan, expiresInSeconds });
-    return {
-      url: `https://objects.test/${plan.Bucket}`,
-      fields: { ...plan.Fields, key: plan.Key, policy: Buffer.from(JSON.stringify(plan.Conditions)).toString('base64') },
-    };
+    return { url: `https://objects.test/${plan.Bucket}`, fields: { ...plan.Fields, key: plan.Key, policy: Buffer.from(JSON.stringify(plan.Conditions)).toString('base64') } };
   }
 
   /** Multipart uploads in progress: uploadId → where it goes and the parts received. */
@@ -209,13 +206,11 @@ export class InMemoryObjectStore implements ObjectStore {
   async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
     const upload = this.multipartUploads.get(uploadId);
     if (!upload || upload.bucket !== bucket || upload.key !== key) throw new NotFound(`No multipart upload ${uploadId}`);
-    const bodies = [...parts]
-      .sort((a, b) => a.partNumber - b.partNumber)
-      .map((part) => {
-        const body = upload.parts.get(part.partNumber);
-        if (!body || part.etag !== `"etag-${part.partNumber}"`) throw new Error(`part ${part.partNumber} was not uploaded`);
-        return body;
-      });
+    const bodies = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((part) => {
+      const body = upload.parts.get(part.partNumber);
+      if (!body || part.etag !== `"etag-${part.partNumber}"`) throw new Error(`part ${part.partNumber} was not uploaded`);
+      return body;
+    });
     this.objects.set(`${bucket}/${key}`, { body: Buffer.concat(bodies), options: { contentType: upload.contentType } });
     this.multipartUploads.delete(uploadId);
   }
@@ -339,13 +334,7 @@ export class FakeExecutions implements ExecutionService {
       .filter((e) => e.status === status && e.executionArn.includes(`:ferry-${workflow}:`))
       .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
       .slice(0, options.limit)
-      .map((e) => ({
-        executionArn: e.executionArn,
-        workflow,
-        name: e.executionArn.split(':').pop() ?? '',
-        status: e.status,
-        startDate: e.startDate,
-      }));
+      .map((e) => ({ executionArn: e.executionArn, workflow, name: e.executionArn.split(':').pop() ?? '', status: e.status, startDate: e.startDate }));
   }
 
   succeed(executionArn: string, output: unknown): void {

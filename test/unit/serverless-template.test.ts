@@ -186,9 +186,7 @@ describe('the packaged AWS template (npm run package)', () => {
       const branches = asl.States['Generate CSV report while waiting for browser']!.Branches as { States: Record<string, Json> }[];
       const wait = branches[1]!.States['Wait for browser connection']!;
       expect(targetOf((wait.Parameters as Json).FunctionName)).toEqual(['WaitForBrowserConnectionLambdaFunction', 'Arn']);
-      expect(variables[/^\$\{(.+)\}$/.exec(String(wait.Resource))?.[1] ?? '']).toEqual({
-        'Fn::Sub': 'arn:${AWS::Partition}:states:::lambda:invoke.waitForTaskToken',
-      });
+      expect(variables[/^\$\{(.+)\}$/.exec(String(wait.Resource))?.[1] ?? '']).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:states:::lambda:invoke.waitForTaskToken' });
       for (const ref of Object.values(variables)) {
         if ('Fn::Sub' in (ref as Json)) continue;
         const [logicalId] = (ref as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
@@ -538,9 +536,7 @@ describe('the packaged AWS template (npm run package)', () => {
           DeadLetterConfig: { Arn: dlqArn },
         }),
       ]);
-      const invokeConfigs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, r]) =>
-        JSON.stringify(r.Properties!.FunctionName).includes('OnUploadCreated'),
-      );
+      const invokeConfigs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, r]) => JSON.stringify(r.Properties!.FunctionName).includes('OnUploadCreated'));
       expect(invokeConfigs).toHaveLength(1);
       expect(invokeConfigs[0]![1].Properties).toMatchObject({
         MaximumRetryAttempts: 2,
@@ -548,17 +544,10 @@ describe('the packaged AWS template (npm run package)', () => {
         DestinationConfig: { OnFailure: { Destination: dlqArn } },
       });
 
-      const policy = ofType('AWS::SQS::QueuePolicy').find(([, r]) =>
-        JSON.stringify(r.Properties!.Queues).includes('UploadEventsDeadLetterQueue'),
-      );
+      const policy = ofType('AWS::SQS::QueuePolicy').find(([, r]) => JSON.stringify(r.Properties!.Queues).includes('UploadEventsDeadLetterQueue'));
       const statements = (policy?.[1].Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
       expect(statements).toContainEqual(
-        expect.objectContaining({
-          Effect: 'Allow',
-          Principal: { Service: 'events.amazonaws.com' },
-          Action: 'sqs:SendMessage',
-          Resource: dlqArn,
-        }),
+        expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: dlqArn }),
       );
       expect(actionsOf(inlineStatements(roleOfFunction('onUploadCreated')))).toContain('sqs:SendMessage');
     });
@@ -723,9 +712,7 @@ describe('the packaged AWS template (npm run package)', () => {
       expect(threads * tasks).toBe(16);
       expect(fnNamed('scanForViruses').Properties!.ReservedConcurrentExecutions).toBe(threads * tasks);
       expect(fnNamed('processImport').Properties!.ReservedConcurrentExecutions).toBe(10);
-      const mapConcurrency = Number(
-        (fnNamed('createImport').Properties!.Environment as { Variables: Json }).Variables.IMPORT_MAP_CONCURRENCY,
-      );
+      const mapConcurrency = Number((fnNamed('createImport').Properties!.Environment as { Variables: Json }).Variables.IMPORT_MAP_CONCURRENCY);
       expect(mapConcurrency).toBeLessThanOrEqual(10);
       for (const [id, fn] of functions()) {
         if (/scanForViruses|processImport/.test(String(fn.Properties!.FunctionName))) continue;
@@ -734,10 +721,7 @@ describe('the packaged AWS template (npm run package)', () => {
     });
 
     it('get only the calls they make', () => {
-      expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest'))).sort()).toEqual([
-        'es:ESHttpPost',
-        'states:StartExecution',
-      ]);
+      expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest'))).sort()).toEqual(['es:ESHttpPost', 'states:StartExecution']);
       expect(actionsOf(inlineStatements(roleOfFunction('getDownloadRequest'))).sort()).toEqual([
         'dynamodb:GetItem',
         'kms:Decrypt',
@@ -753,17 +737,9 @@ describe('the packaged AWS template (npm run package)', () => {
       // Export progress: written by the report task, read by the status route, only PROGRESS# items of the connections table.
       expect(generate).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
       for (const fn of ['generateCsvReport', 'getDownloadRequest']) {
-        const progress = inlineStatements(roleOfFunction(fn)).filter((statement) =>
-          asArray(statement.Action).some((action) => action.startsWith('dynamodb:')),
-        );
-        expect(
-          progress.map((statement) => statement.Resource),
-          fn,
-        ).toEqual([{ 'Fn::GetAtt': ['ConnectionsTable', 'Arn'] }]);
-        expect(
-          progress.map((statement) => statement.Condition),
-          fn,
-        ).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PROGRESS#*'] } }]);
+        const progress = inlineStatements(roleOfFunction(fn)).filter((statement) => asArray(statement.Action).some((action) => action.startsWith('dynamodb:')));
+        expect(progress.map((statement) => statement.Resource), fn).toEqual([{ 'Fn::GetAtt': ['ConnectionsTable', 'Arn'] }]);
+        expect(progress.map((statement) => statement.Condition), fn).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PROGRESS#*'] } }]);
       }
       expect(actionsOf(inlineStatements(roleOfFunction('waitForBrowserConnection')))).toContain('states:SendTaskSuccess');
       expect(actionsOf(inlineStatements(roleOfFunction('wsConnect')))).toContain('states:SendTaskSuccess');
@@ -943,17 +919,14 @@ describe('the packaged AWS template (npm run package)', () => {
     expect(zips.length).toBeGreaterThanOrEqual(30);
     const sizes = new Map<string, number>();
     for (const zip of zips) {
-      const entries = execFileSync('unzip', ['-Z1', join(dir, zip)], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean);
+      const entries = execFileSync('unzip', ['-Z1', join(dir, zip)], { encoding: 'utf8' }).split('\n').filter(Boolean);
       const code = entries.filter((entry) => /\.(mjs|js|cjs)$/.test(entry));
       expect(code.length, zip).toBeGreaterThan(0);
       let bytes = 0;
       for (const entry of code) {
         const text = execFileSync('unzip', ['-p', join(dir, zip), entry], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
         bytes += Buffer.byteLength(text);
-        for (const marker of ['node:sqlite', 'nodemailer', 's3rver'])
-          expect(text.toLowerCase().includes(marker), `${zip}: ${entry} contains ${marker}`).toBe(false);
+        for (const marker of ['node:sqlite', 'nodemailer', 's3rver']) expect(text.toLowerCase().includes(marker), `${zip}: ${entry} contains ${marker}`).toBe(false);
       }
       sizes.set(zip.replace(/\.zip$/, ''), bytes);
     }
@@ -1019,9 +992,9 @@ describe('the infra/aws CloudFormation templates', () => {
   });
 
   it("are apart from serverless.yml's own resources, which it includes from infra/aws/resources/ (every fragment, once)", () => {
-    const included = [
-      ...readFileSync(join(root, 'serverless.yml'), 'utf8').matchAll(/^\s+- \$\{file\(\.\/infra\/aws\/resources\/([\w-]+\.yml)\)\}$/gm),
-    ].map((match) => match[1]);
+    const included = [...readFileSync(join(root, 'serverless.yml'), 'utf8').matchAll(/^\s+- \$\{file\(\.\/infra\/aws\/resources\/([\w-]+\.yml)\)\}$/gm)].map(
+      (match) => match[1],
+    );
     const fragments = readdirSync(join(infraDir, 'resources')).filter((file) => file.endsWith('.yml'));
 
     expect(included.sort()).toEqual(fragments.sort());
@@ -1029,10 +1002,7 @@ describe('the infra/aws CloudFormation templates', () => {
     for (const file of fragments) {
       const fragment = parse(readFileSync(join(infraDir, 'resources', file), 'utf8'), { customTags: cloudFormationTags() }) as Template;
       // A fragment is Resources (and Outputs) only: no stack of its own, so no Parameters or template version.
-      expect(
-        Object.keys(fragment).filter((key) => key !== 'Resources' && key !== 'Outputs'),
-        file,
-      ).toEqual([]);
+      expect(Object.keys(fragment).filter((key) => key !== 'Resources' && key !== 'Outputs'), file).toEqual([]);
     }
   });
 
