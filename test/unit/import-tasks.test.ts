@@ -15,7 +15,7 @@ import {
 import { plainImportFailure } from '../../core/import/messages';
 import { createImport } from '../../core/import/use-cases';
 import { createHash } from 'node:crypto';
-import { alice } from './fakes';
+import { alice, bob } from './fakes';
 import { OpenSearchSource } from '../../adapters/aws/opensearch-search';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
 import { OpenSearchModel } from './opensearch-model';
@@ -262,6 +262,115 @@ describe('the outcomes', () => {
     const record = await deps.imports.get(file.importId);
     expect(record?.reason).toMatch(/stopped being readable.*nothing was imported/);
     expect(record).toMatchObject({ rowsImported: 0, rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 0 });
+  });
+});
+
+describe('upsert by id and authorship', () => {
+  const ID_HEADER = 'id,userId,dateCreated,content,tags';
+  const row = (id: string, content: string, userId = alice.userId) => `${id},${userId},2024-03-01T10:00:00Z,${content},ferry`;
+  const importFile = async (deps: ImportDeps, lines: string[], user = alice) => {
+    const body = [ID_HEADER, ...lines].join('\n') + '\n';
+    const created = await createImport(deps, user, {
+      fileName: 'posts.csv',
+      size: Buffer.byteLength(body),
+      contentType: 'text/csv',
+      type: 'direct',
+    });
+    if (!('importId' in created)) throw new Error('expected one import');
+    const record = await deps.imports.get(created.importId);
+    deps.objects.put(record?.upload.bucket ?? '', record?.upload.key ?? '', body, 'text/csv');
+    await deps.imports.markUploaded(created.importId, deps.clock.now());
+    await processImport(deps, { importId: created.importId, executionArn: EXECUTION, format: 'csv' });
+    return (await deps.imports.get(created.importId))!;
+  };
+  const countsOf = (record: Awaited<ReturnType<typeof importFile>>) => ({
+    rowsImported: record.rowsImported,
+    rowsCreated: record.rowsCreated,
+    rowsUpdated: record.rowsUpdated,
+    rowsUnchanged: record.rowsUnchanged,
+    rowsRejected: record.rowsRejected,
+  });
+  const reportOf = (deps: ImportDeps, record: Awaited<ReturnType<typeof importFile>>) =>
+    parse(deps.objects.text('permanent', record.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
+
+  it('importing the same file again changes nothing; an edited row updates its post, a new id creates one', async () => {
+    const deps = makeImportDeps();
+    const first = await importFile(deps, [row('p-1', 'one'), row('p-2', 'two')]);
+    expect(countsOf(first)).toEqual({ rowsImported: 2, rowsCreated: 2, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 0 });
+
+    const again = await importFile(deps, [row('p-1', 'one'), row('p-2', 'two')]);
+    expect(countsOf(again)).toEqual({ rowsImported: 2, rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 2, rowsRejected: 0 });
+
+    const edited = await importFile(deps, [row('p-1', 'one'), row('p-2', 'two edited'), row('p-3', 'three')]);
+    expect(countsOf(edited)).toEqual({ rowsImported: 3, rowsCreated: 1, rowsUpdated: 1, rowsUnchanged: 1, rowsRejected: 0 });
+    expect(deps.search.posts.map((post) => [post.id, post.content]).sort()).toEqual([
+      ['p-1', 'one'],
+      ['p-2', 'two edited'],
+      ['p-3', 'three'],
+    ]);
+  });
+
+  it('a date written with another offset but the same instant is unchanged', async () => {
+    const deps = makeImportDeps();
+    await importFile(deps, [row('p-1', 'one')]);
+    const shifted = await importFile(deps, [`p-1,${alice.userId},2024-03-01T12:00:00+02:00,one,ferry`]);
+    expect(countsOf(shifted)).toMatchObject({ rowsUnchanged: 1, rowsUpdated: 0 });
+  });
+
+  it("a member's row with another user's userId, or another user's post id, is rejected with the reason", async () => {
+    const deps = makeImportDeps();
+    await importFile(deps, [row('bobs-post', 'by bob', bob.userId)], { ...bob, groups: ['members'] });
+    const record = await importFile(deps, [row('p-1', 'mine'), row('p-2', 'posing as bob', bob.userId), row('bobs-post', 'taken over')]);
+    expect(countsOf(record)).toEqual({ rowsImported: 1, rowsCreated: 1, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 2 });
+    expect(reportOf(deps, record).map((r) => [r.rowNumber, r.reason])).toEqual([
+      ['2', `userId is ${bob.userId}, not yours (${alice.userId}): you can import only your own posts`],
+      ['3', "id bobs-post belongs to another user's post: you can update only your own posts"],
+    ]);
+    expect(deps.search.posts.find((post) => post.id === 'bobs-post')?.content).toBe('by bob');
+  });
+
+  it('an admin may import on behalf of others; the audit entry counts those rows', async () => {
+    const deps = makeImportDeps();
+    const admin = { ...alice, userId: 'user-admin', username: 'admin', groups: ['admin'] };
+    const record = await importFile(
+      deps,
+      [row('p-1', 'for alice'), row('p-2', 'for bob', bob.userId), row('p-3', 'mine', admin.userId)],
+      admin,
+    );
+    expect(countsOf(record)).toMatchObject({ rowsCreated: 3, rowsRejected: 0 });
+    expect(record.onBehalfRows).toBe(2);
+    expect(deps.audit.entries.get(`import:${record.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 3, onBehalfRows: 2 });
+  });
+
+  it('a retry after staging finished only completes the commit, keeping the counts it staged with', async () => {
+    const deps = makeImportDeps();
+    await importFile(deps, [row('p-1', 'one')]);
+    const body = [ID_HEADER, row('p-1', 'one edited'), row('p-2', 'two')].join('\n') + '\n';
+    const file = await uploaded(deps, body);
+    // The task died after recording its staging, before the commit finished: half of it is already stored.
+    await deps.search.stagePosts(file.importId, [
+      { id: 'p-1', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'one edited', tags: ['ferry'] },
+      { id: 'p-2', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'two', tags: ['ferry'] },
+    ]);
+    await deps.search.indexPosts([
+      { id: 'p-2', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'two', tags: ['ferry'] },
+    ]);
+    const staged = { rowsCreated: 1, rowsUpdated: 1, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
+    await deps.imports.update(file.importId, { staged }, deps.clock.now());
+
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2 });
+    expect(countsOf((await deps.imports.get(file.importId))!)).toEqual({
+      rowsImported: 2,
+      rowsCreated: 1,
+      rowsUpdated: 1,
+      rowsUnchanged: 0,
+      rowsRejected: 0,
+    });
+    expect(deps.search.posts.map((post) => [post.id, post.content]).sort()).toEqual([
+      ['p-1', 'one edited'],
+      ['p-2', 'two'],
+    ]);
+    expect(deps.search.staged.size).toBe(0);
   });
 });
 
