@@ -270,15 +270,21 @@ async function statusView(
   record: ImportRecord,
 ): Promise<ImportStatusView> {
   const errorReportUrl = await presignErrorReport(deps, record);
+  // A file that ended any other way than SUCCEEDED had nothing of it committed: say so, not "unknown".
+  const none = record.status === 'FAILED' || record.status === 'REJECTED' || record.status === 'QUARANTINED' ? 0 : undefined;
+  const count = (value: number | undefined) => value ?? none;
+  const rows = {
+    rowsImported: count(record.rowsImported),
+    rowsCreated: count(record.rowsCreated),
+    rowsUpdated: count(record.rowsUpdated),
+    rowsUnchanged: count(record.rowsUnchanged),
+  };
   return {
     importId: record.importId,
     fileName: record.fileName,
     status: record.status,
     checks: record.checks,
-    ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
-    ...(record.rowsCreated !== undefined ? { rowsCreated: record.rowsCreated } : {}),
-    ...(record.rowsUpdated !== undefined ? { rowsUpdated: record.rowsUpdated } : {}),
-    ...(record.rowsUnchanged !== undefined ? { rowsUnchanged: record.rowsUnchanged } : {}),
+    ...Object.fromEntries(Object.entries(rows).filter(([, value]) => value !== undefined)),
     ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
     ...(errorReportUrl ? { errorReportUrl } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
