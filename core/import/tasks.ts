@@ -288,21 +288,28 @@ async function stageBatch(
   const stored = fromFile.length > 0 ? await search.postsById(fromFile.map((post) => post.id)) : new Map<string, Post>();
   const rejected = [...batch.rejected];
   const toStage: Array<{ post: Post; origin: Omit<RejectedRow, 'reason'>; kind: 'rowsCreated' | 'rowsUpdated'; onBehalf: boolean }> = [];
-  batch.posts.forEach((post, i) => {
+  for (const [i, post] of batch.posts.entries()) {
     const origin = batch.origins[i] ?? { rowNumber: 0, raw: '' };
     const existing = stored.get(post.id);
-    if (!owner.admin) {
-      if (post.userId !== owner.userId) return rejected.push({ ...origin, reason: foreignUserIdReason(post.userId, owner.userId) });
-      if (existing && existing.userId !== owner.userId) return rejected.push({ ...origin, reason: foreignPostReason(post.id) });
+    const refusal = owner.admin
+      ? undefined
+      : post.userId !== owner.userId
+        ? foreignUserIdReason(post.userId, owner.userId)
+        : existing && existing.userId !== owner.userId
+          ? foreignPostReason(post.id)
+          : undefined;
+    if (refusal !== undefined) {
+      rejected.push({ ...origin, reason: refusal });
+      continue;
     }
     const onBehalf = post.userId !== owner.userId;
     if (existing && samePost(existing, post)) {
       counts.rowsUnchanged++;
       if (onBehalf) counts.onBehalfRows++;
-      return;
+      continue;
     }
     toStage.push({ post, origin, kind: existing ? 'rowsUpdated' : 'rowsCreated', onBehalf });
-  });
+  }
   const refused =
     toStage.length > 0
       ? (
