@@ -98,7 +98,8 @@ try {
     }
   };
   const oneImport = async (n: number) => {
-    const csv = ['userId,dateCreated,content,tags', ...Array.from({ length: 500 }, (_, i) => `load-${n},2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z,load post ${i},load`)].join('\n') + '\n';
+    // No userId column: the uploader (alice) is the author; a member's rows naming others would be rejected.
+    const csv = ['dateCreated,content,tags', ...Array.from({ length: 500 }, (_, i) => `2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z,load post ${i} of file ${n},load`)].join('\n') + '\n';
     const created = await call<{ importId: string; upload: { url: string; fields: Record<string, string> } }>(token, 'POST', '/imports', {
       fileName: `load-${n}.csv`,
       size: Buffer.byteLength(csv),

@@ -128,7 +128,14 @@ export interface ImportStatusView {
   encoding?: ImportEncoding;
   /** CSV: the field delimiter the format check detected. */
   delimiter?: ImportDelimiter;
+  /** Rows stored: created + updated + unchanged (kept for clients written before those three). 0 for a file that failed. */
   rowsImported?: number;
+  /** Rows whose id was new: posts added. */
+  rowsCreated?: number;
+  /** Rows whose id was stored with other content, tags, date or author: posts replaced. */
+  rowsUpdated?: number;
+  /** Rows identical to the post stored under their id: nothing written. */
+  rowsUnchanged?: number;
   rowsRejected?: number;
   errorReportUrl?: string;
   /** NEEDS_MAPPING: the preview to map the columns from. */
@@ -288,6 +295,8 @@ export interface AuditEntry {
   delivery: DeliveryType;
   searchCriteria?: SearchCriteria;
   rowCount?: number;
+  /** An admin's import: how many rows it wrote under other users' ids (on-behalf imports). */
+  onBehalfRows?: number;
   outcome: AuditOutcome;
   error?: string;
   /** The failed execution this one retries (on the retry's entries). */

@@ -15,6 +15,15 @@ export function neutraliseFormula(cell: string): string {
 }
 
 /**
+ * The export's guard reversed, by exactly its rule: a cell that is a single quote followed by a formula
+ * trigger loses that quote. The one ambiguity: a value that itself began with `'` and a trigger (`'=x`)
+ * is exported unchanged and so comes back as `=x` (README, "Exact round trip").
+ */
+export function restoreFormula(cell: string): string {
+  return cell.charAt(0) === "'" && FORMULA_TRIGGERS.has(cell.charAt(1)) ? cell.slice(1) : cell;
+}
+
+/**
  * RFC 4180 field: quoted when it holds a comma, a quote, CR or LF, with quotes doubled; otherwise as is.
  * Byte for byte what csv-stringify writes with CRLF records (test/unit/csv.test.ts checks), written by
  * hand because csv-stringify made ~5 KB of garbage per ~200-byte row, the main cost of an export.

@@ -11,6 +11,15 @@ export const PostSchema = z.object({
 });
 export type Post = z.infer<typeof PostSchema>;
 
+/**
+ * A post's date in the one form exports write and imports store: the same instant in UTC, `Z`, with
+ * milliseconds (`Date#toISOString`). Any ISO 8601 offset is accepted; digits below a millisecond are dropped.
+ */
+export const utcDateOf = (isoDateTime: string): string => {
+  const instant = Date.parse(isoDateTime);
+  return Number.isNaN(instant) ? isoDateTime : new Date(instant).toISOString();
+};
+
 /** The columns a CSV export may contain, in their default order. */
 export const POST_COLUMNS = ['id', 'userId', 'dateCreated', 'content', 'tags'] as const;
 export type PostColumn = (typeof POST_COLUMNS)[number];

@@ -29,6 +29,25 @@ export interface SearchSource {
   indexPosts(posts: Post[], options?: { refresh?: boolean }): Promise<IndexOutcome>;
 }
 
+/** A search source an import writes to: all or nothing (staged, then committed) and upsert by id. */
+export interface StagingSearchSource extends SearchSource {
+  /** The stored posts with these ids (ids not stored are absent); staged posts are not stored yet. */
+  postsById(ids: readonly string[]): Promise<Map<string, Post>>;
+  /**
+   * An import's staging: posts written under `importId` where no search or scan sees them, by id (staging
+   * the same id again replaces it, so a retried task neither duplicates nor leaves gaps). Posts the store
+   * would refuse come back in `rejected`, as from indexPosts.
+   */
+  stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome>;
+  /**
+   * Makes every post staged under `importId` stored and searchable (inserting or replacing by id), then
+   * forgets the staging; returns once all of it is searchable. Idempotent: run again, it finishes the job.
+   */
+  commitStaged(importId: string): Promise<{ committed: number }>;
+  /** Forgets every post staged under `importId`; none of them ever becomes searchable. */
+  discardStaged(importId: string): Promise<void>;
+}
+
 export interface RejectedPost {
   id: string;
   reason: string;

@@ -9,7 +9,7 @@ import type {
   Mailer,
   ObjectStore,
   PushChannel,
-  SearchSource,
+  StagingSearchSource,
   VirusScanner,
 } from '../core/ports';
 import type { TokenVerifier } from './auth';
@@ -23,7 +23,7 @@ import { required, type PortBuilder } from './ports/port';
  */
 export interface Deps {
   config: Config;
-  search: SearchSource;
+  search: StagingSearchSource;
   objects: ObjectStore;
   mailer: Mailer;
   push: PushChannel;

@@ -3,7 +3,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { Transient } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
-import type { IndexOutcome, RejectedPost, SearchPage, SearchSource } from '../../core/ports';
+import type { IndexOutcome, RejectedPost, SearchPage, StagingSearchSource } from '../../core/ports';
 import { dateBoundsOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
 
 /**
@@ -47,6 +47,24 @@ export const POSTS_INDEX_DEFINITION = {
     },
   },
 } as const;
+
+/**
+ * Where imports stage their posts until they commit: an index of its own (never behind the alias, so no
+ * search or scan sees it), with the posts' mapping plus the staging import's id. Each staged document's
+ * `_id` is `<importId>/<postId>`: staging a post again replaces it.
+ */
+export const stagingIndexOf = (alias: string): string => `${alias}-staging-v${POSTS_INDEX_VERSION}`;
+
+export const STAGING_INDEX_DEFINITION = {
+  settings: POSTS_INDEX_DEFINITION.settings,
+  mappings: {
+    ...POSTS_INDEX_DEFINITION.mappings,
+    properties: { ...POSTS_INDEX_DEFINITION.mappings.properties, importId: { type: 'keyword' } },
+  },
+} as const;
+
+const stagedIdOf = (importId: string, postId: string): string => `${importId}/${postId}`;
+const stagedQueryOf = (importId: string) => ({ bool: { filter: [{ term: { importId } }] } });
 
 /** The create-index body: the definition plus the alias, created atomically with the index. */
 export const createIndexBody = (alias: string): Record<string, unknown> => ({
@@ -196,7 +214,7 @@ export const DEFAULT_BULK_LIMITS: BulkLimits = { maxBytes: 5 * 1024 * 1024, maxI
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class OpenSearchSource implements SearchSource {
+export class OpenSearchSource implements StagingSearchSource {
   private readonly bulkLimits: BulkLimits;
 
   /** `alias`: the name Ferry reads and writes through (OPENSEARCH_INDEX, `posts`); the index is `<alias>-v<N>`. */
@@ -213,11 +231,19 @@ export class OpenSearchSource implements SearchSource {
    * race: a concurrent creator's 400 resource_already_exists_exception counts as success.
    */
   async ensureIndex(): Promise<'created' | 'exists'> {
-    const index = versionedIndexOf(this.alias);
+    return this.createIndexUnlessExists(versionedIndexOf(this.alias), createIndexBody(this.alias));
+  }
+
+  /** The staging index (stagingIndexOf), the same way: HEAD, then PUT when it is missing. */
+  async ensureStagingIndex(): Promise<'created' | 'exists'> {
+    return this.createIndexUnlessExists(stagingIndexOf(this.alias), structuredClone(STAGING_INDEX_DEFINITION));
+  }
+
+  private async createIndexUnlessExists(index: string, body: Record<string, unknown>): Promise<'created' | 'exists'> {
     const { body: exists } = await call(() => this.client.indices.exists({ index }));
     if (exists) return 'exists';
     try {
-      await this.client.indices.create({ index, body: createIndexBody(this.alias) });
+      await this.client.indices.create({ index, body });
       return 'created';
     } catch (error) {
       if (statusOf(error) === 400 && errorBodyOf(error).includes('resource_already_exists_exception')) return 'exists';
@@ -304,20 +330,94 @@ export class OpenSearchSource implements SearchSource {
    */
   async indexPosts(posts: Post[], options: { refresh?: boolean } = {}): Promise<IndexOutcome> {
     const rejected: RejectedPost[] = [];
-    const batches = this.bulkBatchesOf(posts);
+    const batches = this.bulkBatchesOf(posts, (post) => ({ _index: this.alias, _id: post.id }), documentOf);
     for (const [index, batch] of batches.entries()) {
       await this.sendBulk(batch, options.refresh === true && index === batches.length - 1, rejected);
     }
     return { rejected };
   }
 
-  private bulkBatchesOf(posts: Post[]): BulkItem[][] {
+  /** POST /<alias>/_mget with the ids (words are not in `_source`, so the posts come back as indexed). */
+  async postsById(ids: readonly string[]): Promise<Map<string, Post>> {
+    const found = new Map<string, Post>();
+    if (ids.length === 0) return found;
+    const { body } = await call(() => this.client.mget({ index: this.alias, body: { ids: [...ids] } }));
+    for (const doc of (body as unknown as { docs: Array<Hit & { found?: boolean }> }).docs) {
+      if (doc.found) found.set(String(doc._id), postOf(doc));
+    }
+    return found;
+  }
+
+  /** Bulk into the staging index, as indexPosts does into the alias (same limits, retries and refusals). */
+  async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
+    const rejected: RejectedPost[] = [];
+    const index = stagingIndexOf(this.alias);
+    const batches = this.bulkBatchesOf(
+      posts,
+      (post) => ({ _index: index, _id: stagedIdOf(importId, post.id) }),
+      (post) => ({ ...documentOf(post), importId }),
+    );
+    for (const batch of batches) await this.sendBulk(batch, false, rejected);
+    return { rejected };
+  }
+
+  /**
+   * Reads the import's staged posts (POST /<staging>/_search, search_after on the newest-first key, unique
+   * within an import), bulk-indexes them through the alias (the last request with refresh=wait_for), then
+   * deletes them from staging (POST /<staging>/_delete_by_query). Run again after a failure, it indexes the
+   * same posts by id again: no duplicates. OpenSearch has no multi-document transaction, so the posts become
+   * searchable at the refreshes of this commit, not all at one instant; nothing is searchable before it.
+   */
+  async commitStaged(importId: string): Promise<{ committed: number }> {
+    const index = stagingIndexOf(this.alias);
+    const query = stagedQueryOf(importId);
+    const size = this.bulkLimits.maxItems;
+    let committed = 0;
+    let held: Post[] | undefined;
+    let searchAfter: unknown[] | undefined;
+    for (;;) {
+      const { body } = await call(() =>
+        this.client.search({
+          index,
+          body: { query, sort: NEWEST_FIRST_SORT, size, track_total_hits: false, ...(searchAfter ? { search_after: searchAfter } : {}) },
+        } as Parameters<Client['search']>[0]),
+      );
+      const hits = (body as unknown as SearchBody).hits.hits;
+      if (hits.length === 0) break;
+      if (held) committed += await this.commitBatch(held, false);
+      held = hits.map(postOf);
+      if (hits.length < size) break;
+      searchAfter = hits[hits.length - 1]?.sort;
+    }
+    if (held) committed += await this.commitBatch(held, true);
+    await this.discardStaged(importId);
+    return { committed };
+  }
+
+  private async commitBatch(posts: Post[], last: boolean): Promise<number> {
+    const { rejected } = await this.indexPosts(posts, { refresh: last });
+    // Staging took the same mapping, so a refusal here is not the row's fault: fail (and retry) the commit.
+    if (rejected.length > 0) throw new Error(`OpenSearch refused ${rejected.length} staged posts on commit: ${rejected[0]?.reason}`);
+    return posts.length;
+  }
+
+  async discardStaged(importId: string): Promise<void> {
+    await call(() =>
+      this.client.deleteByQuery({ index: stagingIndexOf(this.alias), refresh: true, body: { query: stagedQueryOf(importId) } }),
+    );
+  }
+
+  private bulkBatchesOf(
+    posts: Post[],
+    actionOf: (post: Post) => { _index: string; _id: string },
+    docOf: (post: Post) => Record<string, unknown>,
+  ): BulkItem[][] {
     const { maxBytes, maxItems } = this.bulkLimits;
     const batches: BulkItem[][] = [];
     let batch: BulkItem[] = [];
     let bytes = 0;
     for (const post of posts) {
-      const lines: [string, string] = [JSON.stringify({ index: { _index: this.alias, _id: post.id } }), JSON.stringify(documentOf(post))];
+      const lines: [string, string] = [JSON.stringify({ index: actionOf(post) }), JSON.stringify(docOf(post))];
       const size = Buffer.byteLength(lines[0]) + Buffer.byteLength(lines[1]) + 2;
       if (batch.length > 0 && (batch.length >= maxItems || bytes + size > maxBytes)) {
         batches.push(batch);

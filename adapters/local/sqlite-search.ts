@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { InvalidInput } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
-import type { SearchPage, SearchSource } from '../../core/ports';
+import type { SearchPage, StagingSearchSource } from '../../core/ports';
 import type { IndexOutcome } from '../../core/ports';
 import { dateBoundsOf, instantOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
 
@@ -19,7 +19,9 @@ import { dateBoundsOf, instantOf, offsetOf, postWordsOf, queryWords, requiredTag
  *   Unicode 6.1 and split words differently from OpenSearch);
  * - `post_tags` (tag, post) answers "has all these tags" with one index probe per tag. indexPosts keeps
  *   both in step with `posts` — only through this class: triggers did the same 3× slower on bulk loads;
- * - indexes on (created_ms, id) and (user_id, created_ms, id) serve newest-first pages and keyset scans.
+ * - indexes on (created_ms, id) and (user_id, created_ms, id) serve newest-first pages and keyset scans;
+ * - `staged_posts` holds an import's posts until commitStaged moves them into `posts` in one transaction:
+ *   no reader ever sees part of an import (searches and scans read only `posts`).
  */
 
 /** 2: words in `post_words` instead of the FTS5 index `posts_fts` of version 1 (migrated on open). */
@@ -45,6 +47,16 @@ CREATE TABLE IF NOT EXISTS post_tags (
 ) WITHOUT ROWID;
 
 CREATE VIRTUAL TABLE IF NOT EXISTS post_words USING fts5(words, content = '', tokenize = 'ascii');
+
+CREATE TABLE IF NOT EXISTS staged_posts (
+  import_id    TEXT NOT NULL,
+  id           TEXT NOT NULL,
+  user_id      TEXT NOT NULL,
+  date_created TEXT NOT NULL,
+  content      TEXT NOT NULL,
+  tags         TEXT NOT NULL,
+  PRIMARY KEY (import_id, id)
+) WITHOUT ROWID;
 
 `;
 
@@ -140,10 +152,10 @@ function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?:
   return { where: clauses.length > 0 ? clauses.join(' AND ') : '1', params };
 }
 
-export class SqliteSearchSource implements SearchSource {
+export class SqliteSearchSource implements StagingSearchSource {
   private readonly db: DatabaseSync;
   private readonly writes: Record<
-    'existing' | 'insert' | 'update' | 'wordsInsert' | 'wordsDelete' | 'tagInsert' | 'tagDelete',
+    'existing' | 'insert' | 'update' | 'wordsInsert' | 'wordsDelete' | 'tagInsert' | 'tagDelete' | 'byId' | 'stage' | 'staged' | 'unstage',
     StatementSync
   >;
   private readonly statements = new Map<string, StatementSync>();
@@ -179,7 +191,12 @@ export class SqliteSearchSource implements SearchSource {
       wordsDelete: prepare("INSERT INTO post_words (post_words, rowid, words) VALUES ('delete', ?, ?)"),
       tagInsert: prepare('INSERT OR IGNORE INTO post_tags (tag, post_rowid) VALUES (?, ?)'),
       tagDelete: prepare('DELETE FROM post_tags WHERE tag = ? AND post_rowid = ?'),
+      byId: prepare(`SELECT ${COLUMNS} FROM posts p WHERE p.id = ?`),
+      stage: prepare('INSERT OR REPLACE INTO staged_posts (import_id, id, user_id, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?)'),
+      staged: prepare('SELECT id, user_id, date_created, content, tags FROM staged_posts WHERE import_id = ?'),
+      unstage: prepare('DELETE FROM staged_posts WHERE import_id = ?'),
     };
+    this.writes.staged.setReturnArrays(true);
   }
 
   /** Version 1 kept words in an FTS5 index: recompute them into `post_words` (inside the open transaction). */
@@ -265,6 +282,56 @@ export class SqliteSearchSource implements SearchSource {
     }
     // Committed means searchable: nothing to refresh.
     return { rejected: [] };
+  }
+
+  async postsById(ids: readonly string[]): Promise<Map<string, Post>> {
+    const found = new Map<string, Post>();
+    for (const id of ids) {
+      const row = this.writes.byId.get(id) as PostRow | undefined;
+      if (row) found.set(row.id, postOf(row));
+    }
+    return found;
+  }
+
+  /** One transaction per call; a date the store cannot order by is refused here, as indexPosts would. */
+  async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
+    if (posts.length === 0) return { rejected: [] };
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const post of posts) {
+        if (Number.isNaN(instantOf(post.dateCreated))) {
+          throw new InvalidInput(`post ${post.id}: dateCreated is not an ISO 8601 date-time`, 'dateCreated');
+        }
+        this.writes.stage.run(importId, post.id, post.userId, post.dateCreated, post.content, JSON.stringify(post.tags));
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    return { rejected: [] };
+  }
+
+  /** One transaction: the whole import becomes searchable at its COMMIT, or (on any error) none of it. */
+  async commitStaged(importId: string): Promise<{ committed: number }> {
+    let committed = 0;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const row of this.writes.staged.iterate(importId) as Iterable<[string, string, string, string, string]>) {
+        this.upsertPost({ id: row[0], userId: row[1], dateCreated: row[2], content: row[3], tags: JSON.parse(row[4]) as string[] });
+        committed++;
+      }
+      this.writes.unstage.run(importId);
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    return { committed };
+  }
+
+  async discardStaged(importId: string): Promise<void> {
+    this.writes.unstage.run(importId);
   }
 
   /** Inserts or replaces one post with its word and tag entries (inside the caller's transaction). */

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { TAG_SEPARATOR, csvField, csvLine, neutraliseFormula } from '../csv';
-import { POST_COLUMNS, type Post, type PostColumn } from '../model';
+import { POST_COLUMNS, utcDateOf, type Post, type PostColumn } from '../model';
 
 /** The export's CSV: a header row of the chosen columns, then one record per post (core/csv.ts writes them). */
 
@@ -9,8 +9,11 @@ export function exportColumns(columns?: readonly PostColumn[]): PostColumn[] {
   return columns && columns.length > 0 ? [...columns] : [...POST_COLUMNS];
 }
 
+/** Dates always in UTC `Z` (utcDateOf), whatever offset a post was stored with. */
 const cellOf = (post: Post, column: PostColumn): string =>
-  neutraliseFormula(column === 'tags' ? post.tags.join(TAG_SEPARATOR) : post[column]);
+  neutraliseFormula(
+    column === 'tags' ? post.tags.join(TAG_SEPARATOR) : column === 'dateCreated' ? utcDateOf(post.dateCreated) : post[column],
+  );
 
 /** The CSV record of one post, without building its cells as an array first. */
 const csvLineOfPost = (post: Post, columns: readonly PostColumn[]): string => {

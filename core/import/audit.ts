@@ -6,7 +6,7 @@ export function importAuditEntry(
   record: ImportRecord,
   outcome: AuditOutcome,
   at: Date,
-  details: { executionArn?: string; rowCount?: number; error?: string } = {},
+  details: { executionArn?: string; rowCount?: number; onBehalfRows?: number; error?: string } = {},
 ): AuditEntry {
   const executionArn = details.executionArn ?? record.executionArn;
   return {
@@ -17,6 +17,7 @@ export function importAuditEntry(
     username: record.owner.username,
     delivery: record.delivery,
     ...(details.rowCount !== undefined ? { rowCount: details.rowCount } : {}),
+    ...(details.onBehalfRows ? { onBehalfRows: details.onBehalfRows } : {}),
     outcome,
     ...(details.error !== undefined ? { error: details.error.slice(0, 1000) } : {}),
     requestedAt: record.createdAt,

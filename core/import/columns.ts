@@ -1,7 +1,10 @@
 import { POST_COLUMNS, type PostColumn } from '../model';
 
-/** Columns an import file must have; `id` and `tags` may be left out (ids are assigned per row, tags default to none). */
-export const REQUIRED_IMPORT_COLUMNS = ['userId', 'dateCreated', 'content'] as const satisfies readonly PostColumn[];
+/**
+ * Columns an import file must have; `id`, `userId` and `tags` may be left out (ids are then assigned per
+ * row, the uploader is the author, tags default to none).
+ */
+export const REQUIRED_IMPORT_COLUMNS = ['dateCreated', 'content'] as const satisfies readonly PostColumn[];
 
 /** The columns an error report adds to the file's own; a report fixed and uploaded again imports, ignoring them. */
 export const REPORT_COLUMNS = ['line', 'error'] as const;

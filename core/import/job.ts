@@ -1,4 +1,4 @@
-import type { DeliveryType, User } from '../model';
+import { isAdmin, type DeliveryType, type User } from '../model';
 import type { ImportConfig } from './config';
 import type { ImportOwner, ImportRecord } from './records';
 
@@ -25,7 +25,12 @@ export interface FileTaskInput {
   executionArn: string;
 }
 
-export const ownerOf = (user: User): ImportOwner => ({ userId: user.userId, username: user.username, email: user.email });
+export const ownerOf = (user: User): ImportOwner => ({
+  userId: user.userId,
+  username: user.username,
+  email: user.email,
+  ...(isAdmin(user) ? { admin: true } : {}),
+});
 
 /** The job for uploaded records (one, or every file of a batch). Deterministic, so a second start sends the same input. */
 export function importJobOf(records: ImportRecord[], config: Pick<ImportConfig, 'importMapConcurrency'>): ImportJob {

@@ -57,8 +57,8 @@ const formatDuration = (seconds: number): string =>
 export const UPLOAD_CHANGED_REASON =
   'The file changed after it was uploaded, so nothing from the new bytes was imported. Please start a new import to upload it again.';
 
-export const unreadableReason = (problem: string, rowsImported: number): string =>
-  `The file stopped being readable part-way (${problem}); the ${rowsImported} valid rows before that point were imported.`;
+export const unreadableReason = (problem: string): string =>
+  `The file stopped being readable part-way (${problem}); nothing was imported. Fix the file and upload it again.`;
 
 /** "Notify user" by push: the summary and (up to 1,000) files. */
 export const finishedPush = (id: string, job: ImportJob, summary: ImportSummary, records: ImportRecord[]): ImportPushMessage => ({
@@ -145,3 +145,8 @@ export function plainImportFailure(failure: WorkflowFailure): string {
   }
   return 'The import could not be completed because of an unexpected error. The Ferry team has been told.';
 }
+
+/** Authorship: why a member's row is rejected (admins may import on behalf of others). */
+export const foreignUserIdReason = (userId: string, uploader: string): string =>
+  `userId is ${userId}, not yours (${uploader}): you can import only your own posts`;
+export const foreignPostReason = (id: string): string => `id ${id} belongs to another user's post: you can update only your own posts`;

@@ -35,6 +35,18 @@ export interface ImportOwner {
   userId: string;
   username: string;
   email: string;
+  /** An admin uploaded it: rows may name other authors (on-behalf imports). Members write only their own posts. */
+  admin?: boolean;
+}
+
+/** How the rows of a file ended; `rowsImported` of the record is created + updated + unchanged. */
+export interface ImportRowCounts {
+  rowsCreated: number;
+  rowsUpdated: number;
+  rowsUnchanged: number;
+  rowsRejected: number;
+  /** Rows an admin wrote under another user's id. */
+  onBehalfRows: number;
 }
 
 export interface ImportUpload {
@@ -94,7 +106,16 @@ export interface ImportRecord {
   /** While NEEDS_MAPPING: the token that resumes the waiting execution. Never shown to the user. */
   mappingTaskToken?: string;
   rowsImported?: number;
+  rowsCreated?: number;
+  rowsUpdated?: number;
+  rowsUnchanged?: number;
   rowsRejected?: number;
+  onBehalfRows?: number;
+  /**
+   * Set once every valid row is staged (and the error report written): the counts, so a retry after that
+   * point only finishes the commit instead of counting rows it committed itself as unchanged.
+   */
+  staged?: ImportRowCounts;
   /** In the permanent bucket. */
   errorReportKey?: string;
   /** Where the original lives after a successful import (permanent bucket). */
@@ -122,7 +143,12 @@ export type ImportChange = Partial<
     | 'mapping'
     | 'mappingTaskToken'
     | 'rowsImported'
+    | 'rowsCreated'
+    | 'rowsUpdated'
+    | 'rowsUnchanged'
     | 'rowsRejected'
+    | 'onBehalfRows'
+    | 'staged'
     | 'errorReportKey'
     | 'permanentKey'
     | 'quarantine'

@@ -3,7 +3,7 @@ import { parse, type CsvError, type Options } from 'csv-parse';
 import * as z from 'zod';
 import { InvalidInput } from '../errors';
 import { PostSchema, type Post, type PostColumn } from '../model';
-import { TAG_SEPARATOR } from '../csv';
+import { TAG_SEPARATOR, restoreFormula } from '../csv';
 import { headerProblem } from './columns';
 import { decoderFor, type TextEncoding } from './encoding';
 import type { Delimiter } from './format';
@@ -13,10 +13,12 @@ import { Utf8Validator } from './utf8';
 /**
  * Reading an import file into posts.
  *
- * Ids: a post's id is `<importId>-<rowNumber>`, never taken from the file, so re-running the same import
- * (a retry, a redrive) overwrites instead of duplicating. An `id` column or field in the file is accepted
- * and ignored: it is the source system's id, and Ferry has no place for it (Post has no such field); an
- * import adds posts, it does not update existing ones by their old id.
+ * Ids: a row with an `id` (column or field, not empty) keeps it, so importing a file again updates the
+ * same posts instead of adding copies (the import task decides created / updated / unchanged). A row
+ * without one gets `<importId>-<rowNumber>`, so re-running the same import (a retry, a redrive) overwrites
+ * instead of duplicating. A row without a `userId` is the uploader's (`defaultUserId`). CSV cells have the
+ * export's formula guard reversed (restoreFormula); dates are kept as written (any ISO 8601 offset; the
+ * export writes them in UTC), so an export imported again gives back the same posts.
  *
  * Row numbers count data records from 1: the CSV header and blank lines are not rows; a CSV record
  * spanning several lines (quoted newlines) is one row. A rejected row also carries its `line` as a
@@ -34,6 +36,8 @@ export type RowFormat = 'csv' | 'ndjson';
 export interface ReadImportRowsOptions {
   importId: string;
   format: RowFormat;
+  /** The author of rows without a userId: the uploader. */
+  defaultUserId: string;
   /** Posts per yielded batch (and at most this many rejected rows). Default 500. */
   batchSize?: number;
   /** Longest record accepted, in bytes (CSV: characters). Default 1 MiB; a post's content is at most 100,000 characters. */
@@ -59,14 +63,22 @@ export interface RejectedRow {
 
 export interface ImportBatch {
   posts: Post[];
+  /** Where each post came from: `origins[i]` is the row of `posts[i]`. */
+  origins: Array<Omit<RejectedRow, 'reason'>>;
   rejected: RejectedRow[];
 }
 
-/** What a row must be, apart from its id (assigned by Ferry). Unknown fields are rejected, not dropped. */
-export const ImportRowSchema = PostSchema.omit({ id: true })
-  .extend({ id: z.unknown().optional(), tags: PostSchema.shape.tags.default([]) })
-  .extend({ content: PostSchema.shape.content.refine((content) => content.trim() !== '', { message: 'is empty' }) })
-  .strict();
+/** An empty cell (or JSON null) is a field left out. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
+
+/** What a row must be. `id` and `userId` may be left out (see above). Unknown fields are rejected, not dropped. */
+export const ImportRowSchema = PostSchema.extend({
+  content: PostSchema.shape.content.refine((content) => content.trim() !== '', { message: 'is empty' }),
+  id: optional(z.union([PostSchema.shape.id, z.number().transform(String)])),
+  userId: optional(PostSchema.shape.userId),
+  tags: PostSchema.shape.tags.default([]),
+}).strict();
 
 export const importedPostId = (importId: string, rowNumber: number): string => `${importId}-${rowNumber}`;
 
@@ -89,22 +101,29 @@ export async function* readImportRows(stream: Readable, options: ReadImportRowsO
     options.format === 'csv'
       ? csvRows(chunks, maxRecordBytes, options.delimiter ?? ',', options.mapping)
       : ndjsonRows(chunks, maxRecordBytes);
-  let batch: ImportBatch = { posts: [], rejected: [] };
+  let batch: ImportBatch = { posts: [], origins: [], rejected: [] };
   for await (const rows of source) {
     for (const row of rows) {
-      const outcome = toPost(row, options.importId);
-      if ('post' in outcome) batch.posts.push(outcome.post);
-      else batch.rejected.push(outcome.rejected);
+      const outcome = toPost(row, options);
+      if ('post' in outcome) {
+        batch.posts.push(outcome.post);
+        batch.origins.push({
+          rowNumber: row.rowNumber,
+          raw: row.raw,
+          ...(row.line !== undefined ? { line: row.line } : {}),
+          ...(row.cells ? { cells: row.cells } : {}),
+        });
+      } else batch.rejected.push(outcome.rejected);
       if (batch.posts.length >= batchSize || batch.rejected.length >= batchSize) {
         yield batch;
-        batch = { posts: [], rejected: [] };
+        batch = { posts: [], origins: [], rejected: [] };
       }
     }
   }
   if (batch.posts.length > 0 || batch.rejected.length > 0) yield batch;
 }
 
-function toPost(row: SourceRow, importId: string): { post: Post } | { rejected: RejectedRow } {
+function toPost(row: SourceRow, options: ReadImportRowsOptions): { post: Post } | { rejected: RejectedRow } {
   const reject = (reason: string) => ({
     rejected: {
       rowNumber: row.rowNumber,
@@ -117,8 +136,16 @@ function toPost(row: SourceRow, importId: string): { post: Post } | { rejected: 
   if (row.problem !== undefined) return reject(row.problem);
   const parsed = ImportRowSchema.safeParse(row.value);
   if (!parsed.success) return reject(describeIssues(parsed.error, row.value));
-  const { id: _ignored, ...fields } = parsed.data;
-  return { post: { id: importedPostId(importId, row.rowNumber), ...fields } };
+  const { id, userId, dateCreated, content, tags } = parsed.data;
+  return {
+    post: {
+      id: id ?? importedPostId(options.importId, row.rowNumber),
+      userId: userId ?? options.defaultUserId,
+      dateCreated,
+      content,
+      tags,
+    },
+  };
 }
 
 /** A schema failure in plain words: "content is empty", "dateCreated is not a date: 31/02/2024". */
@@ -344,7 +371,8 @@ function csvRecordToRow(fields: ReadonlyArray<PostColumn | undefined>, record: r
   const row: Record<string, unknown> = {};
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i];
-    if (field !== undefined) row[field] = record[i];
+    const cell = record[i];
+    if (field !== undefined) row[field] = cell === undefined ? undefined : restoreFormula(cell);
   }
   if (typeof row.tags === 'string') {
     row.tags = row.tags.trim() === '' ? [] : row.tags.split(TAG_SEPARATOR).map((tag) => tag.trim());

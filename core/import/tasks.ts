@@ -10,10 +10,11 @@ import type {
   ObjectCondition,
   ObjectStore,
   PushChannel,
-  RejectedPost,
-  SearchSource,
+  ObjectLocation,
+  StagingSearchSource,
   VirusScanner,
 } from '../ports';
+import { utcDateOf, type Post } from '../model';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { importAuditEntry } from './audit';
 import { checksum } from './checksum';
@@ -30,13 +31,15 @@ import {
   quarantineMail,
   quarantineReason,
   expiredReason,
+  foreignPostReason,
+  foreignUserIdReason,
   rejectionReason,
   unreadableReason,
   UPLOAD_CHANGED_REASON,
 } from './messages';
 import { mappingProblem, previewOf } from './mapping';
-import { isFinal, mustGetImport, pinnedUpload, type ImportRecord, type ImportStatus } from './records';
-import { readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
+import { isFinal, mustGetImport, pinnedUpload, type ImportRecord, type ImportRowCounts, type ImportStatus } from './records';
+import { importedPostId, readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
 import type { ScanVerdict } from './scanner';
 import { identifyResourceType, type ResourceVerdict } from '../resource/identify';
 import { resourceQuarantineReason } from '../resource/messages';
@@ -227,16 +230,31 @@ export interface ProcessOutcome extends FileOutcome {
   rowsRejected: number;
 }
 
+type ProcessDeps = {
+  imports: ImportRecords;
+  objects: ObjectStore;
+  search: StagingSearchSource;
+  audit: AuditLog;
+  clock: Clock;
+  config: ImportConfig;
+};
+
+const NO_ROWS: ImportRowCounts = { rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
+const rowsImportedOf = (counts: ImportRowCounts): number => counts.rowsCreated + counts.rowsUpdated + counts.rowsUnchanged;
+
 /**
- * Clean: stream-parse, validate each row, bulk-index the valid ones with ids `<importId>-<rowNumber>` (so a
- * re-run overwrites instead of duplicating), write the rejected rows with their reasons to the error report,
- * then move the original to the permanent bucket. A file that turns unreadable part-way (bad UTF-8, broken
- * quoting) is REJECTED with the rows before that point imported and counted.
+ * Clean: all or nothing, in two steps.
+ * 1. Stage: stream-parse, validate each row, check its authorship, compare it with the post stored under
+ *    its id (created / updated / unchanged), stage the created and updated ones under the import's id
+ *    (invisible to search), and write the rejected rows with their reasons to the error report. A file that
+ *    turns unreadable part-way (bad UTF-8, broken quoting) is REJECTED here with its staging discarded:
+ *    nothing of it was ever searchable. The counts go on the record (`staged`) once staging is complete.
+ * 2. Commit: the staged posts become searchable together (search.commitStaged, idempotent), then the
+ *    original moves to the permanent bucket and the record says SUCCEEDED.
+ * A retry of the task before step 2 restages the same rows under the same ids (no duplicates, no gaps);
+ * after it, it only finishes the commit, with the counts recorded in step 1.
  */
-export async function processImport(
-  deps: { imports: ImportRecords; objects: ObjectStore; search: SearchSource; audit: AuditLog; clock: Clock; config: ImportConfig },
-  input: FileTaskInput & { format: RowFormat },
-): Promise<ProcessOutcome> {
+export async function processImport(deps: ProcessDeps, input: FileTaskInput & { format: RowFormat }): Promise<ProcessOutcome> {
   const record = await mustGetImport(deps.imports, input.importId);
   if (isFinal(record))
     return {
@@ -248,14 +266,43 @@ export async function processImport(
   const permanent = { bucket: deps.config.permanentBucket, key: permanentKeyOf(record) };
   // A retry after the move (but before the record said so) reads the original where it now is.
   const source = (await deps.objects.head(record.upload.bucket, record.upload.key, pinnedUpload(record))) ? record.upload : permanent;
+  const errorReportKey = errorReportKeyOf(record);
+
+  // A dry run checks and validates every row and writes the report and the counts, but stages and commits nothing.
+  const dryRun = record.dryRun === true;
+  let counts = record.staged;
+  if (!counts) {
+    const staged = await stageRows(deps, record, input, source, errorReportKey);
+    if ('unreadable' in staged) {
+      await deps.search.discardStaged(record.importId);
+      return finishProcessing(
+        deps,
+        record,
+        input,
+        { source, permanent, errorReportKey },
+        { ...NO_ROWS, rowsRejected: staged.rowsRejected },
+        staged.unreadable,
+      );
+    }
+    counts = staged.counts;
+    await deps.imports.update(record.importId, { staged: counts }, deps.clock.now());
+  }
+  if (!dryRun) await deps.search.commitStaged(record.importId);
+  return finishProcessing(deps, record, input, { source, permanent, errorReportKey }, counts);
+}
+
+/** Step 1 of processImport: every row staged or in the error report, or the reason the file is unreadable. */
+async function stageRows(
+  deps: ProcessDeps,
+  record: ImportRecord,
+  input: FileTaskInput & { format: RowFormat },
+  source: ObjectLocation,
+  errorReportKey: string,
+): Promise<{ counts: ImportRowCounts } | { unreadable: InvalidInput; rowsRejected: number }> {
   // The permanent copy was pinned when it was made (and no browser can write there).
   const input_ = await deps.objects.getStream(source.bucket, source.key, source === record.upload ? pinnedUpload(record) : {});
-
-  // A dry run checks and validates every row and writes the report, but nothing to the index.
-  const dryRun = record.dryRun === true;
   // The report is written as the file was (its columns, delimiter and encoding), so it can be fixed and uploaded again.
   const report = new ErrorReportWriter(input.format === 'csv' ? record : { encoding: record.encoding });
-  const errorReportKey = errorReportKeyOf(record);
   const reportWritten = deps.objects
     .putStream(deps.config.permanentBucket, errorReportKey, report.stream, {
       contentType: report.contentType,
@@ -268,34 +315,25 @@ export async function processImport(
       throw error;
     });
 
-  let rowsImported = 0;
+  const counts = { ...NO_ROWS };
   let unreadable: InvalidInput | undefined;
-  // One batch is held back so the last one is indexed with `refresh`: "succeeded" then means searchable.
-  let held: ImportBatch | undefined;
-  const indexBatch = async (batch: ImportBatch, last: boolean): Promise<void> => {
-    const { rejected } =
-      batch.posts.length > 0 && !dryRun ? await deps.search.indexPosts(batch.posts, { refresh: last }) : { rejected: [] };
-    rowsImported += batch.posts.length - rejected.length;
-    await report.write(withStoreRejections(batch, rejected));
-  };
   try {
     try {
       for await (const batch of readImportRows(input_, {
         importId: record.importId,
         format: input.format,
+        defaultUserId: record.owner.userId,
         batchSize: IMPORT_INDEX_BATCH,
         ...(record.encoding ? { encoding: record.encoding } : {}),
         ...(record.delimiter ? { delimiter: record.delimiter } : {}),
         ...(record.mapping ? { mapping: record.mapping } : {}),
       })) {
-        if (held) await indexBatch(held, false);
-        held = batch;
+        await report.write(await stageBatch(deps.search, record, batch, counts, record.dryRun === true));
       }
     } catch (error) {
       if (!(error instanceof InvalidInput && error.field === 'file')) throw error;
       unreadable = error;
     }
-    if (held) await indexBatch(held, true);
   } catch (error) {
     report.stream.destroy();
     await reportWritten.catch(() => undefined);
@@ -303,19 +341,105 @@ export async function processImport(
   }
   report.end();
   await reportWritten;
-  const rowsRejected = report.rowCount;
+  counts.rowsRejected = report.rowCount;
+  return unreadable ? { unreadable, rowsRejected: report.rowCount } : { counts };
+}
 
-  if (source === record.upload) await moveObject(deps.objects, record.upload, permanent, pinnedUpload(record));
+/**
+ * One batch: authorship (a member writes only posts that are theirs, by userId and by the stored post's
+ * owner; an admin may write anyone's), then created / updated / unchanged against the stored posts; the
+ * created and updated posts are staged. Returns the batch's rejected rows (with the store's refusals).
+ */
+async function stageBatch(
+  search: StagingSearchSource,
+  record: ImportRecord,
+  batch: ImportBatch,
+  counts: ImportRowCounts,
+  dryRun: boolean,
+): Promise<RejectedRow[]> {
+  const { owner } = record;
+  // Generated ids (`<importId>-<row>`) are never stored before the commit: only ids from the file are looked up.
+  const fromFile = batch.posts.filter((post, i) => post.id !== importedPostId(record.importId, batch.origins[i]?.rowNumber ?? 0));
+  const stored = fromFile.length > 0 ? await search.postsById(fromFile.map((post) => post.id)) : new Map<string, Post>();
+  const rejected = [...batch.rejected];
+  const toStage: Array<{ post: Post; origin: Omit<RejectedRow, 'reason'>; kind: 'rowsCreated' | 'rowsUpdated'; onBehalf: boolean }> = [];
+  for (const [i, post] of batch.posts.entries()) {
+    const origin = batch.origins[i] ?? { rowNumber: 0, raw: '' };
+    const existing = stored.get(post.id);
+    const refusal = owner.admin
+      ? undefined
+      : post.userId !== owner.userId
+        ? foreignUserIdReason(post.userId, owner.userId)
+        : existing && existing.userId !== owner.userId
+          ? foreignPostReason(post.id)
+          : undefined;
+    if (refusal !== undefined) {
+      rejected.push({ ...origin, reason: refusal });
+      continue;
+    }
+    const onBehalf = post.userId !== owner.userId;
+    if (existing && samePost(existing, post)) {
+      counts.rowsUnchanged++;
+      if (onBehalf) counts.onBehalfRows++;
+      continue;
+    }
+    toStage.push({ post, origin, kind: existing ? 'rowsUpdated' : 'rowsCreated', onBehalf });
+  }
+  const refused =
+    toStage.length > 0 && !dryRun
+      ? (
+          await search.stagePosts(
+            record.importId,
+            toStage.map(({ post }) => post),
+          )
+        ).rejected
+      : [];
+  const reasons = new Map(refused.map(({ id, reason }) => [id, reason]));
+  for (const { post, origin, kind, onBehalf } of toStage) {
+    const reason = reasons.get(post.id);
+    if (reason !== undefined) {
+      rejected.push({ ...origin, reason });
+      continue;
+    }
+    counts[kind]++;
+    if (onBehalf) counts.onBehalfRows++;
+  }
+  return rejected.sort((a, b) => a.rowNumber - b.rowNumber);
+}
+
+/** The same post as stored: same author, instant, content and tags (a date's notation may differ). */
+const samePost = (a: Post, b: Post): boolean =>
+  a.userId === b.userId &&
+  a.content === b.content &&
+  utcDateOf(a.dateCreated) === utcDateOf(b.dateCreated) &&
+  a.tags.length === b.tags.length &&
+  a.tags.every((tag, i) => tag === b.tags[i]);
+
+/** Moves the original to the permanent bucket and records the outcome: SUCCEEDED, or REJECTED with nothing imported. */
+async function finishProcessing(
+  deps: ProcessDeps,
+  record: ImportRecord,
+  input: FileTaskInput,
+  where: { source: ObjectLocation; permanent: ObjectLocation; errorReportKey: string },
+  counts: ImportRowCounts,
+  unreadable?: InvalidInput,
+): Promise<ProcessOutcome> {
+  if (where.source === record.upload) await moveObject(deps.objects, record.upload, where.permanent, pinnedUpload(record));
   const at = deps.clock.now();
-  const reason = unreadable ? unreadableReason(unreadable.message, rowsImported) : undefined;
+  const reason = unreadable ? unreadableReason(unreadable.message) : undefined;
+  const rowsImported = rowsImportedOf(counts);
   const updated = await deps.imports.update(
     record.importId,
     {
       status: unreadable ? 'REJECTED' : 'SUCCEEDED',
       rowsImported,
-      rowsRejected,
-      errorReportKey,
-      permanentKey: permanent.key,
+      rowsCreated: counts.rowsCreated,
+      rowsUpdated: counts.rowsUpdated,
+      rowsUnchanged: counts.rowsUnchanged,
+      rowsRejected: counts.rowsRejected,
+      ...(counts.onBehalfRows > 0 ? { onBehalfRows: counts.onBehalfRows } : {}),
+      errorReportKey: where.errorReportKey,
+      permanentKey: where.permanent.key,
       ...(reason ? { reason } : {}),
       finishedAt: at.toISOString(),
     },
@@ -325,24 +449,11 @@ export async function processImport(
     importAuditEntry(updated, unreadable ? 'REJECTED' : 'SUCCEEDED', at, {
       executionArn: input.executionArn,
       rowCount: rowsImported,
+      onBehalfRows: counts.onBehalfRows,
       ...(reason ? { error: reason } : {}),
     }),
   );
-  return { importId: record.importId, status: updated.status, rowsImported, rowsRejected };
-}
-
-/**
- * The batch's rejected rows plus the posts the search store refused (with its reason), in row order. A refused
- * post's row number is the suffix of its id (importedPostId); its raw cell is the post as Ferry read it.
- */
-function withStoreRejections(batch: ImportBatch, refused: readonly RejectedPost[]): RejectedRow[] {
-  if (refused.length === 0) return batch.rejected;
-  const posts = new Map(batch.posts.map((post) => [post.id, post]));
-  const rows = refused.map(({ id, reason }) => {
-    const { id: _id, ...row } = posts.get(id) ?? { id };
-    return { rowNumber: Number(id.slice(id.lastIndexOf('-') + 1)), reason, raw: JSON.stringify(row) };
-  });
-  return [...batch.rejected, ...rows].sort((a, b) => a.rowNumber - b.rowNumber);
+  return { importId: record.importId, status: updated.status, rowsImported, rowsRejected: counts.rowsRejected };
 }
 
 /** Copy then delete; when a retry finds the source already gone, the copy must be there. Only the pinned source is copied. */

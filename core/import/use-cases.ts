@@ -344,6 +344,15 @@ async function statusView(
   record: ImportRecord,
 ): Promise<ImportStatusView> {
   const errorReportUrl = await presignErrorReport(deps, record);
+  // A file that ended any other way than SUCCEEDED had nothing of it committed: say so, not "unknown".
+  const none = record.status === 'FAILED' || record.status === 'REJECTED' || record.status === 'QUARANTINED' ? 0 : undefined;
+  const count = (value: number | undefined) => value ?? none;
+  const rows = {
+    rowsImported: count(record.rowsImported),
+    rowsCreated: count(record.rowsCreated),
+    rowsUpdated: count(record.rowsUpdated),
+    rowsUnchanged: count(record.rowsUnchanged),
+  };
   return {
     importId: record.importId,
     fileName: record.fileName,
@@ -351,7 +360,7 @@ async function statusView(
     checks: record.checks,
     ...(record.encoding ? { encoding: record.encoding } : {}),
     ...(record.delimiter ? { delimiter: record.delimiter } : {}),
-    ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
+    ...Object.fromEntries(Object.entries(rows).filter(([, value]) => value !== undefined)),
     ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
     ...(errorReportUrl ? { errorReportUrl } : {}),
     ...(record.status === 'NEEDS_MAPPING' && record.preview ? { preview: record.preview } : {}),

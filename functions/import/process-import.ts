@@ -11,7 +11,7 @@ import { task } from '../task';
 
 type ProcessEvent = FileTaskInput & { format: RowFormat };
 
-/** "Import valid rows": parse, validate, bulk-index, error report, original to the permanent bucket. */
+/** "Import valid rows": parse, validate, stage, error report, commit, original to the permanent bucket. */
 export const makeHandler = (deps: Parameters<typeof processImport>[0]) =>
   task(
     'Import valid rows',

@@ -1,17 +1,21 @@
 import { pathToFileURL } from 'node:url';
-import { OpenSearchSource, createOpenSearchClient, versionedIndexOf } from '../../adapters/aws/opensearch-search';
+import { OpenSearchSource, createOpenSearchClient, stagingIndexOf, versionedIndexOf } from '../../adapters/aws/opensearch-search';
 
 /**
  * `npm run search:init`: creates the versioned posts index (strict mapping) with its alias, unless it exists.
  * Run once per stage after the search stack and before the first import (infra/aws/README.md, deploy order);
- * running it again does nothing. It sends exactly HEAD /<alias>-v<N> and, when that is 404, PUT /<alias>-v<N>
+ * running it again does nothing. It sends exactly HEAD /<alias>-v<N> and, when that is 404, PUT /<alias>-v<N>,
+ * then the same for the imports' staging index <alias>-staging-v<N>
  * (IAM: infra/aws/search-init-policy.json; OpenSearch role: `ferry_search_init` in opensearch-security.json).
  *
  *   OPENSEARCH_URL=https://<endpoint> [OPENSEARCH_INDEX=posts] AWS_REGION=<region> npm run search:init
  */
 export async function initSearchIndex(url: string, alias: string, region: string): Promise<string> {
-  const outcome = await new OpenSearchSource(createOpenSearchClient(url, region), alias).ensureIndex();
-  return `${versionedIndexOf(alias)} (alias ${alias}): ${outcome === 'created' ? 'created' : 'already there'}`;
+  const source = new OpenSearchSource(createOpenSearchClient(url, region), alias);
+  const outcome = await source.ensureIndex();
+  const staging = await source.ensureStagingIndex();
+  const said = (o: 'created' | 'exists') => (o === 'created' ? 'created' : 'already there');
+  return `${versionedIndexOf(alias)} (alias ${alias}): ${said(outcome)}; ${stagingIndexOf(alias)} (imports' staging): ${said(staging)}`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -6,6 +6,8 @@ import { TAG_SEPARATOR, csvLine, neutraliseFormula } from '../../core/csv';
 import { POST_COLUMNS, type Post, type PostColumn } from '../../core/model';
 import { makePosts } from './fakes';
 import { csvChunks, exportColumns, postsToCsvStream } from '../../core/export/csv';
+import { readImportRows } from '../../core/import/rows';
+import { Readable } from 'node:stream';
 
 /** The cells a post's CSV record should hold, written out plainly as the reference the writer is checked against. */
 const recordOf = (p: Post, columns: readonly PostColumn[]): string[] =>
@@ -28,6 +30,36 @@ const post = (overrides: Partial<Post>): Post => ({
 });
 
 describe('CSV of posts', () => {
+  it('writes every date in UTC with Z and milliseconds, whatever offset the post was stored with', async () => {
+    const rows = parseCsv(
+      await csvOf([
+        post({ id: 'east', dateCreated: '2024-06-01T14:00:00+02:00' }),
+        post({ id: 'west', dateCreated: '2024-06-01T07:30:00-04:30' }),
+      ]),
+    );
+    expect(rows.slice(1).map((row) => row[2])).toEqual(['2024-06-01T12:00:00.000Z', '2024-06-01T12:00:00.000Z']);
+  });
+
+  it('round trip: an export imported gives back the same posts, and exporting them again gives the same bytes', async () => {
+    const posts = [
+      post({ id: 'formula', content: '=SUM(A1:A9) budget', tags: ['+1', 'plain'] }),
+      post({ id: 'signs', content: '-minus, +plus, @at', tags: [] }),
+      post({ id: 'tab', content: '\tindented\r\nsecond line "quoted"' }),
+      post({ id: 'quote', content: "it's 'fine'", tags: ['@home', 'work'] }),
+      post({ id: 'offset', dateCreated: '2024-06-01T12:00:00.000Z', content: 'plain' }),
+    ];
+    const first = await csvOf(posts);
+    const imported: Post[] = [];
+    for await (const batch of readImportRows(Readable.from([Buffer.from(first)]), {
+      importId: 'imp',
+      format: 'csv',
+      defaultUserId: 'nobody',
+    }))
+      imported.push(...batch.posts, ...batch.rejected.map((rejected) => ({ ...post({}), id: `rejected: ${rejected.reason}` })));
+    expect(imported).toEqual(posts);
+    expect(await csvOf(imported)).toBe(first);
+  });
+
   it('starts with a header row of every column in the default order', async () => {
     const rows = parseCsv(await csvOf([post({})]));
     expect(rows[0]).toEqual([...POST_COLUMNS]);
@@ -77,7 +109,9 @@ describe('CSV of posts', () => {
 
   it.each(['=', '+', '-', '@', '\t', '\r'])('prefixes a single quote to a cell starting with %j', async (prefix) => {
     const dangerous = `${prefix}HYPERLINK("http://evil.test")`;
-    const rows = parseCsv(await csvOf([post({ id: `${prefix}1`, userId: `${prefix}u`, content: dangerous, tags: [`${prefix}tag`, 'ok'] })]));
+    const rows = parseCsv(
+      await csvOf([post({ id: `${prefix}1`, userId: `${prefix}u`, content: dangerous, tags: [`${prefix}tag`, 'ok'] })]),
+    );
     expect(rows[1]).toEqual([`'${prefix}1`, `'${prefix}u`, '2024-06-01T12:00:00.000Z', `'${dangerous}`, `'${prefix}tag;ok`]);
   });
 
@@ -143,7 +177,24 @@ describe('CSV of posts', () => {
   });
 
   it('writes byte for byte what csv-stringify writes for awkward cells', () => {
-    const cells = ['', 'plain', 'a,b', 'say "hi"', '"', '""', 'lf\n', '\rcr', 'cr\rlf\n', 'x\r\ny', ',', ' lead', 'trail ', "'=1", 'tab\there', 'Fähre 渡し船 🚢'];
+    const cells = [
+      '',
+      'plain',
+      'a,b',
+      'say "hi"',
+      '"',
+      '""',
+      'lf\n',
+      '\rcr',
+      'cr\rlf\n',
+      'x\r\ny',
+      ',',
+      ' lead',
+      'trail ',
+      "'=1",
+      'tab\there',
+      'Fähre 渡し船 🚢',
+    ];
     const records = cells.map((cell, i) => [cell, String(i), cells[(i + 3) % cells.length] as string]);
     expect(records.map(csvLine).join('')).toBe(stringify(records, { record_delimiter: 'windows', quoted_match: /[\r\n]/ }));
   });

@@ -27,7 +27,7 @@ import type {
   PutObjectOptions,
   UploadedPart,
   SearchPage,
-  SearchSource,
+  StagingSearchSource,
   WorkflowName,
 } from '../../core/ports';
 
@@ -50,7 +50,10 @@ export function makePosts(count: number, start = new Date('2024-06-01T12:00:00.0
   }));
 }
 
-export class InMemorySearchSource implements SearchSource {
+export class InMemorySearchSource implements StagingSearchSource {
+  /** Posts staged per import, invisible to search and scan until committed. */
+  readonly staged = new Map<string, Map<string, Post>>();
+
   /** How many batches scan() has handed out, across calls. */
   batchesServed = 0;
   /** When set, scan() throws this after serving `failAfterBatches` batches. */
@@ -85,6 +88,29 @@ export class InMemorySearchSource implements SearchSource {
     for (const post of posts) byId.set(post.id, post);
     this.posts = [...byId.values()];
     return { rejected: [] };
+  }
+
+  async postsById(ids: readonly string[]): Promise<Map<string, Post>> {
+    const wanted = new Set(ids);
+    return new Map(this.posts.filter((post) => wanted.has(post.id)).map((post) => [post.id, post]));
+  }
+
+  async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
+    const staging = this.staged.get(importId) ?? new Map<string, Post>();
+    for (const post of posts) staging.set(post.id, post);
+    this.staged.set(importId, staging);
+    return { rejected: [] };
+  }
+
+  async commitStaged(importId: string): Promise<{ committed: number }> {
+    const staging = [...(this.staged.get(importId)?.values() ?? [])];
+    await this.indexPosts(staging);
+    this.staged.delete(importId);
+    return { committed: staging.length };
+  }
+
+  async discardStaged(importId: string): Promise<void> {
+    this.staged.delete(importId);
   }
 
   /** A simple stand-in for the real filters: substring q, every tag, exact userId, inclusive date range. */

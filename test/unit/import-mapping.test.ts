@@ -99,6 +99,7 @@ describe('a file whose header does not map by itself', () => {
     const mapping = { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content', Labels: 'tags', Likes: null } as const;
     for await (const batch of readImportRows(Readable.from([Buffer.from(FOREIGN)]), {
       importId: 'imp',
+      defaultUserId: 'uploader',
       format: 'csv',
       delimiter: ';',
       mapping,
@@ -117,6 +118,7 @@ describe('a file whose header does not map by itself', () => {
   it('a mapping that does not fit the header stops the read', async () => {
     const reading = readImportRows(Readable.from([Buffer.from(FOREIGN)]), {
       importId: 'imp',
+      defaultUserId: 'uploader',
       format: 'csv',
       delimiter: ';',
       mapping: { Author: 'userId' },

@@ -15,7 +15,7 @@ import {
 import { plainImportFailure, UPLOAD_CHANGED_REASON } from '../../core/import/messages';
 import { createImport } from '../../core/import/use-cases';
 import { createHash } from 'node:crypto';
-import { alice, etagOf } from './fakes';
+import { alice, bob, etagOf } from './fakes';
 import { OpenSearchSource } from '../../adapters/aws/opensearch-search';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
 import { OpenSearchModel } from './opensearch-model';
@@ -24,11 +24,12 @@ import type { ImportJob } from '../../core/import/job';
 
 const EXECUTION = 'arn:aws:states:us-east-1:1:execution:ferry-import:x';
 const HEADER = 'userId,dateCreated,content,tags';
-const goodRow = (n: number) => `author-${n},2024-01-${String((n % 28) + 1).padStart(2, '0')}T10:00:00Z,post number ${n},ferry;sea`;
+const goodRow = (n: number) => `${alice.userId},2024-01-${String((n % 28) + 1).padStart(2, '0')}T10:00:00Z,post number ${n},ferry;sea`;
 
 /** 20 data rows, every tenth one bad (no valid date). */
 const csvWithBadRows = () =>
-  [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `author-${i},yesterday,bad row ${i},` : goodRow(i)))].join('\n') + '\n';
+  [HEADER, ...Array.from({ length: 20 }, (_, i) => (i % 10 === 4 ? `${alice.userId},yesterday,bad row ${i},` : goodRow(i)))].join('\n') +
+  '\n';
 
 /** An import created for alice and uploaded with `body`. */
 async function uploaded(deps: ImportDeps, body: string | Buffer, extra: Record<string, unknown> = {}) {
@@ -169,7 +170,7 @@ describe('the outcomes', () => {
     );
     expect(deps.search.posts.find((post) => post.id === `${file.importId}-1`)).toEqual({
       id: `${file.importId}-1`,
-      userId: 'author-0',
+      userId: alice.userId,
       dateCreated: '2024-01-01T10:00:00Z',
       content: 'post number 0',
       tags: ['ferry', 'sea'],
@@ -184,13 +185,15 @@ describe('the outcomes', () => {
     const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
     // The record has no detected layout here (no format check ran), so the report is line, error and the raw row.
     expect(report.map((row) => [row.line, row.raw])).toEqual([
-      ['6', 'author-4,yesterday,bad row 4,'],
-      ['16', 'author-14,yesterday,bad row 14,'],
+      ['6', `${alice.userId},yesterday,bad row 4,`],
+      ['16', `${alice.userId},yesterday,bad row 14,`],
     ]);
     expect(report[0]?.error).toMatch(/dateCreated/);
     expect(deps.objects.has(file.upload.bucket, file.upload.key)).toBe(false);
     expect(deps.objects.text('permanent', `imports/${alice.userId}/${file.importId}/original`)).toBe(body);
     expect(deps.audit.entries.get(`import:${file.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 18 });
+    expect(record).toMatchObject({ rowsCreated: 18, rowsUpdated: 0, rowsUnchanged: 0 });
+    expect(deps.search.staged.size).toBe(0);
   });
 
   it('processImport run again (a retry or redrive) duplicates nothing, even after the original moved', async () => {
@@ -213,33 +216,31 @@ describe('the outcomes', () => {
     const model = new OpenSearchModel();
     const search = new OpenSearchSource(clientOn(model.handle), 'posts');
     await search.ensureIndex();
+    await search.ensureStagingIndex();
     // The row schema accepts any number of fraction digits; OpenSearch's date type refuses more than nine.
-    const tooPrecise = 'author-9,2024-01-02T10:00:00.1234567890Z,too precise,ferry';
+    const tooPrecise = `${alice.userId},2024-01-02T10:00:00.1234567890Z,too precise,ferry`;
     const body = [HEADER, goodRow(1), tooPrecise, goodRow(3)].join('\n') + '\n';
     const file = await uploaded(deps, body);
 
     const outcome = await processImport({ ...deps, search }, { ...file.input, format: 'csv' });
 
     expect(outcome).toEqual({ importId: file.importId, status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 1 });
-    expect(model.documents('posts').map((doc) => doc.id)).toEqual([`${file.importId}-1`, `${file.importId}-3`]);
-    expect(model.refreshes).toEqual(['wait_for']);
+    expect(model.documents('posts').map((doc) => doc.id)).toEqual([`${file.importId}-3`, `${file.importId}-1`]);
+    expect(model.documents('posts-staging-v1')).toEqual([]);
+    expect(model.refreshes).toEqual(['wait_for', 'delete_by_query:true']);
     const record = await deps.imports.get(file.importId);
     const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
     expect(report.map((row) => row.line)).toEqual(['3']);
     expect(report[0]?.error).toMatch(/^OpenSearch refused the row: mapper_parsing_exception: failed to parse field \[dateCreated\]/);
-    expect(JSON.parse(report[0]?.raw ?? '')).toEqual({
-      userId: 'author-9',
-      dateCreated: '2024-01-02T10:00:00.1234567890Z',
-      content: 'too precise',
-      tags: ['ferry'],
-    });
+    // The refused row as it was in the file, so it can be fixed and uploaded again.
+    expect(report[0]?.raw).toBe(tooPrecise);
   });
 
   it('processImport reads NDJSON too', async () => {
     const deps = makeImportDeps();
     const lines = [
-      JSON.stringify({ userId: 'u1', dateCreated: '2024-02-01T00:00:00Z', content: 'one', tags: ['a'] }),
-      JSON.stringify({ userId: 'u2', dateCreated: '2024-02-02T00:00:00Z', content: 'two' }),
+      JSON.stringify({ userId: alice.userId, dateCreated: '2024-02-01T00:00:00Z', content: 'one', tags: ['a'] }),
+      JSON.stringify({ dateCreated: '2024-02-02T00:00:00Z', content: 'two' }),
       '{"userId": 3}',
     ];
     const file = await uploaded(deps, `${lines.join('\n')}\n`, { contentType: 'application/x-ndjson' });
@@ -248,14 +249,129 @@ describe('the outcomes', () => {
     expect(deps.search.posts.map((post) => post.content).sort()).toEqual(['one', 'two']);
   });
 
-  it('processImport rejects a file that turns unreadable part-way, keeping the rows before it', async () => {
+  it('processImport rejects a file that turns unreadable part-way with nothing of it searchable or staged', async () => {
     const deps = makeImportDeps();
-    const body = Buffer.concat([Buffer.from(`${HEADER}\n${goodRow(1)}\n`), Buffer.from([0xff, 0xfe, 0x0a])]);
+    // More rows than one staging batch before the unreadable bytes, so some were staged when it stopped.
+    const rows = Array.from({ length: 2500 }, (_, i) => goodRow(i));
+    const body = Buffer.concat([Buffer.from(`${HEADER}\n${rows.join('\n')}\n`), Buffer.from([0xff, 0xfe, 0x0a])]);
     const file = await uploaded(deps, body);
 
     const outcome = await processImport(deps, { ...file.input, format: 'csv' });
-    expect(outcome.status).toBe('REJECTED');
-    expect((await deps.imports.get(file.importId))?.reason).toMatch(/stopped being readable/);
+    expect(outcome).toMatchObject({ status: 'REJECTED', rowsImported: 0 });
+    expect(deps.search.posts).toEqual([]);
+    expect(deps.search.staged.size).toBe(0);
+    const record = await deps.imports.get(file.importId);
+    expect(record?.reason).toMatch(/stopped being readable.*nothing was imported/);
+    expect(record).toMatchObject({ rowsImported: 0, rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 0 });
+  });
+});
+
+describe('upsert by id and authorship', () => {
+  const ID_HEADER = 'id,userId,dateCreated,content,tags';
+  const row = (id: string, content: string, userId = alice.userId) => `${id},${userId},2024-03-01T10:00:00Z,${content},ferry`;
+  const importFile = async (deps: ImportDeps, lines: string[], user = alice) => {
+    const body = [ID_HEADER, ...lines].join('\n') + '\n';
+    const created = await createImport(deps, user, {
+      fileName: 'posts.csv',
+      size: Buffer.byteLength(body),
+      contentType: 'text/csv',
+      type: 'direct',
+    });
+    if (!('importId' in created)) throw new Error('expected one import');
+    const record = await deps.imports.get(created.importId);
+    deps.objects.put(record?.upload.bucket ?? '', record?.upload.key ?? '', body, 'text/csv');
+    await deps.imports.markUploaded(created.importId, deps.clock.now());
+    await processImport(deps, { importId: created.importId, executionArn: EXECUTION, format: 'csv' });
+    return (await deps.imports.get(created.importId))!;
+  };
+  const countsOf = (record: Awaited<ReturnType<typeof importFile>>) => ({
+    rowsImported: record.rowsImported,
+    rowsCreated: record.rowsCreated,
+    rowsUpdated: record.rowsUpdated,
+    rowsUnchanged: record.rowsUnchanged,
+    rowsRejected: record.rowsRejected,
+  });
+  const reportOf = (deps: ImportDeps, record: Awaited<ReturnType<typeof importFile>>) =>
+    parse(deps.objects.text('permanent', record.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
+
+  it('importing the same file again changes nothing; an edited row updates its post, a new id creates one', async () => {
+    const deps = makeImportDeps();
+    const first = await importFile(deps, [row('p-1', 'one'), row('p-2', 'two')]);
+    expect(countsOf(first)).toEqual({ rowsImported: 2, rowsCreated: 2, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 0 });
+
+    const again = await importFile(deps, [row('p-1', 'one'), row('p-2', 'two')]);
+    expect(countsOf(again)).toEqual({ rowsImported: 2, rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 2, rowsRejected: 0 });
+
+    const edited = await importFile(deps, [row('p-1', 'one'), row('p-2', 'two edited'), row('p-3', 'three')]);
+    expect(countsOf(edited)).toEqual({ rowsImported: 3, rowsCreated: 1, rowsUpdated: 1, rowsUnchanged: 1, rowsRejected: 0 });
+    expect(deps.search.posts.map((post) => [post.id, post.content]).sort()).toEqual([
+      ['p-1', 'one'],
+      ['p-2', 'two edited'],
+      ['p-3', 'three'],
+    ]);
+  });
+
+  it('a date written with another offset but the same instant is unchanged', async () => {
+    const deps = makeImportDeps();
+    await importFile(deps, [row('p-1', 'one')]);
+    const shifted = await importFile(deps, [`p-1,${alice.userId},2024-03-01T12:00:00+02:00,one,ferry`]);
+    expect(countsOf(shifted)).toMatchObject({ rowsUnchanged: 1, rowsUpdated: 0 });
+  });
+
+  it("a member's row with another user's userId, or another user's post id, is rejected with the reason", async () => {
+    const deps = makeImportDeps();
+    await importFile(deps, [row('bobs-post', 'by bob', bob.userId)], { ...bob, groups: ['members'] });
+    const record = await importFile(deps, [row('p-1', 'mine'), row('p-2', 'posing as bob', bob.userId), row('bobs-post', 'taken over')]);
+    expect(countsOf(record)).toEqual({ rowsImported: 1, rowsCreated: 1, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 2 });
+    expect(reportOf(deps, record).map((r) => [r.rowNumber, r.reason])).toEqual([
+      ['2', `userId is ${bob.userId}, not yours (${alice.userId}): you can import only your own posts`],
+      ['3', "id bobs-post belongs to another user's post: you can update only your own posts"],
+    ]);
+    expect(deps.search.posts.find((post) => post.id === 'bobs-post')?.content).toBe('by bob');
+  });
+
+  it('an admin may import on behalf of others; the audit entry counts those rows', async () => {
+    const deps = makeImportDeps();
+    const admin = { ...alice, userId: 'user-admin', username: 'admin', groups: ['admin'] };
+    const record = await importFile(
+      deps,
+      [row('p-1', 'for alice'), row('p-2', 'for bob', bob.userId), row('p-3', 'mine', admin.userId)],
+      admin,
+    );
+    expect(countsOf(record)).toMatchObject({ rowsCreated: 3, rowsRejected: 0 });
+    expect(record.onBehalfRows).toBe(2);
+    expect(deps.audit.entries.get(`import:${record.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 3, onBehalfRows: 2 });
+  });
+
+  it('a retry after staging finished only completes the commit, keeping the counts it staged with', async () => {
+    const deps = makeImportDeps();
+    await importFile(deps, [row('p-1', 'one')]);
+    const body = [ID_HEADER, row('p-1', 'one edited'), row('p-2', 'two')].join('\n') + '\n';
+    const file = await uploaded(deps, body);
+    // The task died after recording its staging, before the commit finished: half of it is already stored.
+    await deps.search.stagePosts(file.importId, [
+      { id: 'p-1', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'one edited', tags: ['ferry'] },
+      { id: 'p-2', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'two', tags: ['ferry'] },
+    ]);
+    await deps.search.indexPosts([
+      { id: 'p-2', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'two', tags: ['ferry'] },
+    ]);
+    const staged = { rowsCreated: 1, rowsUpdated: 1, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
+    await deps.imports.update(file.importId, { staged }, deps.clock.now());
+
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2 });
+    expect(countsOf((await deps.imports.get(file.importId))!)).toEqual({
+      rowsImported: 2,
+      rowsCreated: 1,
+      rowsUpdated: 1,
+      rowsUnchanged: 0,
+      rowsRejected: 0,
+    });
+    expect(deps.search.posts.map((post) => [post.id, post.content]).sort()).toEqual([
+      ['p-1', 'one edited'],
+      ['p-2', 'two'],
+    ]);
+    expect(deps.search.staged.size).toBe(0);
   });
 });
 

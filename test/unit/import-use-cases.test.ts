@@ -337,6 +337,27 @@ describe('importStatus', () => {
     expect(status.errorReportUrl).toContain('name=posts-rejected-rows.csv');
   });
 
+  it('shows rows created, updated and unchanged; a file that failed says nothing was imported', async () => {
+    const deps = makeImportDeps();
+    const { importId } = await createOne(deps);
+    await deps.imports.update(
+      importId,
+      { status: 'SUCCEEDED', rowsImported: 6, rowsCreated: 3, rowsUpdated: 2, rowsUnchanged: 1, rowsRejected: 0 },
+      deps.clock.now(),
+    );
+    expect(await importStatus(deps, alice, importId)).toMatchObject({ rowsImported: 6, rowsCreated: 3, rowsUpdated: 2, rowsUnchanged: 1 });
+
+    const failed = (await createOne(deps)).importId;
+    await deps.imports.update(failed, { status: 'FAILED', reason: 'The import could not finish.' }, deps.clock.now());
+    expect(await importStatus(deps, alice, failed)).toMatchObject({
+      status: 'FAILED',
+      rowsImported: 0,
+      rowsCreated: 0,
+      rowsUpdated: 0,
+      rowsUnchanged: 0,
+    });
+  });
+
   it('a batch says when all checks are complete and how each file ended', async () => {
     const deps = makeImportDeps();
     const files = [1, 2].map((n) => ({ fileName: `f${n}.csv`, size: 5, contentType: 'text/csv' }));

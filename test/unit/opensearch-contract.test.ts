@@ -110,6 +110,12 @@ const scenarios: Record<string, (source: OpenSearchSource) => Promise<void>> = {
     expect(await scanAll(source)).toEqual([['imp1-2'], ['imp1-1']]);
   },
   'pit-lost': async (source) => expect(await scanAll(source)).toEqual([['imp1-2'], ['imp1-1']]),
+  'staging-index-create': async (source) => expect(await source.ensureStagingIndex()).toBe('created'),
+  'stage-and-commit': async (source) => {
+    expect(await source.stagePosts('imp1', [A, B])).toEqual({ rejected: [] });
+    expect(await source.commitStaged('imp1')).toEqual({ committed: 2 });
+  },
+  'posts-by-id': async (source) => expect(await source.postsById(['imp1-1', 'imp1-9'])).toEqual(new Map([['imp1-1', A]])),
 };
 
 describe('the recorded OpenSearch exchanges, replayed through the real client', () => {
@@ -133,7 +139,7 @@ describe('the recorded OpenSearch exchanges, replayed through the real client', 
     for (const request of bulks) {
       expect([request.method, request.path]).toEqual(['POST', '/_bulk']);
       const actions = (request.ndjson ?? []).filter((_, i) => i % 2 === 0) as Array<{ index: { _index: string } }>;
-      expect(actions.every((action) => action.index._index === 'posts')).toBe(true);
+      expect(actions.every((action) => ['posts', 'posts-staging-v1'].includes(action.index._index))).toBe(true);
     }
   });
 });
@@ -299,16 +305,38 @@ interface SecurityDoc {
 }
 const security = (): SecurityDoc => JSON.parse(readFileSync(join(root, 'infra', 'aws', 'opensearch-security.json'), 'utf8')) as SecurityDoc;
 
-/** What the security plugin checks for a request (cluster actions, and index actions on the concrete index and alias). */
-function permissionsFor(request: Exchange['request']): { cluster: string[]; index: string[] } {
+const POSTS = ['posts-v1', 'posts'];
+const STAGING = ['posts-staging-v1'];
+
+/** What the security plugin checks for a request: cluster actions, and index actions on these indices (the concrete index and alias). */
+function permissionsFor(request: Exchange['request']): { cluster: string[]; index: string[]; indices: string[] } {
   const key = `${request.method} ${request.path}`;
-  if (key === 'HEAD /posts-v1') return { cluster: [], index: ['indices:admin/get'] };
-  if (key === 'PUT /posts-v1') return { cluster: [], index: ['indices:admin/create', 'indices:admin/aliases'] };
-  if (key === 'POST /_bulk')
-    return { cluster: ['indices:data/write/bulk'], index: ['indices:data/write/bulk[s]', 'indices:data/write/index'] };
-  if (key === 'POST /posts/_search' || key === 'POST /_search') return { cluster: [], index: ['indices:data/read/search'] };
-  if (key === 'POST /posts/_search/point_in_time') return { cluster: [], index: ['indices:data/read/point_in_time/create'] };
-  if (key === 'DELETE /_search/point_in_time') return { cluster: [], index: ['indices:data/read/point_in_time/delete'] };
+  if (key === 'HEAD /posts-v1') return { cluster: [], index: ['indices:admin/get'], indices: POSTS };
+  if (key === 'PUT /posts-v1') return { cluster: [], index: ['indices:admin/create', 'indices:admin/aliases'], indices: POSTS };
+  if (key === 'HEAD /posts-staging-v1') return { cluster: [], index: ['indices:admin/get'], indices: STAGING };
+  if (key === 'PUT /posts-staging-v1') return { cluster: [], index: ['indices:admin/create'], indices: STAGING };
+  if (key === 'POST /_bulk') {
+    const actions = (request.ndjson ?? []).filter((_, i) => i % 2 === 0) as Array<{ index: { _index: string } }>;
+    const staging = actions.some((action) => action.index._index === 'posts-staging-v1');
+    return {
+      cluster: ['indices:data/write/bulk'],
+      index: ['indices:data/write/bulk[s]', 'indices:data/write/index'],
+      indices: staging ? STAGING : POSTS,
+    };
+  }
+  if (key === 'POST /posts/_search' || key === 'POST /_search') return { cluster: [], index: ['indices:data/read/search'], indices: POSTS };
+  if (key === 'POST /posts/_mget')
+    return { cluster: [], index: ['indices:data/read/mget', 'indices:data/read/mget[shard]'], indices: POSTS };
+  if (key === 'POST /posts-staging-v1/_search') return { cluster: [], index: ['indices:data/read/search'], indices: STAGING };
+  if (key === 'POST /posts-staging-v1/_delete_by_query')
+    return {
+      cluster: [],
+      index: ['indices:data/read/search', 'indices:data/write/delete/byquery', 'indices:data/write/bulk[s]'],
+      indices: STAGING,
+    };
+  if (key === 'POST /posts/_search/point_in_time')
+    return { cluster: [], index: ['indices:data/read/point_in_time/create'], indices: POSTS };
+  if (key === 'DELETE /_search/point_in_time') return { cluster: [], index: ['indices:data/read/point_in_time/delete'], indices: POSTS };
   throw new Error(`no security permissions known for ${key}`);
 }
 
@@ -334,7 +362,7 @@ describe('infra/aws/opensearch-security.json, as a document', () => {
 
   for (const name of fixtureNames) {
     const { caller, exchanges } = fixture(name);
-    it(`${name}: the OpenSearch roles mapped to ${caller} hold what each request needs on posts-v1 and posts`, () => {
+    it(`${name}: the OpenSearch roles mapped to ${caller} hold what each request needs on its indices`, () => {
       const doc = security();
       const roles = Object.entries(doc.role_mappings)
         .filter(([, mapping]) => mapping.backend_roles.includes(BACKEND_ROLE[caller]))
@@ -349,7 +377,7 @@ describe('infra/aws/opensearch-security.json, as a document', () => {
           ).toBe(true);
         }
         for (const action of needed.index) {
-          for (const index of ['posts-v1', 'posts']) {
+          for (const index of needed.indices) {
             const granted = roles.some((role) =>
               role.index_permissions.some(
                 (permission) =>

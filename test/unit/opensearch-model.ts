@@ -77,6 +77,11 @@ export class OpenSearchModel {
       if (method === 'PUT') return this.createIndex(name, request);
     }
     if (segments.length === 2 && segments[1] === '_search' && method === 'POST') return this.search(request, segments[0]);
+    if (segments.length === 2 && segments[1] === '_mget')
+      return method === 'POST' ? this.mget(request, segments[0]!) : this.wrongMethod(request, 'POST');
+    if (segments.length === 2 && segments[1] === '_delete_by_query') {
+      return method === 'POST' ? this.deleteByQuery(request, segments[0]!) : this.wrongMethod(request, 'POST');
+    }
     if (segments.length === 3 && segments[1] === '_search' && segments[2] === 'point_in_time' && method === 'POST') {
       return this.createPit(segments[0]!, request);
     }
@@ -295,6 +300,39 @@ export class OpenSearchModel {
           hits: page.map((doc) => ({ _index: index?.name, _id: doc.id, _score: null, _source: sourceOf(doc), sort: this.sortValues(doc) })),
         },
       },
+    };
+  }
+
+  /** Multi-get by `ids` on one index or alias: each doc found (with its `_source` less the excluded fields) or not. */
+  private mget(request: WireRequest, name: string): WireResponse {
+    const index = this.resolve(name);
+    if (!index) return error(404, 'index_not_found_exception', `no such index [${name}]`, { index: name });
+    const { ids } = JSON.parse(request.body) as { ids: string[] };
+    const excluded = new Set(index.mapping._source?.excludes ?? []);
+    const docs = ids.map((id) => {
+      const doc = index.docs.get(id);
+      if (!doc) return { _index: index.name, _id: id, found: false };
+      const source = Object.fromEntries(Object.entries(structuredClone(doc)).filter(([field]) => !excluded.has(field)));
+      return { _index: index.name, _id: id, _version: 1, _seq_no: 0, _primary_term: 1, found: true, _source: source };
+    });
+    return { status: 200, body: { docs } };
+  }
+
+  private deleteByQuery(request: WireRequest, name: string): WireResponse {
+    const index = this.resolve(name);
+    if (!index) return error(404, 'index_not_found_exception', `no such index [${name}]`, { index: name });
+    if (request.query.refresh) this.refreshes.push(`delete_by_query:${request.query.refresh}`);
+    const { query } = JSON.parse(request.body) as { query: { bool: { filter: Clause[] } } };
+    let deleted = 0;
+    for (const [id, doc] of index.docs) {
+      if (query.bool.filter.every((clause) => this.matches(index, doc, clause))) {
+        index.docs.delete(id);
+        deleted++;
+      }
+    }
+    return {
+      status: 200,
+      body: { took: 4, timed_out: false, total: deleted, deleted, batches: 1, version_conflicts: 0, noops: 0, failures: [] },
     };
   }
 

@@ -4,6 +4,7 @@ import {
   NEWEST_FIRST_SORT,
   OpenSearchSource,
   POSTS_INDEX_DEFINITION,
+  STAGING_INDEX_DEFINITION,
   createIndexBody,
   createOpenSearchClient,
   isAwsHost,
@@ -31,6 +32,7 @@ async function modelSource(options: ConstructorParameters<typeof OpenSearchSourc
   const model = new OpenSearchModel();
   const source = new OpenSearchSource(clientOn(model.handle), 'posts', { bulk: { backoffMs: 0 }, ...options });
   await source.ensureIndex();
+  await source.ensureStagingIndex();
   model.requests.length = 0;
   return { model, source };
 }
@@ -180,6 +182,69 @@ describe('OpenSearchSource: requests', () => {
     expect(lines[1]).toEqual({ ...first, words: postWordsOf(first.content) });
     expect(postWordsOf(first.content).length).toBeGreaterThan(0);
     expect(Object.keys(lines[1] as object)).toEqual(['id', 'userId', 'dateCreated', 'content', 'tags', 'words']);
+  });
+
+  it("stages an import's posts as POST /_bulk onto the staging index under <importId>/<postId>, never onto the alias", async () => {
+    const { model, source } = await modelSource();
+    const [first, second] = generatePosts(1, 2) as [Post, Post];
+    await source.stagePosts('imp-1', [first, second]);
+    expect(calls(model)).toEqual(['POST /_bulk']);
+    const lines = ndjsonOf(model.requests[0]!.body);
+    expect(lines.filter((_, i) => i % 2 === 0)).toEqual([
+      { index: { _index: 'posts-staging-v1', _id: `imp-1/${first.id}` } },
+      { index: { _index: 'posts-staging-v1', _id: `imp-1/${second.id}` } },
+    ]);
+    expect(lines[1]).toEqual({ ...first, words: postWordsOf(first.content), importId: 'imp-1' });
+    expect(model.documents('posts')).toEqual([]);
+  });
+
+  it('commits with POST searches of the staging index, bulk onto the alias (the last one refreshing), then a delete by query', async () => {
+    const { model, source } = await modelSource({ bulk: { maxItems: 10, backoffMs: 0 } });
+    await source.stagePosts('imp-1', generatePosts(1, 25));
+    await source.stagePosts('imp-2', generatePosts(100, 3));
+    model.requests.length = 0;
+    expect(await source.commitStaged('imp-1')).toEqual({ committed: 25 });
+    expect(calls(model)).toEqual([
+      'POST /posts-staging-v1/_search',
+      'POST /posts-staging-v1/_search',
+      'POST /_bulk',
+      'POST /posts-staging-v1/_search',
+      'POST /_bulk',
+      'POST /_bulk',
+      'POST /posts-staging-v1/_delete_by_query',
+    ]);
+    expect(JSON.parse(model.requests[0]!.body)).toEqual({
+      query: { bool: { filter: [{ term: { importId: 'imp-1' } }] } },
+      sort: NEWEST_FIRST_SORT,
+      size: 10,
+      track_total_hits: false,
+    });
+    expect(model.requests.filter((r) => r.path === '/_bulk').map((r) => r.query)).toEqual([{}, {}, { refresh: 'wait_for' }]);
+    expect(model.documents('posts')).toHaveLength(25);
+    expect(model.documents('posts-staging-v1')).toHaveLength(3);
+  });
+
+  it('looks up stored posts with one POST /posts/_mget of their ids', async () => {
+    const { model, source } = await modelSource();
+    const [first] = generatePosts(1, 1) as [Post];
+    await source.indexPosts([first]);
+    model.requests.length = 0;
+    expect(await source.postsById([first.id, 'no-such-post'])).toEqual(new Map([[first.id, first]]));
+    expect(calls(model)).toEqual(['POST /posts/_mget']);
+    expect(JSON.parse(model.requests[0]!.body)).toEqual({ ids: [first.id, 'no-such-post'] });
+  });
+
+  it('ensureStagingIndex creates the staging index (the mapping plus importId, no alias) once', async () => {
+    const model = new OpenSearchModel();
+    const source = new OpenSearchSource(clientOn(model.handle), 'posts');
+    expect(await source.ensureStagingIndex()).toBe('created');
+    expect(await source.ensureStagingIndex()).toBe('exists');
+    expect(calls(model)).toEqual(['HEAD /posts-staging-v1', 'PUT /posts-staging-v1', 'HEAD /posts-staging-v1']);
+    expect(JSON.parse(model.requests[1]!.body)).toEqual(STAGING_INDEX_DEFINITION);
+    expect(STAGING_INDEX_DEFINITION.mappings.properties).toEqual({
+      ...POSTS_INDEX_DEFINITION.mappings.properties,
+      importId: { type: 'keyword' },
+    });
   });
 
   it('the last request of a refreshing load asks for refresh=wait_for, the others for nothing', async () => {

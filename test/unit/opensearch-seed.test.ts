@@ -65,20 +65,23 @@ describe('seeding and initialising OpenSearch (OPENSEARCH_URL set)', () => {
   );
 
   it(
-    'npm run search:init creates the index once; a second run finds it',
+    "npm run search:init creates the index and the imports' staging index once; a second run finds them",
     async () => {
       const model = new OpenSearchModel();
       const server = await serveOverHttp(model.handle);
       try {
         const first = await run('infra/aws/search-init.ts', [], { OPENSEARCH_URL: server.url, OPENSEARCH_INDEX: 'posts' });
         expect(first.code, first.output).toBe(0);
-        expect(first.output).toMatch(/posts-v1 \(alias posts\): created/);
+        expect(first.output).toMatch(/posts-v1 \(alias posts\): created; posts-staging-v1 \(imports' staging\): created/);
         const second = await run('infra/aws/search-init.ts', [], { OPENSEARCH_URL: server.url, OPENSEARCH_INDEX: 'posts' });
-        expect(second.output).toMatch(/posts-v1 \(alias posts\): already there/);
+        expect(second.output).toMatch(/posts-v1 \(alias posts\): already there; posts-staging-v1 \(imports' staging\): already there/);
         expect(model.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
           'HEAD /posts-v1',
           'PUT /posts-v1',
+          'HEAD /posts-staging-v1',
+          'PUT /posts-staging-v1',
           'HEAD /posts-v1',
+          'HEAD /posts-staging-v1',
         ]);
       } finally {
         await server.close();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Post, SearchCriteria } from '../../core/model';
-import type { SearchSource } from '../../core/ports';
+import type { SearchSource, StagingSearchSource } from '../../core/ports';
 import { compareNewestFirst, matchesCriteria } from '../../core/search-criteria';
 import { generatePosts } from '../../infra/local/demo-data';
 
@@ -42,7 +42,7 @@ export const TOKENIZER_CASES: Post[] = [
 const ids = (posts: Post[]): string[] => posts.map((p) => p.id);
 
 export interface SourceUnderTest {
-  source: SearchSource;
+  source: StagingSearchSource;
   cleanup(): Promise<void> | void;
 }
 
@@ -208,6 +208,73 @@ export function describeSearchSource(name: string, open: () => Promise<SourceUnd
       expect(await hits({ q: 'grinder' })).toEqual([]);
       expect(await hits({ tags: ['coffee'] })).toEqual(['h05', 'h06', 'h03', 'h01']);
       expect((await subject.source.search({ q: 'pour over', tags: ['brewing'] }, { page: 1, pageSize: 5 })).hits).toEqual([edited]);
+    });
+  });
+
+  describe(`${name}: an import's staging (all or nothing, upsert by id)`, () => {
+    let subject: SourceUnderTest;
+    const stored = HAND_MADE.slice(0, 4);
+    beforeEach(async () => {
+      subject = await open();
+      await subject.source.indexPosts(stored, { refresh: true });
+    });
+    afterEach(async () => {
+      await subject.cleanup();
+    });
+    const everyId = async (): Promise<string[]> => ids((await scanAll(subject.source, {})).flat()).sort();
+    const fresh = (n: number, content = `staged post ${n}`): Post => post(`imp-a-${n}`, `2025-05-0${n}T10:00:00.000Z`, content, ['staged']);
+
+    it('staged posts are seen by no search, scan or lookup until the commit, then all of them are', async () => {
+      await subject.source.stagePosts('imp-a', [fresh(1), fresh(2)]);
+      await subject.source.stagePosts('imp-a', [fresh(3)]);
+      expect((await subject.source.search({}, { page: 1, pageSize: 20 })).total).toBe(stored.length);
+      expect((await subject.source.search({ tags: ['staged'] }, { page: 1, pageSize: 20 })).hits).toEqual([]);
+      expect(await everyId()).toEqual(ids(stored).sort());
+      expect([...(await subject.source.postsById(['imp-a-1', 'h01'])).keys()]).toEqual(['h01']);
+
+      expect(await subject.source.commitStaged('imp-a')).toEqual({ committed: 3 });
+      expect(ids((await subject.source.search({ tags: ['staged'] }, { page: 1, pageSize: 20 })).hits)).toEqual([
+        'imp-a-3',
+        'imp-a-2',
+        'imp-a-1',
+      ]);
+      expect((await subject.source.postsById(['imp-a-2'])).get('imp-a-2')).toEqual(fresh(2));
+    });
+
+    it('staging an id again replaces it, and committing twice changes nothing: a retried task never duplicates', async () => {
+      await subject.source.stagePosts('imp-a', [fresh(1, 'first try'), fresh(2)]);
+      await subject.source.stagePosts('imp-a', [fresh(1), fresh(2)]);
+      await subject.source.commitStaged('imp-a');
+      expect(await subject.source.commitStaged('imp-a')).toEqual({ committed: 0 });
+      expect(await everyId()).toEqual([...ids(stored), 'imp-a-1', 'imp-a-2'].sort());
+      expect((await subject.source.search({ q: 'first try' }, { page: 1, pageSize: 5 })).total).toBe(0);
+    });
+
+    it('a commit replaces the stored post of the same id (upsert): its old words and tags are forgotten', async () => {
+      const edited = { ...HAND_MADE[1]!, content: 'Switched to pour-over.', tags: ['brewing'] };
+      await subject.source.stagePosts('imp-b', [edited]);
+      expect((await subject.source.postsById([edited.id])).get(edited.id)).toEqual(HAND_MADE[1]);
+      await subject.source.commitStaged('imp-b');
+      expect(await everyId()).toEqual(ids(stored).sort());
+      expect((await subject.source.search({ q: 'grinder' }, { page: 1, pageSize: 5 })).total).toBe(0);
+      expect((await subject.source.search({ tags: ['brewing'] }, { page: 1, pageSize: 5 })).hits).toEqual([edited]);
+    });
+
+    it("a discarded staging never becomes searchable, and another import's staging is left alone", async () => {
+      await subject.source.stagePosts('imp-a', [fresh(1), fresh(2)]);
+      await subject.source.stagePosts('imp-c', [post('imp-c-1', '2025-06-01T00:00:00.000Z', 'kept apart')]);
+      await subject.source.discardStaged('imp-a');
+      expect(await subject.source.commitStaged('imp-a')).toEqual({ committed: 0 });
+      expect(await everyId()).toEqual(ids(stored).sort());
+      expect(await subject.source.commitStaged('imp-c')).toEqual({ committed: 1 });
+      expect(await everyId()).toEqual([...ids(stored), 'imp-c-1'].sort());
+    });
+
+    it('a commit larger than one bulk request is complete and in order', async () => {
+      const many = generatePosts(5000, 2500).map((p) => ({ ...p, id: `imp-big-${p.id}` }));
+      await subject.source.stagePosts('imp-big', many);
+      expect(await subject.source.commitStaged('imp-big')).toEqual({ committed: many.length });
+      expect(await everyId()).toEqual([...ids(stored), ...ids(many)].sort());
     });
   });
 }

@@ -672,7 +672,13 @@ describe('the packaged AWS template (npm run package)', () => {
         's3:DeleteObject',
       ]);
       const processing = statementsOf('processImport');
-      expect(resourcesFor(processing, 'es:ESHttpPost')).toEqual(['${DomainArn}/_bulk']);
+      // Staging and commit of the rows (all or nothing), and the stored posts of the file's ids (upsert).
+      expect(resourcesFor(processing, 'es:ESHttpPost')).toEqual([
+        '${DomainArn}/_bulk',
+        '${DomainArn}/posts/_mget',
+        '${DomainArn}/posts-staging-v1/_search',
+        '${DomainArn}/posts-staging-v1/_delete_by_query',
+      ]);
       expect(resourcesFor(processing, 's3:PutObject')).toEqual(['${PermanentBucket.Arn}/imports/*']);
       expect(resourcesFor(processing, 's3:DeleteObject')).toEqual([uploads]);
       expect(resourcesFor(statementsOf('getImport'), 's3:GetObject')).toEqual(['${PermanentBucket.Arn}/imports/*/error-report.csv']);
