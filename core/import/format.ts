@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
+import { POST_COLUMNS } from '../model';
 import { parse } from 'csv-parse';
 import type { ImportDelimiter } from '../contract';
-import { headerProblem, REQUIRED_IMPORT_COLUMNS } from './columns';
+import { headerProblem, isReportColumn, REQUIRED_IMPORT_COLUMNS } from './columns';
 import { byteOrderMark, decodeSample, detectEncoding, ENCODING_LABEL, type TextEncoding } from './encoding';
 import { PREVIEW_ROWS } from './mapping';
 import { incompleteUtf8Tail } from './utf8';
@@ -248,8 +249,10 @@ async function checkCsv(text: string): Promise<FormatVerdict> {
     .sort((a, b) => (b.header?.length ?? 0) - (a.header?.length ?? 0))[0];
   if (structured?.header) {
     const { header, rows, delimiter } = structured;
-    // Fewer columns than a post's required fields: no mapping could import it.
-    if (header.length < REQUIRED_IMPORT_COLUMNS.length) {
+    // Fewer columns than a post's required fields, or post columns only but a required one missing: no mapping
+    // could import it (it would have to read one field's column as another's).
+    const onlyPostColumns = header.every((column) => (POST_COLUMNS as readonly string[]).includes(column) || isReportColumn(column));
+    if (header.length < REQUIRED_IMPORT_COLUMNS.length || onlyPostColumns) {
       return unknown(`the header row is not one Ferry can import: ${headerProblem(header)}`);
     }
     return {

@@ -50,8 +50,8 @@ describe('reading CSV rows into posts', () => {
     const { batches } = await readAll(`userId,dateCreated,content\nalice,${AT},Hello\nbob,${AT},"Bye, then"\n`);
     expect(batches[0]?.posts.map((p) => p.id)).toEqual(['imp-1-1', 'imp-1-2']);
     expect(batches[0]?.origins).toEqual([
-      { rowNumber: 1, raw: `alice,${AT},Hello` },
-      { rowNumber: 2, raw: `bob,${AT},"Bye, then"` },
+      { rowNumber: 1, line: 2, raw: `alice,${AT},Hello`, cells: ['alice', AT, 'Hello'] },
+      { rowNumber: 2, line: 3, raw: `bob,${AT},"Bye, then"`, cells: ['bob', AT, 'Bye, then'] },
     ]);
   });
 

@@ -323,9 +323,9 @@ describe('upsert by id and authorship', () => {
     await importFile(deps, [row('bobs-post', 'by bob', bob.userId)], { ...bob, groups: ['members'] });
     const record = await importFile(deps, [row('p-1', 'mine'), row('p-2', 'posing as bob', bob.userId), row('bobs-post', 'taken over')]);
     expect(countsOf(record)).toEqual({ rowsImported: 1, rowsCreated: 1, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 2 });
-    expect(reportOf(deps, record).map((r) => [r.rowNumber, r.reason])).toEqual([
-      ['2', `userId is ${bob.userId}, not yours (${alice.userId}): you can import only your own posts`],
-      ['3', "id bobs-post belongs to another user's post: you can update only your own posts"],
+    expect(reportOf(deps, record).map((r) => [r.line, r.error])).toEqual([
+      ['3', `userId is ${bob.userId}, not yours (${alice.userId}): you can import only your own posts`],
+      ['4', "id bobs-post belongs to another user's post: you can update only your own posts"],
     ]);
     expect(deps.search.posts.find((post) => post.id === 'bobs-post')?.content).toBe('by bob');
   });
