@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     pool: 'forks',
     include: ['test/unit/**/*.test.ts', 'test/statemachines/**/*.test.ts'],
+    // Runs the repository's vitest in a child process: it covers the config, never a mutant.
+    exclude: ['test/unit/summary-reporter.test.ts'],
     testTimeout: 30_000,
   },
 });
