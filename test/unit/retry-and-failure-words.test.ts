@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requireAdmin } from '../../core/admin';
-import { Conflict, Forbidden, NotFound } from '../../core/errors';
+import { Conflict, Forbidden, NotFound, Transient } from '../../core/errors';
 import type { ImportJob } from '../../core/import/job';
 import { plainFailure } from '../../core/export/messages';
 import { PENDING_CHECKS, type ImportRecord } from '../../core/import/records';
@@ -96,6 +96,19 @@ describe('retrying, in words an admin reads', () => {
     expect(second).toEqual(first);
     expect(first.executionArn).toBe(executionArn.replace(/:b-1$/, ':b-1-r1'));
     expect(d.executions.started.map((execution) => execution.name)).toEqual(['b-1', 'b-1-r1']);
+  });
+
+  it('passes on a start that failed for any other reason, claiming no retry', async () => {
+    const d = deps();
+    await d.imports.create([file('a', 'FAILED')]);
+    const { executionArn } = await d.executions.start('import', 'b-1', importJob(['a']));
+    d.executions.fail(executionArn, 'FAILED');
+    const busy = new Transient('Step Functions throttled StartExecution');
+    d.executions.start = async () => {
+      throw busy;
+    };
+    await expect(retryExecution(d, admin, executionArn)).rejects.toBe(busy);
+    expect(await d.audit.list({ limit: 10 })).toEqual({ entries: [] });
   });
 });
 
