@@ -18,6 +18,7 @@ import {
   type Row,
 } from './client';
 import { SEEDED_ROWS } from './global-setup';
+import { untilStateEntered } from './history';
 
 /** What the CSV should say for a post: the export's cell rules (tags joined by ';', formula prefixes quoted). */
 const asCsvRow = (post: Post): Row => {
@@ -291,7 +292,7 @@ describe('push delivery', () => {
 
   it('sends export.ready to a browser that connects after the export began waiting', async () => {
     const executionArn = await startExport(alice, 'push', { userId: 'alice', q: 'coffee' });
-    await new Promise((r) => setTimeout(r, 1500));
+    await untilStateEntered(executionArn, 'Wait for browser connection');
     const { socket, message } = connectForExport(alice, executionArn);
     const ready = await message;
     socket.close();

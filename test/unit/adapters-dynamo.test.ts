@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_NEWEST_FIRST_INDEX, DynamoAuditLog } from '../../adapters/aws/dynamo-audit-log';
 import { DynamoExportProgress } from '../../adapters/aws/dynamo-export-progress';
@@ -49,6 +49,29 @@ describeConnectionRendezvous('DynamoConnectionRendezvous on dynalite', async () 
 }));
 describeImportRecords('DynamoImportRecords on dynalite', async () => ({
   port: new DynamoImportRecords(dynalite.clients().documents, await dynalite.freshTable('ImportsTable')),
+}));
+
+/**
+ * The document client as DynamoDB answers under load: every other BatchWriteItem writes all but the last
+ * two of its items and hands those back as UnprocessedItems (the written ones really reach dynalite).
+ */
+function underLoad(): DynamoDBDocumentClient {
+  const { documents } = dynalite.clients();
+  const loaded = Object.create(documents) as DynamoDBDocumentClient;
+  let batchWrites = 0;
+  // The SDK's send is overloaded; the adapters use the promise form only.
+  (loaded as unknown as { send: (command: object) => Promise<unknown> }).send = async (command) => {
+    if (!(command instanceof BatchWriteCommand) || ++batchWrites % 2 === 0) return documents.send(command as Parameters<typeof documents.send>[0]);
+    const [[table, requests = []]] = Object.entries(command.input.RequestItems ?? {}) as [[string, unknown[]]];
+    if (requests.length < 3) return documents.send(command);
+    await documents.send(new BatchWriteCommand({ RequestItems: { [table]: requests.slice(0, -2) } as typeof command.input.RequestItems }));
+    return { UnprocessedItems: { [table]: requests.slice(-2) } };
+  };
+  return loaded;
+}
+
+describeImportRecords('DynamoImportRecords on dynalite under load (batch writes leave items unprocessed)', async () => ({
+  port: new DynamoImportRecords(underLoad(), await dynalite.freshTable('ImportsTable')),
 }));
 
 describe('DynamoAuditLog layout', () => {

@@ -1,6 +1,7 @@
 import { MAX_EXPORT_ROWS_ONE_TASK } from '../../core/capacity';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
+import { decodePairCursor, encodeCursor } from '../../adapters/list-cursor';
 import { NotFound, UploadChanged } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type { Post, SearchCriteria, User } from '../../core/model';
@@ -378,12 +379,8 @@ export class InMemoryAuditLog implements AuditLog {
   }
 
   async list(options: { limit: number; cursor?: string }): Promise<{ entries: AuditEntry[]; nextCursor?: string }> {
-    const all = [...this.entries.values()].sort((a, b) =>
-      a.recordedAt === b.recordedAt ? b.id.localeCompare(a.id) : b.recordedAt.localeCompare(a.recordedAt),
-    );
-    const start = options.cursor ? Number(options.cursor) : 0;
-    const entries = all.slice(start, start + options.limit);
-    return { entries, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
+    const { items, nextCursor } = newestFirstPage([...this.entries.values()], (entry) => [entry.recordedAt, entry.id], options);
+    return { entries: items, ...(nextCursor ? { nextCursor } : {}) };
   }
 }
 
@@ -460,3 +457,22 @@ export function makeFakeDeps(posts: Post[] = []) {
   };
 }
 export type FakeDeps = ReturnType<typeof makeFakeDeps>;
+
+/**
+ * One page of a newest-first list, as the adapters page: by (sort value, id) descending, the cursor the
+ * last item's position (so entries added meanwhile neither repeat nor hide one), none when nothing
+ * follows, and a cursor not given out refused as InvalidInput on `cursor`.
+ */
+export function newestFirstPage<T>(
+  all: T[],
+  positionOf: (item: T) => [string, string],
+  options: { limit: number; cursor?: string },
+): { items: T[]; nextCursor?: string } {
+  const after = options.cursor ? decodePairCursor(options.cursor) : undefined;
+  const descending = (a: [string, string], b: [string, string]) => (a[0] === b[0] ? b[1].localeCompare(a[1]) : b[0].localeCompare(a[0]));
+  const sorted = [...all].sort((a, b) => descending(positionOf(a), positionOf(b)));
+  const rest = after ? sorted.filter((item) => descending(after, positionOf(item)) < 0) : sorted;
+  const items = rest.slice(0, Math.max(1, Math.floor(options.limit)));
+  const last = items.at(-1);
+  return { items, ...(rest.length > items.length && last ? { nextCursor: encodeCursor(positionOf(last)) } : {}) };
+}

@@ -11,6 +11,7 @@ import {
   InMemorySearchSource,
   InMemoryRendezvous,
   ManualClock,
+  newestFirstPage,
   RecordingMailer,
   RecordingPushChannel,
   SequentialIds,
@@ -61,12 +62,9 @@ export class InMemoryImportRecords implements ImportRecords {
   }
 
   async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
-    const all = [...this.records.values()]
-      .filter((record) => record.quarantine)
-      .sort((a, b) => (b.quarantine?.quarantinedAt ?? '').localeCompare(a.quarantine?.quarantinedAt ?? ''));
-    const start = options.cursor ? Number(options.cursor) : 0;
-    const records = all.slice(start, start + options.limit);
-    return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
+    const quarantined = [...this.records.values()].filter((record) => record.quarantine).map((record) => structuredClone(record));
+    const { items, nextCursor } = newestFirstPage(quarantined, (record) => [record.quarantine?.quarantinedAt ?? '', record.importId], options);
+    return { records: items, ...(nextCursor ? { nextCursor } : {}) };
   }
 
   async listResources(

@@ -76,6 +76,18 @@ export function describeAuditLog(name: string, open: OpenSubject<AuditLog>): voi
       expect(pages.flat()).toEqual([...ids].reverse());
     });
 
+    it('goes on from where the last page ended, even when newer entries were recorded meanwhile', async () => {
+      for (let second = 1; second <= 5; second++) await log.record(auditEntry(`e${second}`, at(second)));
+      const first = await log.list({ limit: 2 });
+      expect(first.entries.map((entry) => entry.id)).toEqual(['e5', 'e4']);
+      await log.record(auditEntry('e9', at(9)));
+      await log.record(auditEntry('e6', at(6)));
+      const second = await log.list({ limit: 2, cursor: first.nextCursor! });
+      expect(second.entries.map((entry) => entry.id)).toEqual(['e3', 'e2']);
+      const third = await log.list({ limit: 2, cursor: second.nextCursor! });
+      expect(third).toEqual({ entries: [auditEntry('e1', at(1))] });
+    });
+
     it('keeps one entry per id when a record is retried: the last write wins', async () => {
       await log.record(auditEntry('e1', at(0), { outcome: 'REQUESTED' }));
       await log.record(auditEntry('e1', at(9), { outcome: 'FAILED', error: 'boom' }));

@@ -155,6 +155,53 @@ export function describeImportRecords(name: string, open: OpenSubject<ImportReco
       expect((await imports.listResources('user-alice', { limit: 10 })).records.map((r) => r.importId)).toEqual(['r2', 'r1']);
     });
 
+    it('pages through many quarantined imports newest first, ties broken by id (descending), none lost or repeated', async () => {
+      const ids = Array.from({ length: 30 }, (_, i) => `q-${String(i).padStart(2, '0')}`);
+      await imports.create(ids.map((id) => importRecord(id)));
+      // 23 of the 30 quarantined, three at a time within the same minute (the clock's resolution).
+      const quarantined = ids.slice(0, 23);
+      for (const [i, id] of quarantined.entries()) {
+        await imports.update(id, quarantineAt(id, `2024-06-01T10:${String(Math.floor(i / 3)).padStart(2, '0')}:00.000Z`), later);
+      }
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page: { records: ImportRecord[]; nextCursor?: string } = await imports.listQuarantined({ limit: 4, ...(cursor ? { cursor } : {}) });
+        pages.push(page.records.map((r) => r.importId));
+        cursor = page.nextCursor;
+      } while (cursor && pages.length < 20);
+      expect(pages.map((page) => page.length)).toEqual([4, 4, 4, 4, 4, 3]);
+      const newestFirst = [...quarantined].sort((a, b) => {
+        const minute = (id: string) => Math.floor(quarantined.indexOf(id) / 3);
+        return minute(b) - minute(a) || b.localeCompare(a);
+      });
+      expect(pages.flat()).toEqual(newestFirst);
+    });
+
+    it('goes on from where the last quarantine page ended, even when newer files were quarantined meanwhile', async () => {
+      await imports.create(['a', 'b', 'c', 'd', 'new'].map((id) => importRecord(id)));
+      for (const [id, hour] of [['a', 10], ['b', 11], ['c', 12], ['d', 13]] as const) {
+        await imports.update(id, quarantineAt(id, `2024-06-01T${hour}:00:00.000Z`), later);
+      }
+      const first = await imports.listQuarantined({ limit: 2 });
+      expect(first.records.map((r) => r.importId)).toEqual(['d', 'c']);
+      await imports.update('new', quarantineAt('new', '2024-06-01T14:00:00.000Z'), later);
+      const second = await imports.listQuarantined({ limit: 2, cursor: first.nextCursor! });
+      expect(second.records.map((r) => r.importId)).toEqual(['b', 'a']);
+      expect(second).not.toHaveProperty('nextCursor');
+      expect((await imports.listQuarantined({ limit: 1 })).records.map((r) => r.importId)).toEqual(['new']);
+    });
+
+    it('stores every record of a batch written in several requests, the batch then listed whole and in order', async () => {
+      const files = Array.from({ length: 60 }, (_, i) => importRecord(`w-${String(59 - i).padStart(2, '0')}`, { batchId: 'batch-w' }));
+      await imports.create(files);
+      expect(await imports.listBatch('batch-w')).toEqual(files);
+      expect(await Promise.all(files.map((file) => imports.get(file.importId)))).toEqual(files);
+      // The batch counts every file as awaited: only the last of the 60 to arrive says it is uploaded.
+      const arrivals = await Promise.all(files.map((file) => imports.markUploaded(file.importId, at)));
+      expect(arrivals.filter((arrival) => arrival.batchUploaded)).toHaveLength(1);
+    });
+
     it('refuses a quarantine cursor it did not give out as InvalidInput on cursor', async () => {
       await imports.create([importRecord('a')]);
       await imports.update('a', quarantineAt('a', '2024-06-01T10:00:00.000Z'), later);

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BatchStatusView, ExecutionSummaryView, ImportStatusView } from '../../core/contract';
+import { clamdMissing, titled } from '../requirements';
+import { api, pollUntilDone, signIn, stack, uploadWithForm, type UploadForm } from './client';
+import { untilEnded } from './history';
+
+/**
+ * The admin's failed-executions list on the shared local stack, with a real FAILED execution: a batch
+ * whose file vanished before its checks read it. Only FAILED executions are listed, and Retry moves the
+ * work on to SUCCEEDED.
+ */
+
+let alice: string;
+let admin: string;
+beforeAll(async () => {
+  [alice, admin] = await Promise.all([signIn('alice'), signIn('admin')]);
+});
+
+const listed = async (status: string) => {
+  const { status: code, body } = await api<{ executions: ExecutionSummaryView[] }>(admin, 'GET', `/admin/executions?status=${status}&limit=100`);
+  expect(code).toBe(200);
+  return body.executions;
+};
+
+async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not done after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe.skipIf(clamdMissing())(titled('failed executions on the admin API', clamdMissing()), () => {
+  it('lists a real failed execution and no other status, and Retry runs it on to SUCCEEDED', async () => {
+    // A succeeded execution that must stay off the failed list.
+    const { body: exported } = await api<{ executionArn: string }>(alice, 'POST', '/download-request', { type: 'direct', searchCriteria: { userId: 'alice', q: 'tea' } });
+    expect((await pollUntilDone(alice, exported.executionArn)).status).toBe('SUCCEEDED');
+
+    const word = `failing${randomBytes(4).toString('hex')}`;
+    const content = `userId,dateCreated,content,tags\nalice,2024-01-01T00:00:00Z,About ${word},${word}\n`;
+    const { status: created, body } = await api<{ batchId: string; imports: Array<{ importId: string; upload: UploadForm }> }>(alice, 'POST', '/imports', {
+      type: 'direct',
+      files: ['kept.csv', 'vanishing.csv'].map((fileName) => ({ fileName, size: Buffer.byteLength(content), contentType: 'text/csv' })),
+    });
+    expect(created).toBe(201);
+    const [kept, vanishing] = body.imports;
+    if (!kept || !vanishing) throw new Error('expected two imports');
+    const s3 = new S3Client({ region: 'us-east-1', endpoint: stack().s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const vanishingObject = { Bucket: new URL(vanishing.upload.url).pathname.split('/')[1], Key: vanishing.upload.fields.key };
+
+    // The second file arrives, then its object is gone before the batch (started by the last upload) reads it.
+    await uploadWithForm(vanishing.upload, content, 'text/csv');
+    await pollUntil(
+      async () => (await api<ImportStatusView>(alice, 'GET', `/imports/${vanishing.importId}`)).body,
+      (file) => file.status === 'RUNNING',
+    );
+    await s3.send(new DeleteObjectCommand(vanishingObject));
+    await uploadWithForm(kept.upload, content, 'text/csv');
+    const batch = await pollUntil(
+      async () => (await api<BatchStatusView>(alice, 'GET', `/imports/${body.batchId}`)).body,
+      (b) => b.status === 'COMPLETED',
+    );
+    expect(batch.files.map((file) => file.status)).toEqual(['SUCCEEDED', 'FAILED']);
+    const original = batch.files[0]?.executionArn ?? '';
+    expect(await untilEnded(original)).toBe('ExecutionFailed');
+
+    const failed = await listed('FAILED');
+    expect(failed.map((execution) => execution.executionArn)).toContain(original);
+    expect(failed.find((execution) => execution.executionArn === original)).toMatchObject({ workflow: 'import', name: body.batchId, status: 'FAILED' });
+    expect(new Set(failed.map((execution) => execution.status))).toEqual(new Set(['FAILED']));
+    expect(failed.map((execution) => execution.executionArn)).not.toContain(exported.executionArn);
+    expect((await listed('SUCCEEDED')).map((execution) => execution.executionArn)).toContain(exported.executionArn);
+
+    // The file is back (a browser would send it again); Retry runs only the failed file, to SUCCEEDED.
+    await s3.send(new PutObjectCommand({ ...vanishingObject, Body: content, ContentType: 'text/csv' }));
+    const retry = await api<{ executionArn: string }>(admin, 'POST', `/admin/executions/${encodeURIComponent(original)}/retry`);
+    expect(retry.status).toBe(202);
+    expect(retry.body.executionArn).toBe(original.replace(/:[^:]+$/, `:${body.batchId}-r1`));
+    expect(await untilEnded(retry.body.executionArn)).toBe('ExecutionSucceeded');
+
+    const after = await pollUntil(
+      async () => (await api<BatchStatusView>(alice, 'GET', `/imports/${body.batchId}`)).body,
+      (b) => b.status === 'COMPLETED' && b.files.every((file) => file.status === 'SUCCEEDED'),
+    );
+    expect(after.files.map((file) => file.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect((await listed('FAILED')).map((execution) => execution.executionArn)).not.toContain(retry.body.executionArn);
+    expect((await listed('SUCCEEDED')).map((execution) => execution.executionArn)).toContain(retry.body.executionArn);
+  });
+});
