@@ -69,6 +69,8 @@ export const DownloadRequestSchema = z
     ...DELIVERY_FIELDS,
     searchCriteria: SearchCriteriaSchema.default({}),
     columns: z.array(z.enum(POST_COLUMNS)).min(1).optional(),
+    /** Usernames to share the export with (each must be someone who can sign in). */
+    shareWith: z.array(z.string().min(1).max(128)).max(50).optional(),
   })
   .strict()
   .transform(withDelivery);

@@ -37,6 +37,10 @@ const ConfigSchema = z.object({
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /** Import records in DynamoDB (required in both homes). */
   importsTable: z.string().optional(),
+  /** Export job records in DynamoDB (required in both homes). */
+  jobsTable: z.string().optional(),
+  /** The Cognito user pool whose users exports are shared with (AWS; AUTH_MODE=cognito names it in COGNITO_USER_POOL_ID). */
+  userPoolId: z.string().optional(),
   /** clamd for the antivirus check. Unset: every import fails closed ("no virus scanner"). */
   clamdHost: z.string().optional(),
   clamdPort: z.coerce.number().int().min(1).max(65535).default(3310),
@@ -100,6 +104,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxExportRows: env.MAX_EXPORT_ROWS || undefined,
     importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
+    jobsTable: env.JOBS_TABLE || undefined,
+    userPoolId: env.USER_POOL_ID || undefined,
     clamdHost: env.CLAMD_HOST || undefined,
     clamdPort: env.CLAMD_PORT || undefined,
     scanTimeoutSeconds: env.SCAN_TIMEOUT_SECONDS || undefined,

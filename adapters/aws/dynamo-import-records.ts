@@ -12,11 +12,16 @@ import type { ImportRecords } from '../../core/ports';
  *   - GSI `byBatch`: partition `batchPk` (S) = `BATCH#<batchId>`, sort `position` (N), projection ALL;
  *   - GSI `quarantined`: partition `quarantineList` (S) = `QUARANTINED`, sort `quarantinedSort` (S) =
  *     `<quarantinedAt>#<importId>`, projection ALL (sparse: only quarantined imports have them);
+ *   - GSI `byOwner`: partition `ownerKey` (S) = `OWNER#<userId>`, sort `createdSort` (S) = `<createdAt>#<importId>`,
+ *     projection ALL: a user's imports newest first (GET /api/imports);
  *   - on-demand billing, point-in-time recovery on.
  */
 export const IMPORTS_BY_BATCH_INDEX = 'byBatch';
 export const IMPORTS_QUARANTINED_INDEX = 'quarantined';
-const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort'] as const;
+export const IMPORTS_BY_OWNER_INDEX = 'byOwner';
+const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort', 'ownerKey', 'createdSort'] as const;
+/** The byOwner index's position: the table key and the index key. */
+const OWNER_KEY_ATTRIBUTES = ['pk', 'ownerKey', 'createdSort'] as const;
 /** The quarantined index's position: the table key and the index key. */
 const QUARANTINE_KEY_ATTRIBUTES = ['pk', 'quarantineList', 'quarantinedSort'] as const;
 const importKey = (importId: string) => ({ pk: `IMPORT#${importId}` });
@@ -32,6 +37,8 @@ export class DynamoImportRecords implements ImportRecords {
     const items: Record<string, unknown>[] = records.map((record, position) => ({
       ...withoutUndefined(record),
       ...importKey(record.importId),
+      ownerKey: `OWNER#${record.owner.userId}`,
+      createdSort: `${record.createdAt}#${record.importId}`,
       ...(record.batchId ? { batchPk: `BATCH#${record.batchId}`, position } : {}),
     }));
     const batchId = records[0]?.batchId;
@@ -160,6 +167,25 @@ export class DynamoImportRecords implements ImportRecords {
       return { record, batchUploaded: !waiting || waiting.size === 0 };
     } catch (error) {
       translateAwsError(error, `counting the uploads of batch ${record.batchId}`);
+    }
+  }
+
+  async listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    try {
+      const { items, nextCursor } = await newestFirstIndexPage(
+        this.documents,
+        {
+          TableName: this.table,
+          IndexName: IMPORTS_BY_OWNER_INDEX,
+          KeyConditionExpression: 'ownerKey = :owner',
+          ExpressionAttributeValues: { ':owner': `OWNER#${userId}` },
+        },
+        OWNER_KEY_ATTRIBUTES,
+        options,
+      );
+      return { records: items.map(toRecord), ...(nextCursor ? { nextCursor } : {}) };
+    } catch (error) {
+      translateAwsError(error, `listing the imports of ${userId}`);
     }
   }
 

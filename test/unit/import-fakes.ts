@@ -59,6 +59,15 @@ export class InMemoryImportRecords implements ImportRecords {
     return { record: now, batchUploaded: (await this.listBatch(now.batchId)).every((file) => file.uploadedAt) };
   }
 
+  async listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    const all = [...this.records.values()]
+      .filter((record) => record.owner.userId === userId)
+      .sort((a, b) => `${b.createdAt}#${b.importId}`.localeCompare(`${a.createdAt}#${a.importId}`));
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const records = all.slice(start, start + options.limit).map((record) => structuredClone(record));
+    return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
+  }
+
   async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     const all = [...this.records.values()]
       .filter((record) => record.quarantine)
