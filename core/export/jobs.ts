@@ -33,7 +33,7 @@ export function exportJobView(record: ExportRecord, viewer: User, now: Date, pro
     searchSummary: searchInWords(record.searchCriteria),
     ...(record.columns ? { columns: record.columns } : {}),
     status,
-    ...(progress && status === 'RUNNING' ? { progress } : {}),
+    ...(progress && ACTIVE.includes(status) ? { progress } : {}),
     ...(record.rowCount !== undefined ? { rowCount: record.rowCount } : {}),
     ...(record.bytes !== undefined ? { bytes: record.bytes } : {}),
     ...(record.fileName ? { fileName: record.fileName } : {}),
@@ -68,7 +68,7 @@ export async function progressOf(
   deps: { exportProgress: ExportProgress; log?: WarningLog },
   record: ExportRecord,
 ): Promise<ExportStatusProgress | undefined> {
-  if (record.status !== 'RUNNING') return undefined;
+  if (!ACTIVE.includes(record.status)) return undefined;
   try {
     const snapshot = await deps.exportProgress.get(record.exportId);
     if (!snapshot) return undefined;
