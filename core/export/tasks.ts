@@ -10,6 +10,8 @@ import type {
   SearchSource,
   WarningLog,
 } from '../ports';
+import { Conflict } from '../errors';
+import type { Post } from '../model';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { exportAuditEntry } from './audit';
 import { exportColumns, postsToCsvStream } from './csv';
@@ -86,7 +88,7 @@ export async function generateCsvReport(
       (page) => reporter.knowTotal(page.total),
       (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
     );
-  const batches = reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter);
+  const batches = untilCancelled(deps, job.exportId, reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter));
   const body = postsToCsvStream(batches, exportColumns(job.columns), progress);
   const bucket = deps.config.exportsBucket;
   const key = reportKey(job);
@@ -109,6 +111,26 @@ export async function generateCsvReport(
   // Cancelled while writing: the file must not outlive the job.
   if (!done) await deps.objects.delete(bucket, key);
   return report;
+}
+
+/** How often a running report asks whether its job was cancelled. */
+export const CANCEL_CHECK_MS = 1_000;
+
+/**
+ * Passes the batches through, asking the job record now and then whether the export was cancelled:
+ * StopExecution cannot stop a running Lambda, so the task stops itself. Throwing here fails the CSV
+ * stream, and the upload aborts its multipart upload (nothing incomplete is left in the bucket).
+ */
+async function* untilCancelled(deps: { exportJobs: ExportRecords; clock: Clock }, exportId: string, batches: AsyncIterable<Post[]>): AsyncGenerator<Post[]> {
+  let lastCheck = deps.clock.now().getTime();
+  for await (const batch of batches) {
+    const now = deps.clock.now().getTime();
+    if (now - lastCheck >= CANCEL_CHECK_MS) {
+      lastCheck = now;
+      if ((await deps.exportJobs.get(exportId))?.status === 'CANCELLED') throw new Conflict('The export was cancelled.');
+    }
+    yield batch;
+  }
 }
 
 export async function emailLinkToUser(

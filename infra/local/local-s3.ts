@@ -5,6 +5,7 @@ import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
 import { freePort } from './free-port';
 import { startS3Front } from './s3-front/front';
+import { multipartAdmin } from './s3rver-multipart';
 import type { Credentials } from './s3-front/sigv4';
 
 /** Browsers download exports and (for imports) upload straight to the local S3, so it answers CORS. */
@@ -53,6 +54,7 @@ export async function startLocalS3(options: { dataDir: string; port: number; buc
     port: options.port,
     upstream: { host: '127.0.0.1', port: address.port },
     credentials,
+    multipart: multipartAdmin(server),
   });
   return {
     endpoint: `http://localhost:${front.port}`,

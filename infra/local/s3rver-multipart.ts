@@ -5,7 +5,7 @@
  * store does the same, before any file is opened.
  */
 import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type S3rver from 's3rver';
 
@@ -43,5 +43,45 @@ export function refuseMissingParts(server: S3rver): void {
       }
     }
     return complete(bucket, uploadId, parts);
+  };
+}
+
+/** An upload s3rver holds that was neither completed nor aborted. */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+}
+
+/**
+ * The multipart calls s3rver does not implement (it answers 405 / NotImplemented), over its own store:
+ * AbortMultipartUpload removes the upload's parts; ListMultipartUploads lists what is still pending.
+ * The verifying front (s3-front/front.ts) answers them after checking the signature, as S3 would.
+ */
+export interface MultipartAdmin {
+  /** False when there is no such upload (S3: 404 NoSuchUpload). */
+  abort(bucket: string, uploadId: string): Promise<boolean>;
+  list(bucket: string, prefix: string): Promise<PendingUpload[]>;
+}
+
+export function multipartAdmin(server: S3rver): MultipartAdmin {
+  const store = (server as unknown as { store: MultipartStore }).store;
+  const uploadsOf = (bucket: string) => store.getResourcePath(bucket, undefined, 'uploads');
+  return {
+    async abort(bucket, uploadId) {
+      if (!/^[\w-]+$/.test(uploadId)) return false;
+      const dir = join(uploadsOf(bucket), uploadId);
+      const known = await readFile(join(dir, 'key')).then(() => true, () => false);
+      if (known) await rm(dir, { recursive: true, force: true });
+      return known;
+    },
+    async list(bucket, prefix) {
+      const ids = await readdir(uploadsOf(bucket)).catch(() => [] as string[]);
+      const pending: PendingUpload[] = [];
+      for (const uploadId of ids) {
+        const key = await readFile(join(uploadsOf(bucket), uploadId, 'key'), 'utf8').catch(() => undefined);
+        if (key !== undefined && key.startsWith(prefix)) pending.push({ key, uploadId });
+      }
+      return pending.sort((a, b) => a.key.localeCompare(b.key));
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { ExportJobView, ExportRequested, ImportJobView, JobPage } from '../../core/contract';
 import { api, downloadCsv, importFile, pollUntilDone, signIn, stack, statusPath } from './client';
@@ -115,6 +116,43 @@ describe('exports as jobs', () => {
     expect(listed.body.items.some((job) => job.exportId === exportId)).toBe(true);
     expect(listed.body.items.every((job) => job.owner === 'alice' && job.status === 'SUCCEEDED')).toBe(true);
     expect((await api(alice, 'GET', '/admin/jobs')).status).toBe(403);
+  });
+});
+
+const s3 = () =>
+  new S3Client({ region: 'us-east-1', endpoint: stack().s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+
+/** Asks until `check` answers something, or gives up after `timeoutMs`. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await check();
+    if (answer !== undefined) return answer;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('cancelling an export', () => {
+  it('mid-upload leaves no object and no incomplete multipart upload, and the job says CANCELLED', async () => {
+    const alice = await signIn('alice');
+    const client = s3();
+    // Every seeded post: a file of several 8 MiB parts, so the upload is multipart.
+    const { body: started } = await api<ExportRequested>(alice, 'POST', '/download-request', { delivery: 'direct', searchCriteria: {} });
+    const prefix = `exports/alice/${started.exportId}`;
+    const pendingUploads = async () => (await client.send(new ListMultipartUploadsCommand({ Bucket: 'ferry-exports', Prefix: prefix }))).Uploads ?? [];
+    await eventually('a multipart upload under way', async () => ((await pendingUploads()).length > 0 ? true : undefined));
+
+    const cancelled = await api<{ status: string }>(alice, 'DELETE', `/exports/${started.exportId}`);
+    expect(cancelled).toEqual({ status: 200, body: { exportId: started.exportId, status: 'CANCELLED' } });
+
+    await eventually('the upload to be aborted', async () => ((await pendingUploads()).length === 0 ? true : undefined));
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'ferry-exports', Key: `${prefix}.csv` })).catch((error: { name?: string }) => error.name);
+    expect(head).toBe('NotFound');
+    const { body: job } = await api<ExportJobView>(alice, 'GET', `/exports/${started.exportId}`);
+    expect(job).toMatchObject({ status: 'CANCELLED', error: 'The export was cancelled.' });
+    expect(job).not.toHaveProperty('url');
+    expect((await api<{ status: string }>(alice, 'GET', statusPath(started.executionArn))).body.status).toBe('FAILED');
   });
 });
 

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { accessDenied, S3Refusal, sendRefusal } from './errors';
 import { boundaryOf, readPostForm, type PostForm } from './multipart-form';
 import { checkPolicy } from './post-policy';
+import type { MultipartAdmin } from '../s3rver-multipart';
 import { isSigned, verifyHeaderSigned, verifyPolicySignature, verifyPresigned, type Credentials, type SignedRequest } from './sigv4';
 
 /**
@@ -20,6 +21,8 @@ export interface S3FrontOptions {
   upstream: { host: string; port: number };
   credentials: Credentials;
   now?: () => Date;
+  /** AbortMultipartUpload and ListMultipartUploads, which s3rver lacks (s3rver-multipart.ts). */
+  multipart?: MultipartAdmin;
 }
 
 export interface S3Front {
@@ -54,6 +57,7 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
     if (signed.headers.authorization !== undefined) await verifyHeaderSigned(signed, options.credentials, now());
     else await verifyPresigned(signed, options.credentials, now());
     // x-amz-content-sha256 is covered by the signature; a hex digest of a streamed body is not recomputed here (see README).
+    if (options.multipart && (await answerMultipart(options.multipart, signed.method, url, segments, response))) return;
     return forward(request, response, request);
   }
 
@@ -108,6 +112,32 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** DELETE /bucket/key?uploadId= and GET /bucket?uploads, answered as S3 does; false for anything else. */
+async function answerMultipart(multipart: MultipartAdmin, method: string, url: URL, segments: string[], response: ServerResponse): Promise<boolean> {
+  const bucket = decodeURIComponent(segments[0] ?? '');
+  const uploadId = url.searchParams.get('uploadId');
+  if (method === 'DELETE' && segments.length >= 2 && uploadId !== null) {
+    if (await multipart.abort(bucket, uploadId)) {
+      response.writeHead(204).end();
+    } else {
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>`;
+      response.writeHead(404, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) }).end(body);
+    }
+    return true;
+  }
+  if (method === 'GET' && segments.length === 1 && url.searchParams.has('uploads')) {
+    const prefix = url.searchParams.get('prefix') ?? '';
+    const escape = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    const uploads = (await multipart.list(bucket, prefix))
+      .map((upload) => `<Upload><Key>${escape(upload.key)}</Key><UploadId>${escape(upload.uploadId)}</UploadId></Upload>`)
+      .join('');
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${escape(bucket)}</Bucket><Prefix>${escape(prefix)}</Prefix><IsTruncated>false</IsTruncated>${uploads}</ListMultipartUploadsResult>`;
+    response.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) }).end(body);
+    return true;
+  }
+  return false;
 }
 
 /** The checked form again, for s3rver: its fields, then the file counted against the policy's content-length-range. */
