@@ -195,6 +195,8 @@ export interface ImportRecords {
    * call too: callers start the execution idempotently). Single imports: always true.
    */
   markUploaded(importId: string, at: Date): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
+  /** Removes a record (a batch's own item stays until its last file goes). */
+  delete(importId: string): Promise<void>;
   /** A user's imports, newest first. */
   listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
   /** Quarantined imports, newest first. */

@@ -1,4 +1,4 @@
-import { BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
 import type { ImportChange, ImportRecord } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
@@ -167,6 +167,14 @@ export class DynamoImportRecords implements ImportRecords {
       return { record, batchUploaded: !waiting || waiting.size === 0 };
     } catch (error) {
       translateAwsError(error, `counting the uploads of batch ${record.batchId}`);
+    }
+  }
+
+  async delete(importId: string): Promise<void> {
+    try {
+      await this.documents.send(new DeleteCommand({ TableName: this.table, Key: importKey(importId) }));
+    } catch (error) {
+      translateAwsError(error, `deleting import ${importId}`);
     }
   }
 

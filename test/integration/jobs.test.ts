@@ -1,7 +1,7 @@
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { ExportJobView, ExportRequested, ImportJobView, JobPage } from '../../core/contract';
-import { api, downloadCsv, importFile, pollUntilDone, signIn, stack, statusPath } from './client';
+import { api, createImport, downloadCsv, importFile, pollUntilDone, signIn, stack, statusPath } from './client';
 
 /** Exports and imports as a user's own records (issue 11), through HTTP only. */
 
@@ -169,5 +169,32 @@ describe('imports as jobs', () => {
     expect(listed.body.items[0]).toMatchObject({ kind: 'import', owner: 'alice' });
     const bobs = await api<JobPage<ImportJobView>>(bob, 'GET', '/imports?limit=100');
     expect(bobs.body.items.some((job) => job.importId === first)).toBe(false);
+  });
+
+  it('cancelling an import before its upload leaves nothing: the upload is refused and the import says why', async () => {
+    const alice = await signIn('alice');
+    const csv = 'id,userId,dateCreated,content,tags\njobs-cancel-1,alice,2024-01-01T00:00:00Z,never imported,travel\n';
+    const created = await createImport(alice, { fileName: 'posts.csv', size: Buffer.byteLength(csv), contentType: 'text/csv', type: 'direct' });
+    const cancelled = await api(alice, 'DELETE', `/imports/${created.importId}`);
+    expect(cancelled).toEqual({ status: 200, body: { importId: created.importId, status: 'CANCELLED' } });
+    const { body: status } = await api<{ status: string; reason?: string }>(alice, 'GET', `/imports/${created.importId}`);
+    expect(status).toMatchObject({ status: 'FAILED', reason: 'The import was cancelled.' });
+    const search = await api<{ total: number }>(alice, 'GET', '/search?q=jobs-cancel-1');
+    expect(search.body.total).toBe(0);
+  });
+
+  it('deleting a finished import removes it; only its owner may', async () => {
+    const [alice, bob] = await Promise.all([signIn('alice'), signIn('bob')]);
+    const csv = 'id,userId,dateCreated,content,tags\njobs-del-1,alice,2024-01-01T00:00:00Z,hello,travel\n';
+    const importId = await importFile(alice, csv);
+    await eventually('the import to finish', async () => {
+      const { body } = await api<{ status: string }>(alice, 'GET', `/imports/${importId}`);
+      return ['SUCCEEDED', 'FAILED', 'REJECTED', 'QUARANTINED'].includes(body.status) ? body.status : undefined;
+    });
+    expect((await api(bob, 'DELETE', `/imports/${importId}`)).status).toBe(404);
+    expect(await api(alice, 'DELETE', `/imports/${importId}`)).toEqual({ status: 200, body: { importId, status: 'DELETED' } });
+    expect((await api(alice, 'GET', `/imports/${importId}`)).status).toBe(404);
+    const listed = await api<JobPage<ImportJobView>>(alice, 'GET', '/imports?limit=100');
+    expect(listed.body.items.some((job) => job.importId === importId)).toBe(false);
   });
 });

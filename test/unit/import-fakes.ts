@@ -59,6 +59,10 @@ export class InMemoryImportRecords implements ImportRecords {
     return { record: now, batchUploaded: (await this.listBatch(now.batchId)).every((file) => file.uploadedAt) };
   }
 
+  async delete(importId: string): Promise<void> {
+    this.records.delete(importId);
+  }
+
   async listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     const all = [...this.records.values()]
       .filter((record) => record.owner.userId === userId)
