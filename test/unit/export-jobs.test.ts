@@ -138,6 +138,32 @@ describe('cancelling and deleting an export', () => {
   });
 });
 
+describe('a report whose job is cancelled while it is written', () => {
+  it('stops at its next check (about every second) and stores no file: StopExecution cannot stop the Lambda, so the task stops itself', async () => {
+    const deps = makeFakeDeps(makePosts(5_000));
+    const { exportId, executionArn } = await requestExport(deps, alice, { delivery: 'direct', searchCriteria: {} });
+    const job = jobOf(deps);
+    await recordExportRequest(deps, job, executionArn);
+    // Each batch takes a second; the owner cancels after the second batch.
+    const search = deps.search;
+    const slowSearch = Object.assign(Object.create(search) as typeof search, {
+      async *scan(...args: Parameters<typeof search.scan>) {
+        let batches = 0;
+        for await (const batch of search.scan(...args)) {
+          deps.clock.advance(1_000);
+          if (++batches === 2) await cancelOrDeleteExport(deps, alice, exportId);
+          yield batch;
+        }
+      },
+    });
+
+    await expect(generateCsvReport({ ...deps, search: slowSearch }, job)).rejects.toThrow('The export was cancelled.');
+    expect(deps.search.batchesServed).toBeLessThan(10);
+    expect(deps.objects.objects.size).toBe(0);
+    expect((await getExport(deps, alice, exportId)).status).toBe('CANCELLED');
+  });
+});
+
 describe('the export email', () => {
   it('says what was exported, the rows and size, the expiry as a UTC date, and links to the export\'s page', () => {
     const job: ExportJob = { exportId: 'e-1', requestedBy: alice, delivery: 'email', searchCriteria: { q: 'river', from: '2024-01-01' }, requestedAt: '2024-06-01T12:00:00.000Z' };
