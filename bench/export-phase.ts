@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../adapters/aws/s3-object-store';
+import { DynamoExportRecords } from '../adapters/aws/dynamo-export-records';
 import { DynamoExportProgress } from '../adapters/aws/dynamo-export-progress';
 import { localDynamoClients } from '../infra/local/dynamodb/client';
 import { startLocalDynamoTables } from '../infra/local/dynamodb/local-tables';
@@ -45,6 +46,7 @@ if (phase === 'baseline') {
       objects,
       clock: { now: () => new Date() },
       exportProgress: new DynamoExportProgress(documents, records.tableName('ConnectionsTable')),
+      exportJobs: new DynamoExportRecords(documents, records.tableName('JobsTable')),
       config: { exportsBucket: 'ferry-exports', exportTtlHours: 72 },
     },
     {

@@ -53,6 +53,8 @@ export interface DownloadRequestBody {
 /** `POST /api/download-request`'s 202: the execution, and how many rows the search matched when it started. */
 export interface DownloadRequestAccepted {
   executionArn: string;
+  /** The export's job id (`GET /api/exports/{exportId}`). */
+  exportId: string;
   estimatedRows: number;
 }
 
@@ -75,6 +77,72 @@ export interface ExportStatus {
   /** While RUNNING, once "Generate CSV report" has recorded some. */
   progress?: ExportStatusProgress;
 }
+
+/** `POST /api/download-request` answers 202 with these: the executionArn (the old routes) and the job id (the new ones). */
+/** The 202 of `POST /api/download-request`. */
+export type ExportRequested = DownloadRequestAccepted;
+
+// ---------------------------------------------------------------------------------------------
+// Jobs: every export and import is a record owned by its user (`GET /api/exports`, `GET /api/imports`)
+
+export type JobKind = 'export' | 'import';
+/** An export job's status; `EXPIRED` once its file is gone (the bucket lifecycle deletes it). */
+export type ExportJobStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
+
+/** One export as its owner, and those it is shared with, see it. */
+export interface ExportJobView {
+  kind: 'export';
+  exportId: string;
+  executionArn?: string;
+  delivery: DeliveryType;
+  searchCriteria: SearchCriteria;
+  /** The search in words, e.g. `posts matching "river" tagged travel, from 2024-01-01`. */
+  searchSummary: string;
+  columns?: string[];
+  status: ExportJobStatus;
+  /** While RUNNING, once "Generate CSV report" has recorded some. */
+  progress?: ExportStatusProgress;
+  rowCount?: number;
+  /** Size of the file in bytes. */
+  bytes?: number;
+  fileName?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** When the file is deleted (ISO 8601, UTC). */
+  expiresAt?: string;
+  /** Why it failed, in plain words. */
+  error?: string;
+  /** Usernames it is shared with (only its owner sees them). */
+  sharedWith?: string[];
+  /** The owner's username. */
+  owner: string;
+  /** Set on an export someone else shared with the caller. */
+  shared?: true;
+  /** `GET /api/exports/{exportId}` only: a freshly signed download link while the file exists. */
+  url?: string;
+}
+
+/** One import as a job: its status view plus the job fields. */
+export interface ImportJobView extends ImportStatusView {
+  kind: 'import';
+  owner: string;
+  size: number;
+  shared?: true;
+}
+
+export interface JobPage<T> {
+  items: T[];
+  cursor?: string;
+}
+
+/** `POST /api/exports/{exportId}/shares` body. */
+export interface ShareRequest {
+  usernames: string[];
+}
+
+/** `GET /api/admin/jobs` items: either kind, with the owner. */
+export type AdminJobView = ExportJobView | ImportJobView;
 
 /** The one WebSocket message of an export pushed to the browser. */
 export type PushReadyMessage = { type: 'export.ready'; executionArn: string; url: string; expiresAt: string; rowCount: number };
@@ -283,7 +351,19 @@ export interface QuarantinePage {
 }
 
 export type AuditKind = 'export' | 'import';
-export type AuditOutcome = 'REQUESTED' | 'SUCCEEDED' | 'FAILED' | 'QUARANTINED' | 'REJECTED' | 'RETRIED' | 'EXPIRED';
+export type AuditOutcome =
+  | 'REQUESTED'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'QUARANTINED'
+  | 'REJECTED'
+  | 'RETRIED'
+  | 'CANCELLED'
+  | 'DELETED'
+  | 'SHARED'
+  | 'UNSHARED'
+  | 'DOWNLOADED'
+  | 'EXPIRED';
 
 /** One entry of `GET /api/admin/audit`. */
 export interface AuditEntry {
@@ -303,6 +383,8 @@ export interface AuditEntry {
   retryOf?: string;
   /** The execution that retries this failed one (on the original's RETRIED entry). */
   retriedBy?: string;
+  /** SHARED / UNSHARED: the username granted or revoked; DOWNLOADED: who downloaded it. */
+  subject?: string;
   requestedAt: string;
   recordedAt: string;
 }

@@ -83,6 +83,8 @@ export const DownloadRequestSchema = z
     format: z.enum(EXPORT_FORMATS, 'must be one of csv, ndjson').optional(),
     excel: z.boolean().optional(),
     gzip: z.boolean().optional(),
+    /** Usernames to share the export with (each must be someone who can sign in). */
+    shareWith: z.array(z.string().min(1).max(128)).max(50).optional(),
   })
   .strict()
   .superRefine((body, ctx) => {

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
-import type { AuditEntry, ExecutionState, WorkflowName } from './contract';
+import type { AuditEntry, ExecutionState, ExportJobStatus, WorkflowName } from './contract';
 export type { AuditEntry, AuditKind, AuditOutcome, WorkflowName } from './contract';
 import type { PageRequest, Post, SearchCriteria } from './model';
+import type { ExportChange, ExportRecord, ExportRecordPage, JobPerson } from './export/records';
 import type { ImportChange, ImportRecord } from './import/records';
 import type { ScanVerdict } from './import/scanner';
 import type { PresignedPostPlan } from './import/upload-policy';
@@ -160,6 +161,8 @@ export interface ExecutionService {
   describe(executionArn: string): Promise<ExecutionDescription | undefined>;
   sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+  /** Stops a running execution (StopExecution); one that already ended is left as it is. */
+  stop(executionArn: string, cause: string): Promise<void>;
   /** Executions of a workflow with a status, newest first (without input/output). */
   list(workflow: WorkflowName, status: ExecutionDescription['status'], options: { limit: number }): Promise<ExecutionSummary[]>;
 }
@@ -227,12 +230,44 @@ export interface ImportRecords {
    * call too: callers start the execution idempotently). Single imports: always true.
    */
   markUploaded(importId: string, at: Date, arrived?: ArrivedUpload): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
+  /** Removes a record (a batch's own item stays until its last file goes). */
+  delete(importId: string): Promise<void>;
+  /** A user's imports, newest first. */
+  listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
   /** Quarantined imports, newest first. */
   listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
   /** One user's resources (records of kind `resource`, whatever their status), newest first. */
   listResources(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
   /** Deletes a record (a resource the user deleted); absent is fine. */
   remove(importId: string): Promise<void>;
+}
+
+/** What Ferry keeps about each export (the record types are in core/export/records.ts). */
+export interface ExportRecords {
+  create(record: ExportRecord): Promise<void>;
+  /** Undefined for an unknown id. */
+  get(exportId: string): Promise<ExportRecord | undefined>;
+  /**
+   * Applies `change` if the record's status is one of `from` (any status when absent), atomically, and
+   * returns the record as it now is; undefined when its status was not one of `from`. NotFound when absent.
+   */
+  update(exportId: string, change: ExportChange, at: Date, from?: readonly ExportJobStatus[]): Promise<ExportRecord | undefined>;
+  /** Adds people to those it is shared with (already there: unchanged); returns the record. NotFound when absent. */
+  share(exportId: string, people: JobPerson[]): Promise<ExportRecord>;
+  /** Removes one person's share (none: unchanged); returns the record. NotFound when absent. */
+  unshare(exportId: string, userId: string): Promise<ExportRecord>;
+  /** Removes the record and its shares. */
+  delete(exportId: string): Promise<void>;
+  /** The exports a user owns and those shared with them, newest first. */
+  listVisibleTo(userId: string, options: { limit: number; cursor?: string }): Promise<ExportRecordPage>;
+  /** Every export, newest first, optionally only those with a status or of an owner (by username). */
+  listAll(options: { limit: number; cursor?: string; status?: ExportJobStatus; ownerUsername?: string }): Promise<{ records: ExportRecord[]; nextCursor?: string }>;
+}
+
+/** Who can sign in (Cognito's user pool in AWS, the local token issuer's users locally). */
+export interface UserDirectory {
+  /** The people with these usernames; unknown usernames are left out. */
+  findByUsernames(usernames: readonly string[]): Promise<JobPerson[]>;
 }
 
 /**

@@ -4,12 +4,14 @@ import type {
   ConnectionRendezvous,
   ExecutionService,
   ExportProgress,
+  ExportRecords,
   IdGenerator,
   ImportRecords,
   Mailer,
   ObjectStore,
   PushChannel,
   StagingSearchSource,
+  UserDirectory,
   VirusScanner,
 } from '../core/ports';
 import type { TokenVerifier } from './auth';
@@ -32,6 +34,8 @@ export interface Deps {
   executions: ExecutionService;
   audit: AuditLog;
   imports: ImportRecords;
+  exportJobs: ExportRecords;
+  users: UserDirectory;
   scanner: VirusScanner;
   clock: Clock;
   ids: IdGenerator;
@@ -70,6 +74,7 @@ export function checkAwsConfig(config: Config): Config {
   required(config.auditTable, 'AUDIT_TABLE');
   required(config.connectionsTable, 'CONNECTIONS_TABLE');
   required(config.importsTable, 'IMPORTS_TABLE');
+  required(config.jobsTable, 'JOBS_TABLE');
   if (config.mailTransport !== 'ses')
     throw new Error(`Ferry configuration is incomplete: MAIL_TRANSPORT must be "ses" in AWS, not "${config.mailTransport}"`);
   return config;

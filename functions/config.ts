@@ -52,6 +52,10 @@ const ConfigSchema = z.object({
   importsTable: z.string().optional(),
   /** Resources: the types kept (RESOURCE_TYPES, MIME types or `type/*`, comma-separated; core/resource/config.ts has the default). */
   resourceTypes: z.string().optional().transform(parseResourceTypes),
+  /** Export job records in DynamoDB (required in both homes). */
+  jobsTable: z.string().optional(),
+  /** The Cognito user pool whose users exports are shared with (AWS; AUTH_MODE=cognito names it in COGNITO_USER_POOL_ID). */
+  userPoolId: z.string().optional(),
   /** clamd for the antivirus check. Unset: every import fails closed ("no virus scanner"). */
   clamdHost: z.string().optional(),
   clamdPort: z.coerce.number().int().min(1).max(65535).default(3310),
@@ -117,6 +121,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importMappingTimeoutSeconds: env.IMPORT_MAPPING_TIMEOUT_SECONDS || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     resourceTypes: env.RESOURCE_TYPES || undefined,
+    jobsTable: env.JOBS_TABLE || undefined,
+    userPoolId: env.USER_POOL_ID || undefined,
     clamdHost: env.CLAMD_HOST || undefined,
     clamdPort: env.CLAMD_PORT || undefined,
     scanTimeoutSeconds: env.SCAN_TIMEOUT_SECONDS || undefined,

@@ -21,14 +21,19 @@ import type { ArrivedUpload, ImportRecords } from '../../core/ports';
  *     `<quarantinedAt>#<importId>`, projection ALL (sparse: only quarantined imports have them);
  *   - GSI `resources`: partition `resourceOwner` (S) = `RESOURCES#<userId>`, sort `resourceSort` (S) =
  *     `<createdAt>#<importId>`, projection ALL (sparse: only resources have them);
+ *   - GSI `byOwner`: partition `ownerKey` (S) = `OWNER#<userId>`, sort `createdSort` (S) = `<createdAt>#<importId>`,
+ *     projection ALL: a user's imports newest first (GET /api/imports);
  *   - on-demand billing, point-in-time recovery on.
  */
 export const IMPORTS_BY_BATCH_INDEX = 'byBatch';
 export const IMPORTS_QUARANTINED_INDEX = 'quarantined';
 export const RESOURCES_BY_OWNER_INDEX = 'resources';
-const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort', 'resourceOwner', 'resourceSort'] as const;
+export const IMPORTS_BY_OWNER_INDEX = 'byOwner';
+const KEY_ATTRIBUTES = ['pk', 'batchPk', 'position', 'quarantineList', 'quarantinedSort', 'resourceOwner', 'resourceSort', 'ownerKey', 'createdSort'] as const;
 const RESOURCE_KEY_ATTRIBUTES = ['pk', 'resourceOwner', 'resourceSort'] as const;
 const resourceOwnerKey = (userId: string) => `RESOURCES#${userId}`;
+/** The byOwner index's position: the table key and the index key. */
+const OWNER_KEY_ATTRIBUTES = ['pk', 'ownerKey', 'createdSort'] as const;
 /** The quarantined index's position: the table key and the index key. */
 const QUARANTINE_KEY_ATTRIBUTES = ['pk', 'quarantineList', 'quarantinedSort'] as const;
 const importKey = (importId: string) => ({ pk: `IMPORT#${importId}` });
@@ -44,6 +49,8 @@ export class DynamoImportRecords implements ImportRecords {
     const items: Record<string, unknown>[] = records.map((record, position) => ({
       ...withoutUndefined(record),
       ...importKey(record.importId),
+      ownerKey: `OWNER#${record.owner.userId}`,
+      createdSort: `${record.createdAt}#${record.importId}`,
       ...(record.batchId ? { batchPk: `BATCH#${record.batchId}`, position } : {}),
       ...(record.kind === 'resource'
         ? { resourceOwner: resourceOwnerKey(record.owner.userId), resourceSort: `${record.createdAt}#${record.importId}` }
@@ -180,6 +187,33 @@ export class DynamoImportRecords implements ImportRecords {
       return { record, batchUploaded: !waiting || waiting.size === 0 };
     } catch (error) {
       translateAwsError(error, `counting the uploads of batch ${record.batchId}`);
+    }
+  }
+
+  async delete(importId: string): Promise<void> {
+    try {
+      await this.documents.send(new DeleteCommand({ TableName: this.table, Key: importKey(importId) }));
+    } catch (error) {
+      translateAwsError(error, `deleting import ${importId}`);
+    }
+  }
+
+  async listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    try {
+      const { items, nextCursor } = await newestFirstIndexPage(
+        this.documents,
+        {
+          TableName: this.table,
+          IndexName: IMPORTS_BY_OWNER_INDEX,
+          KeyConditionExpression: 'ownerKey = :owner',
+          ExpressionAttributeValues: { ':owner': `OWNER#${userId}` },
+        },
+        OWNER_KEY_ATTRIBUTES,
+        options,
+      );
+      return { records: items.map(toRecord), ...(nextCursor ? { nextCursor } : {}) };
+    } catch (error) {
+      translateAwsError(error, `listing the imports of ${userId}`);
     }
   }
 

@@ -4,6 +4,7 @@ import {
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   StartExecutionCommand,
+  StopExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ExecutionAlreadyStarted, NotFound } from '../../core/errors';
@@ -74,6 +75,16 @@ export class StepFunctionsExecutions implements ExecutionService {
     } catch (sendError) {
       throwSpentTokenAsNotFound(sendError);
       translateAwsError(sendError, 'failing a waiting task');
+    }
+  }
+
+  async stop(executionArn: string, cause: string): Promise<void> {
+    try {
+      await this.sfn.send(new StopExecutionCommand({ executionArn, cause }));
+    } catch (error) {
+      // Already gone is as good as stopped: the caller wants it not to run.
+      if (awsErrorName(error) === 'ExecutionDoesNotExist') return;
+      translateAwsError(error, `stopping ${executionArn}`);
     }
   }
 

@@ -1,36 +1,99 @@
-import type { PushFailedMessage, PushReadyMessage } from '../contract';
+import type { PushFailedMessage, PushReadyMessage, SearchCriteria } from '../contract';
 import type { ExecutionDescription, MailMessage } from '../ports';
 import { causeMessage, isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-failure';
 import type { ExportJob, ExportReport } from './job';
+import type { ExportRecord, JobPerson } from './records';
 
 /** Every mail and push text of the export, in one place. */
 
-/** "Email link to user": the link, how long it works, and where to get a fresh one. */
+/** The search in words, for mails and lists: `posts matching "river", tagged travel, by u1, from 2024-01-01 to 2024-02-01`. */
+export function searchInWords(criteria: SearchCriteria): string {
+  const parts = ['posts'];
+  if (criteria.q) parts.push(`matching "${criteria.q}"`);
+  if (criteria.tags && criteria.tags.length > 0) parts.push(`tagged ${criteria.tags.join(', ')}`);
+  if (criteria.userId) parts.push(`by ${criteria.userId}`);
+  if (criteria.from && criteria.to) parts.push(`from ${criteria.from} to ${criteria.to}`);
+  else if (criteria.from) parts.push(`from ${criteria.from}`);
+  else if (criteria.to) parts.push(`up to ${criteria.to}`);
+  return parts.length === 1 ? 'all posts' : parts.join(' ');
+}
+
+/** The export's page in the web app, which fetches a fresh link whenever it is opened. */
+export const exportPageUrl = (appUrl: string, exportId: string): string => `${appUrl.replace(/\/+$/, '')}/#/exports/${encodeURIComponent(exportId)}`;
+
+/** A date in words, in UTC and saying so: "Tuesday, 4 June 2024 at 12:00 UTC". */
+export function utcDateInWords(iso: string): string {
+  const date = new Date(iso);
+  const day = date.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const time = date.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: 'UTC' });
+  return `${day} at ${time} UTC`;
+}
+
+/** File sizes as people read them: 512 bytes, 4.2 KB, 13.1 MB. */
+export function sizeInWords(bytes: number): string {
+  if (bytes < 1000) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** "Email link to user": what was exported, rows and size, the link, until when, and the export's page for a fresh one. */
 export function readyMail(job: ExportJob, report: ExportReport, url: string, appUrl: string): MailMessage {
   const { requestedBy } = job;
-  const expires = new Date(report.expiresAt).toUTCString();
+  const expires = utcDateInWords(report.expiresAt);
   const rows = rowsInWords(report.rowCount);
+  const size = sizeInWords(report.bytes);
+  const what = searchInWords(job.searchCriteria);
+  const page = exportPageUrl(appUrl, job.exportId);
   return {
     to: requestedBy.email,
     subject: `Your Ferry export is ready (${rows})`,
     text: [
       `Hello ${requestedBy.username},`,
       '',
-      `Your export of ${rows} is ready. Download the CSV file here:`,
+      `Your export of ${what} is ready: ${rows}, ${size}. Download the CSV file here:`,
       '',
       url,
       '',
       `The link works until ${expires}; after that the file is deleted.`,
-      `If the link has stopped working before then, open Ferry (${appUrl}) for a fresh one.`,
+      `If the link has stopped working before then, open the export in Ferry for a fresh one: ${page}`,
       '',
       'Ferry',
     ].join('\n'),
     html: [
       `<p>Hello ${escapeHtml(requestedBy.username)},</p>`,
-      `<p>Your export of ${escapeHtml(rows)} is ready.</p>`,
+      `<p>Your export of ${escapeHtml(what)} is ready: ${escapeHtml(rows)}, ${escapeHtml(size)}.</p>`,
       `<p><a href="${escapeHtml(url)}">Download the CSV file</a></p>`,
       `<p>The link works until ${escapeHtml(expires)}; after that the file is deleted.`,
-      ` If the link has stopped working before then, open <a href="${escapeHtml(appUrl)}">Ferry</a> for a fresh one.</p>`,
+      ` If the link has stopped working before then, <a href="${escapeHtml(page)}">open the export in Ferry</a> for a fresh one.</p>`,
+    ].join('\n'),
+  };
+}
+
+/** To someone an export was just shared with: whose, what, and its page in the app. */
+export function sharedMail(record: ExportRecord, to: JobPerson, page: string): MailMessage {
+  const what = searchInWords(record.searchCriteria);
+  const ready = record.rowCount !== undefined ? ` (${rowsInWords(record.rowCount)})` : '';
+  return {
+    to: to.email,
+    subject: `${record.owner.username} shared a Ferry export with you`,
+    text: [
+      `Hello ${to.username},`,
+      '',
+      `${record.owner.username} shared their export of ${what}${ready} with you.`,
+      `Open it in Ferry to see its status and download it: ${page}`,
+      '',
+      'Ferry',
+    ].join('\n'),
+    html: [
+      `<p>Hello ${escapeHtml(to.username)},</p>`,
+      `<p>${escapeHtml(record.owner.username)} shared their export of ${escapeHtml(what)}${escapeHtml(ready)} with you.</p>`,
+      `<p><a href="${escapeHtml(page)}">Open it in Ferry</a> to see its status and download it.</p>`,
     ].join('\n'),
   };
 }

@@ -3,12 +3,15 @@ import type {
   Clock,
   ConnectionRendezvous,
   ExportProgress,
+  ExportRecords,
   Mailer,
   ObjectStore,
   PushChannel,
   SearchSource,
   WarningLog,
 } from '../ports';
+import { Conflict } from '../errors';
+import type { Post } from '../model';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { exportAuditEntry } from './audit';
 import { exportColumns } from './csv';
@@ -16,6 +19,8 @@ import { contentTypeOf, exportFileStream, fileOptionsOf } from './file-format';
 import { downloadNameOf, presignReport, reportKey, type ExportJob, type ExportReport } from './job';
 import { adminFailureMail, failedPush, plainFailure, readyMail, readyPush, userFailureMail } from './messages';
 import { ProgressReporter, reportingProgress } from './progress';
+import type { ExportChange } from './records';
+import { newExportRecord } from './use-cases';
 
 /** The tasks of statemachines/export.asl.yaml ("Wait for browser connection" is in ./rendezvous.ts). */
 
@@ -41,8 +46,25 @@ export interface ExportFailureInput {
   failure: WorkflowFailure;
 }
 
-export async function recordExportRequest(deps: { audit: AuditLog; clock: Clock }, job: ExportJob, executionArn?: string): Promise<void> {
+/** Audits the request and marks the job RUNNING (creating its record if the execution started without one: a retry). */
+export async function recordExportRequest(
+  deps: { audit: AuditLog; clock: Clock; exportJobs: ExportRecords },
+  job: ExportJob,
+  executionArn?: string,
+): Promise<void> {
   await deps.audit.record(exportAuditEntry(job, 'REQUESTED', deps.clock.now(), { ...(executionArn ? { executionArn } : {}) }));
+  const now = deps.clock.now();
+  // A cancelled job stays cancelled.
+  await markJob(deps, job, { status: 'RUNNING', startedAt: now.toISOString(), ...(executionArn ? { executionArn } : {}) }, now);
+}
+
+/**
+ * Moves a job still under way (QUEUED or RUNNING) on; undefined when it is not under way any more (cancelled,
+ * or already finished). An execution that started without a record (an admin's retry) gets one here.
+ */
+async function markJob(deps: { exportJobs: ExportRecords }, job: ExportJob, change: ExportChange, at: Date) {
+  if (!(await deps.exportJobs.get(job.exportId))) await deps.exportJobs.create(newExportRecord(job));
+  return deps.exportJobs.update(job.exportId, change, at, ['QUEUED', 'RUNNING']);
 }
 
 /** Streams every match into the exports bucket in the job's format; memory stays flat whatever the row count. */
@@ -52,6 +74,7 @@ export async function generateCsvReport(
     objects: ObjectStore;
     clock: Clock;
     exportProgress: ExportProgress;
+    exportJobs: ExportRecords;
     log?: WarningLog;
     config: { exportsBucket: string; exportTtlHours: number };
   },
@@ -66,7 +89,7 @@ export async function generateCsvReport(
       (page) => reporter.knowTotal(page.total),
       (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
     );
-  const batches = reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter);
+  const batches = untilCancelled(deps, job.exportId, reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter));
   const fileOptions = fileOptionsOf(job);
   const body = exportFileStream(batches, exportColumns(job.columns), fileOptions, progress);
   const bucket = deps.config.exportsBucket;
@@ -77,8 +100,39 @@ export async function generateCsvReport(
     metadata: { 'export-id': job.exportId },
   });
   // Counted from when the file exists: the bucket lifecycle (and the local sweeper) count from there too.
-  const expiresAt = new Date(deps.clock.now().getTime() + deps.config.exportTtlHours * 3_600_000).toISOString();
-  return { bucket, key, rowCount: progress.rows, bytes, expiresAt };
+  const now = deps.clock.now();
+  const expiresAt = new Date(now.getTime() + deps.config.exportTtlHours * 3_600_000).toISOString();
+  const report = { bucket, key, rowCount: progress.rows, bytes, expiresAt };
+  // The job succeeds as soon as its file exists, whatever the delivery still has to do (a push may wait for its browser).
+  const done = await markJob(
+    deps,
+    job,
+    { status: 'SUCCEEDED', bucket, key, fileName: downloadNameOf(job), rowCount: report.rowCount, bytes, expiresAt, finishedAt: now.toISOString() },
+    now,
+  );
+  // Cancelled while writing: the file must not outlive the job.
+  if (!done) await deps.objects.delete(bucket, key);
+  return report;
+}
+
+/** How often a running report asks whether its job was cancelled. */
+export const CANCEL_CHECK_MS = 1_000;
+
+/**
+ * Passes the batches through, asking the job record now and then whether the export was cancelled:
+ * StopExecution cannot stop a running Lambda, so the task stops itself. Throwing here fails the CSV
+ * stream, and the upload aborts its multipart upload (nothing incomplete is left in the bucket).
+ */
+async function* untilCancelled(deps: { exportJobs: ExportRecords; clock: Clock }, exportId: string, batches: AsyncIterable<Post[]>): AsyncGenerator<Post[]> {
+  let lastCheck = deps.clock.now().getTime();
+  for await (const batch of batches) {
+    const now = deps.clock.now().getTime();
+    if (now - lastCheck >= CANCEL_CHECK_MS) {
+      lastCheck = now;
+      if ((await deps.exportJobs.get(exportId))?.status === 'CANCELLED') throw new Conflict('The export was cancelled.');
+    }
+    yield batch;
+  }
 }
 
 export async function emailLinkToUser(
@@ -125,12 +179,16 @@ export async function handleExportFailure(
     mailer: Mailer;
     push: PushChannel;
     rendezvous: ConnectionRendezvous;
+    exportJobs: ExportRecords;
     config: { adminEmail: string; appUrl: string };
   },
   input: ExportFailureInput,
 ): Promise<void> {
   const { executionArn, job, failure } = input;
-  await deps.audit.record(exportAuditEntry(job, 'FAILED', deps.clock.now(), { executionArn, error: failureDetail(failure) }));
+  const now = deps.clock.now();
+  await deps.audit.record(exportAuditEntry(job, 'FAILED', now, { executionArn, error: failureDetail(failure) }));
+  // Only a job still under way fails: one whose file exists stays SUCCEEDED (the app offers it), a cancelled one CANCELLED.
+  await markJob(deps, job, { status: 'FAILED', error: plainFailure(failure), finishedAt: now.toISOString() }, now);
   await attemptAll([
     tellUserAboutFailure(deps, input, plainFailure(failure)),
     deps.mailer.send(adminFailureMail(deps.config.adminEmail, executionArn, job, failure)),

@@ -339,7 +339,7 @@ export async function importStatus(
   };
 }
 
-async function statusView(
+export async function statusView(
   deps: { objects: ObjectStore; config: Pick<ImportConfig, 'permanentBucket'> },
   record: ImportRecord,
 ): Promise<ImportStatusView> {

@@ -78,7 +78,7 @@ export function UserServicesProvider({ user, children }: { user: SignedIn; child
   const services = useServices();
   const username = user.claims.username;
   const value = useMemo(() => {
-    const exports = new ExportsStore(services.storage, username);
+    const exports = new ExportsStore(services.api, services.now);
     const tracker = new ExportTracker({
       api: services.api,
       store: exports,
@@ -100,12 +100,23 @@ export function UserServicesProvider({ user, children }: { user: SignedIn; child
 
   useEffect(() => {
     value.tracker.resume();
+    // The list comes from the server; the running ones it names are followed once it is in.
+    value.exports.load().then(
+      () => value.tracker.resume(),
+      () => undefined,
+    );
+    // Exports were once kept in localStorage: nothing of the user stays behind in the browser.
+    try {
+      services.storage.removeItem(`ferry.exports.${username}`);
+    } catch {
+      // Storage blocked: nothing was kept there either.
+    }
     return () => {
       value.tracker.dispose();
       value.imports.dispose();
       value.resources.dispose();
     };
-  }, [value]);
+  }, [value, services.storage, username]);
 
   return <UserContext.Provider value={{ user, ...value }}>{children}</UserContext.Provider>;
 }

@@ -2,6 +2,7 @@ import { handleExportFailure, type ExportFailureInput } from '../../core/export/
 import { wired } from '../composition';
 import { audit } from '../ports/audit';
 import { clock } from '../ports/clock';
+import { exportJobs } from '../ports/export-jobs';
 import { mailer } from '../ports/mailer';
 import { push } from '../ports/push';
 import { rendezvous } from '../ports/rendezvous';
@@ -14,4 +15,4 @@ export const makeHandler = (deps: Parameters<typeof handleExportFailure>[0]) =>
     await handleExportFailure(deps, event);
   });
 
-export const handler = wired({ audit, clock, mailer, push, rendezvous }, makeHandler);
+export const handler = wired({ audit, clock, mailer, push, rendezvous, exportJobs }, makeHandler);

@@ -3,6 +3,7 @@ import { recordExportRequest } from '../../core/export/tasks';
 import { wired } from '../composition';
 import { audit } from '../ports/audit';
 import { clock } from '../ports/clock';
+import { exportJobs } from '../ports/export-jobs';
 import { task } from '../task';
 
 /** "Record export request": the ASL passes `{ executionArn, job }`. */
@@ -18,4 +19,4 @@ export const makeHandler = (deps: Parameters<typeof recordExportRequest>[0]) =>
     (_, event) => ({ userId: event.job.requestedBy.userId, delivery: event.job.delivery }),
   );
 
-export const handler = wired({ audit, clock }, makeHandler);
+export const handler = wired({ audit, clock, exportJobs }, makeHandler);

@@ -2,6 +2,7 @@ import type { PortBuilders } from '../composition';
 import { audit } from './audit';
 import { clock } from './clock';
 import { executions } from './executions';
+import { exportJobs } from './export-jobs';
 import { exportProgress } from './export-progress';
 import { ids } from './ids';
 import { imports } from './imports';
@@ -12,6 +13,7 @@ import { rendezvous } from './rendezvous';
 import { scanner } from './scanner';
 import { search } from './search';
 import { tokens } from './tokens';
+import { users } from './users';
 
 /**
  * Every AWS port's builder, for the local stack (which reuses them for the APIs it has twins of) and
@@ -27,6 +29,8 @@ export const awsPorts: PortBuilders = {
   executions,
   audit,
   imports,
+  exportJobs,
+  users,
   scanner,
   clock,
   ids,

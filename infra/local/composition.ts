@@ -7,7 +7,7 @@ import { rememberPresignedPostSigner, withLocalIam } from './iam/wiring';
 /**
  * The local stack's composition root, installed with `provideDeps` before any handler runs. The AWS
  * builders serve every API with a local twin (S3, DynamoDB on dynalite, Step Functions, the management
- * API, and OpenSearch when configured); local adapters stand in only for search and mail.
+ * API, and OpenSearch when configured); local adapters stand in only for search, mail and (with the local token issuer) the user directory.
  */
 export const buildLocalDeps: DepsBuilder = async (config) => {
   // Every SDK client the handlers use is authorised against the calling function's role (LOCAL_IAM).
@@ -16,6 +16,13 @@ export const buildLocalDeps: DepsBuilder = async (config) => {
   if (!config.opensearchUrl) {
     const { SqliteSearchSource } = await import('../../adapters/local/sqlite-search');
     ports.search = () => new SqliteSearchSource(join(config.dataDir, 'search.db'));
+  }
+
+  if (config.authMode === 'local') {
+    const { ListedUserDirectory } = await import('../../adapters/local/listed-user-directory');
+    const { LOCAL_USERS } = await import('./local-auth');
+    // The local issuer's tokens carry sub = username (local-auth.ts).
+    ports.users = () => new ListedUserDirectory(LOCAL_USERS.map(({ username, email }) => ({ userId: username, username, email })));
   }
 
   if (config.mailTransport === 'smtp' && config.smtpUrl) {

@@ -11,6 +11,8 @@ import type { CognitoPool } from '../../functions/config';
 export const LOCAL_USERS = [
   { username: 'alice', email: 'alice@ferry.local', groups: ['member'] },
   { username: 'bob', email: 'bob@ferry.local', groups: ['member'] },
+  // A third member, so sharing can be shown to stop at the people named.
+  { username: 'carol', email: 'carol@ferry.local', groups: ['member'] },
   { username: 'admin', email: 'admin@ferry.local', groups: ['admin'] },
 ] as const;
 

@@ -153,6 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AUDIT_TABLE: dynamo.tableName('AuditTable'),
     CONNECTIONS_TABLE: dynamo.tableName('ConnectionsTable'),
     IMPORTS_TABLE: dynamo.tableName('ImportsTable'),
+    JOBS_TABLE: dynamo.tableName('JobsTable'),
     SFN_ENDPOINT: sfn.url,
     WS_MANAGEMENT_ENDPOINT: gateway.managementEndpoint,
     EXPORT_STATE_MACHINE_ARN: stepFunctions.stateMachineArn(machineName(stateMachines, 'export')),

@@ -129,7 +129,7 @@ describe.skipIf(why)(titled('signing in through a Cognito user pool (moto_server
     );
     expect(status).toBe(200);
     expect(body.total).toBeGreaterThan(0);
-    await page.getByLabel('Text').fill(SEARCH.q);
+    await page.getByLabel('Text', { exact: true }).fill(SEARCH.q);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.getByText(`${new Intl.NumberFormat('en').format(body.total)} posts found`).waitFor();
     const shown = await page.locator('.results-table tbody td[data-label="Post"]').allTextContents();
@@ -237,7 +237,7 @@ describe.skipIf(why)(titled('signing in through a Cognito user pool (moto_server
     expect((await api(first, 'GET', '/search?q=vinyl')).status).toBe(200);
 
     await page.clock.fastForward('05:00');
-    await page.getByLabel('Text').fill(SEARCH.q);
+    await page.getByLabel('Text', { exact: true }).fill(SEARCH.q);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.getByRole('status').filter({ hasText: 'Your session has ended. Please sign in again.' }).waitFor();
     expect(await storedToken()).toBeNull();

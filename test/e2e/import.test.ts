@@ -56,7 +56,7 @@ describe.skipIf(clamdMissing())(titled('importing files', clamdMissing()), () =>
     await screenshot(page, '10-import-clean');
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Search' }).click();
-    await page.getByLabel('Text').fill(marker);
+    await page.getByLabel('Text', { exact: true }).fill(marker);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.getByText(`${cleanRows.length} posts found`).waitFor();
     const shown = await page.locator('.results-table tbody td[data-label="Post"]').allTextContents();

@@ -114,8 +114,11 @@ describe.skipIf(why)(titled('mail through SES v2 (moto_server)', why), () => {
     expect(mail!.subject).toBe(
       `Your Ferry export is ready (${done.rowCount === 1 ? '1 row' : `${new Intl.NumberFormat('en').format(done.rowCount!)} rows`})`,
     );
-    const expires = new Date(done.expiresAt!).toUTCString();
-    expect(decodeEntities(mail!.body)).toContain(`The link works until ${expires}; after that the file is deleted.`);
+    // The expiry as a date in UTC, saying so (issue 11): "Tuesday, 4 June 2024 at 12:00 UTC".
+    const at = new Date(done.expiresAt!);
+    const day = at.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    const time = at.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: 'UTC' });
+    expect(decodeEntities(mail!.body)).toContain(`The link works until ${day} at ${time} UTC; after that the file is deleted.`);
 
     const href = /<a href="([^"]+X-Amz-Signature[^"]+)">Download the CSV file<\/a>/.exec(mail!.body)?.[1];
     expect(href, 'a signed download link in the mail').toBeDefined();

@@ -3,6 +3,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/
 import { describe, expect, it } from 'vitest';
 import { AUDIT_NEWEST_FIRST_INDEX, DynamoAuditLog } from '../../adapters/aws/dynamo-audit-log';
 import { DynamoExportProgress } from '../../adapters/aws/dynamo-export-progress';
+import { DynamoExportRecords } from '../../adapters/aws/dynamo-export-records';
 import { DynamoImportRecords } from '../../adapters/aws/dynamo-import-records';
 import { DynamoConnectionRendezvous } from '../../adapters/aws/dynamo-rendezvous';
 import { Transient } from '../../core/errors';
@@ -11,6 +12,7 @@ import { useDynalite } from './dynalite-tables';
 import { auditEntry, describeAuditLog } from './specs/audit-log-spec';
 import { describeConnectionRendezvous } from './specs/connection-rendezvous-spec';
 import { describeExportProgress } from './specs/export-progress-spec';
+import { describeExportRecords } from './specs/export-records-spec';
 import { describeImportRecords, importRecord } from './specs/import-records-spec';
 
 /**
@@ -49,6 +51,9 @@ describeConnectionRendezvous('DynamoConnectionRendezvous on dynalite', async () 
 }));
 describeImportRecords('DynamoImportRecords on dynalite', async () => ({
   port: new DynamoImportRecords(dynalite.clients().documents, await dynalite.freshTable('ImportsTable')),
+}));
+describeExportRecords('DynamoExportRecords on dynalite', async () => ({
+  port: new DynamoExportRecords(dynalite.clients().documents, await dynalite.freshTable('JobsTable')),
 }));
 
 /**

@@ -14,6 +14,7 @@ const awsEnv = {
   AUDIT_TABLE: 'audit',
   CONNECTIONS_TABLE: 'connections',
   IMPORTS_TABLE: 'imports',
+  JOBS_TABLE: 'jobs',
   MAIL_TRANSPORT: 'ses',
   JWT_ISSUER: 'https://issuer.example.com',
   JWKS_URL: 'https://issuer.example.com/jwks.json',

@@ -13,7 +13,7 @@ import { ensureTables } from '../../infra/local/dynamodb/tables';
  */
 export function useDynalite(): {
   clients(): { client: DynamoDBClient; documents: DynamoDBDocumentClient };
-  freshTable(logicalId: 'AuditTable' | 'ConnectionsTable' | 'ImportsTable'): Promise<string>;
+  freshTable(logicalId: 'AuditTable' | 'ConnectionsTable' | 'ImportsTable' | 'JobsTable'): Promise<string>;
 } {
   let dynamo: LocalDynamo | undefined;
   let clients: { client: DynamoDBClient; documents: DynamoDBDocumentClient } | undefined;

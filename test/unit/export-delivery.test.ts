@@ -43,15 +43,15 @@ describe('emailing the link', () => {
     const url = 'https://objects.test/ferry-exports-test/exports/user-alice/export-0001.csv?expires=259200&name=ferry-export-2024-06-01-115930.csv';
     expect(mail.text).toContain(url);
     expect(mail.text).toContain('20,000 rows');
-    expect(mail.text).toContain('Tue, 04 Jun 2024 12:00:00 GMT');
+    expect(mail.text).toContain('Tuesday, 4 June 2024 at 12:00 UTC');
     expect(mail.html).toContain(`href="${url.replace(/&/g, '&amp;')}"`);
-    expect(mail.html).toContain('Tue, 04 Jun 2024 12:00:00 GMT');
+    expect(mail.html).toContain('Tuesday, 4 June 2024 at 12:00 UTC');
   });
 
   it('says "1 row" for a single row', async () => {
     const deps = makeFakeDeps();
     await emailLinkToUser(deps, { ...job, report: { ...report, rowCount: 1 } });
-    expect(deps.mailer.sent[0]?.text).toContain('export of 1 row is');
+    expect(deps.mailer.sent[0]?.text).toContain('is ready: 1 row,');
   });
 
   it('escapes the user name in the HTML part', async () => {

@@ -116,13 +116,8 @@ describe('the status of a running export', () => {
     await deps.exportProgress.record('export-0001', { rowsWritten: 20_000, updatedAt: '2024-06-01T12:00:04.000Z' });
     expect((await exportStatus(deps, alice, executionArn)).progress).toEqual({ rowsWritten: 20_000 });
 
-    deps.executions.succeed(executionArn, {
-      bucket: 'ferry-exports-test',
-      key: 'exports/user-alice/export-0001.csv',
-      rowCount: 50_000,
-      bytes: 1,
-      expiresAt: '2024-06-04T12:00:00.000Z',
-    });
+    // "Generate CSV report" finishes: the job record says SUCCEEDED as soon as the file exists.
+    await generateCsvReport(deps, job({ requestedAt: '2024-06-01T12:00:00.000Z' }));
     const status = await exportStatus(deps, alice, executionArn);
     expect(status.status).toBe('SUCCEEDED');
     expect(status).not.toHaveProperty('progress');

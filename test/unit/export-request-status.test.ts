@@ -4,7 +4,16 @@ import { parseInput } from '../../core/validation';
 import { InvalidInput, NotFound } from '../../core/errors';
 import { HOUR, alice, bob, makeFakeDeps, makePosts } from './fakes';
 import { exportStatus, requestExport } from '../../core/export/use-cases';
+import { cancelOrDeleteExport } from '../../core/export/jobs';
+import { handleExportFailure } from '../../core/export/tasks';
 import type { ExportJob, ExportReport } from '../../core/export/job';
+import type { FakeDeps } from './fakes';
+
+/** What "Generate CSV report" writes on the job record once the file exists. */
+const fileWritten = (deps: FakeDeps, report: ExportReport) =>
+  deps.exportJobs.update('export-0001', { status: 'SUCCEEDED', ...report, fileName: 'ferry-export-2024-06-01-120000.csv' }, deps.clock.now());
+
+const startedJob = (deps: FakeDeps): ExportJob => deps.executions.started[0]!.input as ExportJob;
 
 async function startedExport(deps = makeFakeDeps()) {
   const { executionArn } = await requestExport(deps, alice, { delivery: 'direct', searchCriteria: { q: 'ferry' } });
@@ -83,7 +92,7 @@ describe('the status of an export', () => {
   it('gives a fresh link valid until the file expires, with the row count, once succeeded', async () => {
     const { deps, executionArn } = await startedExport();
     const expiresAt = new Date(deps.clock.now().getTime() + 72 * HOUR).toISOString();
-    deps.executions.succeed(executionArn, reportAt(expiresAt));
+    await fileWritten(deps, reportAt(expiresAt));
     deps.clock.advance(2 * HOUR);
 
     const status = await exportStatus(deps, alice, executionArn);
@@ -103,7 +112,7 @@ describe('the status of an export', () => {
   it('gives no link once the file has expired', async () => {
     const { deps, executionArn } = await startedExport();
     const expiresAt = new Date(deps.clock.now().getTime() + 72 * HOUR).toISOString();
-    deps.executions.succeed(executionArn, reportAt(expiresAt));
+    await fileWritten(deps, reportAt(expiresAt));
     deps.clock.advance(72 * HOUR);
 
     const status = await exportStatus(deps, alice, executionArn);
@@ -115,21 +124,39 @@ describe('the status of an export', () => {
 
   it('caps the link at the seven days a presigned URL may live', async () => {
     const { deps, executionArn } = await startedExport();
-    deps.executions.succeed(executionArn, reportAt(new Date(deps.clock.now().getTime() + 30 * 24 * HOUR).toISOString()));
+    await fileWritten(deps, reportAt(new Date(deps.clock.now().getTime() + 30 * 24 * HOUR).toISOString()));
     await exportStatus(deps, alice, executionArn);
     expect(deps.objects.presigned[0]?.expiresInSeconds).toBe(7 * 24 * 3600);
   });
 
+  // The words come from the job record now, written by "Handle export failure" (or the cancel route).
   it.each([
-    ['FAILED', 'ExportFailed', 'The export could not be completed. The Ferry team has been told.'],
-    ['TIMED_OUT', undefined, 'The export took too long and was stopped.'],
-    ['ABORTED', undefined, 'The export was cancelled.'],
-  ] as const)('is FAILED with plain words when the execution is %s', async (executionStatus, error, words) => {
+    ['failed', { Error: 'Error', Cause: 'internal detail' }, 'The export could not be completed because of an unexpected error. The Ferry team has been told.'],
+    ['timed out', { Error: 'States.Timeout', Cause: 'internal detail' }, 'The export took too long and was stopped.'],
+  ] as const)('is FAILED with plain words when the export %s', async (_, failure, words) => {
     const { deps, executionArn } = await startedExport();
-    deps.executions.fail(executionArn, executionStatus, error, 'internal detail');
+    await handleExportFailure(deps, { executionArn, job: startedJob(deps), failure });
     const status = await exportStatus(deps, alice, executionArn);
     expect(status).toEqual({ executionArn, status: 'FAILED', delivery: 'direct', requestedAt: '2024-06-01T12:00:00.000Z', error: words });
     expect(status.error).not.toContain('internal detail');
+  });
+
+  it('is FAILED with "cancelled" once its owner cancelled it', async () => {
+    const { deps, executionArn } = await startedExport();
+    await cancelOrDeleteExport(deps, alice, 'export-0001');
+    expect(await exportStatus(deps, alice, executionArn)).toEqual({
+      executionArn,
+      status: 'FAILED',
+      delivery: 'direct',
+      requestedAt: '2024-06-01T12:00:00.000Z',
+      error: 'The export was cancelled.',
+    });
+  });
+
+  it('never asks Step Functions: the status comes from the job record', async () => {
+    const { deps, executionArn } = await startedExport();
+    deps.executions.executions.clear();
+    expect((await exportStatus(deps, alice, executionArn)).status).toBe('RUNNING');
   });
 
   it("of another user's executionArn is not found", async () => {

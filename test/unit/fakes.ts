@@ -1,3 +1,4 @@
+import { FixedUserDirectory, InMemoryExportRecords } from './job-fakes';
 import { MAX_EXPORT_ROWS_ONE_TASK } from '../../core/capacity';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
@@ -39,6 +40,7 @@ import type {
 
 export const alice: User = { userId: 'user-alice', username: 'alice', email: 'alice@example.com', groups: ['members'] };
 export const bob: User = { userId: 'user-bob', username: 'bob', email: 'bob@example.com', groups: ['members'] };
+export const carol: User = { userId: 'user-carol', username: 'carol', email: 'carol@example.com', groups: ['members'] };
 
 /** `count` posts, newest first, one minute apart, with deterministic content. */
 export function makePosts(count: number, start = new Date('2024-06-01T12:00:00.000Z')): Post[] {
@@ -343,6 +345,11 @@ export class FakeExecutions implements ExecutionService {
     this.taskFailures.push({ taskToken, error, cause });
   }
 
+  async stop(executionArn: string, cause: string): Promise<void> {
+    const execution = this.executions.get(executionArn);
+    if (execution?.status === 'RUNNING') this.update(executionArn, { status: 'ABORTED', cause });
+  }
+
   async list(workflow: WorkflowName, status: ExecutionDescription['status'], options: { limit: number }): Promise<ExecutionSummary[]> {
     return [...this.executions.values()]
       .filter((e) => e.status === status && e.executionArn.includes(`:ferry-${workflow}:`))
@@ -452,6 +459,8 @@ export function makeFakeDeps(posts: Post[] = []) {
     exportProgress: new InMemoryExportProgress(),
     executions: new FakeExecutions(clock),
     audit: new InMemoryAuditLog(),
+    exportJobs: new InMemoryExportRecords(),
+    users: new FixedUserDirectory([alice, bob, carol].map(({ userId, username, email }) => ({ userId, username, email }))),
     clock,
     ids: new SequentialIds('export'),
   };

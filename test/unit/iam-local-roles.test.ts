@@ -24,7 +24,7 @@ const decisions = (functionKey: string, service: SdkService, command: string, in
 describe("serverless.yml's roles on the local stack's resources", () => {
   it('every function has a role, and the tables are the local ferry-local-<x> ones', () => {
     expect(Object.keys(iam.functionRoles).length).toBeGreaterThan(20);
-    expect(Object.keys(iam.scope.tables).sort()).toEqual(['ferry-local-audit', 'ferry-local-connections', 'ferry-local-imports']);
+    expect(Object.keys(iam.scope.tables).sort()).toEqual(['ferry-local-audit', 'ferry-local-connections', 'ferry-local-imports', 'ferry-local-jobs']);
     expect(iam.scope.bucketKeys?.['ferry-exports']).toBe('arn:aws:kms:us-east-1:000000000000:key/ExportsKey');
   });
 

@@ -61,6 +61,7 @@ const SAMPLES: { service: SdkService; command: string; input: Record<string, unk
   { service: 'ApiGatewayManagementApi', command: 'GetConnection', input: { ConnectionId: 'c-1' } },
   { service: 'ApiGatewayManagementApi', command: 'DeleteConnection', input: { ConnectionId: 'c-1' } },
   { service: 'SESv2', command: 'SendEmail', input: { FromEmailAddress: 'Ferry <no-reply@ferry.local>', Destination: { ToAddresses: ['alice@ferry.local'] } } },
+  { service: 'CognitoIdentityProvider', command: 'AdminGetUser', input: { UserPoolId: 'us-east-1_pool', Username: 'bob' } },
 ];
 
 /** ARN format of iam-data (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) → a regex; the last variable may hold '/' and ':'. */

@@ -61,6 +61,19 @@ export class InMemoryImportRecords implements ImportRecords {
     return { record: now, batchUploaded: (await this.listBatch(now.batchId)).every((file) => file.uploadedAt) };
   }
 
+  async delete(importId: string): Promise<void> {
+    this.records.delete(importId);
+  }
+
+  async listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
+    const all = [...this.records.values()]
+      .filter((record) => record.owner.userId === userId)
+      .sort((a, b) => `${b.createdAt}#${b.importId}`.localeCompare(`${a.createdAt}#${a.importId}`));
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const records = all.slice(start, start + options.limit).map((record) => structuredClone(record));
+    return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
+  }
+
   async listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     const quarantined = [...this.records.values()].filter((record) => record.quarantine).map((record) => structuredClone(record));
     const { items, nextCursor } = newestFirstPage(quarantined, (record) => [record.quarantine?.quarantinedAt ?? '', record.importId], options);

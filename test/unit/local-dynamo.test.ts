@@ -71,17 +71,19 @@ describe('ensureTables from serverless.yml', () => {
       AuditTable: 'ferry-local-audit',
       ConnectionsTable: 'ferry-local-connections',
       ImportsTable: 'ferry-local-imports',
+      JobsTable: 'ferry-local-jobs',
     });
   });
 
   it('creates the tables with the deployed keys and indexes, once, on demand, and reports TTL and what it ignored', async () => {
     const tables = readTableResources(SERVERLESS_YML);
-    const names = { AuditTable: 'a-audit', ConnectionsTable: 'a-connections', ImportsTable: 'a-imports' };
+    const names = { AuditTable: 'a-audit', ConnectionsTable: 'a-connections', ImportsTable: 'a-imports', JobsTable: 'a-jobs' };
     const created = await ensureTables(clients.client, tables, names);
     expect(created).toEqual([
       { logicalId: 'AuditTable', tableName: 'a-audit', ignored: ['SSESpecification', 'PointInTimeRecoverySpecification'] },
       { logicalId: 'ConnectionsTable', tableName: 'a-connections', ttlAttribute: 'expiresAt', ttl: 'sweep', ignored: ['SSESpecification'] },
       { logicalId: 'ImportsTable', tableName: 'a-imports', ignored: ['SSESpecification', 'PointInTimeRecoverySpecification'] },
+      { logicalId: 'JobsTable', tableName: 'a-jobs', ignored: ['SSESpecification', 'PointInTimeRecoverySpecification'] },
     ]);
     expect(await ensureTables(clients.client, tables, names)).toEqual(created);
 
@@ -92,6 +94,7 @@ describe('ensureTables from serverless.yml', () => {
     expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.KeySchema, index.Projection])).toEqual([
       ['byBatch', [{ AttributeName: 'batchPk', KeyType: 'HASH' }, { AttributeName: 'position', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
       ['quarantined', [{ AttributeName: 'quarantineList', KeyType: 'HASH' }, { AttributeName: 'quarantinedSort', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
+      ['byOwner', [{ AttributeName: 'ownerKey', KeyType: 'HASH' }, { AttributeName: 'createdSort', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
     ]);
     const { TableNames } = await clients.client.send(new ListTablesCommand({}));
     expect(TableNames).toEqual(expect.arrayContaining(['a-audit', 'a-connections', 'a-imports']));

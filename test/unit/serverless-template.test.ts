@@ -599,6 +599,13 @@ describe('the packaged AWS template (npm run package)', () => {
         ],
         projection: { ProjectionType: 'ALL' },
       },
+      byOwner: {
+        keys: [
+          { AttributeName: 'ownerKey', KeyType: 'HASH' },
+          { AttributeName: 'createdSort', KeyType: 'RANGE' },
+        ],
+        projection: { ProjectionType: 'ALL' },
+      },
     });
     const types = Object.fromEntries(
       (table.Properties!.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [
@@ -606,7 +613,7 @@ describe('the packaged AWS template (npm run package)', () => {
         a.AttributeType,
       ]),
     );
-    expect(types).toEqual({ pk: 'S', batchPk: 'S', position: 'N', quarantineList: 'S', quarantinedSort: 'S', resourceOwner: 'S', resourceSort: 'S' });
+    expect(types).toEqual({ pk: 'S', batchPk: 'S', position: 'N', quarantineList: 'S', quarantinedSort: 'S', resourceOwner: 'S', resourceSort: 'S', ownerKey: 'S', createdSort: 'S' });
   });
 
   describe('the functions', () => {
@@ -737,14 +744,31 @@ describe('the packaged AWS template (npm run package)', () => {
     });
 
     it('get only the calls they make', () => {
-      expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest'))).sort()).toEqual(['es:ESHttpPost', 'states:StartExecution']);
+      // The job record (JobsTable) and, for shareWith, the user pool, the audit log and mail.
+      expect(actionsOf(inlineStatements(roleOfFunction('createDownloadRequest'))).sort()).toEqual([
+        'cognito-idp:AdminGetUser',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:PutItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'es:ESHttpPost',
+        'ses:SendEmail',
+        'states:StartExecution',
+      ]);
+      // Status reads come from the job record: no DescribeExecution.
       expect(actionsOf(inlineStatements(roleOfFunction('getDownloadRequest'))).sort()).toEqual([
         'dynamodb:GetItem',
+        'dynamodb:Query',
         'kms:Decrypt',
         's3:GetObject',
-        'states:DescribeExecution',
       ]);
-      expect(actionsOf(inlineStatements(roleOfFunction('recordExportRequest')))).toEqual(['dynamodb:PutItem']);
+      expect(actionsOf(inlineStatements(roleOfFunction('recordExportRequest'))).sort()).toEqual([
+        'dynamodb:PutItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
       expect(actionsOf(inlineStatements(roleOfFunction('health')))).toEqual([]);
       const generate = actionsOf(inlineStatements(roleOfFunction('generateCsvReport')));
       expect(generate).toEqual(expect.arrayContaining(['es:ESHttpPost', 'es:ESHttpDelete', 's3:PutObject']));
@@ -754,10 +778,23 @@ describe('the packaged AWS template (npm run package)', () => {
       expect(generate).toContain('dynamodb:PutItem');
       expect(generate).not.toContain('dynamodb:UpdateItem');
       for (const fn of ['generateCsvReport', 'getDownloadRequest']) {
-        const progress = inlineStatements(roleOfFunction(fn)).filter((statement) => asArray(statement.Action).some((action) => action.startsWith('dynamodb:')));
+        const progress = inlineStatements(roleOfFunction(fn)).filter(
+          (statement) =>
+            asArray(statement.Action).some((action) => action.startsWith('dynamodb:')) && JSON.stringify(statement.Resource).includes('ConnectionsTable'),
+        );
         expect(progress.map((statement) => statement.Resource), fn).toEqual([{ 'Fn::GetAtt': ['ConnectionsTable', 'Arn'] }]);
         expect(progress.map((statement) => statement.Condition), fn).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PROGRESS#*'] } }]);
       }
+      // Every other DynamoDB grant of the export's functions is on the job records.
+      for (const fn of ['generateCsvReport', 'getDownloadRequest', 'listExports', 'getExport', 'deleteExport', 'shareExport']) {
+        const other = inlineStatements(roleOfFunction(fn)).filter(
+          (statement) =>
+            asArray(statement.Action).some((action) => action.startsWith('dynamodb:') && action !== 'dynamodb:PutItem') &&
+            !JSON.stringify(statement.Resource).includes('ConnectionsTable'),
+        );
+        expect(other.every((statement) => JSON.stringify(statement.Resource).includes('JobsTable')), fn).toBe(true);
+      }
+      expect(actionsOf(inlineStatements(roleOfFunction('deleteExport')))).toEqual(expect.arrayContaining(['states:StopExecution', 's3:DeleteObject']));
       expect(actionsOf(inlineStatements(roleOfFunction('waitForBrowserConnection')))).toContain('states:SendTaskSuccess');
       expect(actionsOf(inlineStatements(roleOfFunction('wsConnect')))).toContain('states:SendTaskSuccess');
       expect(actionsOf(inlineStatements(roleOfFunction('pushLinkToBrowser')))).toContain('execute-api:ManageConnections');

@@ -5,10 +5,13 @@ import type {
   CreatedImport,
   CreatedResource,
   DeliveryType,
+  ExportJobView,
+  ExportRequested,
   ExportStatus,
   FailedExecution,
   ImportMapping,
   ImportStatus,
+  JobPage,
   QuarantinedFile,
   ResourcePage,
   RetryResponse,
@@ -36,8 +39,18 @@ export class ApiClient {
     return this.request('GET', `/search?${query}`, undefined, signal);
   }
 
-  requestExport(delivery: DeliveryType, searchCriteria: SearchCriteria): Promise<{ executionArn: string }> {
+  requestExport(delivery: DeliveryType, searchCriteria: SearchCriteria): Promise<ExportRequested> {
     return this.request('POST', '/download-request', { delivery, searchCriteria });
+  }
+
+  /** The caller's exports and those shared with them, newest first. */
+  listExports(limit: number): Promise<JobPage<ExportJobView>> {
+    return this.request('GET', `/exports?limit=${limit}`);
+  }
+
+  /** Cancels a running export or deletes a finished one (its file too). */
+  deleteExport(exportId: string): Promise<unknown> {
+    return this.request('DELETE', `/exports/${encodeURIComponent(exportId)}`);
   }
 
   exportStatus(executionArn: string): Promise<ExportStatus> {

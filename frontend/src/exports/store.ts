@@ -1,7 +1,9 @@
-import type { DeliveryType, ExportStatus, SearchCriteria } from '../api/types';
+import type { DeliveryType, ExportJobView, ExportStatus, JobPage, SearchCriteria } from '../api/types';
 
-/** One export this person asked for, as the Exports panel shows it. */
+/** One export this person asked for (or was shared), as the Exports panel shows it. */
 export interface ExportRecord extends ExportStatus {
+  /** The job id (`GET/DELETE /api/exports/{exportId}`); absent only on records made before the server named it. */
+  exportId?: string;
   delivery: DeliveryType;
   criteria: SearchCriteria;
   requestedAt: string;
@@ -9,24 +11,71 @@ export interface ExportRecord extends ExportStatus {
   emailedTo?: string;
   /** A plain-words note while the status cannot be checked; cleared on the next good answer. */
   checkProblem?: string;
+  /** Someone else's export shared with this person: their username. */
+  sharedBy?: string;
 }
 
-const MAX_KEPT = 50;
+/** What the store asks of the API. */
+export interface ExportsServer {
+  listExports(limit: number): Promise<JobPage<ExportJobView>>;
+  exportStatus(executionArn: string): Promise<ExportStatus>;
+  deleteExport(exportId: string): Promise<unknown>;
+}
 
-/** This user's exports, kept in localStorage (keyed by user) so a reload keeps the list. */
+const MAX_SHOWN = 50;
+
+/** A job from the server in the panel's words (the old status route's states). */
+export function fromJob(job: ExportJobView): ExportRecord | undefined {
+  if (!job.executionArn) return undefined;
+  const status = job.status === 'QUEUED' || job.status === 'RUNNING' ? 'RUNNING' : job.status === 'SUCCEEDED' || job.status === 'EXPIRED' ? 'SUCCEEDED' : 'FAILED';
+  return {
+    executionArn: job.executionArn,
+    exportId: job.exportId,
+    delivery: job.delivery,
+    criteria: job.searchCriteria,
+    requestedAt: job.createdAt,
+    status,
+    ...(job.rowCount !== undefined ? { rowCount: job.rowCount } : {}),
+    ...(job.expiresAt ? { expiresAt: job.expiresAt } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    ...(job.progress ? { progress: job.progress } : {}),
+    ...(job.shared ? { sharedBy: job.owner } : {}),
+  };
+}
+
+/**
+ * This user's exports, from the server (GET /api/exports), so another device or a cleared browser sees
+ * the same list and signing out leaves nothing behind: nothing is kept in the browser's storage.
+ */
 export class ExportsStore {
-  private records: ExportRecord[];
+  private records: ExportRecord[] = [];
   private readonly listeners = new Set<() => void>();
 
   constructor(
-    private readonly storage: Storage,
-    private readonly username: string,
-  ) {
-    this.records = this.load();
-  }
+    private readonly server: ExportsServer,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  private get key(): string {
-    return `ferry.exports.${this.username}`;
+  /** Lists the server's exports; finished ones still in their time get a fresh link from the status route. */
+  async load(): Promise<void> {
+    const page = await this.server.listExports(MAX_SHOWN);
+    const loaded = page.items.map(fromJob).filter((record): record is ExportRecord => record !== undefined);
+    const known = new Set(loaded.map((record) => record.executionArn));
+    // Started in this page view but not listed yet: kept.
+    this.records = [...this.records.filter((record) => !known.has(record.executionArn)), ...loaded].slice(0, MAX_SHOWN);
+    this.notify();
+    await Promise.all(
+      loaded
+        .filter((record) => record.status === 'SUCCEEDED' && record.expiresAt && Date.parse(record.expiresAt) > this.now())
+        .map(async (record) => {
+          try {
+            const status = await this.server.exportStatus(record.executionArn);
+            if (status.url) this.update(record.executionArn, { url: status.url });
+          } catch {
+            // No link this time: the panel shows the export without a download button.
+          }
+        }),
+    );
   }
 
   list = (): ExportRecord[] => this.records;
@@ -41,8 +90,8 @@ export class ExportsStore {
   };
 
   add(record: ExportRecord): void {
-    this.records = [record, ...this.records.filter((r) => r.executionArn !== record.executionArn)].slice(0, MAX_KEPT);
-    this.save();
+    this.records = [record, ...this.records.filter((r) => r.executionArn !== record.executionArn)].slice(0, MAX_SHOWN);
+    this.notify();
   }
 
   update(executionArn: string, patch: Partial<ExportRecord>): void {
@@ -51,33 +100,18 @@ export class ExportsStore {
     const next = { ...current, ...patch };
     if (JSON.stringify(next) === JSON.stringify(current)) return;
     this.records = this.records.map((r) => (r.executionArn === executionArn ? next : r));
-    this.save();
+    this.notify();
   }
 
-  remove(executionArn: string): void {
+  /** Deletes the export on the server (cancelling it if it runs; a shared one is only hidden here), then drops it from the list. */
+  async remove(executionArn: string): Promise<void> {
+    const record = this.get(executionArn);
+    if (record?.exportId && !record.sharedBy) await this.server.deleteExport(record.exportId);
     this.records = this.records.filter((r) => r.executionArn !== executionArn);
-    this.save();
+    this.notify();
   }
 
-  private load(): ExportRecord[] {
-    try {
-      const raw: unknown = JSON.parse(this.storage.getItem(this.key) ?? '[]');
-      if (!Array.isArray(raw)) return [];
-      // Records kept before the delivery was called `delivery` name it `type`.
-      return (raw as Array<ExportRecord & { type?: DeliveryType }>)
-        .filter((r) => typeof r?.executionArn === 'string')
-        .map(({ type, ...r }) => (r.delivery || !type ? r : { ...r, delivery: type }));
-    } catch {
-      return [];
-    }
-  }
-
-  private save(): void {
-    try {
-      this.storage.setItem(this.key, JSON.stringify(this.records));
-    } catch {
-      // Storage full or blocked: the list still works for this page view.
-    }
+  private notify(): void {
     for (const listener of this.listeners) listener();
   }
 }

@@ -15,9 +15,10 @@ afterEach(() => trackers.splice(0).forEach((tracker) => tracker.dispose()));
 
 function pushTracker(api: FakeApi) {
   const sockets = new FakeSockets();
-  const store = new ExportsStore(sessionStorage, `alice-${Math.random()}`);
+  const client = new ApiClient({ apiUrl: 'http://ferry.test/api', fetch: api.fetch, token: () => 'a.b.c', onUnauthorized: () => undefined });
+  const store = new ExportsStore(client);
   const tracker = new ExportTracker({
-    api: new ApiClient({ apiUrl: 'http://ferry.test/api', fetch: api.fetch, token: () => 'a.b.c', onUnauthorized: () => undefined }),
+    api: client,
     store,
     openSocket: sockets.open,
     wsUrl: 'ws://ferry.test/ws',

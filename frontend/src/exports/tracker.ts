@@ -73,9 +73,10 @@ export class ExportTracker {
   ) {}
 
   async request(delivery: DeliveryType, criteria: SearchCriteria, emailedTo?: string): Promise<ExportRecord> {
-    const { executionArn } = await this.deps.api.requestExport(delivery, criteria);
+    const { executionArn, exportId } = await this.deps.api.requestExport(delivery, criteria);
     const record: ExportRecord = {
       executionArn,
+      ...(exportId ? { exportId } : {}),
       delivery,
       criteria,
       requestedAt: new Date(this.deps.now?.() ?? Date.now()).toISOString(),

@@ -4,6 +4,7 @@
  * before the request leaves the process, failing a denied one with the error AWS returns. Outside any
  * role (the local stack's own plumbing, tests) calls pass untouched.
  */
+import { CognitoIdentityProviderServiceException } from '@aws-sdk/client-cognito-identity-provider';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { ApiGatewayManagementApiServiceException, ForbiddenException } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -84,6 +85,13 @@ export function accessDeniedError(service: SdkService, role: LocalRole, request:
     }
     case 'SESv2':
       return new SESv2ServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: metadata(403), message: accessDeniedMessage(role, request, decision) });
+    case 'CognitoIdentityProvider':
+      return new CognitoIdentityProviderServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: metadata(400),
+        message: accessDeniedMessage(role, request, decision),
+      });
   }
 }
 

@@ -77,6 +77,8 @@ export function localIam(options: LocalIamOptions): LocalIam {
     imports: {
       [`${prefix}-SearchDomainArn`]: arn('es', `domain/${prefix}`),
       [`${prefix}-SearchDomainEndpoint`]: `search-${prefix}.${region}.es.amazonaws.com`,
+      // The pool the local stack signs in with under AUTH_MODE=cognito (moto_server); unused with the local issuer.
+      [`${prefix}-UserPoolId`]: process.env.COGNITO_USER_POOL_ID || 'local-user-pool',
     },
   };
 

@@ -23,11 +23,11 @@ export interface IamScope {
 }
 
 /** The SDK client a command was sent through, by its `clientName`. */
-export type SdkService = 'S3' | 'DynamoDB' | 'SFN' | 'ApiGatewayManagementApi' | 'SESv2';
+export type SdkService = 'S3' | 'DynamoDB' | 'SFN' | 'ApiGatewayManagementApi' | 'SESv2' | 'CognitoIdentityProvider';
 
 export const serviceOfClient = (clientName: string): SdkService | undefined => {
   const name = clientName.replace(/Client$/, '');
-  return (['S3', 'DynamoDB', 'SFN', 'ApiGatewayManagementApi', 'SESv2'] as const).find((s) => s === name);
+  return (['S3', 'DynamoDB', 'SFN', 'ApiGatewayManagementApi', 'SESv2', 'CognitoIdentityProvider'] as const).find((s) => s === name);
 };
 
 type Input = Readonly<Record<string, unknown>>;
@@ -296,6 +296,14 @@ function sesRequests(scope: IamScope, command: string, input: Input): IamRequest
   ];
 }
 
+// ---- Cognito user pools ---------------------------------------------------------------------------
+
+function cognitoRequests(scope: IamScope, command: string, input: Input): IamRequest[] {
+  if (command !== 'AdminGetUser') throw new Error(`IAM mapping: no mapping for Cognito ${command}`);
+  const pool = text(input.UserPoolId, 'UserPoolId');
+  return [{ action: 'cognito-idp:AdminGetUser', resource: `arn:${scope.partition}:cognito-idp:${scope.region}:${scope.account}:userpool/${pool}`, context: {} }];
+}
+
 /**
  * The IAM requests AWS authorises for one command. `commandName` is the SDK's (`GetItemCommand`) or
  * the bare operation (`GetItem`); the document client's commands arrive as their low-level operations.
@@ -313,5 +321,7 @@ export function iamRequestsFor(scope: IamScope, service: SdkService, commandName
       return managementRequests(scope, command, input);
     case 'SESv2':
       return sesRequests(scope, command, input);
+    case 'CognitoIdentityProvider':
+      return cognitoRequests(scope, command, input);
   }
 }

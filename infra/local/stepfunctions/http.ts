@@ -2,6 +2,7 @@
  * Serves a LocalStepFunctions over the AWS JSON 1.0 protocol (`X-Amz-Target: AWSStepFunctions.<Action>`),
  * so an unmodified `new SFNClient({ endpoint })` talks to it. Like AWS, it answers only requests signed
  * (SigV4, service `states`) with the local credentials: execution inputs carry e-mail addresses and keys.
+ * `GET /_local/api-calls` counts the calls served by action, so tests can show a route makes none of one.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -53,7 +54,14 @@ export async function startStepFunctionsServer(
   };
 }
 
+/** Calls served, by action, since the server started: `GET /_local/api-calls` (the management side; counts only, no data). */
+const servedCalls = new WeakMap<LocalStepFunctions, Record<string, number>>();
+
 async function handle(service: LocalStepFunctions, request: IncomingMessage, response: ServerResponse, credentials: LocalCredentials): Promise<void> {
+  if (request.method === 'GET' && request.url === '/_local/api-calls') {
+    send(response, 200, { ...servedCalls.get(service) });
+    return;
+  }
   let raw: Buffer;
   try {
     raw = await readBody(request);
@@ -82,6 +90,9 @@ async function handle(service: LocalStepFunctions, request: IncomingMessage, res
     send(response, 400, { __type: 'SerializationException', message: error instanceof Error ? error.message : 'Invalid JSON body' });
     return;
   }
+  const counts = servedCalls.get(service) ?? {};
+  counts[action] = (counts[action] ?? 0) + 1;
+  servedCalls.set(service, counts);
   try {
     send(response, 200, await run(service, body as never));
   } catch (error) {

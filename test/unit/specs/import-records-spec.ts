@@ -211,5 +211,26 @@ export function describeImportRecords(name: string, open: OpenSubject<ImportReco
         );
       }
     });
+
+    it("lists a user's imports newest first, page by page, and no one else's", async () => {
+      const minute = (m: number) => new Date(Date.UTC(2024, 5, 1, 12, m)).toISOString();
+      await imports.create([importRecord('o1', { createdAt: minute(1) })]);
+      await imports.create([importRecord('o2', { createdAt: minute(2) })]);
+      await imports.create([importRecord('o3', { createdAt: minute(3) })]);
+      await imports.create([importRecord('bobs', { createdAt: minute(4), owner: { userId: 'user-bob', username: 'bob', email: 'bob@example.com' } })]);
+      const first = await imports.listOwnedBy('user-alice', { limit: 2 });
+      expect(first.records.map((r) => r.importId)).toEqual(['o3', 'o2']);
+      expect(first.records[0]).toEqual(importRecord('o3', { createdAt: minute(3) }));
+      const second = await imports.listOwnedBy('user-alice', { limit: 2, ...(first.nextCursor ? { cursor: first.nextCursor } : {}) });
+      expect(second.records.map((r) => r.importId)).toEqual(['o1']);
+      expect(second.nextCursor).toBeUndefined();
+    });
+
+    it('deletes a record: it is gone from reads and lists', async () => {
+      await imports.create([importRecord('gone')]);
+      await imports.delete('gone');
+      expect(await imports.get('gone')).toBeUndefined();
+      expect((await imports.listOwnedBy('user-alice', { limit: 10 })).records).toEqual([]);
+    });
   });
 }

@@ -1,0 +1,19 @@
+import { cancelOrDeleteImport } from '../../core/import/jobs';
+import { wired, type Deps } from '../composition';
+import { audit } from '../ports/audit';
+import { clock } from '../ports/clock';
+import { executions } from '../ports/executions';
+import { imports } from '../ports/imports';
+import { objects } from '../ports/objects';
+import { callerOf, json, pathParameter, route, type HttpEvent } from '../http';
+
+/** `DELETE /api/imports/{importId}`: cancels an import under way, deletes a finished one (its files too). Owner only. */
+export const makeHandler = (deps: Pick<Deps, 'config' | 'imports' | 'executions' | 'objects' | 'audit' | 'clock'>) =>
+  route(async (event: HttpEvent) => {
+    const ports = { config: deps.config, imports: deps.imports, executions: deps.executions, objects: deps.objects, audit: deps.audit, clock: deps.clock };
+    const importId = pathParameter(event, 'importId');
+    const { cancelled } = await cancelOrDeleteImport(ports, callerOf(event), importId);
+    return json(200, { importId, status: cancelled ? 'CANCELLED' : 'DELETED' });
+  });
+
+export const handler = wired({ imports, executions, objects, audit, clock }, makeHandler);
