@@ -56,6 +56,10 @@ const AGREED: Record<Workflow, Record<string, Retrier>> = {
     'Identify format': retrier(2, 4),
     'Quarantine infected file': retrier(2, 4),
     'Reject file': retrier(2, 4),
+    'Reject changed file': retrier(2, 4),
+    'Wait for column mapping': retrier(2, 4),
+    'Expire import': retrier(2, 4),
+    'Keep resource': retrier(2, 4),
     'Import valid rows': retrier(2, 4),
     'Record file failure': retrier(2, 4),
     'Notify user': retrier(2, 4),
@@ -136,6 +140,8 @@ const exportJob = (delivery: ExportJob['delivery']): ExportJob => ({
 });
 const report: ExportReport = { bucket: 'exports', key: 'exports/exp-1.csv', rowCount: 42, bytes: 4200, expiresAt: '2025-01-05T03:04:05.000Z' };
 
+const needsMapping = (mappingTimeoutSeconds: number) => ({ format: 'csv', reason: 'the columns need mapping', needsMapping: true, mappingTimeoutSeconds });
+
 const broken = () => {
   throw new Error('a bug, not worth retrying');
 };
@@ -150,6 +156,13 @@ const BASE: Record<Workflow, Record<string, TaskFn>> = {
     processImport: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 }),
     notifyImportOutcome: async () => summaryOf(0),
     handleImportFailure: async () => null,
+    // The user maps the columns at once: the mapping route answers the token.
+    awaitImportMapping: async (payload, service) => {
+      await service.sendTaskSuccess({ taskToken: String(payload.taskToken), output: JSON.stringify({ importId: payload.importId }) });
+      return null;
+    },
+    expireImport: async (payload) => ({ importId: payload.importId, status: 'EXPIRED' }),
+    keepResource: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED' }),
   },
   export: {
     recordExportRequest: async () => ({ recorded: true }),
@@ -179,6 +192,15 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
       'Reject file': { identifyFormat: async () => ({ format: 'unknown', reason: 'the file is a PDF document' }) },
       'Record file failure': { processImport: async () => broken(), notifyImportOutcome: async () => summaryOf(1) },
       'Handle import failure': { notifyImportOutcome: async () => broken() },
+      'Reject changed file': {
+        processImport: async () => {
+          throw Object.assign(new Error('the upload changed'), { name: 'UploadChanged' });
+        },
+      },
+      'Wait for column mapping': { identifyFormat: async () => needsMapping(60) },
+      // Nobody maps the columns: the 1 s wait times out.
+      'Expire import': { identifyFormat: async () => needsMapping(1), awaitImportMapping: async () => null },
+      'Keep resource': { identifyFormat: async () => ({ format: 'resource', reason: 'the file is JPG (image/jpeg)' }) },
     };
     return { input: importJob, overrides: routes[stateName] ?? {} };
   }
@@ -192,6 +214,8 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
 /** Whether a call of the Task's function comes from that Task (one function can serve two states). */
 const invokedBy = (task: TaskState) => (payload: Json): boolean => {
   if (task.name === 'Record file failure') return 'importId' in payload;
+  if (task.name === 'Reject file') return 'checks' in payload;
+  if (task.name === 'Reject changed file') return 'failure' in payload;
   if (task.name === 'Handle import failure') return !('importId' in payload);
   return true;
 };

@@ -94,6 +94,7 @@ describe('ensureTables from serverless.yml', () => {
     expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.KeySchema, index.Projection])).toEqual([
       ['byBatch', [{ AttributeName: 'batchPk', KeyType: 'HASH' }, { AttributeName: 'position', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
       ['quarantined', [{ AttributeName: 'quarantineList', KeyType: 'HASH' }, { AttributeName: 'quarantinedSort', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
+      ['resources', [{ AttributeName: 'resourceOwner', KeyType: 'HASH' }, { AttributeName: 'resourceSort', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
       ['byOwner', [{ AttributeName: 'ownerKey', KeyType: 'HASH' }, { AttributeName: 'createdSort', KeyType: 'RANGE' }], { ProjectionType: 'ALL' }],
     ]);
     const { TableNames } = await clients.client.send(new ListTablesCommand({}));
