@@ -71,7 +71,7 @@ describe('signing in', () => {
     await page.getByRole('heading', { name: 'Sign in to Ferry' }).waitFor();
     await screenshot(page, '00-sign-in');
     await signedInAs(page, 'alice');
-    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).resolves.toEqual(['Search', 'Import']);
+    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).resolves.toEqual(['Search', 'Import', 'Resources']);
   });
 });
 

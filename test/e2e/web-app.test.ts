@@ -43,26 +43,26 @@ describe('the web app opened at 127.0.0.1', () => {
 
 describe('the search in the address', () => {
   it('survives a reload and Back returns to the previous search', async () => {
-    await page.getByLabel('Text').fill('vinyl');
+    await page.getByLabel('Text', { exact: true }).fill('vinyl');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.waitForURL(/#\/\?q=vinyl$/);
     await resultsSettled();
     const vinylSummary = await page.locator('.results-summary').textContent();
 
-    await page.getByLabel('Tags').fill('music');
+    await page.getByLabel('Tags', { exact: true }).fill('music');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.waitForURL(/#\/\?q=vinyl&tags=music$/);
     await resultsSettled();
 
     await page.reload();
     await page.getByRole('heading', { name: 'Search posts' }).waitFor();
-    await expect(page.getByLabel('Tags').inputValue()).resolves.toBe('music');
-    await expect(page.getByLabel('Text').inputValue()).resolves.toBe('vinyl');
+    await expect(page.getByLabel('Tags', { exact: true }).inputValue()).resolves.toBe('music');
+    await expect(page.getByLabel('Text', { exact: true }).inputValue()).resolves.toBe('vinyl');
 
     await page.goBack();
     await page.waitForURL(/#\/\?q=vinyl$/);
     await resultsSettled();
-    await expect(page.getByLabel('Tags').inputValue()).resolves.toBe('');
+    await expect(page.getByLabel('Tags', { exact: true }).inputValue()).resolves.toBe('');
     await expect(page.locator('.results-summary').textContent()).resolves.toBe(vinylSummary);
   });
 });

@@ -20,10 +20,10 @@ import {
 import { SEEDED_ROWS } from './global-setup';
 import { untilStateEntered } from './history';
 
-/** What the CSV should say for a post: the export's cell rules (tags joined by ';', formula prefixes quoted). */
+/** What the CSV should say for a post: the export's cell rules (dates in UTC, tags joined by ';', formula prefixes quoted). */
 const asCsvRow = (post: Post): Row => {
   const cell = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
-  return { id: cell(post.id), userId: cell(post.userId), dateCreated: cell(post.dateCreated), content: cell(post.content), tags: cell(post.tags.join(';')) };
+  return { id: cell(post.id), userId: cell(post.userId), dateCreated: new Date(post.dateCreated).toISOString(), content: cell(post.content), tags: cell(post.tags.join(';')) };
 };
 
 async function startExport(token: string, type: 'direct' | 'email' | 'push', searchCriteria: Record<string, unknown>) {

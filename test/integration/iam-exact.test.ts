@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,12 @@ describe.skipIf(why)(titled('each role allows exactly what its function sends (L
     const unused = ran.flatMap(grantsOfRole).filter((grant) => !used.has(grant) && !usedOnlyInAws(grant));
 
     const expected = JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as Expectation;
+    if (process.env.UPDATE_IAM_EXPECTED === '1') {
+      // After a deliberate change of what the functions call: rewrite the expectation, keeping each known reason.
+      const unusedGrants = Object.fromEntries([...new Set(unused)].sort().map((grant) => [grant, expected.unusedGrants[grant] ?? 'NEW: say why']));
+      writeFileSync(EXPECTED_FILE, `${JSON.stringify({ ...expected, decisions, unusedGrants }, null, 2)}\n`);
+      return;
+    }
     expect(decisions).toEqual([...expected.decisions].sort());
     expect([...new Set(unused)].sort()).toEqual(Object.keys(expected.unusedGrants).sort());
   });

@@ -1,7 +1,8 @@
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJobView, ExportRequested, ImportJobView, JobPage } from '../../core/contract';
-import { api, createImport, downloadCsv, importFile, pollUntilDone, signIn, stack, statusPath } from './client';
+import { api, createImport, downloadCsv, importFile, pollUntilDone, signIn, stack, statusPath, useStack } from './client';
+import { startStackProcess, type StackProcess } from './stack-process';
 
 /** Exports and imports as a user's own records (issue 11), through HTTP only. */
 
@@ -157,6 +158,16 @@ describe('cancelling an export', () => {
 });
 
 describe('imports as jobs', () => {
+  // Its own stack: posts imported into the shared one would change what the export tests count.
+  let own: StackProcess;
+  beforeAll(async () => {
+    own = await startStackProcess('it-jobs-imports', { SEED_ROWS: '0' });
+    useStack(own.info);
+  }, 120_000);
+  afterAll(async () => {
+    await own?.stop();
+  });
+
   it('lists the caller\'s imports newest first, and no one else\'s', async () => {
     const [alice, bob] = await Promise.all([signIn('alice'), signIn('bob')]);
     const csv = 'id,userId,dateCreated,content,tags\njobs-1,alice,2024-01-01T00:00:00Z,hello,travel\n';
