@@ -22,7 +22,7 @@ import type { ArrivedUpload, ImportRecords } from '../../core/ports';
  *   - GSI `resources`: partition `resourceOwner` (S) = `RESOURCES#<userId>`, sort `resourceSort` (S) =
  *     `<createdAt>#<importId>`, projection ALL (sparse: only resources have them);
  *   - GSI `byOwner`: partition `ownerKey` (S) = `OWNER#<userId>`, sort `createdSort` (S) = `<createdAt>#<importId>`,
- *     projection ALL: a user's imports newest first (GET /api/imports);
+ *     projection ALL (sparse: imports only, not resources): a user's imports newest first (GET /api/imports);
  *   - on-demand billing, point-in-time recovery on.
  */
 export const IMPORTS_BY_BATCH_INDEX = 'byBatch';
@@ -49,8 +49,8 @@ export class DynamoImportRecords implements ImportRecords {
     const items: Record<string, unknown>[] = records.map((record, position) => ({
       ...withoutUndefined(record),
       ...importKey(record.importId),
-      ownerKey: `OWNER#${record.owner.userId}`,
-      createdSort: `${record.createdAt}#${record.importId}`,
+      // byOwner lists imports only (sparse): resources have their own index.
+      ...(record.kind === 'resource' ? {} : { ownerKey: `OWNER#${record.owner.userId}`, createdSort: `${record.createdAt}#${record.importId}` }),
       ...(record.batchId ? { batchPk: `BATCH#${record.batchId}`, position } : {}),
       ...(record.kind === 'resource'
         ? { resourceOwner: resourceOwnerKey(record.owner.userId), resourceSort: `${record.createdAt}#${record.importId}` }

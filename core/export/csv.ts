@@ -45,11 +45,23 @@ export async function* csvChunks(
   progress: CsvProgress = { rows: 0 },
 ): AsyncGenerator<string> {
   yield csvLine(columns);
+  yield* chunkedLines(batches, (post) => csvLineOfPost(post, columns), progress);
+}
+
+/**
+ * The lines of every post in `batches`, one chunk per batch (or per CHUNK_CHARS of a large one), counted
+ * into `progress` as each chunk goes: the body of every export format.
+ */
+export async function* chunkedLines(
+  batches: AsyncIterable<Post[]>,
+  lineOf: (post: Post) => string,
+  progress: CsvProgress,
+): AsyncGenerator<string> {
   for await (const batch of batches) {
     let text = '';
     let rows = 0;
     for (const post of batch) {
-      text += csvLineOfPost(post, columns);
+      text += lineOf(post);
       rows += 1;
       if (text.length >= CHUNK_CHARS) {
         progress.rows += rows;

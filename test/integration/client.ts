@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { parse } from 'csv-parse/sync';
 import WebSocket from 'ws';
 import { inject } from 'vitest';
@@ -165,30 +164,6 @@ export async function importFile(token: string, content: string | Buffer, option
   return created.importId;
 }
 
-/** From the execution history: how many files were between "Check the uploaded file" and their last state (`lastState`) at once. */
-export async function peakFilesInFlight(executionArn: string, lastState: string): Promise<number> {
-  const sfn = new SFNClient({
-    region: 'us-east-1',
-    endpoint: stack().sfnEndpoint,
-    // The local Step Functions endpoint answers only the local credentials' SigV4 signature, as AWS answers only IAM's.
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  let inFlight = 0;
-  let peak = 0;
-  for (const event of events) {
-    if (event.type === 'ParallelStateEntered' && event.stateEnteredEventDetails?.name === 'Check the uploaded file') inFlight++;
-    if (event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === lastState) inFlight--;
-    peak = Math.max(peak, inFlight);
-  }
-  return peak;
-}
 
 /** Reads until `done` says so; throws with the last value after `timeoutMs`. */
 export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {

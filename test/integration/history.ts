@@ -58,3 +58,16 @@ export async function startAgain(executionArn: string, name: string): Promise<st
   if (!again) throw new Error('StartExecution returned no executionArn');
   return again;
 }
+
+/** From the execution history: how many files were between "Check the uploaded file" and their last state (`lastState`) at once. */
+export async function peakFilesInFlight(executionArn: string, lastState: string): Promise<number> {
+  const events = await historyOf(executionArn);
+  let inFlight = 0;
+  let peak = 0;
+  for (const event of events) {
+    if (event.type === 'ParallelStateEntered' && event.stateEnteredEventDetails?.name === 'Check the uploaded file') inFlight++;
+    if (event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === lastState) inFlight--;
+    peak = Math.max(peak, inFlight);
+  }
+  return peak;
+}

@@ -10,7 +10,6 @@ import {
   downloadCsv,
   importFile,
   outboxMessages,
-  peakFilesInFlight,
   pollUntil,
   pollUntilDone,
   signIn,
@@ -19,6 +18,7 @@ import {
   useStack,
   type UploadForm,
 } from './client';
+import { peakFilesInFlight } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
 import type { BatchStatusView, ImportStatusView } from '../../core/contract';

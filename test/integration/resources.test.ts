@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, outboxMessages, peakFilesInFlight, pollUntil, signIn, uploadWithForm, useStack, type UploadForm } from './client';
+import { api, outboxMessages, pollUntil, signIn, uploadWithForm, useStack, type UploadForm } from './client';
+import { peakFilesInFlight } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
 import { docx, EICAR, encryptedZip, jpeg, pdf, windowsExecutable } from '../fixtures/resource-files';

@@ -67,7 +67,7 @@ export class InMemoryImportRecords implements ImportRecords {
 
   async listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }> {
     const all = [...this.records.values()]
-      .filter((record) => record.owner.userId === userId)
+      .filter((record) => record.owner.userId === userId && record.kind !== 'resource')
       .sort((a, b) => `${b.createdAt}#${b.importId}`.localeCompare(`${a.createdAt}#${a.importId}`));
     const start = options.cursor ? Number(options.cursor) : 0;
     const records = all.slice(start, start + options.limit).map((record) => structuredClone(record));

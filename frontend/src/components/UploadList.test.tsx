@@ -100,6 +100,9 @@ describe('Upload list', () => {
               status: 'SUCCEEDED',
               checks: { antivirus: 'clean', checksum: 'verified', format: 'csv' },
               rowsImported: 1,
+              rowsCreated: 1,
+              rowsUpdated: 0,
+              rowsUnchanged: 0,
               rowsRejected: 0,
             })
           : importStatus({
@@ -129,7 +132,8 @@ describe('Upload list', () => {
     expect(api.callsTo('POST', /^\/imports\/imp-1\/mapping$/)[0]?.body).toEqual({
       mapping: { Author: 'userId', When: 'dateCreated', Text: 'content', Likes: null },
     });
-    expect(await within(item).findByText(/imported 1 row/i)).toBeInTheDocument();
+    // What the upsert did with the row, as the status counts it.
+    expect(await within(item).findByText('Imported 1 row (1 new, 0 updated, 0 unchanged).')).toBeInTheDocument();
   });
 
   it('shows a red cross naming the virus when a dropped file is quarantined', async () => {

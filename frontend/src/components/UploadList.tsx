@@ -99,9 +99,16 @@ function StatusText({ item }: { item: UploadItem }) {
     case 'succeeded': {
       const imported = item.status?.rowsImported ?? 0;
       const rejected = item.status?.rowsRejected ?? 0;
+      const { rowsCreated, rowsUpdated, rowsUnchanged } = item.status ?? {};
+      // What the upsert did with the imported rows: new posts, edited ones, and ones already as in the file.
+      const split =
+        rowsCreated !== undefined && rowsUpdated !== undefined && rowsUnchanged !== undefined
+          ? ` (${formatCount(rowsCreated)} new, ${formatCount(rowsUpdated)} updated, ${formatCount(rowsUnchanged)} unchanged)`
+          : '';
       return (
         <span className="success">
-          Imported {formatCount(imported)} {imported === 1 ? 'row' : 'rows'}.
+          {item.status?.dryRun ? 'Dry run: would import' : 'Imported'} {formatCount(imported)} {imported === 1 ? 'row' : 'rows'}
+          {split}.
           {rejected > 0 && (
             <>
               {' '}

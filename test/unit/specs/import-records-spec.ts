@@ -212,8 +212,9 @@ export function describeImportRecords(name: string, open: OpenSubject<ImportReco
       }
     });
 
-    it("lists a user's imports newest first, page by page, and no one else's", async () => {
+    it("lists a user's imports newest first, page by page, and no one else's, and no resources", async () => {
       const minute = (m: number) => new Date(Date.UTC(2024, 5, 1, 12, m)).toISOString();
+      await imports.create([importRecord('a-resource', { kind: 'resource', createdAt: minute(5) })]);
       await imports.create([importRecord('o1', { createdAt: minute(1) })]);
       await imports.create([importRecord('o2', { createdAt: minute(2) })]);
       await imports.create([importRecord('o3', { createdAt: minute(3) })]);
