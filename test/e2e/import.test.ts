@@ -51,7 +51,7 @@ describe.skipIf(clamdMissing())(titled('importing files', clamdMissing()), () =>
   it('imports a clean CSV with a green check, and its rows are found by search', async () => {
     await upload(join(files, 'clean-posts.csv'));
     const item = uploadItem('clean-posts.csv');
-    await item.getByText(`Imported ${cleanRows.length} rows.`).waitFor({ timeout: 120_000 });
+    await item.getByText(`Imported ${cleanRows.length} rows (${cleanRows.length} new, 0 updated, 0 unchanged).`).waitFor({ timeout: 120_000 });
     expect(await item.locator('.icon.ok').isVisible()).toBe(true);
     await screenshot(page, '10-import-clean');
 
