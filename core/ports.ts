@@ -230,7 +230,7 @@ export interface ImportRecords {
    * call too: callers start the execution idempotently). Single imports: always true.
    */
   markUploaded(importId: string, at: Date, arrived?: ArrivedUpload): Promise<{ record: ImportRecord; batchUploaded: boolean }>;
-  /** Removes a record (a batch's own item stays until its last file goes). */
+  /** Removes a record (a cancelled import, a deleted resource); absent is fine. A batch's own item stays until its last file goes. */
   delete(importId: string): Promise<void>;
   /** A user's imports, newest first. */
   listOwnedBy(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
@@ -238,8 +238,6 @@ export interface ImportRecords {
   listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
   /** One user's resources (records of kind `resource`, whatever their status), newest first. */
   listResources(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
-  /** Deletes a record (a resource the user deleted); absent is fine. */
-  remove(importId: string): Promise<void>;
 }
 
 /** What Ferry keeps about each export (the record types are in core/export/records.ts). */

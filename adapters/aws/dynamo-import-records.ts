@@ -257,14 +257,6 @@ export class DynamoImportRecords implements ImportRecords {
       translateAwsError(error, `listing the resources of ${userId}`);
     }
   }
-
-  async remove(importId: string): Promise<void> {
-    try {
-      await this.documents.send(new DeleteCommand({ TableName: this.table, Key: importKey(importId) }));
-    } catch (error) {
-      translateAwsError(error, `deleting record ${importId}`);
-    }
-  }
 }
 
 function toRecord(item: Record<string, unknown>): ImportRecord {

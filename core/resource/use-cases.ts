@@ -76,7 +76,7 @@ export async function deleteResource(deps: ViewDeps, user: User, resourceId: str
   await deps.objects.delete(record.upload.bucket, record.upload.key);
   if (record.permanentKey) await deps.objects.delete(deps.config.permanentBucket, record.permanentKey);
   if (record.thumbnailKey) await deps.objects.delete(deps.config.permanentBucket, record.thumbnailKey);
-  await deps.imports.remove(record.importId);
+  await deps.imports.delete(record.importId);
 }
 
 async function resourceView(deps: Omit<ViewDeps, 'imports'>, record: ResourceRecord): Promise<ResourceView> {

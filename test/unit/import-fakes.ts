@@ -91,10 +91,6 @@ export class InMemoryImportRecords implements ImportRecords {
     const records = all.slice(start, start + options.limit).map((record) => structuredClone(record));
     return { records, ...(start + options.limit < all.length ? { nextCursor: String(start + options.limit) } : {}) };
   }
-
-  async remove(importId: string): Promise<void> {
-    this.records.delete(importId);
-  }
 }
 
 /** Reads the whole stream, then answers: infected when the bytes contain `infectedMarker`. */

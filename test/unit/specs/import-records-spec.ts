@@ -149,8 +149,8 @@ export function describeImportRecords(name: string, open: OpenSubject<ImportReco
       const second = await imports.listResources('user-alice', { limit: 2, cursor: first.nextCursor! });
       expect(second.records.map((r) => r.importId)).toEqual(['r1']);
       expect(second).not.toHaveProperty('nextCursor');
-      await imports.remove('r3');
-      await imports.remove('never-existed');
+      await imports.delete('r3');
+      await imports.delete('never-existed');
       expect(await imports.get('r3')).toBeUndefined();
       expect((await imports.listResources('user-alice', { limit: 10 })).records.map((r) => r.importId)).toEqual(['r2', 'r1']);
     });
