@@ -3,7 +3,7 @@ import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BatchStatusView, ExecutionSummaryView, ImportStatusView } from '../../core/contract';
 import { clamdMissing, titled } from '../requirements';
-import { api, pollUntilDone, signIn, stack, uploadWithForm, type UploadForm } from './client';
+import { api, pollUntil, pollUntilDone, signIn, stack, uploadWithForm, type UploadForm } from './client';
 import { untilEnded } from './history';
 
 /**
@@ -24,15 +24,6 @@ const listed = async (status: string) => {
   return body.executions;
 };
 
-async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not done after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe.skipIf(clamdMissing())(titled('failed executions on the admin API', clamdMissing()), () => {
   it('lists a real failed execution and no other status, and Retry runs it on to SUCCEEDED', async () => {
@@ -57,12 +48,14 @@ describe.skipIf(clamdMissing())(titled('failed executions on the admin API', cla
     await pollUntil(
       async () => (await api<ImportStatusView>(alice, 'GET', `/imports/${vanishing.importId}`)).body,
       (file) => file.status === 'RUNNING',
+      120_000,
     );
     await s3.send(new DeleteObjectCommand(vanishingObject));
     await uploadWithForm(kept.upload, content, 'text/csv');
     const batch = await pollUntil(
       async () => (await api<BatchStatusView>(alice, 'GET', `/imports/${body.batchId}`)).body,
       (b) => b.status === 'COMPLETED',
+      120_000,
     );
     expect(batch.files.map((file) => file.status)).toEqual(['SUCCEEDED', 'FAILED']);
     const original = batch.files[0]?.executionArn ?? '';
@@ -85,6 +78,7 @@ describe.skipIf(clamdMissing())(titled('failed executions on the admin API', cla
     const after = await pollUntil(
       async () => (await api<BatchStatusView>(alice, 'GET', `/imports/${body.batchId}`)).body,
       (b) => b.status === 'COMPLETED' && b.files.every((file) => file.status === 'SUCCEEDED'),
+      120_000,
     );
     expect(after.files.map((file) => file.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect((await listed('FAILED')).map((execution) => execution.executionArn)).not.toContain(retry.body.executionArn);

@@ -7,6 +7,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Pluggable } from '@smithy/types';
 import { accessDeniedMessage, currentRole, firstRefusal, iamEnforcement, rememberSigner, runAs, signerOf, type DecisionRecord, type LocalRole } from './enforce';
+import type { PresignedUse } from '../s3-front/front';
 import type { LocalIam } from './local-iam';
 import { iamRequestsFor, presignedS3Requests } from './requests';
 import { lambdaInvokeRequest } from './roles';
@@ -87,14 +88,6 @@ export function authorizeStateMachineInvoke(stateMachineName: string, functionAr
 export function rememberPresignedPostSigner(signature: string | undefined, expiresAt: number): void {
   const role = installed ? currentRole() : undefined;
   if (role && signature) rememberSigner(signature, role, expiresAt);
-}
-
-export interface PresignedUse {
-  signature: string;
-  method: 'GET' | 'HEAD' | 'PUT' | 'POST';
-  bucket: string;
-  key: string;
-  uploadId?: string;
 }
 
 /**
