@@ -1,12 +1,9 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { neutraliseFormula } from '../csv';
-import type { ObjectStore } from '../ports';
 import { isReportColumn, REPORT_COLUMNS } from './columns';
-import type { ImportConfig } from './config';
 import { charsetOf, encodeText, type TextEncoding } from './encoding';
 import type { Delimiter } from './format';
-import type { ImportRecord } from './records';
 import type { RejectedRow } from './rows';
 
 /** An NDJSON file (or one whose header is unknown) has no columns of its own: its report holds the raw line. */
@@ -96,21 +93,4 @@ export class ErrorReportWriter {
   private field(cell: string): string {
     return this.fieldNeedsQuotes.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
   }
-}
-
-/** Links to an error report live a day; the status endpoint hands out a fresh one on every read. */
-export const ERROR_REPORT_LINK_SECONDS = 24 * 3600;
-
-export async function presignErrorReport(
-  deps: { objects: ObjectStore; config: Pick<ImportConfig, 'permanentBucket'> },
-  record: ImportRecord,
-  seconds = ERROR_REPORT_LINK_SECONDS,
-) {
-  if (!record.errorReportKey || !record.rowsRejected) return undefined;
-  const base =
-    record.fileName
-      .replace(/\.[^.]*$/, '')
-      .replace(/[^A-Za-z0-9._-]+/g, '-')
-      .slice(0, 80) || 'import';
-  return deps.objects.presignGet(deps.config.permanentBucket, record.errorReportKey, seconds, `${base}-rejected-rows.csv`);
 }

@@ -19,7 +19,8 @@ import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-fai
 import { importAuditEntry } from './audit';
 import { checksum } from './checksum';
 import type { ImportConfig } from './config';
-import { ErrorReportWriter, presignErrorReport } from './error-report';
+import { ErrorReportWriter } from './error-report';
+import { presignErrorReport } from './error-report-link';
 import { identifyFormat, type FormatVerdict } from './format';
 import type { FileTaskInput, ImportJob } from './job';
 import { errorReportKeyOf, importPushKey, permanentKeyOf, quarantineKeyOf } from './keys';

@@ -16,7 +16,7 @@ import type { ArrivedUpload, AuditLog, Clock, ConnectionRendezvous, ExecutionSer
 import { parseInput } from '../validation';
 import { importAuditEntry } from './audit';
 import type { ImportConfig } from './config';
-import { presignErrorReport } from './error-report';
+import { presignErrorReport } from './error-report-link';
 import { importJobOf, ownerOf } from './job';
 import { importPushKey } from './keys';
 import { ColumnMappingSchema, mappingProblem } from './mapping';
