@@ -2,18 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { LocalIamOptions } from './iam/local-iam';
 import type { LocalIamMode } from './iam/wiring';
 
-/**
- * The workflow tasks that read, parse and write whole files (CSV reports, import checks and rows) run in a small
- * pool of worker threads, as Lambda runs each invocation apart from the API's: on the stack's own thread they
- * held the gateway's event loop, and search answered seconds late while exports and imports ran.
- */
-export const OFFLOADED_TASKS: ReadonlySet<string> = new Set([
-  'generateCsvReport',
-  'scanForViruses',
-  'computeChecksum',
-  'identifyFormat',
-  'processImport',
-]);
+export { OFFLOADED_TASKS } from './offloaded-tasks';
+import { OFFLOADED_TASKS } from './offloaded-tasks';
 
 type Invoke = (functionKey: string, payload: unknown) => Promise<unknown>;
 

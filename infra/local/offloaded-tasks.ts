@@ -1,0 +1,12 @@
+/**
+ * The workflow tasks that read, parse and write whole files (CSV reports, import checks and rows) run apart from the
+ * stack's own event loop, as Lambda runs each invocation apart from the API's: on the stack's own thread they held the
+ * gateway's event loop, and search answered seconds late while exports and imports ran. One task per line.
+ */
+export const OFFLOADED_TASKS: ReadonlySet<string> = new Set([
+  'generateCsvReport',
+  'scanForViruses',
+  'computeChecksum',
+  'identifyFormat',
+  'processImport',
+]);
