@@ -8,7 +8,7 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { api, signIn, stack, useStack } from './client';
+import { api, pollUntil, signIn, stack, useStack } from './client';
 import { clamdMissing, titled } from '../requirements';
 import { startStackProcess, type StackProcess } from './stack-process';
 
@@ -219,14 +219,12 @@ describe.skipIf(clamdMissing())(titled('nothing half-done is left behind', clamd
     }
   }
 
-  async function finishedImport(importId: string) {
-    for (let attempt = 0; attempt < 600; attempt++) {
-      const { body } = await api<{ status: string; reason?: string; checks: Record<string, string> }>(alice, 'GET', `/imports/${importId}`);
-      if (body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD') return body;
-      await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
-    }
-    throw new Error(`import ${importId} did not finish`);
-  }
+  const finishedImport = (importId: string) =>
+    pollUntil(
+      async () => (await api<{ status: string; reason?: string; checks: Record<string, string> }>(alice, 'GET', `/imports/${importId}`)).body,
+      (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
+      120_000,
+    );
 
   it('a multipart upload that failed its checks (parts short of the declared size) leaves no object and no open upload', async () => {
     const created = await api<{ importId: string; upload: { uploadId: string; parts: Array<{ partNumber: number; url: string }> } }>(alice, 'POST', '/imports', {

@@ -1,4 +1,12 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type ExecutionListItem,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
 import { stack } from './client';
 
 /**
@@ -47,6 +55,24 @@ export async function untilEnded(executionArn: string): Promise<string> {
   const events = await untilHistory(executionArn, (history) => history.some((event) => TERMINAL.has(event.type ?? '')));
   return events.find((event) => TERMINAL.has(event.type ?? ''))?.type ?? '';
 }
+
+/** Every execution of the same state machine whose name starts with `prefix` (the import id, the batch id): what a repeat would have added. */
+export async function executionsNamedLike(executionArn: string, prefix: string): Promise<ExecutionListItem[]> {
+  const sfn = stepFunctions();
+  const { stateMachineArn } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const found: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
+    found.push(...(page.executions ?? []).filter((execution) => execution.name?.startsWith(prefix)));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return found;
+}
+
+/** How many times the execution entered the named state. */
+export const timesEntered = (events: HistoryEvent[], stateName: string): number =>
+  events.filter((event) => event.type?.endsWith('StateEntered') && event.stateEnteredEventDetails?.name === stateName).length;
 
 /** Starts the same work again under another name: what a redrive, a replayed event or an operator's rerun does. */
 export async function startAgain(executionArn: string, name: string): Promise<string> {

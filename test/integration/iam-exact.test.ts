@@ -8,7 +8,7 @@ import type { DecisionRecord } from '../../infra/local/iam/enforce';
 import { actionMatches, arnMatches, type PolicyStatement } from '../../infra/local/iam/evaluate';
 import { localIam } from '../../infra/local/iam/local-iam';
 import { clamdMissing, titled } from '../requirements';
-import { api, connectForExport, downloadCsv, importFile, pollUntilDone, signIn, useStack } from './client';
+import { api, connectForExport, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /**
@@ -88,12 +88,10 @@ describe.skipIf(why)(titled('each role allows exactly what its function sends (L
     const word = `zq${randomBytes(6).toString('hex')}`;
     const content = `userId,dateCreated,content,tags\nalice,2024-01-01T00:00:00.000Z,Imported post about ${word},${word}\n`;
     const importId = await importFile(alice, content, { sha256: createHash('sha256').update(content).digest('hex') });
-    const deadline = Date.now() + 90_000;
-    let imported: ImportStatusView;
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      imported = (await api<ImportStatusView>(alice, 'GET', `/imports/${importId}`)).body;
-    } while ((imported.status === 'RUNNING' || imported.status === 'AWAITING_UPLOAD') && Date.now() < deadline);
+    const imported = await pollUntil(
+      async () => (await api<ImportStatusView>(alice, 'GET', `/imports/${importId}`)).body,
+      (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
+    );
     expect(imported.status).toBe('SUCCEEDED');
 
     const records = readFileSync(join(stack!.info.dataDir, 'iam', 'decisions.jsonl'), 'utf8')

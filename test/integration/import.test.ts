@@ -18,7 +18,7 @@ import {
   useStack,
   type UploadForm,
 } from './client';
-import { peakFilesInFlight } from './history';
+import { executionsNamedLike, historyOf, peakFilesInFlight, timesEntered } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
 import type { BatchStatusView, ImportStatusView } from '../../core/contract';
@@ -473,9 +473,19 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
     expect(await finished(alice, created.importId)).toMatchObject({ status: 'SUCCEEDED', rowsImported: 12 });
     await uploadWithForm(created.upload, content, 'text/csv');
     expect((await api(alice, 'POST', `/imports/${created.importId}/complete`, {})).status).toBe(202);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The late upload's event has been handled once its object is deleted (an ended import never checks it).
+    await pollUntil(
+      () => objectsUnder(UPLOADS_BUCKET(created.upload), created.upload.fields.key ?? ''),
+      (keys) => keys.length === 0,
+      30_000,
+    );
 
-    expect(await importStatus(alice, created.importId)).toMatchObject({ status: 'SUCCEEDED', rowsImported: 12 });
+    const status = await importStatus(alice, created.importId);
+    expect(status).toMatchObject({ status: 'SUCCEEDED', rowsImported: 12 });
+    // Nothing else happened: one execution under the import's name, which ran "Import valid rows" once and ended.
+    const executionArn = status.executionArn ?? '';
+    expect((await executionsNamedLike(executionArn, created.importId)).map((execution) => execution.status)).toEqual(['SUCCEEDED']);
+    expect(timesEntered(await historyOf(executionArn), 'Import valid rows')).toBe(1);
     expect((await searchTotal(alice, word)).total).toBe(12);
   });
 

@@ -1,7 +1,7 @@
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExportJobView, ExportRequested, ImportJobView, JobPage } from '../../core/contract';
-import { api, createImport, downloadCsv, importFile, pollUntilDone, signIn, stack, statusPath, useStack } from './client';
+import type { ExportJobView, ExportRequested, ImportJobView, ImportStatusView, JobPage } from '../../core/contract';
+import { api, createImport, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, stack, statusPath, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /** Exports and imports as a user's own records (issue 11), through HTTP only. */
@@ -173,7 +173,9 @@ describe('imports as jobs', () => {
     const [alice, bob] = await Promise.all([signIn('alice'), signIn('bob')]);
     const csv = 'id,userId,dateCreated,content,tags\njobs-1,alice,2024-01-01T00:00:00Z,hello,travel\n';
     const first = await importFile(alice, csv);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Newest first is by creation time: the second starts once the clock has passed the first's recorded createdAt.
+    const { body: firstJob } = await api<ImportStatusView>(alice, 'GET', `/imports/${first}`);
+    await pollUntil(async () => Date.now(), (now) => now > Date.parse(firstJob.createdAt));
     const second = await importFile(alice, csv.replace('jobs-1', 'jobs-2'));
     const listed = await api<JobPage<ImportJobView>>(alice, 'GET', '/imports?limit=2');
     expect(listed.status).toBe(200);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/free-port';
 import { startMoto, type MotoServer } from '../moto';
 import { motoMissing, titled } from '../requirements';
-import { api, downloadCsv, importFile, pollUntilDone, signIn, useStack } from './client';
+import { api, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /**
@@ -133,13 +133,11 @@ describe.skipIf(why)(titled('mail through SES v2 (moto_server)', why), () => {
     const content = 'userId,dateCreated,content,tags\nalice,2024-01-01T00:00:00Z,hello,greeting\n';
     const importId = await importFile(alice, content);
 
-    const deadline = Date.now() + 110_000;
-    let imported: { status: string; reason?: string };
-    for (;;) {
-      imported = (await api<{ status: string; reason?: string }>(alice, 'GET', `/imports/${importId}`)).body;
-      if (imported.status === 'FAILED' || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const imported = await pollUntil(
+      async () => (await api<{ status: string; reason?: string }>(alice, 'GET', `/imports/${importId}`)).body,
+      (body) => body.status === 'FAILED',
+      110_000,
+    );
     expect(imported.status).toBe('FAILED');
 
     await expect

@@ -282,8 +282,9 @@ describe('export.asl.yaml', () => {
 
   it('a failure inside the push branch reaches the catch path and releases the browser wait', async () => {
     const workflow = exportWorkflow({
+      // Fails once the other branch's browser wait has started (its task token is parked).
       generateCsvReport: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await workflow.parkedToken(workflow.executionArnOf('push-broken'));
         throw new InvalidInput('unknown column', 'columns');
       },
     });

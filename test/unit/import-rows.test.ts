@@ -449,8 +449,10 @@ describe('the error report', () => {
     const many = Array.from({ length: 50_000 }, (_, i) => ({ rowNumber: i + 1, reason: 'userId is empty', raw: 'x'.repeat(100) }));
     let settled = false;
     const writing = writer.write(many).then(() => (settled = true));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // No one reads yet: the writer fills the stream's buffer, then waits for it to drain.
+    await expect.poll(() => writer.stream.readableLength).toBeGreaterThanOrEqual(writer.stream.readableHighWaterMark);
     expect(settled).toBe(false);
+    expect(writer.rowCount).toBeLessThan(many.length);
     expect(writer.stream.readableLength).toBeLessThan(1024 * 1024);
     writer.stream.resume();
     await writing;
