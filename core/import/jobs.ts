@@ -28,8 +28,8 @@ export const CANCELLED_IMPORT_REASON = 'The import was cancelled.';
 
 /**
  * `DELETE /api/imports/{importId}`, owner only. Before or during processing it is cancelled: the upload
- * is aborted or removed and a single import's execution stopped, so nothing more is imported (rows a
- * running bulk write already indexed stay: the search store has no delete yet). A finished import has
+ * is aborted or removed and a single import's execution stopped, so nothing more is imported (a processImport
+ * still running finds the record ended before its commit and discards its staging). A finished import has
  * its files and record deleted; a quarantined file stays where the admins review it.
  */
 export async function cancelOrDeleteImport(

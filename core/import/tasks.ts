@@ -257,13 +257,7 @@ const rowsImportedOf = (counts: ImportRowCounts): number => counts.rowsCreated +
  */
 export async function processImport(deps: ProcessDeps, input: FileTaskInput & { format: RowFormat }): Promise<ProcessOutcome> {
   const record = await mustGetImport(deps.imports, input.importId);
-  if (isFinal(record))
-    return {
-      importId: record.importId,
-      status: record.status,
-      rowsImported: record.rowsImported ?? 0,
-      rowsRejected: record.rowsRejected ?? 0,
-    };
+  if (isFinal(record)) return endedOutcome(deps, record);
   const permanent = { bucket: deps.config.permanentBucket, key: permanentKeyOf(record) };
   // A retry after the move (but before the record said so) reads the original where it now is.
   const source = (await deps.objects.head(record.upload.bucket, record.upload.key, pinnedUpload(record))) ? record.upload : permanent;
@@ -288,8 +282,22 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
     counts = staged.counts;
     await deps.imports.update(record.importId, { staged: counts }, deps.clock.now());
   }
+  // Cancelled or failed while staging (the failure handler or DELETE ran while this task still did): nothing commits.
+  const current = await mustGetImport(deps.imports, record.importId);
+  if (isFinal(current)) return endedOutcome(deps, current);
   if (!dryRun) await deps.search.commitStaged(record.importId);
   return finishProcessing(deps, record, input, { source, permanent, errorReportKey }, counts);
+}
+
+/** An import that already ended: one that did not succeed keeps nothing staged (discarding twice is harmless). */
+async function endedOutcome(deps: Pick<ProcessDeps, 'search'>, record: ImportRecord): Promise<ProcessOutcome> {
+  if (record.status !== 'SUCCEEDED') await deps.search.discardStaged(record.importId);
+  return {
+    importId: record.importId,
+    status: record.status,
+    rowsImported: record.rowsImported ?? 0,
+    rowsRejected: record.rowsRejected ?? 0,
+  };
 }
 
 /** Step 1 of processImport: every row staged or in the error report, or the reason the file is unreadable. */
@@ -511,22 +519,25 @@ export async function notifyImportOutcome(deps: NotifyDeps, input: { executionAr
 }
 
 /**
- * The failure handler. For one file of the Map (`importId`): FAILED, audited, admins alerted; the user
+ * The failure handler. For one file of the Map (`importId`): staged rows discarded, FAILED, audited, admins alerted; the user
  * hears with everyone else in "Notify user". For the whole execution (`job`): every file not yet ended is
  * FAILED, audited, and the user is told too.
  */
 export async function handleImportFailure(
-  deps: NotifyDeps & { audit: AuditLog; clock: Clock },
+  deps: NotifyDeps & { audit: AuditLog; clock: Clock; search: Pick<StagingSearchSource, 'discardStaged'> },
   input: { executionArn: string; failure: WorkflowFailure; importId?: string; job?: ImportJob },
 ): Promise<void> {
   const ids = input.importId ? [input.importId] : (input.job?.importIds ?? []);
   const reason = plainImportFailure(input.failure);
   const detail = failureDetail(input.failure);
   const at = deps.clock.now();
-  const failed = (
-    await mapLimit(ids, 16, async (importId) => {
-      const record = await deps.imports.get(importId);
-      if (!record || isFinal(record)) return undefined;
+  const records = (await mapLimit(ids, 16, (importId) => deps.imports.get(importId))).filter(
+    (record): record is ImportRecord => record !== undefined,
+  );
+  const failed = await mapLimit(
+    records.filter((record) => !isFinal(record)),
+    16,
+    async ({ importId }) => {
       const updated = await deps.imports.update(
         importId,
         { status: 'FAILED', reason, executionArn: input.executionArn, finishedAt: at.toISOString() },
@@ -534,10 +545,17 @@ export async function handleImportFailure(
       );
       await deps.audit.record(importAuditEntry(updated, 'FAILED', at, { executionArn: input.executionArn, error: detail }));
       return updated;
-    })
-  ).filter((record): record is ImportRecord => record !== undefined);
+    },
+  );
 
   await attemptAll([
+    // All or nothing: what a file that did not succeed staged never becomes searchable. FAILED is recorded
+    // first, so a processImport still running sees it before its commit; a retry of this task discards again.
+    mapLimit(
+      records.filter((record) => record.status !== 'SUCCEEDED'),
+      16,
+      ({ importId }) => deps.search.discardStaged(importId),
+    ),
     failed.length > 0
       ? deps.mailer.send(importFailureMail(deps.config.adminEmail, input.executionArn, input.failure, failed))
       : Promise.resolve(),

@@ -522,3 +522,85 @@ describe('notification and failure', () => {
     expect(deps.mailer.to(alice.email)[0]?.subject).toBe('Your batch of 2 files finished with problems');
   });
 });
+
+describe('all or nothing on failure: a file that does not succeed leaves nothing searchable or staged', () => {
+  const failure = { Error: 'States.Timeout' };
+
+  it('handleImportFailure discards the rows a file staged before its task died', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    // What processImport had staged when its Lambda timed out, before the commit.
+    await deps.search.stagePosts(file.importId, [
+      { id: `${file.importId}-1`, userId: alice.userId, dateCreated: '2024-01-01T10:00:00Z', content: 'post number 0', tags: [] },
+    ]);
+
+    await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+
+    expect((await deps.imports.get(file.importId))?.status).toBe('FAILED');
+    expect(deps.search.staged.has(file.importId)).toBe(false);
+    expect(deps.search.posts).toEqual([]);
+  });
+
+  it('handleImportFailure for the whole job discards every file that did not succeed and keeps the succeeded one', async () => {
+    const deps = makeImportDeps();
+    const done = await uploaded(deps, csvWithBadRows());
+    const pending = await uploaded(deps, csvWithBadRows());
+    await processImport(deps, { ...done.input, format: 'csv' });
+    await deps.search.stagePosts(pending.importId, [
+      { id: `${pending.importId}-1`, userId: alice.userId, dateCreated: '2024-01-01T10:00:00Z', content: 'staged only', tags: [] },
+    ]);
+
+    await handleImportFailure(deps, { executionArn: EXECUTION, job: jobOf([done.importId, pending.importId]), failure });
+
+    expect(deps.search.staged.size).toBe(0);
+    expect(deps.search.posts).toHaveLength(18);
+    expect(deps.search.posts.every((post) => post.id.startsWith(done.importId))).toBe(true);
+  });
+
+  it('handleImportFailure run again (a retry of the task) discards again and fails nothing twice', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+    // A processImport still running after the timeout staged one more batch.
+    await deps.search.stagePosts(file.importId, [
+      { id: `${file.importId}-2`, userId: alice.userId, dateCreated: '2024-01-02T10:00:00Z', content: 'late batch', tags: [] },
+    ]);
+
+    await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+
+    expect(deps.search.staged.has(file.importId)).toBe(false);
+    expect(deps.mailer.to('admins@example.com')).toHaveLength(1);
+  });
+
+  it('processImport commits nothing when the import failed or was cancelled while it staged', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    const stage = deps.search.stagePosts.bind(deps.search);
+    // The failure handler (a States.Timeout) runs while this task is still staging its rows.
+    deps.search.stagePosts = async (importId, posts) => {
+      const outcome = await stage(importId, posts);
+      await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+      return outcome;
+    };
+
+    const outcome = await processImport(deps, { ...file.input, format: 'csv' });
+
+    expect(outcome).toMatchObject({ importId: file.importId, status: 'FAILED', rowsImported: 0 });
+    expect(deps.search.posts).toEqual([]);
+    expect(deps.search.staged.size).toBe(0);
+    expect(deps.audit.entries.has(`import:${file.importId}:SUCCEEDED`)).toBe(false);
+  });
+
+  it('processImport of an import that already ended FAILED discards what an earlier attempt staged, and commits nothing', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    await deps.search.stagePosts(file.importId, [
+      { id: `${file.importId}-1`, userId: alice.userId, dateCreated: '2024-01-01T10:00:00Z', content: 'post number 0', tags: [] },
+    ]);
+    await deps.imports.update(file.importId, { status: 'FAILED', reason: 'The import was cancelled.' }, deps.clock.now());
+
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'FAILED', rowsImported: 0 });
+    expect(deps.search.staged.size).toBe(0);
+    expect(deps.search.posts).toEqual([]);
+  });
+});

@@ -26,7 +26,7 @@ interface Exchange {
 }
 interface Fixture {
   about: string;
-  caller: 'search' | 'generateCsvReport' | 'processImport' | 'searchInit';
+  caller: 'search' | 'generateCsvReport' | 'processImport' | 'handleImportFailure' | 'searchInit';
   exchanges: Exchange[];
 }
 
@@ -115,6 +115,7 @@ const scenarios: Record<string, (source: OpenSearchSource) => Promise<void>> = {
     expect(await source.stagePosts('imp1', [A, B])).toEqual({ rejected: [] });
     expect(await source.commitStaged('imp1')).toEqual({ committed: 2 });
   },
+  'discard-staged': async (source) => expect(await source.discardStaged('imp1')).toBeUndefined(),
   'posts-by-id': async (source) => expect(await source.postsById(['imp1-1', 'imp1-9'])).toEqual(new Map([['imp1-1', A]])),
 };
 
@@ -274,7 +275,7 @@ describe("each request is allowed by its caller's IAM role, and only by what it 
   });
 
   it('no caller holds an es:ESHttp* grant that none of its requests uses', () => {
-    for (const caller of ['search', 'generateCsvReport', 'processImport', 'searchInit'] as const) {
+    for (const caller of ['search', 'generateCsvReport', 'processImport', 'handleImportFailure', 'searchInit'] as const) {
       const requests = fixtureNames
         .map(fixture)
         .filter((f) => f.caller === caller)
@@ -344,6 +345,7 @@ const BACKEND_ROLE: Record<Fixture['caller'], string> = {
   search: '${SearchRole}',
   generateCsvReport: '${GenerateCsvReportRole}',
   processImport: '${ProcessImportRole}',
+  handleImportFailure: '${HandleImportFailureRole}',
   searchInit: '${DeployRole}',
 };
 
@@ -351,7 +353,7 @@ describe('infra/aws/opensearch-security.json, as a document', () => {
   it('maps every role it defines, and to IAM roles of the functions that call OpenSearch', () => {
     const doc = security();
     expect(Object.keys(doc.role_mappings).sort()).toEqual(Object.keys(doc.roles).sort());
-    for (const caller of ['search', 'generateCsvReport', 'processImport'] as const) {
+    for (const caller of ['search', 'generateCsvReport', 'processImport', 'handleImportFailure'] as const) {
       expect(BACKEND_ROLE[caller]).toBe(`\${${roleOf(caller)}}`);
     }
   });
