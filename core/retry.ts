@@ -4,7 +4,7 @@ import { exportAuditEntry } from './export/audit';
 import { asExportJob, type ExportJob } from './export/job';
 import { isRecord } from './guards';
 import type { ImportJob } from './import/job';
-import { PENDING_CHECKS, isFinal, type ImportRecord } from './import/records';
+import { PENDING_CHECKS, isFinal, isIssuedId, type ImportRecord } from './import/records';
 import type { User } from './model';
 import type { AuditEntry, AuditLog, Clock, ExecutionDescription, ExecutionService, ImportRecords, WorkflowName } from './ports';
 import { requireAdmin } from './admin';
@@ -44,11 +44,44 @@ export interface RetryDeps {
   clock: Clock;
 }
 
+/** `POST /api/admin/executions/{executionArn}/retry`: an admin retries any failed execution. */
 export async function retryExecution(deps: RetryDeps, user: User, executionArn: string): Promise<{ executionArn: string }> {
   requireAdmin(user);
+  return retryFailedExecution(deps, executionArn, ['export', 'import']);
+}
+
+/**
+ * `POST /api/imports/{id}/retry`: the owner of a FAILED import (or of a batch with a FAILED file) retries
+ * the execution that failed it, as an admin would; another user's import is not found, one that did not
+ * fail is a Conflict. A batch's Retry runs every failed file of the batch (they are all the owner's).
+ */
+export async function retryImport(deps: RetryDeps, user: User, id: string): Promise<{ executionArn: string }> {
+  const files = await ownedImportOrBatch(deps.imports, user, id);
+  const failed = files.find((file) => file.status === 'FAILED');
+  if (!failed) {
+    const statuses = [...new Set(files.map((file) => file.status))].join(', ');
+    throw new Conflict(`The import is ${statuses}: only a FAILED import can be retried.`);
+  }
+  if (!failed.executionArn) throw new Conflict('The import failed before its workflow started: upload the file again.');
+  return retryFailedExecution(deps, failed.executionArn, ['import']);
+}
+
+async function ownedImportOrBatch(imports: ImportRecords, user: User, id: string): Promise<ImportRecord[]> {
+  if (!isIssuedId(id)) throw new NotFound('No import with that id.');
+  const record = await imports.get(id);
+  const files = record ? [record] : await imports.listBatch(id);
+  if (files.length === 0 || files.some((file) => file.owner.userId !== user.userId)) throw new NotFound('No import with that id.');
+  return files;
+}
+
+async function retryFailedExecution(
+  deps: RetryDeps,
+  executionArn: string,
+  workflows: readonly WorkflowName[],
+): Promise<{ executionArn: string }> {
   const original = await deps.executions.describe(executionArn);
   const workflow = original && workflowOf(original.input);
-  if (!original || !workflow) throw new NotFound('No execution with that ARN.');
+  if (!original || !workflow || !workflows.includes(workflow)) throw new NotFound('No execution with that ARN.');
   if (!RETRYABLE.has(original.status)) throw new Conflict(`That execution is ${original.status}: only a failed execution can be retried.`);
 
   const { prefix, name } = splitExecutionArn(original.executionArn);

@@ -810,6 +810,16 @@ describe('the packaged AWS template (npm run package)', () => {
         'states:DescribeExecution',
         'states:StartExecution',
       ]);
+      // The owner's Retry: the same calls, on the import workflow only, plus finding the owner's batch.
+      expect(actionsOf(inlineStatements(roleOfFunction('retryImport'))).sort()).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'states:DescribeExecution',
+        'states:StartExecution',
+      ]);
+      expect(JSON.stringify(inlineStatements(roleOfFunction('retryImport')))).not.toContain('export');
       for (const [id, role] of ofType('AWS::IAM::Role')) {
         for (const statement of inlineStatements(role)) {
           expect(

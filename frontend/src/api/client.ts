@@ -71,6 +71,11 @@ export class ApiClient {
     return this.request('POST', `/imports/${encodeURIComponent(importId)}/mapping`, { mapping });
   }
 
+  /** Runs a FAILED import again (a new execution of its failed work); its status is then followed as before. */
+  retryImport(importId: string): Promise<RetryResponse> {
+    return this.request('POST', `/imports/${encodeURIComponent(importId)}/retry`, {});
+  }
+
   importStatus(importId: string): Promise<ImportStatus> {
     return this.request('GET', `/imports/${encodeURIComponent(importId)}`);
   }

@@ -136,6 +136,47 @@ describe('Upload list', () => {
     expect(await within(item).findByText('Imported 1 row (1 new, 0 updated, 0 unchanged).')).toBeInTheDocument();
   });
 
+  it('offers Retry on a file whose import FAILED, and follows the retried import to its rows imported', async () => {
+    let retried = false;
+    const checks = { antivirus: 'clean', checksum: 'verified', format: 'csv' } as const;
+    const api = new FakeApi()
+      .on('POST', /^\/imports$/, presignedPost('imp-1'))
+      .on('POST', /^\/imports\/imp-1\/complete$/, { status: 202, body: {} })
+      .on('POST', /^\/imports\/imp-1\/retry$/, () => {
+        retried = true;
+        return { status: 202, body: { executionArn: 'arn:aws:states:us-east-1:1:execution:ferry-import:imp-1-r1' } };
+      })
+      .on('GET', /^\/imports\/imp-1$/, () => ({
+        body: retried
+          ? importStatus({ importId: 'imp-1', status: 'SUCCEEDED', checks, rowsImported: 1, rowsRejected: 0 })
+          : importStatus({ importId: 'imp-1', status: 'FAILED', checks, reason: 'The search service did not answer.' }),
+      }));
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+    await chooseFiles(csvFile('flaky.csv'));
+    await waitFor(() => expect(storage.requests).toHaveLength(1));
+    storage.requests[0]!.answer({ status: 204 });
+
+    const item = itemFor('flaky.csv');
+    expect(await within(item).findByText(/Import failed: the search service did not answer/)).toBeInTheDocument();
+    fireEvent.click(within(item).getByRole('button', { name: 'Retry' }));
+
+    expect(await within(item).findByText(/Imported 1 row/)).toBeInTheDocument();
+    expect(api.callsTo('POST', /^\/imports\/imp-1\/retry$/)).toHaveLength(1);
+    expect(within(item).queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+  });
+
+  it('offers no Retry when the upload itself was refused (the file is dropped again instead)', async () => {
+    const api = new FakeApi().on('POST', /^\/imports$/, presignedPost('imp-2'));
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+    await chooseFiles(csvFile('refused.csv'));
+    await waitFor(() => expect(storage.requests).toHaveLength(1));
+    storage.requests[0]!.answer({ status: 403 });
+
+    const item = itemFor('refused.csv');
+    await waitFor(() => expect(item).toHaveClass('failed'));
+    expect(within(item).queryByRole('button', { name: 'Retry' })).not.toBeInTheDocument();
+  });
+
   it('shows a red cross naming the virus when a dropped file is quarantined', async () => {
     const api = new FakeApi()
       .on('POST', /^\/imports$/, presignedPost('imp-eicar'))

@@ -5,20 +5,21 @@ import { formatBytes, formatCount } from '../lib/format';
 import { Spinner } from './Spinner';
 
 type OnMap = (item: UploadItem, mapping: ImportMapping) => void;
+type OnRetry = (item: UploadItem) => void;
 
 /** Each file's journey: checksum, upload bytes, processing (and a column mapping when it needs one), then a green check or a red cross. */
-export function UploadList({ items, onMap }: { items: UploadItem[]; onMap?: OnMap }) {
+export function UploadList({ items, onMap, onRetry }: { items: UploadItem[]; onMap?: OnMap; onRetry?: OnRetry }) {
   if (items.length === 0) return null;
   return (
     <ul className="upload-list" aria-label="Uploads">
       {items.map((item) => (
-        <UploadRow key={item.id} item={item} onMap={onMap} />
+        <UploadRow key={item.id} item={item} onMap={onMap} onRetry={onRetry} />
       ))}
     </ul>
   );
 }
 
-function UploadRow({ item, onMap }: { item: UploadItem; onMap?: OnMap }) {
+function UploadRow({ item, onMap, onRetry }: { item: UploadItem; onMap?: OnMap; onRetry?: OnRetry }) {
   const { file } = item;
   return (
     <li className={`upload-item ${item.phase}`} aria-label={file.name}>
@@ -33,6 +34,12 @@ function UploadRow({ item, onMap }: { item: UploadItem; onMap?: OnMap }) {
       </p>
       {item.phase === 'needs-mapping' && item.status?.preview && onMap && (
         <MappingForm key={item.status.importId} preview={item.status.preview} onSubmit={(mapping) => onMap(item, mapping)} />
+      )}
+      {/* Only an import the server ended FAILED can run again; a refused upload is sent again by dropping the file. */}
+      {item.phase === 'failed' && item.status?.status === 'FAILED' && onRetry && (
+        <button type="button" className="button small" onClick={() => onRetry(item)}>
+          Retry
+        </button>
       )}
     </li>
   );

@@ -226,6 +226,21 @@ export class ImportQueue {
     }
   }
 
+  /** Retries a file whose import FAILED on the server (not one whose upload failed) and follows its status again. */
+  async retry(id: string): Promise<void> {
+    const { importId, status } = this.item(id);
+    if (!importId || status?.status !== 'FAILED') return;
+    const signal = this.abort.signal;
+    try {
+      await this.deps.api.retryImport(importId);
+      this.patch(id, { phase: 'processing', message: undefined });
+      await this.followStatus(id, importId, signal);
+    } catch (error) {
+      if (signal.aborted) return;
+      this.patch(id, { phase: 'failed', message: plainMessage(error) });
+    }
+  }
+
   private item(id: string): UploadItem {
     const item = this.items.find((i) => i.id === id);
     if (!item) throw new Error(`No upload ${id}`);

@@ -20,7 +20,11 @@ export function ImportPage() {
           Clear finished
         </button>
       )}
-      <UploadList items={items} onMap={(item, mapping) => void imports.submitMapping(item.id, mapping)} />
+      <UploadList
+        items={items}
+        onMap={(item, mapping) => void imports.submitMapping(item.id, mapping)}
+        onRetry={(item) => void imports.retry(item.id)}
+      />
     </div>
   );
 }
