@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BatchStatusView, ExecutionSummaryView, ImportStatusView } from '../../core/contract';
+import type { BatchStatusView, ExecutionSummaryView } from '../../core/contract';
 import { clamdMissing, titled } from '../requirements';
-import { api, pollUntil, pollUntilDone, signIn, stack, uploadWithForm, type UploadForm } from './client';
+import { api, pollUntil, pollUntilDone, signIn } from './client';
+import { batchWithVanishedFile } from './failed-batch';
 import { untilEnded } from './history';
 
 /**
@@ -31,39 +31,11 @@ describe.skipIf(clamdMissing())(titled('failed executions on the admin API', cla
     const { body: exported } = await api<{ executionArn: string }>(alice, 'POST', '/download-request', { type: 'direct', searchCriteria: { userId: 'alice', q: 'tea' } });
     expect((await pollUntilDone(alice, exported.executionArn)).status).toBe('SUCCEEDED');
 
-    const word = `failing${randomBytes(4).toString('hex')}`;
-    const content = `userId,dateCreated,content,tags\nalice,2024-01-01T00:00:00Z,About ${word},${word}\n`;
-    const { status: created, body } = await api<{ batchId: string; imports: Array<{ importId: string; upload: UploadForm }> }>(alice, 'POST', '/imports', {
-      type: 'direct',
-      files: ['kept.csv', 'vanishing.csv'].map((fileName) => ({ fileName, size: Buffer.byteLength(content), contentType: 'text/csv' })),
-    });
-    expect(created).toBe(201);
-    const [kept, vanishing] = body.imports;
-    if (!kept || !vanishing) throw new Error('expected two imports');
-    const s3 = new S3Client({ region: 'us-east-1', endpoint: stack().s3Endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    const vanishingObject = { Bucket: new URL(vanishing.upload.url).pathname.split('/')[1], Key: vanishing.upload.fields.key };
-
-    // The second file arrives, then its object is gone before the batch (started by the last upload) reads it.
-    await uploadWithForm(vanishing.upload, content, 'text/csv');
-    await pollUntil(
-      async () => (await api<ImportStatusView>(alice, 'GET', `/imports/${vanishing.importId}`)).body,
-      (file) => file.status === 'RUNNING',
-      120_000,
-    );
-    await s3.send(new DeleteObjectCommand(vanishingObject));
-    await uploadWithForm(kept.upload, content, 'text/csv');
-    const batch = await pollUntil(
-      async () => (await api<BatchStatusView>(alice, 'GET', `/imports/${body.batchId}`)).body,
-      (b) => b.status === 'COMPLETED',
-      120_000,
-    );
-    expect(batch.files.map((file) => file.status)).toEqual(['SUCCEEDED', 'FAILED']);
-    const original = batch.files[0]?.executionArn ?? '';
-    expect(await untilEnded(original)).toBe('ExecutionFailed');
+    const { batchId, vanishingObject, content, s3, executionArn: original } = await batchWithVanishedFile(alice, 'failing');
 
     const failed = await listed('FAILED');
     expect(failed.map((execution) => execution.executionArn)).toContain(original);
-    expect(failed.find((execution) => execution.executionArn === original)).toMatchObject({ workflow: 'import', name: body.batchId, status: 'FAILED' });
+    expect(failed.find((execution) => execution.executionArn === original)).toMatchObject({ workflow: 'import', name: batchId, status: 'FAILED' });
     expect(new Set(failed.map((execution) => execution.status))).toEqual(new Set(['FAILED']));
     expect(failed.map((execution) => execution.executionArn)).not.toContain(exported.executionArn);
     expect((await listed('SUCCEEDED')).map((execution) => execution.executionArn)).toContain(exported.executionArn);
@@ -72,11 +44,11 @@ describe.skipIf(clamdMissing())(titled('failed executions on the admin API', cla
     await s3.send(new PutObjectCommand({ ...vanishingObject, Body: content, ContentType: 'text/csv' }));
     const retry = await api<{ executionArn: string }>(admin, 'POST', `/admin/executions/${encodeURIComponent(original)}/retry`);
     expect(retry.status).toBe(202);
-    expect(retry.body.executionArn).toBe(original.replace(/:[^:]+$/, `:${body.batchId}-r1`));
+    expect(retry.body.executionArn).toBe(original.replace(/:[^:]+$/, `:${batchId}-r1`));
     expect(await untilEnded(retry.body.executionArn)).toBe('ExecutionSucceeded');
 
     const after = await pollUntil(
-      async () => (await api<BatchStatusView>(alice, 'GET', `/imports/${body.batchId}`)).body,
+      async () => (await api<BatchStatusView>(alice, 'GET', `/imports/${batchId}`)).body,
       (b) => b.status === 'COMPLETED' && b.files.every((file) => file.status === 'SUCCEEDED'),
       120_000,
     );
