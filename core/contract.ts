@@ -152,8 +152,20 @@ export type PushMessage = PushReadyMessage | PushFailedMessage;
 // ---------------------------------------------------------------------------------------------
 // Imports
 
-/** NEEDS_MAPPING: waiting for `POST /api/imports/{importId}/mapping`; EXPIRED: it never came, nothing was imported. */
-export type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'NEEDS_MAPPING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED' | 'EXPIRED';
+/**
+ * NEEDS_MAPPING: waiting for `POST /api/imports/{importId}/mapping`; EXPIRED: it never came, nothing was imported;
+ * CANCELLED: its owner cancelled it (`DELETE /api/imports/{importId}`) before it ended, nothing was imported.
+ */
+export type ImportState =
+  | 'AWAITING_UPLOAD'
+  | 'RUNNING'
+  | 'NEEDS_MAPPING'
+  | 'SUCCEEDED'
+  | 'QUARANTINED'
+  | 'REJECTED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'EXPIRED';
 
 /** The post field a column of an import file fills. */
 export type ImportField = 'id' | 'userId' | 'dateCreated' | 'content' | 'tags';

@@ -7,7 +7,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
-import type { ImportChange, ImportRecord } from '../../core/import/records';
+import { currentImportRecord, type ImportChange, type ImportRecord } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
 import { awsErrorName, translateAwsError } from './transient';
 import type { ArrivedUpload, ImportRecords } from '../../core/ports';
@@ -262,7 +262,7 @@ export class DynamoImportRecords implements ImportRecords {
 function toRecord(item: Record<string, unknown>): ImportRecord {
   const record: Record<string, unknown> = { ...item };
   for (const key of KEY_ATTRIBUTES) delete record[key];
-  return record as unknown as ImportRecord;
+  return currentImportRecord(record as unknown as ImportRecord);
 }
 
 const withoutUndefined = <T extends object>(value: T): Partial<T> =>

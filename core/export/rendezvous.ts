@@ -1,7 +1,8 @@
 import { NotFound } from '../errors';
 import type { User } from '../model';
-import type { ConnectionRendezvous, ExecutionService } from '../ports';
-import { ownedExport } from './use-cases';
+import type { ConnectionRendezvous, ExecutionService, ExportRecords } from '../ports';
+import { ownedExportRecord } from './jobs';
+import { NOT_FOUND_MESSAGE } from './messages';
 
 /** Where a push export's browser connection and its waiting task token meet; either may come first. */
 
@@ -19,14 +20,19 @@ export async function waitForBrowserConnection(
   if (connectionId) await resumeWaitingTask(deps.executions, input.taskToken, connectionId);
 }
 
-/** The connection half of the rendezvous (WebSocket `$connect`); only the export's owner may connect. */
+/**
+ * The connection half of the rendezvous (WebSocket `$connect`); only the export's owner may connect.
+ * Ownership comes from the job record (the execution's name is the export id), never DescribeExecution.
+ */
 export async function connectBrowser(
-  deps: { rendezvous: ConnectionRendezvous; executions: ExecutionService },
+  deps: { rendezvous: ConnectionRendezvous; executions: ExecutionService; exportJobs: ExportRecords },
   user: User,
   executionArn: string,
   connectionId: string,
 ): Promise<void> {
-  await ownedExport(deps.executions, user, executionArn);
+  const exportId = executionArn.split(':').at(-1) ?? '';
+  const record = await ownedExportRecord(deps.exportJobs, user, exportId);
+  if (record.executionArn !== executionArn) throw new NotFound(NOT_FOUND_MESSAGE);
   const { taskToken } = await deps.rendezvous.attachConnection(executionArn, connectionId);
   if (taskToken) await resumeWaitingTask(deps.executions, taskToken, connectionId);
 }

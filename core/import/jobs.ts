@@ -4,7 +4,7 @@ import type { User } from '../model';
 import type { AuditLog, Clock, ExecutionService, ImportRecords, ObjectStore } from '../ports';
 import { importAuditEntry } from './audit';
 import type { ImportConfig } from './config';
-import { isFinal, ownedImport } from './records';
+import { CANCELLED_IMPORT_REASON, isFinal, ownedImport } from './records';
 import { statusView } from './use-cases';
 
 /**
@@ -24,7 +24,7 @@ export async function listImports(
   return { items, ...(nextCursor ? { cursor: nextCursor } : {}) };
 }
 
-export const CANCELLED_IMPORT_REASON = 'The import was cancelled.';
+export { CANCELLED_IMPORT_REASON };
 
 /**
  * `DELETE /api/imports/{importId}`, owner only. Before or during processing it is cancelled: the upload
@@ -54,7 +54,7 @@ export async function cancelOrDeleteImport(
       await deps.objects.abortMultipartUpload(record.upload.bucket, record.upload.key, record.upload.uploadId).catch(() => undefined);
     }
     await deps.objects.delete(record.upload.bucket, record.upload.key);
-    await deps.imports.update(importId, { status: 'FAILED', reason: CANCELLED_IMPORT_REASON, finishedAt: now.toISOString() }, now);
+    await deps.imports.update(importId, { status: 'CANCELLED', reason: CANCELLED_IMPORT_REASON, finishedAt: now.toISOString() }, now);
     await deps.audit.record({ ...importAuditEntry(record, 'CANCELLED', now), id: `import:${importId}:CANCELLED` });
     return { cancelled: true };
   }

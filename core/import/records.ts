@@ -21,13 +21,14 @@ export const IMPORT_STATUSES = [
   'QUARANTINED',
   'REJECTED',
   'FAILED',
+  'CANCELLED',
   'EXPIRED',
 ] as const satisfies readonly ImportState[];
 export type ImportStatus = ImportState;
 export type { AntivirusCheck, ChecksumCheck, FormatCheck, ImportChecks };
 
 /** Statuses an import never leaves. */
-export const FINAL_IMPORT_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED', 'EXPIRED']);
+export const FINAL_IMPORT_STATUSES: ReadonlySet<ImportStatus> = new Set(['SUCCEEDED', 'QUARANTINED', 'REJECTED', 'FAILED', 'CANCELLED', 'EXPIRED']);
 
 export const PENDING_CHECKS: ImportChecks = { antivirus: 'pending', checksum: 'pending', format: 'pending' };
 
@@ -164,6 +165,17 @@ export function applyImportChange(record: ImportRecord, change: ImportChange, at
   const { checks, ...rest } = change;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Partial<ImportRecord>;
   return { ...record, ...defined, checks: { ...record.checks, ...(checks ?? {}) }, updatedAt: at.toISOString() };
+}
+
+export const CANCELLED_IMPORT_REASON = 'The import was cancelled.';
+
+/**
+ * A stored record as it reads today: records written before CANCELLED existed said FAILED with the
+ * cancel reason, and read as CANCELLED.
+ */
+export function currentImportRecord(record: ImportRecord): ImportRecord {
+  if (record.status === 'FAILED' && record.reason === CANCELLED_IMPORT_REASON) return { ...record, status: 'CANCELLED' };
+  return record;
 }
 
 export const isFinal = (record: ImportRecord): boolean => FINAL_IMPORT_STATUSES.has(record.status);

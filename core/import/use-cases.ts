@@ -326,6 +326,7 @@ export async function importStatus(
     QUARANTINED: 0,
     REJECTED: 0,
     FAILED: 0,
+    CANCELLED: 0,
     EXPIRED: 0,
   } satisfies Record<ImportStatus, number>;
   for (const file of files) counts[file.status]++;
@@ -345,7 +346,7 @@ export async function statusView(
 ): Promise<ImportStatusView> {
   const errorReportUrl = await presignErrorReport(deps, record);
   // A file that ended any other way than SUCCEEDED had nothing of it committed: say so, not "unknown".
-  const none = record.status === 'FAILED' || record.status === 'REJECTED' || record.status === 'QUARANTINED' ? 0 : undefined;
+  const none = ['FAILED', 'CANCELLED', 'REJECTED', 'QUARANTINED'].includes(record.status) ? 0 : undefined;
   const count = (value: number | undefined) => value ?? none;
   const rows = {
     rowsImported: count(record.rowsImported),

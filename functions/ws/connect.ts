@@ -3,6 +3,7 @@ import { connectBrowserToImport } from '../../core/import/use-cases';
 import { httpStatusOf, InvalidInput, Unauthorized } from '../../core/errors';
 import { wired, type Deps } from '../composition';
 import { executions } from '../ports/executions';
+import { exportJobs } from '../ports/export-jobs';
 import { imports } from '../ports/imports';
 import { rendezvous } from '../ports/rendezvous';
 import { tokens } from '../ports/tokens';
@@ -11,7 +12,7 @@ import { connectBrowser } from '../../core/export/rendezvous';
 
 /** `$connect` carries the query string; the SDK's WebSocket event type omits it. */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string | undefined> };
-type ConnectDeps = Pick<Deps, 'tokens' | 'rendezvous' | 'executions' | 'imports'>;
+type ConnectDeps = Pick<Deps, 'tokens' | 'rendezvous' | 'executions' | 'exportJobs' | 'imports'>;
 
 /**
  * `$connect` for `/ws?token=…&executionArn=…` (an export) or `/ws?token=…&importId=…` (an import or a batch):
@@ -34,4 +35,4 @@ export const makeHandler = (deps: ConnectDeps) => async (event: ConnectEvent): P
   }
 };
 
-export const handler = wired({ tokens, rendezvous, executions, imports }, makeHandler);
+export const handler = wired({ tokens, rendezvous, executions, exportJobs, imports }, makeHandler);

@@ -1,7 +1,7 @@
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJobView, ExportRequested, ImportJobView, ImportStatusView, JobPage } from '../../core/contract';
-import { api, createImport, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, stack, statusPath, useStack } from './client';
+import { api, connectForExport, createImport, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, stack, statusPath, useStack } from './client';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /** Exports and imports as a user's own records (issue 11), through HTTP only. */
@@ -109,6 +109,26 @@ describe('exports as jobs', () => {
     expect((await sfnCalls()).DescribeExecution ?? 0).toBe(before);
   });
 
+  it('the WebSocket $connect of a push export checks its owner on the job record, with no DescribeExecution call', async () => {
+    const [alice, bob] = await Promise.all([signIn('alice'), signIn('bob')]);
+    const { status, body: started } = await api<ExportRequested>(alice, 'POST', '/download-request', {
+      delivery: 'push',
+      searchCriteria: { userId: 'alice', tags: ['travel'] },
+    });
+    expect(status).toBe(202);
+    const before = (await sfnCalls()).DescribeExecution ?? 0;
+
+    const refused = connectForExport(bob, started.executionArn);
+    await expect(refused.message).rejects.toThrow('websocket refused: 404');
+    const { socket, message } = connectForExport(alice, started.executionArn);
+    try {
+      expect(await message).toMatchObject({ type: 'export.ready', executionArn: started.executionArn });
+    } finally {
+      socket.close();
+    }
+    expect((await sfnCalls()).DescribeExecution ?? 0).toBe(before);
+  });
+
   it('admins list everyone\'s exports by user and status; members may not', async () => {
     const [alice, admin] = await Promise.all([signIn('alice'), signIn('admin')]);
     const { exportId } = await finishedExport(alice);
@@ -185,14 +205,16 @@ describe('imports as jobs', () => {
     expect(bobs.body.items.some((job) => job.importId === first)).toBe(false);
   });
 
-  it('cancelling an import before its upload leaves nothing: the upload is refused and the import says why', async () => {
+  it('cancelling an import before its upload leaves nothing: it is CANCELLED, says why, and lists as CANCELLED', async () => {
     const alice = await signIn('alice');
     const csv = 'id,userId,dateCreated,content,tags\njobs-cancel-1,alice,2024-01-01T00:00:00Z,never imported,travel\n';
     const created = await createImport(alice, { fileName: 'posts.csv', size: Buffer.byteLength(csv), contentType: 'text/csv', type: 'direct' });
     const cancelled = await api(alice, 'DELETE', `/imports/${created.importId}`);
     expect(cancelled).toEqual({ status: 200, body: { importId: created.importId, status: 'CANCELLED' } });
     const { body: status } = await api<{ status: string; reason?: string }>(alice, 'GET', `/imports/${created.importId}`);
-    expect(status).toMatchObject({ status: 'FAILED', reason: 'The import was cancelled.' });
+    expect(status).toMatchObject({ status: 'CANCELLED', reason: 'The import was cancelled.', rowsImported: 0 });
+    const listed = await api<JobPage<ImportJobView>>(alice, 'GET', '/imports?limit=100');
+    expect(listed.body.items.find((job) => job.importId === created.importId)).toMatchObject({ kind: 'import', status: 'CANCELLED' });
     const search = await api<{ total: number }>(alice, 'GET', '/search?q=jobs-cancel-1');
     expect(search.body.total).toBe(0);
   });

@@ -99,6 +99,21 @@ describe('meeting the browser connection and the waiting task', () => {
     expect(await deps.rendezvous.connectionOf(executionArn)).toBeUndefined();
   });
 
+  it('checks the owner on the job record: it connects when Step Functions no longer describes the execution', async () => {
+    const { deps, executionArn } = await pushExport();
+    await waitForBrowserConnection(deps, { taskToken: 'token-1', executionArn });
+    deps.executions.executions.clear();
+    await connectBrowser(deps, alice, executionArn, 'conn-1');
+    expect(deps.executions.taskSuccesses).toEqual([{ taskToken: 'token-1', output: { connectionId: 'conn-1' } }]);
+  });
+
+  it('refuses an executionArn whose name is an export of the caller but not that export\'s execution', async () => {
+    const { deps, executionArn } = await pushExport();
+    const forged = executionArn.replace(':execution:ferry-export:', ':execution:ferry-other:');
+    await expect(connectBrowser(deps, alice, forged, 'conn-1')).rejects.toBeInstanceOf(NotFound);
+    expect(await deps.rendezvous.connectionOf(forged)).toBeUndefined();
+  });
+
   it('refuses a connection to an unknown export as not found', async () => {
     const deps = makeFakeDeps();
     await expect(connectBrowser(deps, alice, 'arn:nope', 'conn-1')).rejects.toBeInstanceOf(NotFound);
