@@ -1,7 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import { ErrorBoundary } from './components/ErrorBoundary';
+import { Toasts } from './components/Toasts';
 import { AdminPage } from './pages/AdminPage';
+import { ExportsPage } from './pages/ExportsPage';
 import { ImportPage } from './pages/ImportPage';
+import { ImportsPage } from './pages/ImportsPage';
 import { ResourcesPage } from './pages/ResourcesPage';
 import { SearchPage } from './pages/SearchPage';
 import { SignInPage } from './pages/SignInPage';
@@ -27,10 +30,17 @@ function SignedInOrNot() {
   );
 }
 
-type Route = 'search' | 'import' | 'resources' | 'admin';
+type Route = 'search' | 'exports' | 'import' | 'imports' | 'resources' | 'admin';
 
-const ROUTES: Record<string, Route> = { '#/import': 'import', '#/resources': 'resources', '#/admin': 'admin' };
-const routeOf = (hash: string): Route => ROUTES[hash] ?? 'search';
+const ROUTES: Record<string, Route> = {
+  '#/exports': 'exports',
+  '#/import': 'import',
+  '#/imports': 'imports',
+  '#/resources': 'resources',
+  '#/admin': 'admin',
+};
+// `#/exports/{exportId}` is one export's page (the email links to it): the Exports page, that export first.
+const routeOf = (hash: string): Route => ROUTES[hash] ?? (hash.startsWith('#/exports/') ? 'exports' : 'search');
 
 function useHashRoute(): Route {
   const [route, setRoute] = useState(() => routeOf(window.location.hash));
@@ -74,7 +84,9 @@ function Shell() {
         <span className="brand">Ferry</span>
         <nav aria-label="Main">
           {link('search', '#/', 'Search')}
+          {link('exports', '#/exports', 'Exports')}
           {link('import', '#/import', 'Import')}
+          {link('imports', '#/imports', 'Imports')}
           {link('resources', '#/resources', 'Resources')}
           {isAdmin && link('admin', '#/admin', 'Admin')}
         </nav>
@@ -90,11 +102,14 @@ function Shell() {
       <main ref={mainRef} id="main" className="page">
         <ErrorBoundary key={route}>
           {route === 'search' && <SearchPage />}
+          {route === 'exports' && <ExportsPage />}
           {route === 'import' && <ImportPage />}
+          {route === 'imports' && <ImportsPage />}
           {route === 'resources' && <ResourcesPage />}
           {route === 'admin' && <AdminPage />}
         </ErrorBoundary>
       </main>
+      <Toasts />
     </>
   );
 }

@@ -4,6 +4,7 @@ import type { RuntimeConfig } from './config';
 import { ExportsStore } from './exports/store';
 import { DEFAULT_TIMING, ExportTracker, type OpenSocket, type PollTiming } from './exports/tracker';
 import { ImportQueue, resourceTarget } from './imports/queue';
+import { JobNotifier } from './jobs/notifier';
 import { xhrUpload, type SendUpload } from './imports/transport';
 import { CognitoAuthenticator, LocalAuthenticator } from './session/authenticators';
 import { Session, type SignedIn } from './session/session';
@@ -70,6 +71,8 @@ export interface UserServices {
   imports: ImportQueue;
   /** Resource uploads (the Resources page); their outcomes come from the server's list. */
   resources: ImportQueue;
+  /** The toasts of jobs that finished. */
+  notifier: JobNotifier;
 }
 
 const UserContext = createContext<UserServices | null>(null);
@@ -95,11 +98,17 @@ export function UserServicesProvider({ user, children }: { user: SignedIn; child
       timing: services.timing,
       target: resourceTarget(services.api),
     });
-    return { exports, tracker, imports, resources };
+    const notifier = new JobNotifier(
+      { exports: () => exports.load(), imports: (limit) => services.api.listImports(limit), tracked: exports },
+      services.timing.jobsMs ?? 5000,
+      services.now,
+    );
+    return { exports, tracker, imports, resources, notifier };
   }, [services, username]);
 
   useEffect(() => {
     value.tracker.resume();
+    value.notifier.start();
     // The list comes from the server; the running ones it names are followed once it is in.
     value.exports.load().then(
       () => value.tracker.resume(),
@@ -112,6 +121,7 @@ export function UserServicesProvider({ user, children }: { user: SignedIn; child
       // Storage blocked: nothing was kept there either.
     }
     return () => {
+      value.notifier.stop();
       value.tracker.dispose();
       value.imports.dispose();
       value.resources.dispose();

@@ -139,7 +139,7 @@ describe.skipIf(why)(titled('signing in through a Cognito user pool (moto_server
   it('exports the results by download', async () => {
     await page.getByRole('button', { name: /^Export results/ }).click();
     await page.getByRole('menuitem', { name: /^Download/ }).click();
-    const link = page.locator('.export-outcome').getByRole('link', { name: 'Download CSV' });
+    const link = page.locator('.export-outcome').getByRole('link', { name: 'Download file' });
     await link.waitFor({ timeout: 120_000 });
     const csv = await downloadCsv(String(await link.getAttribute('href')));
     expect(csv.text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0]).toBe(POST_COLUMNS.join(','));

@@ -104,7 +104,7 @@ describe('searching', () => {
 describe('exporting the results', () => {
   it('Download offers the CSV of the whole search once it is ready', async () => {
     await chooseExport('Download');
-    const link = outcome().getByRole('link', { name: 'Download CSV' });
+    const link = outcome().getByRole('link', { name: 'Download file' });
     await link.waitFor({ timeout: 120_000 });
     await screenshot(page, '03-export-download-ready');
 
@@ -145,7 +145,7 @@ describe('exporting the results', () => {
     });
     await chooseExport('Notify me here');
 
-    const link = outcome().getByRole('link', { name: 'Download CSV' });
+    const link = outcome().getByRole('link', { name: 'Download file' });
     await link.waitFor({ timeout: 120_000 });
     const href = String(await link.getAttribute('href'));
     const pushed = frames.map((f) => JSON.parse(f) as Record<string, unknown>).find((m) => m.type === 'export.ready');

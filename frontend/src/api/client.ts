@@ -6,9 +6,11 @@ import type {
   CreatedResource,
   DeliveryType,
   ExportJobView,
+  ExportOptions,
   ExportRequested,
   ExportStatus,
   FailedExecution,
+  ImportJobView,
   ImportMapping,
   ImportStatus,
   JobPage,
@@ -39,13 +41,43 @@ export class ApiClient {
     return this.request('GET', `/search?${query}`, undefined, signal);
   }
 
-  requestExport(delivery: DeliveryType, searchCriteria: SearchCriteria): Promise<ExportRequested> {
-    return this.request('POST', '/download-request', { delivery, searchCriteria });
+  /** Only the options that differ from the server's defaults (CSV, no BOM, not compressed) are sent. */
+  requestExport(delivery: DeliveryType, searchCriteria: SearchCriteria, options: ExportOptions = {}): Promise<ExportRequested> {
+    return this.request('POST', '/download-request', {
+      delivery,
+      searchCriteria,
+      ...(options.format && options.format !== 'csv' ? { format: options.format } : {}),
+      ...(options.excel ? { excel: true } : {}),
+      ...(options.gzip ? { gzip: true } : {}),
+    });
   }
 
   /** The caller's exports and those shared with them, newest first. */
-  listExports(limit: number): Promise<JobPage<ExportJobView>> {
-    return this.request('GET', `/exports?limit=${limit}`);
+  listExports(limit: number, cursor?: string): Promise<JobPage<ExportJobView>> {
+    return this.request('GET', `/exports?${pageQuery(limit, cursor)}`);
+  }
+
+  /** One export, with a freshly signed download link while its file exists. */
+  getExport(exportId: string): Promise<ExportJobView> {
+    return this.request('GET', `/exports/${encodeURIComponent(exportId)}`);
+  }
+
+  shareExport(exportId: string, usernames: string[]): Promise<ExportJobView> {
+    return this.request('POST', `/exports/${encodeURIComponent(exportId)}/shares`, { usernames });
+  }
+
+  unshareExport(exportId: string, username: string): Promise<unknown> {
+    return this.request('DELETE', `/exports/${encodeURIComponent(exportId)}/shares/${encodeURIComponent(username)}`);
+  }
+
+  /** The caller's imports, newest first. */
+  listImports(limit: number, cursor?: string): Promise<JobPage<ImportJobView>> {
+    return this.request('GET', `/imports?${pageQuery(limit, cursor)}`);
+  }
+
+  /** Cancels an import that has not ended, or deletes a finished one (its files too). */
+  deleteImport(importId: string): Promise<unknown> {
+    return this.request('DELETE', `/imports/${encodeURIComponent(importId)}`);
   }
 
   /** Cancels a running export or deletes a finished one (its file too). */
@@ -154,6 +186,12 @@ export function criteriaQuery(criteria: SearchCriteria): URLSearchParams {
   if (criteria.userId) query.set('userId', criteria.userId);
   if (criteria.from) query.set('from', criteria.from);
   if (criteria.to) query.set('to', criteria.to);
+  return query;
+}
+
+function pageQuery(limit: number, cursor?: string): URLSearchParams {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set('cursor', cursor);
   return query;
 }
 

@@ -4,6 +4,7 @@
  */
 import type {
   CreatedImports,
+  DownloadRequestBody,
   ExecutionStatus,
   ExecutionSummaryView,
   ExportStatusProgress,
@@ -17,10 +18,13 @@ export type {
   AuditEntry,
   AuditPage,
   DeliveryType,
+  ExportFormat,
+  ExportJobStatus,
   ExportJobView,
   ExportRequested,
   ExportStatus,
   ImportField,
+  ImportJobView,
   ImportMapping,
   ImportPreview,
   JobPage,
@@ -35,6 +39,8 @@ export type {
 } from '../../../core/contract';
 
 export type ExportState = ExecutionStatus;
+/** The file options of `POST /api/download-request`. */
+export type ExportOptions = Pick<DownloadRequestBody, 'format' | 'excel' | 'gzip'>;
 export type ExportProgress = ExportStatusProgress;
 export type ImportState = ImportStatusView['status'];
 export type ImportStatus = ImportStatusView;

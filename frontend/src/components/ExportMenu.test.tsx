@@ -32,7 +32,7 @@ describe('ExportMenu', () => {
     await choose('Download');
 
     expect(await screen.findByText(/preparing your file/i)).toBeInTheDocument();
-    const link = await screen.findByRole('link', { name: 'Download CSV' });
+    const link = await screen.findByRole('link', { name: 'Download file' });
     expect(link).toHaveAttribute('href', 'http://s3.test/e-42.csv');
     expect(screen.getByText(/1,234 rows/)).toBeInTheDocument();
     expect(screen.getByText('expires in 71 h')).toBeInTheDocument();
@@ -69,7 +69,7 @@ describe('ExportMenu', () => {
 
     socket.receive({ type: 'export.ready', executionArn: ARN, url: 'http://s3.test/pushed.csv', expiresAt: IN_72_HOURS, rowCount: 7 }, 'binary');
 
-    expect(await screen.findByRole('link', { name: 'Download CSV' })).toHaveAttribute('href', 'http://s3.test/pushed.csv');
+    expect(await screen.findByRole('link', { name: 'Download file' })).toHaveAttribute('href', 'http://s3.test/pushed.csv');
     expect(screen.getByText(/7 rows/)).toBeInTheDocument();
     expect(api.callsTo('GET', STATUS_PATH)).toHaveLength(0);
     expect(socket.closed).toBe(true);
@@ -85,7 +85,7 @@ describe('ExportMenu', () => {
     await waitFor(() => expect(sockets.opened).toHaveLength(1));
     sockets.opened[0]!.drop();
 
-    expect(await screen.findByRole('link', { name: 'Download CSV' })).toHaveAttribute('href', 'http://s3.test/polled.csv');
+    expect(await screen.findByRole('link', { name: 'Download file' })).toHaveAttribute('href', 'http://s3.test/polled.csv');
     expect(api.callsTo('GET', STATUS_PATH).length).toBeGreaterThan(0);
   });
 

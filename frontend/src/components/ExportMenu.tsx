@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
-import type { DeliveryType, SearchCriteria } from '../api/types';
+import type { DeliveryType, ExportFormat, ExportOptions, SearchCriteria } from '../api/types';
 import type { ExportRecord } from '../exports/store';
 import { expiryText, formatCount } from '../lib/format';
 import { plainMessage } from '../lib/errors';
@@ -23,6 +23,10 @@ export function ExportMenu({ criteria, total, unavailable }: { criteria: SearchC
   const [starting, setStarting] = useState<DeliveryType>();
   const [problem, setProblem] = useState<string>();
   const [activeArn, setActiveArn] = useState<string>();
+  const [format, setFormat] = useState<ExportFormat>('csv');
+  const [excel, setExcel] = useState(false);
+  const [gzip, setGzip] = useState(false);
+  const options: ExportOptions = { format, ...(excel && format === 'csv' ? { excel: true } : {}), ...(gzip ? { gzip: true } : {}) };
   const buttonRef = useRef<HTMLButtonElement>(null);
   const itemRefs = useRef<(HTMLButtonElement | null)[]>([]);
   const menuId = useId();
@@ -43,7 +47,7 @@ export function ExportMenu({ criteria, total, unavailable }: { criteria: SearchC
     setStarting(delivery);
     setProblem(undefined);
     try {
-      const record = await tracker.request(delivery, criteria, user.claims.email);
+      const record = await tracker.request(delivery, criteria, user.claims.email, options);
       setActiveArn(record.executionArn);
     } catch (error) {
       setProblem(`The export could not start. ${plainMessage(error)}`);
@@ -90,6 +94,25 @@ export function ExportMenu({ criteria, total, unavailable }: { criteria: SearchC
           <>Export results{total !== undefined ? ` (${formatCount(total)})` : ''} ▾</>
         )}
       </button>
+      {unavailable === undefined && (
+        <fieldset className="export-options small">
+          <legend className="visually-hidden">File options</legend>
+          <label>
+            Format{' '}
+            <select value={format} onChange={(event) => setFormat(event.target.value as ExportFormat)}>
+              <option value="csv">CSV</option>
+              <option value="ndjson">NDJSON (one JSON object a line)</option>
+            </select>
+          </label>
+          <label title="A byte order mark and Windows line ends, so Excel opens accents correctly">
+            <input type="checkbox" checked={excel && format === 'csv'} disabled={format !== 'csv'} onChange={(event) => setExcel(event.target.checked)} /> For
+            Excel on Windows
+          </label>
+          <label>
+            <input type="checkbox" checked={gzip} onChange={(event) => setGzip(event.target.checked)} /> Compress (gzip)
+          </label>
+        </fieldset>
+      )}
       {unavailable !== undefined && (
         <p id={whyId} className="hint small export-unavailable">
           {unavailable}
@@ -172,7 +195,7 @@ function ExportOutcome({ record }: { record: ExportRecord }) {
     <p className="success ready-line">
       ✓ Your file is ready ({rows}).{' '}
       <a className="button primary" href={record.url} download>
-        Download CSV
+        Download file
       </a>{' '}
       <span className="muted nowrap">{expiry}</span>
     </p>

@@ -55,7 +55,7 @@ describe('ExportsPanel', () => {
     renderSignedIn(<ExportsPanel />, { api, now: () => NOW });
 
     const fresh = await screen.findByRole('listitem', { name: /fresh/ });
-    expect(within(fresh).getByText(/1,234 rows · expires in 71 h/)).toBeInTheDocument();
+    expect(within(fresh).getByText('1,234 rows · expires 2025-01-13 11:30 UTC (in 71 h)')).toBeInTheDocument();
     expect(await within(fresh).findByRole('link', { name: 'Download' })).toHaveAttribute('href', 'http://s3.test/fresh.csv');
 
     const old = itemFor('old');
@@ -149,7 +149,7 @@ describe('ExportsPanel', () => {
     const api = serve(new FakeApi(), [record('done', { rowCount: 1, url: 'http://s3.test/d.csv', expiresAt: hoursFromNow(10) })]);
     renderSignedIn(<ExportsPanel />, { api, now: () => NOW });
 
-    await userEvent.setup().click(within(await screen.findByRole('listitem', { name: /done/ })).getByRole('button', { name: /remove/i }));
+    await userEvent.setup().click(within(await screen.findByRole('listitem', { name: /done/ })).getByRole('button', { name: /delete/i }));
 
     await waitFor(() => expect(screen.getByText('Exports you start appear here.')).toBeInTheDocument());
     expect(api.callsTo('DELETE', /^\/exports\/done$/)).toHaveLength(1);

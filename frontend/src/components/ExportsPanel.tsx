@@ -1,81 +1,206 @@
+import { useState, type FormEvent } from 'react';
 import type { DeliveryType, ExportProgress, SearchCriteria } from '../api/types';
 import type { ExportRecord } from '../exports/store';
-import { elapsedText, expiryText, formatCount, formatDateTime } from '../lib/format';
+import { plainMessage } from '../lib/errors';
+import { elapsedText, expiryText, expiryWithDate, formatBytes, formatCount, formatUtcDateTime } from '../lib/format';
 import { useExports, useNow, useUser } from '../services';
 
 /** How each delivery is named wherever the app lists exports. */
 export const DELIVERY: Record<DeliveryType, string> = { direct: 'Download', email: 'Email link', push: 'Notify here' };
 
-/** This session's exports with live status; the tracker keeps running ones up to date. */
+/** The exports beside search: the same list as the Exports page, from the server. */
 export function ExportsPanel() {
-  const exports = useExports();
-  const { exports: store } = useUser();
-  const now = useNow(15_000);
-
   return (
     <section className="card exports-panel" aria-labelledby="exports-heading">
       <h2 id="exports-heading">Exports</h2>
-      {exports.length === 0 ? (
-        <p className="muted">Exports you start appear here.</p>
-      ) : (
-        <ul className="export-list">
-          {exports.map((record) => (
-            <ExportItem key={record.executionArn} record={record} now={now} onRemove={() => store.remove(record.executionArn)} />
-          ))}
-        </ul>
-      )}
+      <ExportsList />
+      <p className="small">
+        <a href="#/exports">All exports</a>
+      </p>
     </section>
   );
 }
 
-function ExportItem({ record, now, onRemove }: { record: ExportRecord; now: number; onRemove: () => void }) {
-  const expiry = record.expiresAt ? expiryText(record.expiresAt, now) : '';
-  const expired = expiry === 'expired';
+/** The user's exports and those shared with them, with live status and every action the server allows. */
+export function ExportsList({ first }: { first?: string }) {
+  const all = useExports();
+  const now = useNow(15_000);
+  if (all.length === 0) return <p className="muted">Exports you start appear here.</p>;
+  // The export a link named (`#/exports/{exportId}`) comes first.
+  const exports = first ? [...all.filter((r) => r.exportId === first), ...all.filter((r) => r.exportId !== first)] : all;
+  return (
+    <ul className="export-list">
+      {exports.map((record) => (
+        <ExportItem key={record.executionArn} record={record} now={now} />
+      ))}
+    </ul>
+  );
+}
+
+type Shown = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';
+
+/** The status to show: the tracker's live one, refined by the job's own (queued, cancelled, expired). */
+export function shownStatus(record: ExportRecord, now: number): Shown {
+  if (record.status === 'RUNNING') return record.jobStatus === 'QUEUED' ? 'QUEUED' : 'RUNNING';
+  if (record.status === 'FAILED') return record.jobStatus === 'CANCELLED' ? 'CANCELLED' : 'FAILED';
+  if (record.jobStatus === 'EXPIRED' || (record.expiresAt && expiryText(record.expiresAt, now) === 'expired')) return 'EXPIRED';
+  return 'SUCCEEDED';
+}
+
+const BADGES: Record<Shown, { className: string; label: string }> = {
+  QUEUED: { className: 'running', label: 'Queued' },
+  RUNNING: { className: 'running', label: 'Running' },
+  SUCCEEDED: { className: 'ready', label: 'Ready' },
+  FAILED: { className: 'failed', label: 'Failed' },
+  CANCELLED: { className: 'expired', label: 'Cancelled' },
+  EXPIRED: { className: 'expired', label: 'Expired' },
+};
+
+function ExportItem({ record, now }: { record: ExportRecord; now: number }) {
+  const { exports: store } = useUser();
+  const [problem, setProblem] = useState<string>();
+  const [note, setNote] = useState<string>();
+  const [sharing, setSharing] = useState(false);
+  const status = shownStatus(record, now);
+  const running = status === 'RUNNING' || status === 'QUEUED';
+  const owned = !record.sharedBy;
   const rows = record.rowCount !== undefined ? `${formatCount(record.rowCount)} ${record.rowCount === 1 ? 'row' : 'rows'}` : undefined;
-  const title = describeCriteria(record.criteria);
+  const title = record.searchSummary ?? describeCriteria(record.criteria);
+  const badge = BADGES[status];
+
+  const act = async (action: () => Promise<unknown>) => {
+    setProblem(undefined);
+    setNote(undefined);
+    try {
+      await action();
+    } catch (error) {
+      setProblem(plainMessage(error));
+    }
+  };
+  const copyLink = () =>
+    act(async () => {
+      const url = await store.freshLink(record.executionArn);
+      if (!url) throw new Error('The file is no longer available');
+      await navigator.clipboard.writeText(url);
+      setNote('Link copied.');
+    });
 
   return (
     <li className="export-item" aria-label={`Export of ${title}`}>
       <div className="export-head">
         <span className="export-title">{title}</span>
-        <StatusBadge record={record} expired={expired} />
+        <span className={`badge ${badge.className}`}>{badge.label}</span>
       </div>
       <div className="muted small">
-        {DELIVERY[record.delivery]} · {formatDateTime(record.requestedAt)}
+        {DELIVERY[record.delivery]} · {formatUtcDateTime(record.requestedAt)}
         {record.emailedTo && <> · to {record.emailedTo}</>}
+        {record.sharedBy && <> · shared by {record.sharedBy}</>}
       </div>
       <div className="export-body" aria-live="polite">
-        {record.status === 'RUNNING' && (
+        {running && (
           <>
             <RunningProgress progress={record.progress} />
             <span className="small">
-              Running for {elapsedText(record.requestedAt, now)}
+              {status === 'QUEUED' ? 'Waiting to start' : `Running for ${elapsedText(record.requestedAt, now)}`}
               {progressText(record.progress) ?? (rows && <>, {rows} so far</>)}
               {record.checkProblem && <> · {record.checkProblem}</>}
             </span>
           </>
         )}
-        {record.status === 'SUCCEEDED' && (
+        {(status === 'SUCCEEDED' || status === 'EXPIRED') && (
           <span className="small">
-            {rows}
-            {expiry && <> · {expiry}</>}
+            {[rows, record.bytes !== undefined ? formatBytes(record.bytes) : undefined, record.expiresAt ? expiryWithDate(record.expiresAt, now) : undefined]
+              .filter(Boolean)
+              .join(' · ')}
           </span>
         )}
-        {record.status === 'FAILED' && <span className="small error">{record.error ?? 'The export failed.'}</span>}
+        {status === 'FAILED' && <span className="small error">{record.error ?? 'The export failed.'}</span>}
+        {status === 'CANCELLED' && <span className="small muted">{record.error ?? 'The export was cancelled.'}</span>}
       </div>
+      {owned && record.sharedWith && record.sharedWith.length > 0 && (
+        <ul className="share-list small" aria-label="Shared with">
+          {record.sharedWith.map((username) => (
+            <li key={username}>
+              Shared with {username}{' '}
+              <button type="button" className="link-button" onClick={() => void act(() => store.unshare(record.executionArn, username))}>
+                Stop sharing<span className="visually-hidden"> with {username}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {sharing && (
+        <ShareForm
+          onShare={(usernames) =>
+            act(async () => {
+              await store.share(record.executionArn, usernames);
+              setSharing(false);
+            })
+          }
+          onClose={() => setSharing(false)}
+        />
+      )}
       <div className="export-actions">
-        {record.status === 'SUCCEEDED' && record.url && !expired && (
+        {status === 'SUCCEEDED' && record.url && (
           <a className="button primary small" href={record.url} download>
             Download
           </a>
         )}
-        {record.status !== 'RUNNING' && (
-          <button type="button" className="button small" onClick={onRemove}>
-            Remove<span className="visually-hidden"> {title}</span>
+        {status === 'SUCCEEDED' && record.exportId && (
+          <button type="button" className="button small" onClick={() => void copyLink()}>
+            Copy link<span className="visually-hidden"> of {title}</span>
+          </button>
+        )}
+        {owned && record.exportId && !sharing && (status === 'SUCCEEDED' || running) && (
+          <button type="button" className="button small" onClick={() => setSharing(true)}>
+            Share<span className="visually-hidden"> {title}</span>
+          </button>
+        )}
+        {owned && running && record.exportId && (
+          <button type="button" className="button small" onClick={() => void act(() => store.cancel(record.executionArn))}>
+            Cancel<span className="visually-hidden"> {title}</span>
+          </button>
+        )}
+        {!running && (
+          <button type="button" className="button small" onClick={() => void act(() => store.remove(record.executionArn))}>
+            {owned ? 'Delete' : 'Hide'}
+            <span className="visually-hidden"> {title}</span>
           </button>
         )}
       </div>
+      {note && <p className="small success">{note}</p>}
+      {problem && (
+        <p className="small error" role="alert">
+          {problem}
+        </p>
+      )}
     </li>
+  );
+}
+
+function ShareForm({ onShare, onClose }: { onShare: (usernames: string[]) => Promise<void>; onClose: () => void }) {
+  const [text, setText] = useState('');
+  const usernames = text
+    .split(/[\s,]+/)
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (usernames.length > 0) void onShare(usernames);
+  };
+  return (
+    <form className="share-form" aria-label="Share export" onSubmit={submit}>
+      <label className="small">
+        Share with (usernames, comma-separated){' '}
+        <input value={text} onChange={(event) => setText(event.target.value)} autoFocus />
+      </label>
+      <button type="submit" className="button primary small" disabled={usernames.length === 0}>
+        Share
+      </button>
+      <button type="button" className="button small" onClick={onClose}>
+        Close
+      </button>
+    </form>
   );
 }
 
@@ -99,13 +224,6 @@ function progressText(progress?: ExportProgress): string | undefined {
 function totalOf(progress?: ExportProgress): number | undefined {
   if (progress?.totalRows === undefined || progress.totalRows <= 0) return undefined;
   return Math.max(progress.totalRows, progress.rowsWritten);
-}
-
-function StatusBadge({ record, expired }: { record: ExportRecord; expired: boolean }) {
-  if (record.status === 'RUNNING') return <span className="badge running">Running</span>;
-  if (record.status === 'FAILED') return <span className="badge failed">Failed</span>;
-  if (expired) return <span className="badge expired">Expired</span>;
-  return <span className="badge ready">Ready</span>;
 }
 
 export function describeCriteria(criteria: SearchCriteria): string {

@@ -1,4 +1,4 @@
-import type { DeliveryType, ExportJobView, ExportStatus, JobPage, SearchCriteria } from '../api/types';
+import type { DeliveryType, ExportJobStatus, ExportJobView, ExportStatus, JobPage, SearchCriteria } from '../api/types';
 
 /** One export this person asked for (or was shared), as the Exports panel shows it. */
 export interface ExportRecord extends ExportStatus {
@@ -13,6 +13,16 @@ export interface ExportRecord extends ExportStatus {
   checkProblem?: string;
   /** Someone else's export shared with this person: their username. */
   sharedBy?: string;
+  /** The job's own status, finer than `status` (QUEUED, CANCELLED, EXPIRED), once the server has listed it. */
+  jobStatus?: ExportJobStatus;
+  /** The search in words, as the server wrote it. */
+  searchSummary?: string;
+  /** Size of the file in bytes. */
+  bytes?: number;
+  fileName?: string;
+  finishedAt?: string;
+  /** Usernames the owner shared it with. */
+  sharedWith?: string[];
 }
 
 /** What the store asks of the API. */
@@ -20,7 +30,13 @@ export interface ExportsServer {
   listExports(limit: number): Promise<JobPage<ExportJobView>>;
   exportStatus(executionArn: string): Promise<ExportStatus>;
   deleteExport(exportId: string): Promise<unknown>;
+  getExport(exportId: string): Promise<ExportJobView>;
+  shareExport(exportId: string, usernames: string[]): Promise<ExportJobView>;
+  unshareExport(exportId: string, username: string): Promise<unknown>;
 }
+
+/** Statuses a job never leaves (EXPIRED aside, which only a finished one reaches). */
+export const FINISHED_EXPORT: ReadonlySet<ExportJobStatus> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED']);
 
 const MAX_SHOWN = 50;
 
@@ -40,6 +56,12 @@ export function fromJob(job: ExportJobView): ExportRecord | undefined {
     ...(job.error ? { error: job.error } : {}),
     ...(job.progress ? { progress: job.progress } : {}),
     ...(job.shared ? { sharedBy: job.owner } : {}),
+    jobStatus: job.status,
+    searchSummary: job.searchSummary,
+    ...(job.bytes !== undefined ? { bytes: job.bytes } : {}),
+    ...(job.fileName ? { fileName: job.fileName } : {}),
+    ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
+    ...(job.sharedWith ? { sharedWith: job.sharedWith } : {}),
   };
 }
 
@@ -56,17 +78,27 @@ export class ExportsStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Lists the server's exports; finished ones still in their time get a fresh link from the status route. */
-  async load(): Promise<void> {
+  /**
+   * Lists the server's exports (and answers them, for whoever watches for finished jobs); finished ones
+   * still in their time get a fresh link from the status route unless they have one already.
+   */
+  async load(): Promise<ExportJobView[]> {
     const page = await this.server.listExports(MAX_SHOWN);
-    const loaded = page.items.map(fromJob).filter((record): record is ExportRecord => record !== undefined);
+    const loaded = page.items
+      .map(fromJob)
+      .filter((record): record is ExportRecord => record !== undefined)
+      .map((record) => {
+        const known = this.get(record.executionArn);
+        const url = record.status === 'SUCCEEDED' ? known?.url : undefined;
+        return { ...record, ...(url ? { url } : {}), ...(known?.emailedTo ? { emailedTo: known.emailedTo } : {}) };
+      });
     const known = new Set(loaded.map((record) => record.executionArn));
     // Started in this page view but not listed yet: kept.
     this.records = [...this.records.filter((record) => !known.has(record.executionArn)), ...loaded].slice(0, MAX_SHOWN);
     this.notify();
     await Promise.all(
       loaded
-        .filter((record) => record.status === 'SUCCEEDED' && record.expiresAt && Date.parse(record.expiresAt) > this.now())
+        .filter((record) => record.status === 'SUCCEEDED' && !record.url && record.expiresAt && Date.parse(record.expiresAt) > this.now())
         .map(async (record) => {
           try {
             const status = await this.server.exportStatus(record.executionArn);
@@ -76,6 +108,7 @@ export class ExportsStore {
           }
         }),
     );
+    return page.items;
   }
 
   list = (): ExportRecord[] => this.records;
@@ -101,6 +134,38 @@ export class ExportsStore {
     if (JSON.stringify(next) === JSON.stringify(current)) return;
     this.records = this.records.map((r) => (r.executionArn === executionArn ? next : r));
     this.notify();
+  }
+
+  /** Stops a running export on the server; it stays listed as cancelled. */
+  async cancel(executionArn: string): Promise<void> {
+    const record = this.get(executionArn);
+    if (!record?.exportId || record.sharedBy) return;
+    await this.server.deleteExport(record.exportId);
+    this.update(executionArn, { status: 'FAILED', jobStatus: 'CANCELLED', error: 'The export was cancelled.', progress: undefined });
+  }
+
+  /** A freshly signed download link (GET /api/exports/{exportId}), kept on the record too. */
+  async freshLink(executionArn: string): Promise<string | undefined> {
+    const record = this.get(executionArn);
+    if (!record?.exportId) return record?.url;
+    const job = await this.server.getExport(record.exportId);
+    if (job.url) this.update(executionArn, { url: job.url });
+    return job.url;
+  }
+
+  /** Shares the export with these usernames (the server refuses unknown ones, naming them). */
+  async share(executionArn: string, usernames: string[]): Promise<void> {
+    const record = this.get(executionArn);
+    if (!record?.exportId) return;
+    const job = await this.server.shareExport(record.exportId, usernames);
+    this.update(executionArn, { sharedWith: job.sharedWith ?? [...new Set([...(record.sharedWith ?? []), ...usernames])] });
+  }
+
+  async unshare(executionArn: string, username: string): Promise<void> {
+    const record = this.get(executionArn);
+    if (!record?.exportId) return;
+    await this.server.unshareExport(record.exportId, username);
+    this.update(executionArn, { sharedWith: (this.get(executionArn)?.sharedWith ?? []).filter((name) => name !== username) });
   }
 
   /** Deletes the export on the server (cancelling it if it runs; a shared one is only hidden here), then drops it from the list. */

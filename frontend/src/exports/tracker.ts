@@ -1,5 +1,5 @@
 import type { ApiClient } from '../api/client';
-import type { DeliveryType, PushMessage, SearchCriteria } from '../api/types';
+import type { DeliveryType, ExportOptions, PushMessage, SearchCriteria } from '../api/types';
 import { ApiError, plainMessage } from '../lib/errors';
 import type { ExportRecord, ExportsStore } from './store';
 
@@ -33,6 +33,8 @@ export interface PollTiming {
   reconnectMaxMs: number;
   /** Reconnects before giving the socket up for polling. */
   maxReconnects: number;
+  /** How often the job lists are checked for jobs that finished (the toasts); 5 s when absent. */
+  jobsMs?: number;
 }
 
 export const DEFAULT_TIMING: PollTiming = {
@@ -72,8 +74,8 @@ export class ExportTracker {
     },
   ) {}
 
-  async request(delivery: DeliveryType, criteria: SearchCriteria, emailedTo?: string): Promise<ExportRecord> {
-    const { executionArn, exportId } = await this.deps.api.requestExport(delivery, criteria);
+  async request(delivery: DeliveryType, criteria: SearchCriteria, emailedTo?: string, options: ExportOptions = {}): Promise<ExportRecord> {
+    const { executionArn, exportId } = await this.deps.api.requestExport(delivery, criteria, options);
     const record: ExportRecord = {
       executionArn,
       ...(exportId ? { exportId } : {}),

@@ -281,6 +281,8 @@ export function outcomeOf(status: ImportStatus): { phase: UploadPhase; message: 
     }
     case 'REJECTED':
       return { phase: 'rejected', message: `Rejected: ${why ? lowerFirst(why) : rejectionFromChecks(status)}` };
+    case 'CANCELLED':
+      return { phase: 'failed', message: 'Cancelled: nothing was imported.' };
     case 'EXPIRED':
       return {
         phase: 'rejected',

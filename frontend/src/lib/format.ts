@@ -42,3 +42,11 @@ export const formatUtcDateTime = (iso: string): string => {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 16)} UTC`;
 };
+
+/** "expires 2025-01-13 11:30 UTC (in 71 h)", or "expired 2025-01-10 10:00 UTC": the date and the countdown together. */
+export function expiryWithDate(expiresAt: string, now: number): string {
+  const left = expiryText(expiresAt, now);
+  if (!left) return '';
+  const date = formatUtcDateTime(expiresAt);
+  return left === 'expired' ? `expired ${date}` : `expires ${date} (${left.replace('expires ', '')})`;
+}

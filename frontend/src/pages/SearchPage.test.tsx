@@ -59,7 +59,7 @@ describe('the search page keeps its search in the URL', () => {
     await waitFor(() => expect(lastQuery(queries)).toEqual({ q: 'harbour', userId: 'alice', page: '3', pageSize: '50' }));
     expect(screen.getByLabelText('Text')).toHaveValue('harbour');
     expect(screen.getByLabelText('Author')).toHaveValue('alice');
-    expect(screen.getByRole('combobox')).toHaveValue('50');
+    expect(screen.getByRole('combobox', { name: /per page/i })).toHaveValue('50');
     expect(await screen.findByText('Page 3 of 10')).toBeInTheDocument();
   });
 
