@@ -132,4 +132,22 @@ describe('ExportMenu', () => {
     expect(screen.queryByRole('menu')).not.toBeInTheDocument();
     expect(button).toHaveFocus();
   });
+
+  it('sends the file options chosen: NDJSON compressed, or CSV for Excel; Excel applies to CSV only', async () => {
+    const api = acceptingExports().on('GET', STATUS_PATH, { body: { executionArn: ARN, status: 'RUNNING' } });
+    renderSignedIn(<ExportMenu criteria={CRITERIA} total={10} />, { api, now: () => NOW });
+    const user = userEvent.setup();
+
+    await user.click(screen.getByRole('checkbox', { name: /excel on windows/i }));
+    await choose('Download');
+    await user.selectOptions(screen.getByRole('combobox', { name: /format/i }), 'ndjson');
+    expect(screen.getByRole('checkbox', { name: /excel on windows/i })).toBeDisabled();
+    await user.click(screen.getByRole('checkbox', { name: /gzip/i }));
+    await choose('Download');
+
+    await waitFor(() => expect(api.callsTo('POST', /^\/download-request$/)).toHaveLength(2));
+    const [csv, ndjson] = api.callsTo('POST', /^\/download-request$/);
+    expect(csv?.body).toEqual({ delivery: 'direct', searchCriteria: CRITERIA, excel: true });
+    expect(ndjson?.body).toEqual({ delivery: 'direct', searchCriteria: CRITERIA, format: 'ndjson', gzip: true });
+  });
 });

@@ -122,8 +122,13 @@ function ExportItem({ record, now }: { record: ExportRecord; now: number }) {
           {record.sharedWith.map((username) => (
             <li key={username}>
               Shared with {username}{' '}
-              <button type="button" className="link-button" onClick={() => void act(() => store.unshare(record.executionArn, username))}>
-                Stop sharing<span className="visually-hidden"> with {username}</span>
+              <button
+                type="button"
+                className="link-button"
+                aria-label={`Stop sharing with ${username}`}
+                onClick={() => void act(() => store.unshare(record.executionArn, username))}
+              >
+                Stop sharing
               </button>
             </li>
           ))}
@@ -147,24 +152,28 @@ function ExportItem({ record, now }: { record: ExportRecord; now: number }) {
           </a>
         )}
         {status === 'SUCCEEDED' && record.exportId && (
-          <button type="button" className="button small" onClick={() => void copyLink()}>
-            Copy link<span className="visually-hidden"> of {title}</span>
+          <button type="button" className="button small" aria-label={`Copy link of ${title}`} onClick={() => void copyLink()}>
+            Copy link
           </button>
         )}
         {owned && record.exportId && !sharing && (status === 'SUCCEEDED' || running) && (
-          <button type="button" className="button small" onClick={() => setSharing(true)}>
-            Share<span className="visually-hidden"> {title}</span>
+          <button type="button" className="button small" aria-label={`Share ${title}`} onClick={() => setSharing(true)}>
+            Share
           </button>
         )}
         {owned && running && record.exportId && (
-          <button type="button" className="button small" onClick={() => void act(() => store.cancel(record.executionArn))}>
-            Cancel<span className="visually-hidden"> {title}</span>
+          <button type="button" className="button small" aria-label={`Cancel ${title}`} onClick={() => void act(() => store.cancel(record.executionArn))}>
+            Cancel
           </button>
         )}
         {!running && (
-          <button type="button" className="button small" onClick={() => void act(() => store.remove(record.executionArn))}>
+          <button
+            type="button"
+            className="button small"
+            aria-label={`${owned ? 'Delete' : 'Hide'} ${title}`}
+            onClick={() => void act(() => store.remove(record.executionArn))}
+          >
             {owned ? 'Delete' : 'Hide'}
-            <span className="visually-hidden"> {title}</span>
           </button>
         )}
       </div>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ImportJobView, ImportState } from '../api/types';
 import { plainMessage } from '../lib/errors';
 import { formatBytes, formatCount, formatUtcDateTime } from '../lib/format';
@@ -26,6 +26,8 @@ export function ImportsPage() {
   const [items, setItems] = useState<ImportJobView[]>();
   const [cursor, setCursor] = useState<string>();
   const [problem, setProblem] = useState<string>();
+  // Once older pages are shown, the cursor is theirs: refreshing the first page leaves it alone.
+  const pagedOn = useRef(false);
 
   const loadFirst = useCallback(async () => {
     try {
@@ -36,7 +38,7 @@ export function ImportsPage() {
         const older = (shown ?? []).slice(PAGE).filter((item) => !fresh.has(item.importId));
         return [...page.items, ...older];
       });
-      setCursor((known) => known ?? page.cursor);
+      if (!pagedOn.current) setCursor(page.cursor);
       setProblem(undefined);
     } catch (error) {
       setProblem(`Your imports could not be loaded. ${plainMessage(error)}`);
@@ -58,6 +60,7 @@ export function ImportsPage() {
     if (!cursor) return;
     try {
       const page = await api.listImports(PAGE, cursor);
+      pagedOn.current = true;
       setItems((shown) => [...(shown ?? []), ...page.items.filter((item) => !shown?.some((s) => s.importId === item.importId))]);
       setCursor(page.cursor);
     } catch (error) {
@@ -139,21 +142,21 @@ function ImportItem({ item, onCancel, onDelete, onRetry }: { item: ImportJobView
       <div className="export-actions">
         {item.errorReportUrl && (
           <a className="button small" href={item.errorReportUrl} download>
-            Rejected-rows report<span className="visually-hidden"> of {item.fileName}</span>
+            Rejected-rows report
           </a>
         )}
         {item.status === 'FAILED' && (
-          <button type="button" className="button small" onClick={onRetry}>
-            Retry<span className="visually-hidden"> {item.fileName}</span>
+          <button type="button" className="button small" aria-label={`Retry ${item.fileName}`} onClick={onRetry}>
+            Retry
           </button>
         )}
         {underWay ? (
-          <button type="button" className="button small" onClick={onCancel}>
-            Cancel<span className="visually-hidden"> {item.fileName}</span>
+          <button type="button" className="button small" aria-label={`Cancel ${item.fileName}`} onClick={onCancel}>
+            Cancel
           </button>
         ) : (
-          <button type="button" className="button small" onClick={onDelete}>
-            Delete<span className="visually-hidden"> {item.fileName}</span>
+          <button type="button" className="button small" aria-label={`Delete ${item.fileName}`} onClick={onDelete}>
+            Delete
           </button>
         )}
       </div>

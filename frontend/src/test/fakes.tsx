@@ -149,7 +149,7 @@ export interface Harness {
 /** Renders `ui` signed in (as alice unless told), with the network faked and polling fast. */
 export function renderSignedIn(
   ui: ReactElement,
-  options: { claims?: Record<string, unknown>; api?: FakeApi; now?: () => number } = {},
+  options: { claims?: Record<string, unknown>; api?: FakeApi; now?: () => number; timing?: Partial<typeof FAST & { jobsMs: number }> } = {},
 ): Harness & ReturnType<typeof render> {
   const api = options.api ?? new FakeApi();
   const sockets = new FakeSockets();
@@ -159,7 +159,7 @@ export function renderSignedIn(
     fetch: api.fetch,
     openSocket: sockets.open,
     sendUpload: storage.send,
-    timing: FAST,
+    timing: { ...FAST, ...options.timing },
     now: options.now,
   });
   const user = services.session.getSnapshot().user;
