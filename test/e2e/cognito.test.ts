@@ -117,7 +117,7 @@ describe.skipIf(why)(titled('signing in through a Cognito user pool (moto_server
     expect(claims.iss).toBe(`https://cognito-idp.us-east-1.amazonaws.com/${pool.userPoolId}`);
     expect(claims.aud).toBe(pool.clientId);
     expect(claims.email).toBe('alice@ferry.test');
-    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).resolves.toEqual(['Search', 'Import', 'Resources']);
+    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).resolves.toEqual(['Search', 'Exports', 'Import', 'Imports', 'Resources']);
     await screenshot(page, 'cognito-01-signed-in');
   });
 

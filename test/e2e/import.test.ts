@@ -25,7 +25,7 @@ const eicar = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-', 'TE
 const uploadItem = (name: string) => page.getByRole('list', { name: 'Uploads' }).getByRole('listitem', { name });
 
 async function upload(path: string) {
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Import' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Import', exact: true }).click();
   await page.getByRole('heading', { name: 'Import posts' }).waitFor();
   await page.getByLabel('Choose files').setInputFiles(path);
 }

@@ -71,7 +71,7 @@ describe('signing in', () => {
     await page.getByRole('heading', { name: 'Sign in to Ferry' }).waitFor();
     await screenshot(page, '00-sign-in');
     await signedInAs(page, 'alice');
-    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).resolves.toEqual(['Search', 'Import', 'Resources']);
+    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).resolves.toEqual(['Search', 'Exports', 'Import', 'Imports', 'Resources']);
   });
 });
 
@@ -170,7 +170,7 @@ describe('exporting the results', () => {
     for (const text of texts) {
       expect(text).toContain('Ready');
       expect(text).toContain(`${formatCount(expectedTotal)} rows`);
-      expect(text).toMatch(/expires in \d+ h/);
+      expect(text).toMatch(/expires \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in \d+ h\)/);
     }
     await screenshot(page, '05-exports-panel');
   });
@@ -206,7 +206,7 @@ describe('exporting the results', () => {
 
 describe('the import page', () => {
   it('offers a drop zone and a labelled file chooser', async () => {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Import' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Import', exact: true }).click();
     await page.getByRole('heading', { name: 'Import posts' }).waitFor();
     await expect(page.getByLabel('Choose files').getAttribute('type')).resolves.toBe('file');
     await screenshot(page, '09-import');

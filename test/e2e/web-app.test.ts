@@ -70,7 +70,7 @@ describe('the search in the address', () => {
 
 describe('the search page', () => {
   it('draws no focus box around the heading focused after keyboard navigation', async () => {
-    const importLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Import' });
+    const importLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Import', exact: true });
     await importLink.focus();
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Import posts' }).waitFor();

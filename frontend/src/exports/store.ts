@@ -101,8 +101,9 @@ export class ExportsStore {
         .filter((record) => record.status === 'SUCCEEDED' && !record.url && record.expiresAt && Date.parse(record.expiresAt) > this.now())
         .map(async (record) => {
           try {
-            const status = await this.server.exportStatus(record.executionArn);
-            if (status.url) this.update(record.executionArn, { url: status.url });
+            // The old status route answers only the owner; a shared export's link comes from its job route.
+            const { url } = record.sharedBy && record.exportId ? await this.server.getExport(record.exportId) : await this.server.exportStatus(record.executionArn);
+            if (url) this.update(record.executionArn, { url });
           } catch {
             // No link this time: the panel shows the export without a download button.
           }

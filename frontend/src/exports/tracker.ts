@@ -95,7 +95,8 @@ export class ExportTracker {
   resume(): void {
     this.disposed = false;
     for (const record of this.deps.store.list()) {
-      if (record.status === 'RUNNING' && !this.watches.has(record.executionArn)) this.poll(record.executionArn);
+      // A shared one is not followed here: the status route answers only its owner, the list refreshes it.
+      if (record.status === 'RUNNING' && !record.sharedBy && !this.watches.has(record.executionArn)) this.poll(record.executionArn);
     }
   }
 

@@ -60,9 +60,10 @@ export class JobNotifier {
 
   private observeTracked(): void {
     for (const record of this.lists.tracked.list()) {
-      if (!record.exportId) continue;
+      // One started in this tab is named once the server has listed it (its search in words).
+      if (!record.exportId || !record.searchSummary) continue;
       const status = record.status === 'RUNNING' ? 'RUNNING' : record.status === 'FAILED' && record.jobStatus === 'CANCELLED' ? 'CANCELLED' : record.status;
-      const job = { searchSummary: record.searchSummary ?? 'your search', status, rowCount: record.rowCount, error: record.error };
+      const job = { searchSummary: record.searchSummary, status, rowCount: record.rowCount, error: record.error };
       this.observe(`export:${record.exportId}`, status, record.requestedAt, () => exportToast(job));
     }
   }

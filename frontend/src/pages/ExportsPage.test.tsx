@@ -53,11 +53,14 @@ describe('the Exports page', () => {
   });
 
   it('an export shared with me names its owner and can be downloaded, but not shared, cancelled or deleted', async () => {
-    renderSignedIn(<ExportsPage />, { api: serve([job('bobs', { owner: 'bob', shared: true, sharedWith: undefined })]), now: () => NOW });
+    const api = serve([job('bobs', { owner: 'bob', shared: true, sharedWith: undefined })]);
+    // The old status route answers only the owner.
+    api.on('GET', /^\/download-request\//, { status: 404, body: { message: 'No export with that executionArn.' } });
+    renderSignedIn(<ExportsPage />, { api, now: () => NOW });
 
     const shared = await item('bobs');
     expect(within(shared).getByText(/shared by bob/)).toBeInTheDocument();
-    expect(await within(shared).findByRole('link', { name: 'Download' })).toBeInTheDocument();
+    expect(await within(shared).findByRole('link', { name: 'Download' })).toHaveAttribute('href', 'http://s3.test/bobs.csv?fresh');
     expect(within(shared).queryByRole('button', { name: /^share/i })).not.toBeInTheDocument();
     expect(within(shared).queryByRole('button', { name: /^delete/i })).not.toBeInTheDocument();
     expect(within(shared).getByRole('button', { name: /^hide/i })).toBeInTheDocument();
