@@ -18,7 +18,7 @@ import {
   type Row,
 } from './client';
 import { SEEDED_ROWS } from './global-setup';
-import { untilStateEntered } from './history';
+import { untilEnded, untilStateEntered } from './history';
 
 /** What the CSV should say for a post: the export's cell rules (dates in UTC, tags joined by ';', formula prefixes quoted). */
 const asCsvRow = (post: Post): Row => {
@@ -266,6 +266,8 @@ describe('email delivery', () => {
     const executionArn = await startExport(bob, 'email', { tags: ['travel'], userId: 'bob' });
     const done = await pollUntilDone(bob, executionArn);
     expect(done.status).toBe('SUCCEEDED');
+    // The job is SUCCEEDED as soon as its file exists; the mail is the execution's next step.
+    expect(await untilEnded(executionArn)).toBe('ExecutionSucceeded');
 
     const mails = await Promise.all(outboxMessages().slice(before).map((raw) => simpleParser(raw)));
     const mail = mails.find((m) => (m.to && !Array.isArray(m.to) ? m.to.text : '').includes('bob@ferry.local'));
