@@ -7,7 +7,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
-import type { ImportChange, ImportRecord } from '../../core/import/records';
+import type { ImportChange, ImportRecord, ImportStatus } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
 import { awsErrorName, translateAwsError } from './transient';
 import type { ArrivedUpload, ImportRecords } from '../../core/ports';
@@ -105,8 +105,29 @@ export class DynamoImportRecords implements ImportRecords {
   }
 
   async update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord> {
+    const record = await this.write(importId, change, at);
+    if (!record) throw new NotFound(`No import ${importId}.`);
+    return record;
+  }
+
+  /** One conditional UpdateItem: the status must be one of `from`; a failed condition is told apart from an absent record by a read. */
+  async updateIf(importId: string, change: ImportChange, at: Date, from: readonly ImportStatus[]): Promise<ImportRecord | undefined> {
+    const record = await this.write(importId, change, at, from);
+    if (record) return record;
+    if (!(await this.get(importId))) throw new NotFound(`No import ${importId}.`);
+    return undefined;
+  }
+
+  /** The UpdateItem of update and updateIf; undefined when the condition failed (no record, or not in `from`). */
+  private async write(importId: string, change: ImportChange, at: Date, from?: readonly ImportStatus[]): Promise<ImportRecord | undefined> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':updatedAt': at.toISOString() };
+    const conditions = ['attribute_exists(pk)'];
+    if (from) {
+      names['#currentStatus'] = 'status';
+      from.forEach((status, i) => (values[`:from${i}`] = status));
+      conditions.push(from.length > 0 ? `#currentStatus IN (${from.map((_, i) => `:from${i}`).join(', ')})` : 'attribute_not_exists(pk)');
+    }
     const sets = ['updatedAt = :updatedAt'];
     const { checks, ...fields } = change;
     for (const [field, value] of Object.entries(fields)) {
@@ -132,7 +153,7 @@ export class DynamoImportRecords implements ImportRecords {
           TableName: this.table,
           Key: importKey(importId),
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: conditions.join(' AND '),
           ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -140,7 +161,7 @@ export class DynamoImportRecords implements ImportRecords {
       );
       return toRecord(out.Attributes ?? {});
     } catch (error) {
-      if (awsErrorName(error) === 'ConditionalCheckFailedException') throw new NotFound(`No import ${importId}.`, { cause: error });
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return undefined;
       translateAwsError(error, `updating import ${importId}`);
     }
   }

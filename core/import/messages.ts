@@ -149,4 +149,7 @@ export function plainImportFailure(failure: WorkflowFailure): string {
 /** Authorship: why a member's row is rejected (admins may import on behalf of others). */
 export const foreignUserIdReason = (userId: string, uploader: string): string =>
   `userId is ${userId}, not yours (${uploader}): you can import only your own posts`;
+/** An id the file holds twice: the first row with it is imported, each later one rejected with this. */
+export const repeatedIdReason = (id: string, firstLine?: number): string =>
+  firstLine === undefined ? `id ${id} is repeated: an earlier line of this file has the same id` : `id ${id} is repeated; first seen on line ${firstLine}`;
 export const foreignPostReason = (id: string): string => `id ${id} belongs to another user's post: you can update only your own posts`;

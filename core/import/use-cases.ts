@@ -322,6 +322,7 @@ export async function importStatus(
     AWAITING_UPLOAD: 0,
     RUNNING: 0,
     NEEDS_MAPPING: 0,
+    COMMITTING: 0,
     SUCCEEDED: 0,
     QUARANTINED: 0,
     REJECTED: 0,
