@@ -153,17 +153,7 @@ export type PushMessage = PushReadyMessage | PushFailedMessage;
 // Imports
 
 /** NEEDS_MAPPING: waiting for `POST /api/imports/{importId}/mapping`; EXPIRED: it never came, nothing was imported. */
-/** COMMITTING: every row is staged and the rows are being made searchable; it can no longer be cancelled. */
-export type ImportState =
-  | 'AWAITING_UPLOAD'
-  | 'RUNNING'
-  | 'NEEDS_MAPPING'
-  | 'COMMITTING'
-  | 'SUCCEEDED'
-  | 'QUARANTINED'
-  | 'REJECTED'
-  | 'FAILED'
-  | 'EXPIRED';
+export type ImportState = 'AWAITING_UPLOAD' | 'RUNNING' | 'NEEDS_MAPPING' | 'SUCCEEDED' | 'QUARANTINED' | 'REJECTED' | 'FAILED' | 'EXPIRED';
 
 /** The post field a column of an import file fills. */
 export type ImportField = 'id' | 'userId' | 'dateCreated' | 'content' | 'tags';

@@ -2,7 +2,7 @@ import type { ImportPushMessage, ImportSummary } from '../contract';
 import type { MailMessage, ObjectLocation } from '../ports';
 import { isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-failure';
 import type { ImportJob } from './job';
-import type { ImportRecord } from './records';
+import { publicStatusOf, type ImportRecord } from './records';
 import type { CheckResults } from './tasks';
 import { resourceRejectionReason } from '../resource/messages';
 
@@ -69,7 +69,7 @@ export const finishedPush = (id: string, job: ImportJob, summary: ImportSummary,
   files: records.slice(0, 1000).map((record) => ({
     importId: record.importId,
     fileName: record.fileName,
-    status: record.status,
+    status: publicStatusOf(record.status),
     ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
     ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
     ...(record.reason ? { reason: record.reason } : {}),

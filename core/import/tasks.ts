@@ -250,13 +250,12 @@ const rowsImportedOf = (counts: ImportRowCounts): number => counts.rowsCreated +
  *    its id (created / updated / unchanged), stage the created and updated ones under the import's id
  *    (invisible to search), and write the rejected rows with their reasons to the error report. A file that
  *    turns unreadable part-way (bad UTF-8, broken quoting) is REJECTED here with its staging discarded:
- *    nothing of it was ever searchable. The counts go on the record (`staged`) once staging is complete.
- *    An id the file repeats is rejected on each later row (the staging keeps one post per id and import).
- * 2. Commit: the record goes RUNNING → COMMITTING in one conditional write (a cancel that came first wins;
- *    after it a cancel is refused), the staged posts become searchable together (search.commitStaged,
+ *    nothing of it was ever searchable. An id the file repeats is rejected on each later row (the staging keeps one post per id and import).
+ * 2. Commit: the record goes RUNNING → COMMITTING with the counts (`staged`) in one conditional write (a cancel
+ *    that came first wins; after it a cancel is refused), the staged posts become searchable together (search.commitStaged,
  *    idempotent), then the original moves to the permanent bucket and the record says SUCCEEDED.
  * A retry of the task before step 2 discards what the earlier attempt staged and restages the same rows
- * under the same ids (no duplicates, no gaps); after it, it only finishes the commit, with the counts recorded in step 1.
+ * under the same ids (no duplicates, no gaps); once COMMITTING, it only finishes the commit, with the counts of step 1.
  */
 export async function processImport(deps: ProcessDeps, input: FileTaskInput & { format: RowFormat }): Promise<ProcessOutcome> {
   const record = await mustGetImport(deps.imports, input.importId);
@@ -268,7 +267,9 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
 
   // A dry run checks and validates every row and writes the report and the counts, but stages and commits nothing.
   const dryRun = record.dryRun === true;
-  let counts = record.staged;
+  // The counts of a staging that finished are kept only with the claim of its commit (COMMITTING): a file that
+  // failed and was retried stages again, since the failure discarded its staging.
+  let counts = record.status === 'COMMITTING' ? record.staged : undefined;
   if (!counts) {
     // Staging starts again from the first row: what an earlier attempt of this task staged goes first, or its
     // rows would come back as ids repeated within the file.
@@ -286,11 +287,10 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
       );
     }
     counts = staged.counts;
-    await deps.imports.update(record.importId, { staged: counts }, deps.clock.now());
   }
-  // The commit claims the import, RUNNING → COMMITTING in one conditional write: a cancel or the failure handler
-  // that ended it first wins and nothing commits; once claimed, a cancel is refused (cancelOrDeleteImport).
-  const claimed = await deps.imports.updateIf(record.importId, { status: 'COMMITTING' }, deps.clock.now(), COMMITTABLE);
+  // The commit claims the import, RUNNING → COMMITTING with the counts in one conditional write: a cancel or the
+  // failure handler that ended it first wins and nothing commits; once claimed, a cancel is refused (cancelOrDeleteImport).
+  const claimed = await deps.imports.updateIf(record.importId, { status: 'COMMITTING', staged: counts }, deps.clock.now(), COMMITTABLE);
   if (!claimed) return endedOutcome(deps, await mustGetImport(deps.imports, record.importId));
   if (!dryRun) await deps.search.commitStaged(record.importId);
   return finishProcessing(deps, record, input, { source, permanent, errorReportKey }, counts);

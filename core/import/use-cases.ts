@@ -4,6 +4,7 @@ import type {
   BatchStatusView,
   CreatedImports,
   ImportParts,
+  ImportState,
   ImportStatusView,
   QuarantinedFileView,
   QuarantinePage,
@@ -20,7 +21,7 @@ import { presignErrorReport } from './error-report-link';
 import { importJobOf, ownerOf } from './job';
 import { importPushKey } from './keys';
 import { ColumnMappingSchema, mappingProblem } from './mapping';
-import { PENDING_CHECKS, isFinal, isIssuedId, ownedImport, type ImportRecord, type ImportStatus } from './records';
+import { PENDING_CHECKS, isFinal, isIssuedId, ownedImport, publicStatusOf, type ImportRecord, type ImportStatus } from './records';
 import { startImportExecution } from './start';
 import {
   DEFAULT_MAX_BATCH_FILES,
@@ -322,14 +323,13 @@ export async function importStatus(
     AWAITING_UPLOAD: 0,
     RUNNING: 0,
     NEEDS_MAPPING: 0,
-    COMMITTING: 0,
     SUCCEEDED: 0,
     QUARANTINED: 0,
     REJECTED: 0,
     FAILED: 0,
     EXPIRED: 0,
-  } satisfies Record<ImportStatus, number>;
-  for (const file of files) counts[file.status]++;
+  } satisfies Record<ImportState, number>;
+  for (const file of files) counts[publicStatusOf(file.status)]++;
   const ended = files.every(isFinal);
   return {
     batchId: id,
@@ -357,7 +357,7 @@ export async function statusView(
   return {
     importId: record.importId,
     fileName: record.fileName,
-    status: record.status,
+    status: publicStatusOf(record.status),
     checks: record.checks,
     ...(record.encoding ? { encoding: record.encoding } : {}),
     ...(record.delimiter ? { delimiter: record.delimiter } : {}),

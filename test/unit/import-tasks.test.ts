@@ -16,7 +16,7 @@ import {
 import { CANCELLED_IMPORT_REASON, COMMITTING_IMPORT_REASON, cancelOrDeleteImport } from '../../core/import/jobs';
 import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
 import { plainImportFailure, UPLOAD_CHANGED_REASON } from '../../core/import/messages';
-import { createImport } from '../../core/import/use-cases';
+import { createImport, importStatus } from '../../core/import/use-cases';
 import { createHash } from 'node:crypto';
 import { alice, bob, etagOf } from './fakes';
 import { OpenSearchSource } from '../../adapters/aws/opensearch-search';
@@ -347,7 +347,7 @@ describe('upsert by id and authorship', () => {
     expect(deps.audit.entries.get(`import:${record.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 3, onBehalfRows: 2 });
   });
 
-  it('a retry after staging finished only completes the commit, keeping the counts it staged with', async () => {
+  it('a retry after the commit was claimed only completes the commit, keeping the counts it staged with', async () => {
     const deps = makeImportDeps();
     await importFile(deps, [row('p-1', 'one')]);
     const body = [ID_HEADER, row('p-1', 'one edited'), row('p-2', 'two')].join('\n') + '\n';
@@ -361,7 +361,7 @@ describe('upsert by id and authorship', () => {
       { id: 'p-2', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'two', tags: ['ferry'] },
     ]);
     const staged = { rowsCreated: 1, rowsUpdated: 1, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
-    await deps.imports.update(file.importId, { staged }, deps.clock.now());
+    await deps.imports.update(file.importId, { status: 'COMMITTING', staged }, deps.clock.now());
 
     expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2 });
     expect(countsOf((await deps.imports.get(file.importId))!)).toEqual({
@@ -474,12 +474,17 @@ describe('a cancel racing the commit: either the cancel wins and nothing is sear
     const file = await uploaded(deps, csvWithBadRows());
     const commit = deps.search.commitStaged.bind(deps.search);
     let refusal: unknown;
+    let committingView: unknown;
     deps.search.commitStaged = async (importId) => {
+      // COMMITTING is the record's own: the status endpoint still says RUNNING.
+      expect((await deps.imports.get(importId))?.status).toBe('COMMITTING');
+      committingView = await importStatus(deps, alice, importId);
       refusal = await cancel(deps, importId).catch((error: unknown) => error);
       return commit(importId);
     };
 
     expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 18 });
+    expect(committingView).toMatchObject({ status: 'RUNNING' });
     expect(refusal).toBeInstanceOf(Conflict);
     expect((refusal as Conflict).message).toBe(COMMITTING_IMPORT_REASON);
     expect(deps.search.posts).toHaveLength(18);
@@ -717,6 +722,24 @@ describe('all or nothing on failure: a file that does not succeed leaves nothing
     expect(deps.search.posts).toEqual([]);
     expect(deps.search.staged.size).toBe(0);
     expect(deps.audit.entries.has(`import:${file.importId}:SUCCEEDED`)).toBe(false);
+  });
+
+  it('a file whose commit kept failing, then retried, stages again and imports every row (the failure discarded its staging)', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    const commit = deps.search.commitStaged.bind(deps.search);
+    deps.search.commitStaged = async () => {
+      throw new Transient('OpenSearch: 503');
+    };
+    await expect(processImport(deps, { ...file.input, format: 'csv' })).rejects.toBeInstanceOf(Transient);
+    await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+    expect(deps.search.staged.size).toBe(0);
+
+    // The owner's Retry: the record runs again (core/retry.ts), the staging is back to work.
+    deps.search.commitStaged = commit;
+    await deps.imports.update(file.importId, { status: 'RUNNING' }, deps.clock.now());
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 18 });
+    expect(deps.search.posts).toHaveLength(18);
   });
 
   it('processImport of an import that already ended FAILED discards what an earlier attempt staged, and commits nothing', async () => {

@@ -200,7 +200,7 @@ export class ImportQueue {
         if (error instanceof ApiError && (error.status === 0 || error.status >= 500)) continue;
         throw error;
       }
-      if (status.status === 'AWAITING_UPLOAD' || status.status === 'RUNNING' || status.status === 'COMMITTING') {
+      if (status.status === 'AWAITING_UPLOAD' || status.status === 'RUNNING') {
         this.patch(id, { status, phase: 'processing' });
         continue;
       }
