@@ -662,6 +662,32 @@ describe.skipIf(clamdMissing())(titled('imports users can trust: all or nothing,
     expect((await searchTotal(alice, 'edited')).ids).toContain(`${word}-1`);
   });
 
+  it('an id repeated within a file imports its first row; each repeat, near it or a batch away, is in the error report with why', async () => {
+    const word = marker();
+    const row = (n: number, note = '') => `${word}-${n},2024-02-01T08:00:00Z,Post ${n} about ${word}${note},${word}`;
+    const rows = 1100;
+    const body =
+      [
+        'id,dateCreated,content,tags',
+        row(1),
+        row(2),
+        row(1, ' repeated'),
+        ...Array.from({ length: rows - 2 }, (_, i) => row(i + 3)),
+        row(2, ' repeated far down'),
+      ].join('\n') + '\n';
+    const status = await finished(alice, await importFile(alice, body));
+    expectSucceeded(status);
+    expect(status).toMatchObject({ rowsImported: rows, rowsCreated: rows, rowsRejected: 2 });
+    expect((await searchTotal(alice, word)).total).toBe(rows);
+    expect((await searchTotal(alice, encodeURIComponent(`${word} repeated`))).total).toBe(0);
+
+    const report = parse(await (await fetch(status.errorReportUrl ?? '')).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(report.map((r) => [r.line, r.id, r.error])).toEqual([
+      ['4', `${word}-1`, `id ${word}-1 is repeated; first seen on line 2`],
+      [String(rows + 3), `${word}-2`, `id ${word}-2 is repeated: an earlier line of this file has the same id`],
+    ]);
+  });
+
   it('export → import → export gives the same bytes, and the same posts (content, tags, dates, ids)', async () => {
     const word = marker();
     const source =
