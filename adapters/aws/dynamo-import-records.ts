@@ -124,9 +124,10 @@ export class DynamoImportRecords implements ImportRecords {
     const values: Record<string, unknown> = { ':updatedAt': at.toISOString() };
     const conditions = ['attribute_exists(pk)'];
     if (from) {
-      names['#currentStatus'] = 'status';
+      // The same name placeholder as a change of status uses (`#status`): one placeholder per attribute.
+      names['#status'] = 'status';
       from.forEach((status, i) => (values[`:from${i}`] = status));
-      conditions.push(from.length > 0 ? `#currentStatus IN (${from.map((_, i) => `:from${i}`).join(', ')})` : 'attribute_not_exists(pk)');
+      conditions.push(from.length > 0 ? `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})` : 'attribute_not_exists(pk)');
     }
     const sets = ['updatedAt = :updatedAt'];
     const { checks, ...fields } = change;
