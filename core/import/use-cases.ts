@@ -346,7 +346,7 @@ export async function statusView(
 ): Promise<ImportStatusView> {
   const errorReportUrl = await presignErrorReport(deps, record);
   // A file that ended any other way than SUCCEEDED had nothing of it committed: say so, not "unknown".
-  const none = record.status === 'FAILED' || record.status === 'REJECTED' || record.status === 'QUARANTINED' ? 0 : undefined;
+  const none = isFinal(record) && record.status !== 'SUCCEEDED' ? 0 : undefined;
   const count = (value: number | undefined) => value ?? none;
   const rows = {
     rowsImported: count(record.rowsImported),

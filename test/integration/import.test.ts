@@ -387,6 +387,22 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
       ]);
     });
 
+    it('an import cancelled while it waits for its mapping ends FAILED with nothing imported, and a late mapping is refused', async () => {
+      const word = marker();
+      const content = `Author;Posted at;Text\r\nzoë;2024-05-01T10:00:00Z;cancelled ${word}\r\n`;
+      const importId = await importFile(admin, content);
+      await pollUntil(
+        () => importStatus(admin, importId),
+        (body) => body.status === 'NEEDS_MAPPING',
+      );
+
+      expect(await api(admin, 'DELETE', `/imports/${importId}`)).toEqual({ status: 200, body: { importId, status: 'CANCELLED' } });
+      const mapping = { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content' };
+      expect((await api(admin, 'POST', `/imports/${importId}/mapping`, { mapping })).status).toBe(409);
+      expect(await importStatus(admin, importId)).toMatchObject({ status: 'FAILED', reason: 'The import was cancelled.', rowsImported: 0 });
+      expect((await searchTotal(admin, word)).total).toBe(0);
+    });
+
     it('a mapping given with POST /api/imports imports at once, without waiting', async () => {
       const word = marker();
       const content = `Writer,When,Body\nzoë,2024-05-01T10:00:00Z,up front ${word}\n`;
@@ -613,6 +629,35 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
     const peak = await peakFilesInFlight(executionArn ?? '', 'Import valid rows');
     expect(peak).toBeGreaterThan(1);
     expect(peak).toBeLessThanOrEqual(10);
+  });
+});
+
+describe.skipIf(clamdMissing())(titled('a mapping that never comes', clamdMissing()), () => {
+  // A stack of its own whose imports wait one second for their mapping (IMPORT_MAPPING_TIMEOUT_SECONDS).
+  let expiring: StackProcess | undefined;
+  beforeAll(async () => {
+    expiring = await startStackProcess('it-import-expiry', { SEED_ROWS: '0', IMPORT_MAPPING_TIMEOUT_SECONDS: '1' });
+    useStack(expiring.info);
+  }, 120_000);
+  afterAll(async () => {
+    await expiring?.stop();
+    if (own) useStack(own.info);
+  });
+
+  it('ends the import EXPIRED once the configured wait is over, with nothing imported; a late mapping is refused', async () => {
+    const token = await signIn('admin');
+    const word = marker();
+    const importId = await importFile(token, `Author;Posted at;Text\r\nzoë;2024-05-01T10:00:00Z;never mapped ${word}\r\n`);
+
+    const ended = await pollUntil(
+      () => importStatus(token, importId),
+      (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD' && body.status !== 'NEEDS_MAPPING',
+    );
+    expect(ended).toMatchObject({ status: 'EXPIRED', rowsImported: 0 });
+    expect(ended.reason).toMatch(/nothing from the file was imported/);
+    const mapping = { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content' };
+    expect((await api(token, 'POST', `/imports/${importId}/mapping`, { mapping })).status).toBe(409);
+    expect((await searchTotal(token, word)).total).toBe(0);
   });
 });
 
