@@ -21,7 +21,7 @@ import {
 import { executionsNamedLike, historyOf, peakFilesInFlight, timesEntered } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
-import type { BatchStatusView, ImportStatusView } from '../../core/contract';
+import type { AuditEntry, BatchStatusView, ImportStatusView } from '../../core/contract';
 
 /**
  * Imports through the public protocols only: the HTTP API, the browser's upload to the local S3 with the
@@ -798,6 +798,35 @@ describe.skipIf(clamdMissing())(titled('imports users can trust: all or nothing,
         [theirs, `Bob wrote this ${word}`],
       ].sort(),
     );
+  });
+
+  it('an admin imports on behalf of others: each row keeps its author, and the audit entry counts the on-behalf rows', async () => {
+    const word = marker();
+    const [aliceId, bobId, adminId] = [userIdOf(alice), userIdOf(bob), userIdOf(admin)];
+    const content =
+      [
+        'userId,dateCreated,content,tags',
+        `${aliceId},2024-06-01T00:00:00Z,For alice ${word},${word}`,
+        `${bobId},2024-06-02T00:00:00Z,For bob ${word},${word}`,
+        `,2024-06-03T00:00:00Z,The admin's own ${word},${word}`,
+      ].join('\n') + '\n';
+    const importId = await importFile(admin, content);
+    const status = await finished(admin, importId);
+    expect(status).toMatchObject({ status: 'SUCCEEDED', rowsImported: 3, rowsCreated: 3, rowsRejected: 0 });
+    const { body } = await api<{ hits: Array<{ userId: string; content: string }> }>(admin, 'GET', `/search?q=${word}&pageSize=10`);
+    expect(body.hits.map((hit) => [hit.userId, hit.content]).sort()).toEqual(
+      [
+        [aliceId, `For alice ${word}`],
+        [bobId, `For bob ${word}`],
+        [adminId, `The admin's own ${word}`],
+      ].sort(),
+    );
+    const audit = await api<{ entries: AuditEntry[] }>(admin, 'GET', '/admin/audit?limit=100');
+    expect(audit.body.entries.find((entry) => entry.id === `import:${importId}:SUCCEEDED`)).toMatchObject({
+      outcome: 'SUCCEEDED',
+      rowCount: 3,
+      onBehalfRows: 2,
+    });
   });
 });
 
