@@ -3,7 +3,7 @@ import type { AuditEntry, ExecutionState, ExportJobStatus, WorkflowName } from '
 export type { AuditEntry, AuditKind, AuditOutcome, WorkflowName } from './contract';
 import type { PageRequest, Post, SearchCriteria } from './model';
 import type { ExportChange, ExportRecord, ExportRecordPage, JobPerson } from './export/records';
-import type { ImportChange, ImportRecord } from './import/records';
+import type { ImportChange, ImportRecord, ImportStatus } from './import/records';
 import type { ScanVerdict } from './import/scanner';
 import type { PresignedPostPlan } from './import/upload-policy';
 
@@ -35,9 +35,10 @@ export interface StagingSearchSource extends SearchSource {
   /** The stored posts with these ids (ids not stored are absent); staged posts are not stored yet. */
   postsById(ids: readonly string[]): Promise<Map<string, Post>>;
   /**
-   * An import's staging: posts written under `importId` where no search or scan sees them, by id (staging
-   * the same id again replaces it, so a retried task neither duplicates nor leaves gaps). Posts the store
-   * would refuse come back in `rejected`, as from indexPosts.
+   * An import's staging: posts written under `importId` where no search or scan sees them, at most one per id.
+   * An id already staged under `importId` (the file repeats it) is not staged again: it comes back in `rejected`
+   * with `repeated: true`, the first one staying. Posts the store would refuse come back in `rejected`, as from
+   * indexPosts. A retried task discards its import's staging before staging again (discardStaged).
    */
   stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome>;
   /**
@@ -52,6 +53,8 @@ export interface StagingSearchSource extends SearchSource {
 export interface RejectedPost {
   id: string;
   reason: string;
+  /** stagePosts: this id was already staged under the import (an id repeated within one file). */
+  repeated?: boolean;
 }
 
 export interface IndexOutcome {
@@ -224,6 +227,11 @@ export interface ImportRecords {
   listBatch(batchId: string): Promise<ImportRecord[]>;
   /** Applies `change` (checks merge field by field) and returns the record as it now is; NotFound when absent. */
   update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord>;
+  /**
+   * Applies `change` only if the record's status is one of `from`, atomically (a conditional write), and returns
+   * the record as it now is; undefined when its status was not one of `from`. NotFound when absent.
+   */
+  updateIf(importId: string, change: ImportChange, at: Date, from: readonly ImportStatus[]): Promise<ImportRecord | undefined>;
   /**
    * Records that the upload arrived, once: AWAITING_UPLOAD becomes RUNNING. Atomic, so of several files
    * of a batch arriving together exactly the state after the last says `batchUploaded` (and every later

@@ -7,7 +7,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../../core/errors';
-import { currentImportRecord, type ImportChange, type ImportRecord } from '../../core/import/records';
+import { currentImportRecord, type ImportChange, type ImportRecord, type ImportStatus } from '../../core/import/records';
 import { newestFirstIndexPage } from './dynamo-pages';
 import { awsErrorName, translateAwsError } from './transient';
 import type { ArrivedUpload, ImportRecords } from '../../core/ports';
@@ -105,8 +105,30 @@ export class DynamoImportRecords implements ImportRecords {
   }
 
   async update(importId: string, change: ImportChange, at: Date): Promise<ImportRecord> {
+    const record = await this.write(importId, change, at);
+    if (!record) throw new NotFound(`No import ${importId}.`);
+    return record;
+  }
+
+  /** One conditional UpdateItem: the status must be one of `from`; a failed condition is told apart from an absent record by a read. */
+  async updateIf(importId: string, change: ImportChange, at: Date, from: readonly ImportStatus[]): Promise<ImportRecord | undefined> {
+    const record = await this.write(importId, change, at, from);
+    if (record) return record;
+    if (!(await this.get(importId))) throw new NotFound(`No import ${importId}.`);
+    return undefined;
+  }
+
+  /** The UpdateItem of update and updateIf; undefined when the condition failed (no record, or not in `from`). */
+  private async write(importId: string, change: ImportChange, at: Date, from?: readonly ImportStatus[]): Promise<ImportRecord | undefined> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':updatedAt': at.toISOString() };
+    const conditions = ['attribute_exists(pk)'];
+    if (from) {
+      // The same name placeholder as a change of status uses (`#status`): one placeholder per attribute.
+      names['#status'] = 'status';
+      from.forEach((status, i) => (values[`:from${i}`] = status));
+      conditions.push(from.length > 0 ? `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})` : 'attribute_not_exists(pk)');
+    }
     const sets = ['updatedAt = :updatedAt'];
     const { checks, ...fields } = change;
     for (const [field, value] of Object.entries(fields)) {
@@ -132,7 +154,7 @@ export class DynamoImportRecords implements ImportRecords {
           TableName: this.table,
           Key: importKey(importId),
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: conditions.join(' AND '),
           ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -140,7 +162,7 @@ export class DynamoImportRecords implements ImportRecords {
       );
       return toRecord(out.Attributes ?? {});
     } catch (error) {
-      if (awsErrorName(error) === 'ConditionalCheckFailedException') throw new NotFound(`No import ${importId}.`, { cause: error });
+      if (awsErrorName(error) === 'ConditionalCheckFailedException') return undefined;
       translateAwsError(error, `updating import ${importId}`);
     }
   }

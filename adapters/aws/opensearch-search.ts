@@ -51,7 +51,7 @@ export const POSTS_INDEX_DEFINITION = {
 /**
  * Where imports stage their posts until they commit: an index of its own (never behind the alias, so no
  * search or scan sees it), with the posts' mapping plus the staging import's id. Each staged document's
- * `_id` is `<importId>/<postId>`: staging a post again replaces it.
+ * `_id` is `<importId>/<postId>`, staged with `create`: an id repeated within one import is a 409, not a replacement.
  */
 export const stagingIndexOf = (alias: string): string => `${alias}-staging-v${POSTS_INDEX_VERSION}`;
 
@@ -348,7 +348,13 @@ export class OpenSearchSource implements StagingSearchSource {
     return found;
   }
 
-  /** Bulk into the staging index, as indexPosts does into the alias (same limits, retries and refusals). */
+  /**
+   * Bulk `create` into the staging index (limits, retries and refusals as indexPosts). The staged `_id` is
+   * `<importId>/<postId>`, so an id the file repeats is a 409 version conflict for that item: it comes back
+   * `repeated`, the first staged post staying. The client does not resend a request itself here (maxRetries 0):
+   * a resent request whose first copy was applied would turn every post into a false repeat; a failed task
+   * instead discards its staging and stages again.
+   */
   async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
     const rejected: RejectedPost[] = [];
     const index = stagingIndexOf(this.alias);
@@ -356,8 +362,9 @@ export class OpenSearchSource implements StagingSearchSource {
       posts,
       (post) => ({ _index: index, _id: stagedIdOf(importId, post.id) }),
       (post) => ({ ...documentOf(post), importId }),
+      'create',
     );
-    for (const batch of batches) await this.sendBulk(batch, false, rejected);
+    for (const batch of batches) await this.sendBulk(batch, false, rejected, { maxRetries: 0 });
     return { rejected };
   }
 
@@ -411,13 +418,14 @@ export class OpenSearchSource implements StagingSearchSource {
     posts: Post[],
     actionOf: (post: Post) => { _index: string; _id: string },
     docOf: (post: Post) => Record<string, unknown>,
+    operation: 'index' | 'create' = 'index',
   ): BulkItem[][] {
     const { maxBytes, maxItems } = this.bulkLimits;
     const batches: BulkItem[][] = [];
     let batch: BulkItem[] = [];
     let bytes = 0;
     for (const post of posts) {
-      const lines: [string, string] = [JSON.stringify({ index: actionOf(post) }), JSON.stringify(docOf(post))];
+      const lines: [string, string] = [JSON.stringify({ [operation]: actionOf(post) }), JSON.stringify(docOf(post))];
       const size = Buffer.byteLength(lines[0]) + Buffer.byteLength(lines[1]) + 2;
       if (batch.length > 0 && (batch.length >= maxItems || bytes + size > maxBytes)) {
         batches.push(batch);
@@ -431,16 +439,24 @@ export class OpenSearchSource implements StagingSearchSource {
     return batches;
   }
 
-  private async sendBulk(items: BulkItem[], refresh: boolean, rejected: RejectedPost[]): Promise<void> {
+  private async sendBulk(
+    items: BulkItem[],
+    refresh: boolean,
+    rejected: RejectedPost[],
+    transport: { maxRetries?: number } = {},
+  ): Promise<void> {
     let pending = items;
     for (let attempt = 0; ; attempt++) {
       let result: BulkBody;
       try {
-        const { body } = await this.client.bulk({
-          // Pre-serialized lines: the client sends a string item as one NDJSON line, as sized above.
-          body: pending.flatMap((item) => item.lines) as unknown as Record<string, unknown>[],
-          ...(refresh ? { refresh: 'wait_for' as const } : {}),
-        });
+        const { body } = await this.client.bulk(
+          {
+            // Pre-serialized lines: the client sends a string item as one NDJSON line, as sized above.
+            body: pending.flatMap((item) => item.lines) as unknown as Record<string, unknown>[],
+            ...(refresh ? { refresh: 'wait_for' as const } : {}),
+          },
+          transport,
+        );
         result = body as unknown as BulkBody;
       } catch (error) {
         const status = statusOf(error);
@@ -451,8 +467,8 @@ export class OpenSearchSource implements StagingSearchSource {
             return;
           }
           const half = Math.ceil(pending.length / 2);
-          await this.sendBulk(pending.slice(0, half), refresh, rejected);
-          await this.sendBulk(pending.slice(half), refresh, rejected);
+          await this.sendBulk(pending.slice(0, half), refresh, rejected, transport);
+          await this.sendBulk(pending.slice(half), refresh, rejected, transport);
           return;
         }
         if (status !== 429 || attempt >= this.bulkLimits.retries) throw asDomainError(error);
@@ -466,6 +482,8 @@ export class OpenSearchSource implements StagingSearchSource {
         const item = pending[position];
         if (!outcome?.error || !item) return;
         if (isRetryableStatus(outcome.status)) retry.push(item);
+        // Only a `create` conflicts: the document is already there (an id repeated within one import's staging).
+        else if (outcome.status === 409 && entry.create) rejected.push({ id: item.id, reason: reasonOf(outcome.error), repeated: true });
         else rejected.push({ id: item.id, reason: reasonOf(outcome.error) });
       });
       if (retry.length === 0) return;

@@ -21,7 +21,8 @@ import { dateBoundsOf, instantOf, offsetOf, postWordsOf, queryWords, requiredTag
  *   both in step with `posts` — only through this class: triggers did the same 3× slower on bulk loads;
  * - indexes on (created_ms, id) and (user_id, created_ms, id) serve newest-first pages and keyset scans;
  * - `staged_posts` holds an import's posts until commitStaged moves them into `posts` in one transaction:
- *   no reader ever sees part of an import (searches and scans read only `posts`).
+ *   no reader ever sees part of an import (searches and scans read only `posts`). Its key (import_id, id)
+ *   keeps one post per id and import: a repeat is refused (`repeated`), never a silent replacement.
  */
 
 /** 2: words in `post_words` instead of the FTS5 index `posts_fts` of version 1 (migrated on open). */
@@ -192,7 +193,10 @@ export class SqliteSearchSource implements StagingSearchSource {
       tagInsert: prepare('INSERT OR IGNORE INTO post_tags (tag, post_rowid) VALUES (?, ?)'),
       tagDelete: prepare('DELETE FROM post_tags WHERE tag = ? AND post_rowid = ?'),
       byId: prepare(`SELECT ${COLUMNS} FROM posts p WHERE p.id = ?`),
-      stage: prepare('INSERT OR REPLACE INTO staged_posts (import_id, id, user_id, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?)'),
+      // The primary key (import_id, id) finds an id the file repeats: the first stays, the repeat changes nothing.
+      stage: prepare(
+        'INSERT INTO staged_posts (import_id, id, user_id, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (import_id, id) DO NOTHING',
+      ),
       staged: prepare('SELECT id, user_id, date_created, content, tags FROM staged_posts WHERE import_id = ?'),
       unstage: prepare('DELETE FROM staged_posts WHERE import_id = ?'),
     };
@@ -293,23 +297,28 @@ export class SqliteSearchSource implements StagingSearchSource {
     return found;
   }
 
-  /** One transaction per call; a date the store cannot order by is refused here, as indexPosts would. */
+  /**
+   * One transaction per call; a date the store cannot order by is refused here, as indexPosts would. An id
+   * already staged under the import (the primary key) is not staged again: it comes back `repeated`.
+   */
   async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
-    if (posts.length === 0) return { rejected: [] };
+    const rejected: IndexOutcome['rejected'] = [];
+    if (posts.length === 0) return { rejected };
     this.db.exec('BEGIN IMMEDIATE');
     try {
       for (const post of posts) {
         if (Number.isNaN(instantOf(post.dateCreated))) {
           throw new InvalidInput(`post ${post.id}: dateCreated is not an ISO 8601 date-time`, 'dateCreated');
         }
-        this.writes.stage.run(importId, post.id, post.userId, post.dateCreated, post.content, JSON.stringify(post.tags));
+        const { changes } = this.writes.stage.run(importId, post.id, post.userId, post.dateCreated, post.content, JSON.stringify(post.tags));
+        if (Number(changes) === 0) rejected.push({ id: post.id, reason: `${post.id} is already staged under ${importId}`, repeated: true });
       }
       this.db.exec('COMMIT');
     } catch (error) {
       this.db.exec('ROLLBACK');
       throw error;
     }
-    return { rejected: [] };
+    return { rejected };
   }
 
   /** One transaction: the whole import becomes searchable at its COMMIT, or (on any error) none of it. */

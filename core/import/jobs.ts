@@ -1,10 +1,10 @@
 import type { ImportJobView, JobPage } from '../contract';
 import { Conflict } from '../errors';
 import type { User } from '../model';
-import type { AuditLog, Clock, ExecutionService, ImportRecords, ObjectStore } from '../ports';
+import type { AuditLog, Clock, ExecutionService, ImportRecords, ObjectStore, StagingSearchSource } from '../ports';
 import { importAuditEntry } from './audit';
 import type { ImportConfig } from './config';
-import { CANCELLED_IMPORT_REASON, isFinal, ownedImport } from './records';
+import { CANCELLED_IMPORT_REASON, isFinal, ownedImport, type ImportStatus } from './records';
 import { statusView } from './use-cases';
 
 /**
@@ -26,11 +26,15 @@ export async function listImports(
 
 export { CANCELLED_IMPORT_REASON };
 
+/** The statuses a cancel ends: an import not yet committing (COMMITTING and the final ones are past it). */
+const CANCELLABLE: readonly ImportStatus[] = ['AWAITING_UPLOAD', 'RUNNING', 'NEEDS_MAPPING'];
+
 /**
- * `DELETE /api/imports/{importId}`, owner only. Before or during processing it is cancelled: the upload
- * is aborted or removed and a single import's execution stopped, so nothing more is imported (a processImport
- * still running finds the record ended before its commit and discards its staging). A finished import has
- * its files and record deleted; a quarantined file stays where the admins review it.
+ * `DELETE /api/imports/{importId}`, owner only. Before its commit it is cancelled: CANCELLED in one conditional
+ * write (which processImport's claim of the commit, RUNNING → COMMITTING, cannot pass, nor this the claim),
+ * whatever any attempt staged is discarded, the upload is aborted or removed and a single import's execution
+ * stopped, so nothing is imported. Once COMMITTING it is refused (409): its rows are becoming searchable. A
+ * finished import has its files and record deleted; a quarantined file stays where the admins review it.
  */
 export async function cancelOrDeleteImport(
   deps: {
@@ -39,24 +43,36 @@ export async function cancelOrDeleteImport(
     objects: ObjectStore;
     audit: AuditLog;
     clock: Clock;
+    search: Pick<StagingSearchSource, 'discardStaged'>;
     config: Pick<ImportConfig, 'permanentBucket'>;
   },
   user: User,
   importId: string,
 ): Promise<{ cancelled: boolean }> {
-  const record = await ownedImport(deps.imports, user, importId);
+  let record = await ownedImport(deps.imports, user, importId);
   const now = deps.clock.now();
   if (!isFinal(record)) {
-    if (record.batchId && record.status === 'RUNNING')
+    if (record.batchId && (record.status === 'RUNNING' || record.status === 'COMMITTING'))
       throw new Conflict('This file is being imported with its batch; it can be deleted once the batch has finished.');
-    if (record.executionArn) await deps.executions.stop(record.executionArn, `Cancelled by ${user.username}`);
-    if (record.upload.method === 'multipart' && record.upload.uploadId) {
-      await deps.objects.abortMultipartUpload(record.upload.bucket, record.upload.key, record.upload.uploadId).catch(() => undefined);
+    const cancelled = await deps.imports.updateIf(
+      importId,
+      { status: 'CANCELLED', reason: CANCELLED_IMPORT_REASON, finishedAt: now.toISOString() },
+      now,
+      CANCELLABLE,
+    );
+    if (cancelled) {
+      // Discarded here too: the running task may be gone already (stopped, or failed before its failure handler ran).
+      await deps.search.discardStaged(importId);
+      if (record.executionArn) await deps.executions.stop(record.executionArn, `Cancelled by ${user.username}`);
+      if (record.upload.method === 'multipart' && record.upload.uploadId) {
+        await deps.objects.abortMultipartUpload(record.upload.bucket, record.upload.key, record.upload.uploadId).catch(() => undefined);
+      }
+      await deps.objects.delete(record.upload.bucket, record.upload.key);
+      await deps.audit.record({ ...importAuditEntry(record, 'CANCELLED', now), id: `import:${importId}:CANCELLED` });
+      return { cancelled: true };
     }
-    await deps.objects.delete(record.upload.bucket, record.upload.key);
-    await deps.imports.update(importId, { status: 'CANCELLED', reason: CANCELLED_IMPORT_REASON, finishedAt: now.toISOString() }, now);
-    await deps.audit.record({ ...importAuditEntry(record, 'CANCELLED', now), id: `import:${importId}:CANCELLED` });
-    return { cancelled: true };
+    record = await ownedImport(deps.imports, user, importId);
+    if (!isFinal(record)) throw new Conflict(COMMITTING_IMPORT_REASON);
   }
   for (const key of [record.permanentKey, record.errorReportKey]) if (key) await deps.objects.delete(deps.config.permanentBucket, key);
   await deps.objects.delete(record.upload.bucket, record.upload.key);
@@ -64,3 +80,5 @@ export async function cancelOrDeleteImport(
   await deps.audit.record(importAuditEntry(record, 'DELETED', now));
   return { cancelled: false };
 }
+
+export const COMMITTING_IMPORT_REASON = 'This import is being committed (its rows are becoming searchable), so it can no longer be cancelled; delete it once it has finished.';

@@ -2,7 +2,7 @@ import type { ImportPushMessage, ImportSummary } from '../contract';
 import type { MailMessage, ObjectLocation } from '../ports';
 import { isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-failure';
 import type { ImportJob } from './job';
-import type { ImportRecord } from './records';
+import { publicStatusOf, type ImportRecord } from './records';
 import type { CheckResults } from './tasks';
 import { resourceRejectionReason } from '../resource/messages';
 
@@ -69,7 +69,7 @@ export const finishedPush = (id: string, job: ImportJob, summary: ImportSummary,
   files: records.slice(0, 1000).map((record) => ({
     importId: record.importId,
     fileName: record.fileName,
-    status: record.status,
+    status: publicStatusOf(record.status),
     ...(record.rowsImported !== undefined ? { rowsImported: record.rowsImported } : {}),
     ...(record.rowsRejected !== undefined ? { rowsRejected: record.rowsRejected } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
@@ -149,4 +149,7 @@ export function plainImportFailure(failure: WorkflowFailure): string {
 /** Authorship: why a member's row is rejected (admins may import on behalf of others). */
 export const foreignUserIdReason = (userId: string, uploader: string): string =>
   `userId is ${userId}, not yours (${uploader}): you can import only your own posts`;
+/** An id the file holds twice: the first row with it is imported, each later one rejected with this. */
+export const repeatedIdReason = (id: string, firstLine?: number): string =>
+  firstLine === undefined ? `id ${id} is repeated: an earlier line of this file has the same id` : `id ${id} is repeated; first seen on line ${firstLine}`;
 export const foreignPostReason = (id: string): string => `id ${id} belongs to another user's post: you can update only your own posts`;

@@ -17,14 +17,20 @@ export const IMPORT_STATUSES = [
   'AWAITING_UPLOAD',
   'RUNNING',
   'NEEDS_MAPPING',
+  'COMMITTING',
   'SUCCEEDED',
   'QUARANTINED',
   'REJECTED',
   'FAILED',
   'CANCELLED',
   'EXPIRED',
-] as const satisfies readonly ImportState[];
-export type ImportStatus = ImportState;
+] as const;
+/**
+ * The record's status: the public ImportState, and COMMITTING, which the record alone knows (its rows are being
+ * made searchable, so a cancel is refused); the status endpoint shows it as RUNNING (publicStatusOf).
+ */
+export type ImportStatus = ImportState | 'COMMITTING';
+export const publicStatusOf = (status: ImportStatus): ImportState => (status === 'COMMITTING' ? 'RUNNING' : status);
 export type { AntivirusCheck, ChecksumCheck, FormatCheck, ImportChecks };
 
 /** Statuses an import never leaves. */
@@ -113,8 +119,8 @@ export interface ImportRecord {
   rowsRejected?: number;
   onBehalfRows?: number;
   /**
-   * Set once every valid row is staged (and the error report written): the counts, so a retry after that
-   * point only finishes the commit instead of counting rows it committed itself as unchanged.
+   * Set with COMMITTING, once every valid row is staged (and the error report written): the counts, so a retry
+   * of the commit only finishes it instead of counting rows it committed itself as unchanged.
    */
   staged?: ImportRowCounts;
   /** In the permanent bucket. */

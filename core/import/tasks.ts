@@ -35,6 +35,7 @@ import {
   foreignPostReason,
   foreignUserIdReason,
   rejectionReason,
+  repeatedIdReason,
   unreadableReason,
   UPLOAD_CHANGED_REASON,
 } from './messages';
@@ -249,11 +250,12 @@ const rowsImportedOf = (counts: ImportRowCounts): number => counts.rowsCreated +
  *    its id (created / updated / unchanged), stage the created and updated ones under the import's id
  *    (invisible to search), and write the rejected rows with their reasons to the error report. A file that
  *    turns unreadable part-way (bad UTF-8, broken quoting) is REJECTED here with its staging discarded:
- *    nothing of it was ever searchable. The counts go on the record (`staged`) once staging is complete.
- * 2. Commit: the staged posts become searchable together (search.commitStaged, idempotent), then the
- *    original moves to the permanent bucket and the record says SUCCEEDED.
- * A retry of the task before step 2 restages the same rows under the same ids (no duplicates, no gaps);
- * after it, it only finishes the commit, with the counts recorded in step 1.
+ *    nothing of it was ever searchable. An id the file repeats is rejected on each later row (the staging keeps one post per id and import).
+ * 2. Commit: the record goes RUNNING → COMMITTING with the counts (`staged`) in one conditional write (a cancel
+ *    that came first wins; after it a cancel is refused), the staged posts become searchable together (search.commitStaged,
+ *    idempotent), then the original moves to the permanent bucket and the record says SUCCEEDED.
+ * A retry of the task before step 2 discards what the earlier attempt staged and restages the same rows
+ * under the same ids (no duplicates, no gaps); once COMMITTING, it only finishes the commit, with the counts of step 1.
  */
 export async function processImport(deps: ProcessDeps, input: FileTaskInput & { format: RowFormat }): Promise<ProcessOutcome> {
   const record = await mustGetImport(deps.imports, input.importId);
@@ -265,8 +267,13 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
 
   // A dry run checks and validates every row and writes the report and the counts, but stages and commits nothing.
   const dryRun = record.dryRun === true;
-  let counts = record.staged;
+  // The counts of a staging that finished are kept only with the claim of its commit (COMMITTING): a file that
+  // failed and was retried stages again, since the failure discarded its staging.
+  let counts = record.status === 'COMMITTING' ? record.staged : undefined;
   if (!counts) {
+    // Staging starts again from the first row: what an earlier attempt of this task staged goes first, or its
+    // rows would come back as ids repeated within the file.
+    if (!dryRun) await deps.search.discardStaged(record.importId);
     const staged = await stageRows(deps, record, input, source, errorReportKey);
     if ('unreadable' in staged) {
       await deps.search.discardStaged(record.importId);
@@ -280,14 +287,17 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
       );
     }
     counts = staged.counts;
-    await deps.imports.update(record.importId, { staged: counts }, deps.clock.now());
   }
-  // Cancelled or failed while staging (the failure handler or DELETE ran while this task still did): nothing commits.
-  const current = await mustGetImport(deps.imports, record.importId);
-  if (isFinal(current)) return endedOutcome(deps, current);
+  // The commit claims the import, RUNNING → COMMITTING with the counts in one conditional write: a cancel or the
+  // failure handler that ended it first wins and nothing commits; once claimed, a cancel is refused (cancelOrDeleteImport).
+  const claimed = await deps.imports.updateIf(record.importId, { status: 'COMMITTING', staged: counts }, deps.clock.now(), COMMITTABLE);
+  if (!claimed) return endedOutcome(deps, await mustGetImport(deps.imports, record.importId));
   if (!dryRun) await deps.search.commitStaged(record.importId);
   return finishProcessing(deps, record, input, { source, permanent, errorReportKey }, counts);
 }
+
+/** The statuses a commit may start from: RUNNING, or COMMITTING again for a retry of a commit that was cut short. */
+const COMMITTABLE: readonly ImportStatus[] = ['RUNNING', 'COMMITTING'];
 
 /** An import that already ended: one that did not succeed keeps nothing staged (discarding twice is harmless). */
 async function endedOutcome(deps: Pick<ProcessDeps, 'search'>, record: ImportRecord): Promise<ProcessOutcome> {
@@ -372,8 +382,15 @@ async function stageBatch(
   const stored = fromFile.length > 0 ? await search.postsById(fromFile.map((post) => post.id)) : new Map<string, Post>();
   const rejected = [...batch.rejected];
   const toStage: Array<{ post: Post; origin: Omit<RejectedRow, 'reason'>; kind: 'rowsCreated' | 'rowsUpdated'; onBehalf: boolean }> = [];
+  // A repeat within the batch is refused here, with the line it repeats; across batches the staging refuses it.
+  const firstLineOf = new Map<string, number>();
   for (const [i, post] of batch.posts.entries()) {
     const origin = batch.origins[i] ?? { rowNumber: 0, raw: '' };
+    const seenOn = firstLineOf.get(post.id);
+    if (seenOn !== undefined) {
+      rejected.push({ ...origin, reason: repeatedIdReason(post.id, seenOn) });
+      continue;
+    }
     const existing = stored.get(post.id);
     const refusal = owner.admin
       ? undefined
@@ -386,6 +403,7 @@ async function stageBatch(
       rejected.push({ ...origin, reason: refusal });
       continue;
     }
+    firstLineOf.set(post.id, origin.line ?? origin.rowNumber + 1);
     const onBehalf = post.userId !== owner.userId;
     if (existing && samePost(existing, post)) {
       counts.rowsUnchanged++;
@@ -403,7 +421,8 @@ async function stageBatch(
           )
         ).rejected
       : [];
-  const reasons = new Map(refused.map(({ id, reason }) => [id, reason]));
+  // Each id is staged once per batch (repeats were refused above), so a refusal names exactly one row.
+  const reasons = new Map(refused.map((refusal) => [refusal.id, refusal.repeated ? repeatedIdReason(refusal.id) : refusal.reason]));
   for (const { post, origin, kind, onBehalf } of toStage) {
     const reason = reasons.get(post.id);
     if (reason !== undefined) {

@@ -4,6 +4,7 @@ import type {
   BatchStatusView,
   CreatedImports,
   ImportParts,
+  ImportState,
   ImportStatusView,
   QuarantinedFileView,
   QuarantinePage,
@@ -20,7 +21,7 @@ import { presignErrorReport } from './error-report-link';
 import { importJobOf, ownerOf } from './job';
 import { importPushKey } from './keys';
 import { ColumnMappingSchema, mappingProblem } from './mapping';
-import { PENDING_CHECKS, isFinal, isIssuedId, ownedImport, type ImportRecord, type ImportStatus } from './records';
+import { PENDING_CHECKS, isFinal, isIssuedId, ownedImport, publicStatusOf, type ImportRecord, type ImportStatus } from './records';
 import { startImportExecution } from './start';
 import {
   DEFAULT_MAX_BATCH_FILES,
@@ -328,8 +329,8 @@ export async function importStatus(
     FAILED: 0,
     CANCELLED: 0,
     EXPIRED: 0,
-  } satisfies Record<ImportStatus, number>;
-  for (const file of files) counts[file.status]++;
+  } satisfies Record<ImportState, number>;
+  for (const file of files) counts[publicStatusOf(file.status)]++;
   const ended = files.every(isFinal);
   return {
     batchId: id,
@@ -346,7 +347,7 @@ export async function statusView(
 ): Promise<ImportStatusView> {
   const errorReportUrl = await presignErrorReport(deps, record);
   // A file that ended any other way than SUCCEEDED had nothing of it committed: say so, not "unknown".
-  const none = ['FAILED', 'CANCELLED', 'REJECTED', 'QUARANTINED'].includes(record.status) ? 0 : undefined;
+  const none = isFinal(record) && record.status !== 'SUCCEEDED' ? 0 : undefined;
   const count = (value: number | undefined) => value ?? none;
   const rows = {
     rowsImported: count(record.rowsImported),
@@ -357,7 +358,7 @@ export async function statusView(
   return {
     importId: record.importId,
     fileName: record.fileName,
-    status: record.status,
+    status: publicStatusOf(record.status),
     checks: record.checks,
     ...(record.encoding ? { encoding: record.encoding } : {}),
     ...(record.delimiter ? { delimiter: record.delimiter } : {}),

@@ -10,6 +10,7 @@ import type { ImportRecords, ObjectStore } from '../ports';
 import { parseInput } from '../validation';
 import { quarantinedResourceStays, resourceStillChecked } from './messages';
 import { ownedResource, type ResourceRecord } from './records';
+import { publicStatusOf } from '../import/records';
 
 /**
  * The resources' HTTP use-cases. Creating one is creating an import of kind `resource`: the same body,
@@ -89,7 +90,7 @@ async function resourceView(deps: Omit<ViewDeps, 'imports'>, record: ResourceRec
   return {
     resourceId: record.importId,
     fileName: record.fileName,
-    status: record.status,
+    status: publicStatusOf(record.status),
     size: record.size,
     ...(record.detectedType ? { type: record.detectedType.mime } : {}),
     ...(record.computedSha256 ? { sha256: record.computedSha256 } : {}),

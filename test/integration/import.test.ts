@@ -21,7 +21,7 @@ import {
 import { executionsNamedLike, historyOf, peakFilesInFlight, timesEntered } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
-import type { BatchStatusView, ImportStatusView } from '../../core/contract';
+import type { AuditEntry, BatchStatusView, ImportStatusView } from '../../core/contract';
 
 /**
  * Imports through the public protocols only: the HTTP API, the browser's upload to the local S3 with the
@@ -387,6 +387,22 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
       ]);
     });
 
+    it('an import cancelled while it waits for its mapping ends CANCELLED with nothing imported, and a late mapping is refused', async () => {
+      const word = marker();
+      const content = `Author;Posted at;Text\r\nzoë;2024-05-01T10:00:00Z;cancelled ${word}\r\n`;
+      const importId = await importFile(admin, content);
+      await pollUntil(
+        () => importStatus(admin, importId),
+        (body) => body.status === 'NEEDS_MAPPING',
+      );
+
+      expect(await api(admin, 'DELETE', `/imports/${importId}`)).toEqual({ status: 200, body: { importId, status: 'CANCELLED' } });
+      const mapping = { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content' };
+      expect((await api(admin, 'POST', `/imports/${importId}/mapping`, { mapping })).status).toBe(409);
+      expect(await importStatus(admin, importId)).toMatchObject({ status: 'CANCELLED', reason: 'The import was cancelled.', rowsImported: 0 });
+      expect((await searchTotal(admin, word)).total).toBe(0);
+    });
+
     it('a mapping given with POST /api/imports imports at once, without waiting', async () => {
       const word = marker();
       const content = `Writer,When,Body\nzoë,2024-05-01T10:00:00Z,up front ${word}\n`;
@@ -616,6 +632,35 @@ describe.skipIf(clamdMissing())(titled('importing through the local stack', clam
   });
 });
 
+describe.skipIf(clamdMissing())(titled('a mapping that never comes', clamdMissing()), () => {
+  // A stack of its own whose imports wait one second for their mapping (IMPORT_MAPPING_TIMEOUT_SECONDS).
+  let expiring: StackProcess | undefined;
+  beforeAll(async () => {
+    expiring = await startStackProcess('it-import-expiry', { SEED_ROWS: '0', IMPORT_MAPPING_TIMEOUT_SECONDS: '1' });
+    useStack(expiring.info);
+  }, 120_000);
+  afterAll(async () => {
+    await expiring?.stop();
+    if (own) useStack(own.info);
+  });
+
+  it('ends the import EXPIRED once the configured wait is over, with nothing imported; a late mapping is refused', async () => {
+    const token = await signIn('admin');
+    const word = marker();
+    const importId = await importFile(token, `Author;Posted at;Text\r\nzoë;2024-05-01T10:00:00Z;never mapped ${word}\r\n`);
+
+    const ended = await pollUntil(
+      () => importStatus(token, importId),
+      (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD' && body.status !== 'NEEDS_MAPPING',
+    );
+    expect(ended).toMatchObject({ status: 'EXPIRED', rowsImported: 0 });
+    expect(ended.reason).toMatch(/nothing from the file was imported/);
+    const mapping = { Author: 'userId', 'Posted at': 'dateCreated', Text: 'content' };
+    expect((await api(token, 'POST', `/imports/${importId}/mapping`, { mapping })).status).toBe(409);
+    expect((await searchTotal(token, word)).total).toBe(0);
+  });
+});
+
 describe.skipIf(clamdMissing())(titled('imports users can trust: all or nothing, upsert by id, exact round trip, authorship', clamdMissing()), () => {
   const expectSucceeded = (status: ImportStatusBody) => expect(status.status, status.reason).toBe('SUCCEEDED');
 
@@ -660,6 +705,32 @@ describe.skipIf(clamdMissing())(titled('imports users can trust: all or nothing,
     const found = await searchTotal(alice, word);
     expect(found.total).toBe(11);
     expect((await searchTotal(alice, 'edited')).ids).toContain(`${word}-1`);
+  });
+
+  it('an id repeated within a file imports its first row; each repeat, near it or a batch away, is in the error report with why', async () => {
+    const word = marker();
+    const row = (n: number, note = '') => `${word}-${n},2024-02-01T08:00:00Z,Post ${n} about ${word}${note},${word}`;
+    const rows = 1100;
+    const body =
+      [
+        'id,dateCreated,content,tags',
+        row(1),
+        row(2),
+        row(1, ' repeated'),
+        ...Array.from({ length: rows - 2 }, (_, i) => row(i + 3)),
+        row(2, ' repeated far down'),
+      ].join('\n') + '\n';
+    const status = await finished(alice, await importFile(alice, body));
+    expectSucceeded(status);
+    expect(status).toMatchObject({ rowsImported: rows, rowsCreated: rows, rowsRejected: 2 });
+    expect((await searchTotal(alice, word)).total).toBe(rows);
+    expect((await searchTotal(alice, encodeURIComponent(`${word} repeated`))).total).toBe(0);
+
+    const report = parse(await (await fetch(status.errorReportUrl ?? '')).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(report.map((r) => [r.line, r.id, r.error])).toEqual([
+      ['4', `${word}-1`, `id ${word}-1 is repeated; first seen on line 2`],
+      [String(rows + 3), `${word}-2`, `id ${word}-2 is repeated: an earlier line of this file has the same id`],
+    ]);
   });
 
   it('export → import → export gives the same bytes, and the same posts (content, tags, dates, ids)', async () => {
@@ -727,6 +798,35 @@ describe.skipIf(clamdMissing())(titled('imports users can trust: all or nothing,
         [theirs, `Bob wrote this ${word}`],
       ].sort(),
     );
+  });
+
+  it('an admin imports on behalf of others: each row keeps its author, and the audit entry counts the on-behalf rows', async () => {
+    const word = marker();
+    const [aliceId, bobId, adminId] = [userIdOf(alice), userIdOf(bob), userIdOf(admin)];
+    const content =
+      [
+        'userId,dateCreated,content,tags',
+        `${aliceId},2024-06-01T00:00:00Z,For alice ${word},${word}`,
+        `${bobId},2024-06-02T00:00:00Z,For bob ${word},${word}`,
+        `,2024-06-03T00:00:00Z,The admin's own ${word},${word}`,
+      ].join('\n') + '\n';
+    const importId = await importFile(admin, content);
+    const status = await finished(admin, importId);
+    expect(status).toMatchObject({ status: 'SUCCEEDED', rowsImported: 3, rowsCreated: 3, rowsRejected: 0 });
+    const { body } = await api<{ hits: Array<{ userId: string; content: string }> }>(admin, 'GET', `/search?q=${word}&pageSize=10`);
+    expect(body.hits.map((hit) => [hit.userId, hit.content]).sort()).toEqual(
+      [
+        [aliceId, `For alice ${word}`],
+        [bobId, `For bob ${word}`],
+        [adminId, `The admin's own ${word}`],
+      ].sort(),
+    );
+    const audit = await api<{ entries: AuditEntry[] }>(admin, 'GET', '/admin/audit?limit=100');
+    expect(audit.body.entries.find((entry) => entry.id === `import:${importId}:SUCCEEDED`)).toMatchObject({
+      outcome: 'SUCCEEDED',
+      rowCount: 3,
+      onBehalfRows: 2,
+    });
   });
 });
 

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJobView, ExportRequested, ImportJobView, ImportStatusView, JobPage } from '../../core/contract';
 import { api, connectForExport, createImport, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, stack, statusPath, useStack } from './client';
@@ -19,6 +21,29 @@ async function finishedExport(token: string, extra: Record<string, unknown> = {}
   expect((await pollUntilDone(token, body.executionArn)).status).toBe('SUCCEEDED');
   return body;
 }
+
+const sfnClient = () =>
+  new SFNClient({
+    region: process.env.AWS_REGION ?? 'eu-west-1',
+    endpoint: stack().sfnEndpoint,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+
+/** The states an execution has entered so far, in order (GetExecutionHistory, page by page). */
+async function statesEntered(executionArn: string): Promise<string[]> {
+  const sfn = sfnClient();
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
+    for (const event of page.events ?? []) if (event.stateEnteredEventDetails?.name) names.push(event.stateEnteredEventDetails.name);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return names;
+}
+
+const executionStatus = async (executionArn: string): Promise<string | undefined> =>
+  (await sfnClient().send(new DescribeExecutionCommand({ executionArn }))).status;
 
 /** How many calls of each action the local Step Functions service has served. */
 async function sfnCalls(): Promise<Record<string, number>> {
@@ -218,6 +243,40 @@ describe('imports as jobs', () => {
     const search = await api<{ total: number }>(alice, 'GET', '/search?q=jobs-cancel-1');
     expect(search.body.total).toBe(0);
   });
+
+  it('cancelling an import part-way through its rows leaves none of them searchable, and the file imported again afterwards is there whole', async () => {
+    const alice = await signIn('alice');
+    const word = `zq${randomBytes(6).toString('hex')}`;
+    // Enough rows that the DELETE lands while they are being staged, long before the commit.
+    const rows = 30_000;
+    const csv =
+      ['dateCreated,content,tags', ...Array.from({ length: rows }, (_, i) => `${new Date(Date.UTC(2023, 0, 1) + i * 60_000).toISOString()},Cancelled post ${i} about ${word},${word}`)].join('\n') + '\n';
+    const importId = await importFile(alice, csv);
+    const { body: running } = await pollUntil(
+      () => api<ImportStatusView>(alice, 'GET', `/imports/${importId}`),
+      ({ body }) => body.executionArn !== undefined,
+    );
+    const executionArn = running.executionArn!;
+    await pollUntil(() => statesEntered(executionArn), (names) => names.includes('Import valid rows'));
+
+    expect(await api(alice, 'DELETE', `/imports/${importId}`)).toEqual({ status: 200, body: { importId, status: 'CANCELLED' } });
+
+    const ended = await pollUntil(() => executionStatus(executionArn), (status) => status !== 'RUNNING');
+    expect(ended).toBe('ABORTED');
+    const { body: status } = await api<ImportStatusView>(alice, 'GET', `/imports/${importId}`);
+    expect(status).toMatchObject({ status: 'CANCELLED', reason: 'The import was cancelled.' });
+    expect((await api<{ total: number }>(alice, 'GET', `/search?q=${word}&pageSize=1`)).body.total).toBe(0);
+
+    // Uploaded again, the same file imports every row exactly once: nothing of the cancelled one was left behind.
+    const again = await importFile(alice, csv);
+    const done = await pollUntil(
+      async () => (await api<ImportStatusView>(alice, 'GET', `/imports/${again}`)).body,
+      (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
+      240_000,
+    );
+    expect(done).toMatchObject({ status: 'SUCCEEDED', rowsImported: rows, rowsRejected: 0 });
+    expect((await api<{ total: number }>(alice, 'GET', `/search?q=${word}&pageSize=1`)).body.total).toBe(rows);
+  }, 600_000);
 
   it('deleting a finished import removes it; only its owner may', async () => {
     const [alice, bob] = await Promise.all([signIn('alice'), signIn('bob')]);

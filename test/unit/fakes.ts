@@ -100,9 +100,13 @@ export class InMemorySearchSource implements StagingSearchSource {
 
   async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
     const staging = this.staged.get(importId) ?? new Map<string, Post>();
-    for (const post of posts) staging.set(post.id, post);
+    const rejected: IndexOutcome['rejected'] = [];
+    for (const post of posts) {
+      if (staging.has(post.id)) rejected.push({ id: post.id, reason: `${post.id} is already staged`, repeated: true });
+      else staging.set(post.id, post);
+    }
     this.staged.set(importId, staging);
-    return { rejected: [] };
+    return { rejected };
   }
 
   async commitStaged(importId: string): Promise<{ committed: number }> {

@@ -1,7 +1,7 @@
 import { ExecutionAlreadyStarted } from '../../core/errors';
 import type { Readable } from 'node:stream';
 import { NotFound, Transient } from '../../core/errors';
-import { applyImportChange, type ImportChange, type ImportRecord } from '../../core/import/records';
+import { applyImportChange, type ImportChange, type ImportRecord, type ImportStatus } from '../../core/import/records';
 import type { ScanVerdict } from '../../core/import/scanner';
 import {
   alice,
@@ -43,6 +43,13 @@ export class InMemoryImportRecords implements ImportRecords {
     const updated = applyImportChange(record, change, at);
     this.records.set(importId, updated);
     return structuredClone(updated);
+  }
+
+  async updateIf(importId: string, change: ImportChange, at: Date, from: readonly ImportStatus[]): Promise<ImportRecord | undefined> {
+    const record = this.records.get(importId);
+    if (!record) throw new NotFound(`No import ${importId}.`);
+    if (!from.includes(record.status)) return undefined;
+    return this.update(importId, change, at);
   }
 
   async markUploaded(importId: string, at: Date, arrived?: ArrivedUpload): Promise<{ record: ImportRecord; batchUploaded: boolean }> {

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { Transient, UploadChanged } from '../../core/errors';
+import { Conflict, Transient, UploadChanged } from '../../core/errors';
 import {
   computeChecksum,
   handleImportFailure,
@@ -10,10 +10,13 @@ import {
   quarantineFile,
   rejectFile,
   scanForViruses,
+  IMPORT_INDEX_BATCH,
   type CheckResults,
 } from '../../core/import/tasks';
+import { CANCELLED_IMPORT_REASON, COMMITTING_IMPORT_REASON, cancelOrDeleteImport } from '../../core/import/jobs';
+import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
 import { plainImportFailure, UPLOAD_CHANGED_REASON } from '../../core/import/messages';
-import { createImport } from '../../core/import/use-cases';
+import { createImport, importStatus } from '../../core/import/use-cases';
 import { createHash } from 'node:crypto';
 import { alice, bob, etagOf } from './fakes';
 import { OpenSearchSource } from '../../adapters/aws/opensearch-search';
@@ -227,7 +230,8 @@ describe('the outcomes', () => {
     expect(outcome).toEqual({ importId: file.importId, status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 1 });
     expect(model.documents('posts').map((doc) => doc.id)).toEqual([`${file.importId}-3`, `${file.importId}-1`]);
     expect(model.documents('posts-staging-v1')).toEqual([]);
-    expect(model.refreshes).toEqual(['wait_for', 'delete_by_query:true']);
+    // The first delete by query clears what an earlier attempt may have staged; the last forgets the committed staging.
+    expect(model.refreshes).toEqual(['delete_by_query:true', 'wait_for', 'delete_by_query:true']);
     const record = await deps.imports.get(file.importId);
     const report = parse(deps.objects.text('permanent', record?.errorReportKey ?? ''), { columns: true }) as Array<Record<string, string>>;
     expect(report.map((row) => row.line)).toEqual(['3']);
@@ -343,7 +347,7 @@ describe('upsert by id and authorship', () => {
     expect(deps.audit.entries.get(`import:${record.importId}:SUCCEEDED`)).toMatchObject({ rowCount: 3, onBehalfRows: 2 });
   });
 
-  it('a retry after staging finished only completes the commit, keeping the counts it staged with', async () => {
+  it('a retry after the commit was claimed only completes the commit, keeping the counts it staged with', async () => {
     const deps = makeImportDeps();
     await importFile(deps, [row('p-1', 'one')]);
     const body = [ID_HEADER, row('p-1', 'one edited'), row('p-2', 'two')].join('\n') + '\n';
@@ -357,7 +361,7 @@ describe('upsert by id and authorship', () => {
       { id: 'p-2', userId: alice.userId, dateCreated: '2024-03-01T10:00:00Z', content: 'two', tags: ['ferry'] },
     ]);
     const staged = { rowsCreated: 1, rowsUpdated: 1, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
-    await deps.imports.update(file.importId, { staged }, deps.clock.now());
+    await deps.imports.update(file.importId, { status: 'COMMITTING', staged }, deps.clock.now());
 
     expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2 });
     expect(countsOf((await deps.imports.get(file.importId))!)).toEqual({
@@ -372,6 +376,135 @@ describe('upsert by id and authorship', () => {
       ['p-2', 'two'],
     ]);
     expect(deps.search.staged.size).toBe(0);
+  });
+});
+
+describe('an id repeated within one file', () => {
+  const ID_HEADER = 'id,userId,dateCreated,content,tags';
+  const row = (id: string, content: string) => `${id},${alice.userId},2024-03-01T10:00:00Z,${content},ferry`;
+  const reportOf = async (deps: ImportDeps, importId: string) =>
+    parse(deps.objects.text('permanent', (await deps.imports.get(importId))?.errorReportKey ?? ''), { columns: true }) as Array<
+      Record<string, string>
+    >;
+  // More rows than one staging batch, so the repeat and its first row are staged in different calls.
+  const manyRows = Array.from({ length: IMPORT_INDEX_BATCH + 5 }, (_, i) => row(`p-${i + 1}`, `post ${i + 1}`));
+
+  it('the first row with the id is imported; each later one is rejected with the line it repeats', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, [ID_HEADER, row('p-1', 'one'), row('p-2', 'two'), row('p-1', 'one again'), row('p-1', 'and again')].join('\n') + '\n');
+
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 2, rowsRejected: 2 });
+    expect((await deps.imports.get(file.importId))?.rowsCreated).toBe(2);
+    expect(deps.search.posts.map((post) => [post.id, post.content]).sort()).toEqual([
+      ['p-1', 'one'],
+      ['p-2', 'two'],
+    ]);
+    expect((await reportOf(deps, file.importId)).map((r) => [r.line, r.error])).toEqual([
+      ['4', 'id p-1 is repeated; first seen on line 2'],
+      ['5', 'id p-1 is repeated; first seen on line 2'],
+    ]);
+  });
+
+  it('a repeat far from its first row is found by the staging itself (the SQLite store: its key per import and id)', async () => {
+    const deps = makeImportDeps();
+    const search = new SqliteSearchSource(':memory:');
+    const file = await uploaded(deps, [ID_HEADER, ...manyRows, row('p-3', 'three edited further down')].join('\n') + '\n');
+
+    expect(await processImport({ ...deps, search }, { ...file.input, format: 'csv' })).toMatchObject({
+      status: 'SUCCEEDED',
+      rowsImported: manyRows.length,
+      rowsRejected: 1,
+    });
+    expect((await search.postsById(['p-3'])).get('p-3')?.content).toBe('post 3');
+    expect(search.count()).toBe(manyRows.length);
+    expect((await reportOf(deps, file.importId)).map((r) => [r.line, r.error])).toEqual([
+      [String(manyRows.length + 2), 'id p-3 is repeated: an earlier line of this file has the same id'],
+    ]);
+    search.close();
+  });
+
+  it('a retry of a task that died part-way through staging restages the file: no row of its own reads as a repeat', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, [ID_HEADER, ...manyRows].join('\n') + '\n');
+    const stage = deps.search.stagePosts.bind(deps.search);
+    let calls = 0;
+    // The first attempt stages one batch, then its connection drops.
+    deps.search.stagePosts = async (importId, posts) => {
+      if (++calls === 2) throw new Transient('OpenSearch: connection reset');
+      return stage(importId, posts);
+    };
+    await expect(processImport(deps, { ...file.input, format: 'csv' })).rejects.toBeInstanceOf(Transient);
+    expect(deps.search.staged.get(file.importId)?.size).toBe(IMPORT_INDEX_BATCH);
+
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({
+      status: 'SUCCEEDED',
+      rowsImported: manyRows.length,
+      rowsRejected: 0,
+    });
+    expect((await deps.imports.get(file.importId))?.rowsCreated).toBe(manyRows.length);
+    expect(deps.search.posts).toHaveLength(manyRows.length);
+  });
+});
+
+describe('a cancel racing the commit: either the cancel wins and nothing is searchable, or the commit wins and the cancel is refused', () => {
+  const cancel = (deps: ImportDeps, importId: string) => cancelOrDeleteImport(deps, alice, importId);
+
+  it('a cancel landing after the staging and before the commit claims the import wins: nothing commits, nothing stays staged', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    const updateIf = deps.imports.updateIf.bind(deps.imports);
+    let cancelled: Awaited<ReturnType<typeof cancel>> | undefined;
+    deps.imports.updateIf = async (importId, change, at, from) => {
+      if (change.status === 'COMMITTING') cancelled = await cancel(deps, importId);
+      return updateIf(importId, change, at, from);
+    };
+
+    const outcome = await processImport(deps, { ...file.input, format: 'csv' });
+
+    expect(cancelled).toEqual({ cancelled: true });
+    expect(outcome).toMatchObject({ status: 'CANCELLED', rowsImported: 0 });
+    expect((await deps.imports.get(file.importId))?.reason).toBe(CANCELLED_IMPORT_REASON);
+    expect(deps.search.posts).toEqual([]);
+    expect(deps.search.staged.size).toBe(0);
+    expect(deps.audit.entries.has(`import:${file.importId}:SUCCEEDED`)).toBe(false);
+  });
+
+  it('a cancel landing once the commit has claimed the import is refused (409); the import succeeds with every row', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    const commit = deps.search.commitStaged.bind(deps.search);
+    let refusal: unknown;
+    let committingView: unknown;
+    deps.search.commitStaged = async (importId) => {
+      // COMMITTING is the record's own: the status endpoint still says RUNNING.
+      expect((await deps.imports.get(importId))?.status).toBe('COMMITTING');
+      committingView = await importStatus(deps, alice, importId);
+      refusal = await cancel(deps, importId).catch((error: unknown) => error);
+      return commit(importId);
+    };
+
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 18 });
+    expect(committingView).toMatchObject({ status: 'RUNNING' });
+    expect(refusal).toBeInstanceOf(Conflict);
+    expect((refusal as Conflict).message).toBe(COMMITTING_IMPORT_REASON);
+    expect(deps.search.posts).toHaveLength(18);
+    expect(deps.audit.entries.has(`import:${file.importId}:CANCELLED`)).toBe(false);
+  });
+
+  it('a DELETE that finds no task running discards what an earlier attempt staged', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    // An attempt staged a batch and died; its failure handler never ran.
+    await deps.search.stagePosts(file.importId, [
+      { id: `${file.importId}-1`, userId: alice.userId, dateCreated: '2024-01-01T10:00:00Z', content: 'post number 0', tags: [] },
+    ]);
+
+    expect(await cancel(deps, file.importId)).toEqual({ cancelled: true });
+    expect((await deps.imports.get(file.importId))?.status).toBe('CANCELLED');
+    expect(deps.search.staged.size).toBe(0);
+    // A late attempt finds the import ended and commits nothing.
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'FAILED', rowsImported: 0 });
+    expect(deps.search.posts).toEqual([]);
   });
 });
 
@@ -589,6 +722,24 @@ describe('all or nothing on failure: a file that does not succeed leaves nothing
     expect(deps.search.posts).toEqual([]);
     expect(deps.search.staged.size).toBe(0);
     expect(deps.audit.entries.has(`import:${file.importId}:SUCCEEDED`)).toBe(false);
+  });
+
+  it('a file whose commit kept failing, then retried, stages again and imports every row (the failure discarded its staging)', async () => {
+    const deps = makeImportDeps();
+    const file = await uploaded(deps, csvWithBadRows());
+    const commit = deps.search.commitStaged.bind(deps.search);
+    deps.search.commitStaged = async () => {
+      throw new Transient('OpenSearch: 503');
+    };
+    await expect(processImport(deps, { ...file.input, format: 'csv' })).rejects.toBeInstanceOf(Transient);
+    await handleImportFailure(deps, { executionArn: EXECUTION, importId: file.importId, failure });
+    expect(deps.search.staged.size).toBe(0);
+
+    // The owner's Retry: the record runs again (core/retry.ts), the staging is back to work.
+    deps.search.commitStaged = commit;
+    await deps.imports.update(file.importId, { status: 'RUNNING' }, deps.clock.now());
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'SUCCEEDED', rowsImported: 18 });
+    expect(deps.search.posts).toHaveLength(18);
   });
 
   it('processImport of an import that already ended FAILED discards what an earlier attempt staged, and commits nothing', async () => {

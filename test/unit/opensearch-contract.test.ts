@@ -26,7 +26,7 @@ interface Exchange {
 }
 interface Fixture {
   about: string;
-  caller: 'search' | 'generateCsvReport' | 'processImport' | 'handleImportFailure' | 'searchInit';
+  caller: 'search' | 'generateCsvReport' | 'processImport' | 'handleImportFailure' | 'deleteImport' | 'searchInit';
   exchanges: Exchange[];
 }
 
@@ -116,6 +116,18 @@ const scenarios: Record<string, (source: OpenSearchSource) => Promise<void>> = {
     expect(await source.commitStaged('imp1')).toEqual({ committed: 2 });
   },
   'discard-staged': async (source) => expect(await source.discardStaged('imp1')).toBeUndefined(),
+  'cancel-discards-staged': async (source) => expect(await source.discardStaged('imp1')).toBeUndefined(),
+  'stage-repeated-id': async (source) =>
+    expect(await source.stagePosts('imp1', [A, { ...A, content: 'Ferry at dusk' }])).toEqual({
+      rejected: [
+        {
+          id: 'imp1-1',
+          reason:
+            'OpenSearch refused the row: version_conflict_engine_exception: [imp1/imp1-1]: version conflict, document already exists (current version [1])',
+          repeated: true,
+        },
+      ],
+    }),
   'posts-by-id': async (source) => expect(await source.postsById(['imp1-1', 'imp1-9'])).toEqual(new Map([['imp1-1', A]])),
 };
 
@@ -139,8 +151,18 @@ describe('the recorded OpenSearch exchanges, replayed through the real client', 
     expect(bulks.length).toBeGreaterThan(0);
     for (const request of bulks) {
       expect([request.method, request.path]).toEqual(['POST', '/_bulk']);
-      const actions = (request.ndjson ?? []).filter((_, i) => i % 2 === 0) as Array<{ index: { _index: string } }>;
-      expect(actions.every((action) => ['posts', 'posts-staging-v1'].includes(action.index._index))).toBe(true);
+      const actions = (request.ndjson ?? []).filter((_, i) => i % 2 === 0) as Array<Partial<Record<'index' | 'create', { _index: string }>>>;
+      expect(actions.every((action) => ['posts', 'posts-staging-v1'].includes((action.index ?? action.create)?._index ?? ''))).toBe(true);
+    }
+  });
+
+  it('staging writes with `create` only (a repeated id is refused, never a replacement); the alias with `index`', () => {
+    for (const request of fixtureNames.flatMap((name) => fixture(name).exchanges.map((exchange) => exchange.request))) {
+      const actions = (request.ndjson ?? []).filter((_, i) => i % 2 === 0) as Array<Partial<Record<'index' | 'create', { _index: string }>>>;
+      for (const action of actions) {
+        if (action.create) expect(action.create._index).toBe('posts-staging-v1');
+        if (action.index) expect(action.index._index).toBe('posts');
+      }
     }
   });
 });
@@ -275,7 +297,7 @@ describe("each request is allowed by its caller's IAM role, and only by what it 
   });
 
   it('no caller holds an es:ESHttp* grant that none of its requests uses', () => {
-    for (const caller of ['search', 'generateCsvReport', 'processImport', 'handleImportFailure', 'searchInit'] as const) {
+    for (const caller of ['search', 'generateCsvReport', 'processImport', 'handleImportFailure', 'deleteImport', 'searchInit'] as const) {
       const requests = fixtureNames
         .map(fixture)
         .filter((f) => f.caller === caller)
@@ -317,8 +339,9 @@ function permissionsFor(request: Exchange['request']): { cluster: string[]; inde
   if (key === 'HEAD /posts-staging-v1') return { cluster: [], index: ['indices:admin/get'], indices: STAGING };
   if (key === 'PUT /posts-staging-v1') return { cluster: [], index: ['indices:admin/create'], indices: STAGING };
   if (key === 'POST /_bulk') {
-    const actions = (request.ndjson ?? []).filter((_, i) => i % 2 === 0) as Array<{ index: { _index: string } }>;
-    const staging = actions.some((action) => action.index._index === 'posts-staging-v1');
+    const actions = (request.ndjson ?? []).filter((_, i) => i % 2 === 0) as Array<Partial<Record<'index' | 'create', { _index: string }>>>;
+    // The security plugin checks a `create` item as an index write (indices:data/write/index), as an `index` item.
+    const staging = actions.some((action) => (action.index ?? action.create)?._index === 'posts-staging-v1');
     return {
       cluster: ['indices:data/write/bulk'],
       index: ['indices:data/write/bulk[s]', 'indices:data/write/index'],
@@ -346,6 +369,7 @@ const BACKEND_ROLE: Record<Fixture['caller'], string> = {
   generateCsvReport: '${GenerateCsvReportRole}',
   processImport: '${ProcessImportRole}',
   handleImportFailure: '${HandleImportFailureRole}',
+  deleteImport: '${DeleteImportRole}',
   searchInit: '${DeployRole}',
 };
 
@@ -353,7 +377,7 @@ describe('infra/aws/opensearch-security.json, as a document', () => {
   it('maps every role it defines, and to IAM roles of the functions that call OpenSearch', () => {
     const doc = security();
     expect(Object.keys(doc.role_mappings).sort()).toEqual(Object.keys(doc.roles).sort());
-    for (const caller of ['search', 'generateCsvReport', 'processImport', 'handleImportFailure'] as const) {
+    for (const caller of ['search', 'generateCsvReport', 'processImport', 'handleImportFailure', 'deleteImport'] as const) {
       expect(BACKEND_ROLE[caller]).toBe(`\${${roleOf(caller)}}`);
     }
   });

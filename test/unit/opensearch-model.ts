@@ -159,8 +159,11 @@ export class OpenSearchModel {
     const lines = ndjsonOf(request.body);
     const items: unknown[] = [];
     for (let i = 0; i < lines.length; i += 2) {
-      const action = (lines[i] as { index?: { _index?: string; _id?: string } }).index;
-      expect(action, 'every bulk action is an index action').toBeDefined();
+      // `index` writes or replaces; `create` writes only a document that is not there (else a 409 for the item).
+      const line = lines[i] as Partial<Record<'index' | 'create', { _index?: string; _id?: string }>>;
+      const op: 'index' | 'create' = line.create ? 'create' : 'index';
+      const action = line[op];
+      expect(action, 'every bulk action is an index or create action').toBeDefined();
       const doc = lines[i + 1] as Doc;
       const id = String(action!._id);
       const index = this.resolve(String(action!._index));
@@ -168,7 +171,7 @@ export class OpenSearchModel {
       const refusedWith = this.refuseOnce.get(id);
       if (!index) {
         items.push({
-          index: {
+          [op]: {
             _index: concrete,
             _id: id,
             status: 404,
@@ -178,7 +181,7 @@ export class OpenSearchModel {
       } else if (refusedWith !== undefined) {
         this.refuseOnce.delete(id);
         items.push({
-          index: {
+          [op]: {
             _index: concrete,
             _id: id,
             status: refusedWith,
@@ -192,12 +195,26 @@ export class OpenSearchModel {
       } else {
         const refusal = this.refusal(index, id, doc);
         if (refusal) {
-          items.push({ index: { _index: concrete, _id: id, status: 400, error: refusal } });
+          items.push({ [op]: { _index: concrete, _id: id, status: 400, error: refusal } });
+        } else if (op === 'create' && index.docs.has(id)) {
+          items.push({
+            create: {
+              _index: concrete,
+              _id: id,
+              status: 409,
+              error: {
+                type: 'version_conflict_engine_exception',
+                reason: `[${id}]: version conflict, document already exists (current version [1])`,
+                index: concrete,
+                shard: '0',
+              },
+            },
+          });
         } else {
           const updated = index.docs.has(id);
           index.docs.set(id, structuredClone(doc));
           items.push({
-            index: {
+            [op]: {
               _index: concrete,
               _id: id,
               _version: 1,
@@ -211,7 +228,7 @@ export class OpenSearchModel {
         }
       }
     }
-    const errors = items.some((item) => (item as { index: { error?: unknown } }).index.error !== undefined);
+    const errors = items.some((item) => Object.values(item as Record<string, { error?: unknown }>)[0]?.error !== undefined);
     return { status: 200, body: { took: 3, errors, items } };
   }
 

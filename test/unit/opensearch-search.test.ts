@@ -184,15 +184,15 @@ describe('OpenSearchSource: requests', () => {
     expect(Object.keys(lines[1] as object)).toEqual(['id', 'userId', 'dateCreated', 'content', 'tags', 'words']);
   });
 
-  it("stages an import's posts as POST /_bulk onto the staging index under <importId>/<postId>, never onto the alias", async () => {
+  it("stages an import's posts as POST /_bulk of create actions onto the staging index under <importId>/<postId>, never onto the alias", async () => {
     const { model, source } = await modelSource();
     const [first, second] = generatePosts(1, 2) as [Post, Post];
     await source.stagePosts('imp-1', [first, second]);
     expect(calls(model)).toEqual(['POST /_bulk']);
     const lines = ndjsonOf(model.requests[0]!.body);
     expect(lines.filter((_, i) => i % 2 === 0)).toEqual([
-      { index: { _index: 'posts-staging-v1', _id: `imp-1/${first.id}` } },
-      { index: { _index: 'posts-staging-v1', _id: `imp-1/${second.id}` } },
+      { create: { _index: 'posts-staging-v1', _id: `imp-1/${first.id}` } },
+      { create: { _index: 'posts-staging-v1', _id: `imp-1/${second.id}` } },
     ]);
     expect(lines[1]).toEqual({ ...first, words: postWordsOf(first.content), importId: 'imp-1' });
     expect(model.documents('posts')).toEqual([]);

@@ -241,9 +241,24 @@ export function describeSearchSource(name: string, open: () => Promise<SourceUnd
       expect((await subject.source.postsById(['imp-a-2'])).get('imp-a-2')).toEqual(fresh(2));
     });
 
-    it('staging an id again replaces it, and committing twice changes nothing: a retried task never duplicates', async () => {
+    it('an id staged again under the same import is refused as repeated (in the same call or a later one); the first stays', async () => {
+      expect(await subject.source.stagePosts('imp-a', [fresh(1), fresh(2), fresh(1, 'the same id, duplicated')])).toEqual({
+        rejected: [{ id: 'imp-a-1', reason: expect.any(String), repeated: true }],
+      });
+      expect(await subject.source.stagePosts('imp-a', [fresh(3), fresh(2, 'duplicated once more')])).toEqual({
+        rejected: [{ id: 'imp-a-2', reason: expect.any(String), repeated: true }],
+      });
+      expect(await subject.source.stagePosts('imp-b', [fresh(1)])).toEqual({ rejected: [] });
+      expect(await subject.source.commitStaged('imp-a')).toEqual({ committed: 3 });
+      expect((await subject.source.postsById(['imp-a-1', 'imp-a-2'])).get('imp-a-1')).toEqual(fresh(1));
+      expect((await subject.source.postsById(['imp-a-2'])).get('imp-a-2')).toEqual(fresh(2));
+      expect((await subject.source.search({ q: 'duplicated' }, { page: 1, pageSize: 5 })).total).toBe(0);
+    });
+
+    it('a retried task discards its staging and stages again: no false repeats, and committing twice changes nothing', async () => {
       await subject.source.stagePosts('imp-a', [fresh(1, 'first try'), fresh(2)]);
-      await subject.source.stagePosts('imp-a', [fresh(1), fresh(2)]);
+      await subject.source.discardStaged('imp-a');
+      expect(await subject.source.stagePosts('imp-a', [fresh(1), fresh(2)])).toEqual({ rejected: [] });
       await subject.source.commitStaged('imp-a');
       expect(await subject.source.commitStaged('imp-a')).toEqual({ committed: 0 });
       expect(await everyId()).toEqual([...ids(stored), 'imp-a-1', 'imp-a-2'].sort());

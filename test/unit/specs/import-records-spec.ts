@@ -87,6 +87,27 @@ export function describeImportRecords(name: string, open: OpenSubject<ImportReco
       expect(await imports.get('missing')).toBeUndefined();
     });
 
+    it('a conditional update applies only from the given statuses: of two racing from RUNNING, exactly one wins', async () => {
+      await imports.create([{ ...importRecord('a'), status: 'RUNNING' }]);
+      const [commit, cancel] = await Promise.all([
+        imports.updateIf('a', { status: 'COMMITTING' }, later, ['RUNNING', 'COMMITTING']),
+        imports.updateIf('a', { status: 'FAILED', reason: 'cancelled' }, later, ['RUNNING']),
+      ]);
+      expect([commit?.status, cancel?.status].filter(Boolean)).toHaveLength(1);
+      const now = await imports.get('a');
+      expect(now?.status).toBe(commit ? 'COMMITTING' : 'FAILED');
+      expect(await imports.updateIf('a', { status: 'FAILED' }, later, ['AWAITING_UPLOAD', 'RUNNING', 'NEEDS_MAPPING'])).toBeUndefined();
+      expect(await imports.get('a')).toEqual(now);
+    });
+
+    it('a conditional update from a matching status applies the change like update; an absent import is NotFound', async () => {
+      await imports.create([{ ...importRecord('a'), status: 'RUNNING' }]);
+      const claimed = await imports.updateIf('a', { status: 'COMMITTING' }, later, ['RUNNING']);
+      expect(claimed).toEqual({ ...(await imports.get('a')), status: 'COMMITTING', updatedAt: later.toISOString() });
+      await expect(imports.updateIf('missing', { status: 'FAILED' }, at, ['RUNNING'])).rejects.toBeInstanceOf(NotFound);
+      expect(await imports.get('missing')).toBeUndefined();
+    });
+
     it('pins the first arrival\'s ETag and size on the record; a second arrival keeps them', async () => {
       await imports.create([importRecord('a')]);
       const first = await imports.markUploaded('a', at, { etag: 'first', bytes: 10 });
