@@ -503,7 +503,7 @@ describe('a cancel racing the commit: either the cancel wins and nothing is sear
     expect((await deps.imports.get(file.importId))?.status).toBe('CANCELLED');
     expect(deps.search.staged.size).toBe(0);
     // A late attempt finds the import ended and commits nothing.
-    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'FAILED', rowsImported: 0 });
+    expect(await processImport(deps, { ...file.input, format: 'csv' })).toMatchObject({ status: 'CANCELLED', rowsImported: 0 });
     expect(deps.search.posts).toEqual([]);
   });
 });
