@@ -109,7 +109,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const iamOptions = { serverlessYmlPath: serverlessYml, buckets, region: REGION, account: ACCOUNT, stage: LOCAL_STAGE };
   const iamExtras = decisionsFile ? { decisionsFile } : {};
   installLocalIam(localIam(iamOptions), iamMode, iamExtras);
-  // The file-heavy workflow tasks run on worker threads (LOCAL_TASK_WORKERS, default 2; 0 keeps them here).
+  // The file-heavy workflow tasks run in child processes sized by their memorySize (LOCAL_TASK_WORKERS per size, default 2; 0 keeps them here).
   const tasks = taskPool(
     handlerModuleInvoker(functions),
     { serverlessYmlPath: serverlessYml, stage: LOCAL_STAGE, iam: { options: iamOptions, mode: iamMode, ...iamExtras } },
