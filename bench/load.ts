@@ -3,7 +3,8 @@
  * (imports only where clamd is installed) while a client samples search latency. Prints completed / failed /
  * lost counts, search p50/p99 under load beside idle in the same run (goal: p99 < 2x idle + 50 ms), and the
  * peak RSS of the stack's process tree. It never fails on its figures.
- * Options: --exports 50 --imports 20 --rows 20000 --timeout-s 600
+ * Options: --exports 50 --imports 20 --rows 20000 --timeout-s 600 --cpu-prof <dir> (a V8 CPU profile of the stack's process,
+ * written to <dir> when it stops: what holds its event loop under load)
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,13 +12,14 @@ import { findClamd } from '../infra/local/clamd/start-clamd';
 import { startStackProcess } from '../test/integration/stack-process';
 
 const { values } = parseArgs({
-  options: { exports: { type: 'string', default: '50' }, imports: { type: 'string', default: '20' }, rows: { type: 'string', default: '20000' }, 'timeout-s': { type: 'string', default: '600' } },
+  options: { exports: { type: 'string', default: '50' }, imports: { type: 'string', default: '20' }, rows: { type: 'string', default: '20000' }, 'timeout-s': { type: 'string', default: '600' }, 'cpu-prof': { type: 'string' } },
 });
 const EXPORTS = Number(values.exports);
 const IMPORTS = findClamd() ? Number(values.imports) : 0;
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 
-const stack = await startStackProcess('load', { SEED_ROWS: String(values.rows) });
+const profileDir = values['cpu-prof'];
+const stack = await startStackProcess('load', { SEED_ROWS: String(values.rows) }, undefined, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
 const { url } = stack.info;
 
 async function call<T>(token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {

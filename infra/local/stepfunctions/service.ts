@@ -4,7 +4,8 @@
  * unmodified SFNClient. Knows nothing about Ferry: tasks call `invoke(functionKey, payload)`.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StateMachine, ExecutionAbortedError, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -177,6 +178,9 @@ export class LocalStepFunctions {
   private readonly settledWaiters = new Map<string, (() => void)[]>();
   private runCounter = 0;
   private closed = false;
+  /** Per execution: whether its record changed since its last write began, and the write under way. */
+  private readonly writes = new Map<string, { dirty: boolean; writing?: Promise<void> }>();
+  private writeCounter = 0;
   /** Executions found RUNNING in the store at start-up, until resumeInterrupted() runs them again. */
   private readonly interrupted: ExecutionRecord[] = [];
 
@@ -345,9 +349,21 @@ export class LocalStepFunctions {
    */
   async close(): Promise<void> {
     this.closed = true;
+    // What the records say now is what the next service resumes from: snapshot the changed ones before aborting.
+    const last = [...this.writes].flatMap(([executionArn, state]) => {
+      const record = this.executions.get(executionArn);
+      return state.dirty && record ? [{ executionArn, json: JSON.stringify(record), writing: state.writing }] : [];
+    });
     for (const task of this.pendingTasks.values()) task.fail(new TaskAbandoned('the local Step Functions service closed'));
     for (const run of this.runs.values()) run.abort();
     this.runs.clear();
+    await Promise.all(
+      last.map(async ({ executionArn, json, writing }) => {
+        await writing;
+        await this.writeRecord(executionArn, json);
+      }),
+    );
+    await Promise.all([...this.writes.values()].map((state) => state.writing));
   }
 
   private prepare(name: string, definition: StateMachineDefinition, retryScale: number, timeoutScale: number): LoadedStateMachine {
@@ -516,10 +532,11 @@ export class LocalStepFunctions {
         const taskToken = this.taskTokenFor(record, task.stateName, resumedTokens);
         const outcome = this.awaitTaskToken(taskToken, executionArn, runId, withTimeoutFromInput(task, input));
         void outcome.finally(() => this.forgetTaskToken(record, task.stateName, taskToken)).catch(() => undefined);
-        // The function may call SendTaskSuccess before it even returns; its own failure fails the task.
-        this.invokeFunction(record.stateMachineName, functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)).catch((error: unknown) =>
-          this.pendingTasks.get(taskToken)?.fail(toError(error)),
-        );
+        // The function may call SendTaskSuccess before it even returns; its own failure fails the task. The token is
+        // on disk before the function can hand it out, so a client holding it can answer after a restart.
+        this.persisted(record.executionArn)
+          .then(() => this.invokeFunction(record.stateMachineName, functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)))
+          .catch((error: unknown) => this.pendingTasks.get(taskToken)?.fail(toError(error)));
         return outcome;
       }
     }
@@ -667,12 +684,45 @@ export class LocalStepFunctions {
     return path.join(this.storeDir ?? '', 'executions', file);
   }
 
+  /**
+   * Persists the record soon, off the event loop: the changes of one turn are written together, one write per
+   * execution at a time (temporary file, then rename), so a burst of executions does not hold the gateway's
+   * thread on synchronous disk writes. A crash loses at most the last moment's events, as if it came that much earlier.
+   */
   private save(record: ExecutionRecord): void {
     if (!this.storeDir || this.closed) return;
-    const target = this.recordPath(record.executionArn);
-    const temporary = `${target}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(record));
-    renameSync(temporary, target);
+    const state = this.writes.get(record.executionArn) ?? { dirty: false };
+    this.writes.set(record.executionArn, state);
+    state.dirty = true;
+    state.writing ??= this.writeWhileDirty(record, state);
+  }
+
+  private async writeWhileDirty(record: ExecutionRecord, state: { dirty: boolean; writing?: Promise<void> }): Promise<void> {
+    try {
+      while (state.dirty && !this.closed) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.closed) break;
+        state.dirty = false;
+        await this.writeRecord(record.executionArn, JSON.stringify(record));
+      }
+    } catch (error) {
+      console.error('[local-stepfunctions] could not persist', record.executionArn, error);
+    } finally {
+      state.writing = undefined;
+      if (!state.dirty) this.writes.delete(record.executionArn);
+    }
+  }
+
+  private async writeRecord(executionArn: string, json: string): Promise<void> {
+    const target = this.recordPath(executionArn);
+    const temporary = `${target}.${process.pid}.${++this.writeCounter}.tmp`;
+    await writeFile(temporary, json);
+    await rename(temporary, target);
+  }
+
+  /** Resolves once what the record says now is on disk. */
+  private async persisted(executionArn: string): Promise<void> {
+    for (let state = this.writes.get(executionArn); state?.writing; state = this.writes.get(executionArn)) await state.writing;
   }
 
   private loadStore(): void {
