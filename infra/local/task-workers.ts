@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadServerlessConfig } from './serverless-config';
 import type { LocalIamOptions } from './iam/local-iam';
@@ -60,6 +61,9 @@ export const heapLimits = (memorySizeMb: number): { oldSpaceMb: number; semiSpac
   return { oldSpaceMb: Math.max(16, Math.floor(memorySizeMb * 0.9) - 3 * semiSpaceMb), semiSpaceMb };
 };
 
+/** The task processes' scheduling niceness (0 is the stack's; 19 the lowest priority). */
+const TASK_PROCESS_NICENESS = Number(process.env.LOCAL_TASK_NICENESS ?? 10);
+
 /** How long past a function's timeout the pool waits for the process's own Sandbox.Timedout before it kills it. */
 const KILL_GRACE_MS = 1000;
 
@@ -116,6 +120,8 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, 
       env: { ...process.env, [TASK_WORKER_DATA_ENV]: JSON.stringify({ ...data, functionKeys: sized.functionKeys }) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
+    // Background work, as the tasks are: the gateway (search, status) gets the CPU first when the cores are busy.
+    if (child.pid !== undefined) setPriority(child.pid, TASK_PROCESS_NICENESS);
     let ready: () => void = () => undefined;
     const entry: TaskProcess = { child, pending: new Map(), ready: new Promise<void>((resolve) => (ready = resolve)) };
     let outOfMemory = false;
