@@ -87,7 +87,7 @@ interface TaskProcess {
 /**
  * `inProcess` for every function but `offloaded` (OFFLOADED_TASKS), which go round-robin to `size` child processes per
  * memorySize of serverless.yml, started by warm() or on first use (so they copy the env the stack has set by then).
- * Each process's heap is bounded by that memorySize (heapLimitMb): a task that goes over fails every invocation of its
+ * Each process's heap is bounded by that memorySize (heapLimits): a task that goes over fails every invocation of its
  * process with Lambda's Runtime.OutOfMemory. An invocation still running past its function's timeout fails with
  * Sandbox.Timedout and its process is killed, as Lambda ends the sandbox. A process that dies otherwise fails its pending
  * invocations with Runtime.ExitError. A dead process is replaced on the next call. `size` 0 keeps everything in-process.
@@ -125,10 +125,11 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, 
     let ready: () => void = () => undefined;
     const entry: TaskProcess = { child, pending: new Map(), ready: new Promise<void>((resolve) => (ready = resolve)) };
     let outOfMemory = false;
+    let tail = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      // V8's last words when the heap limit is reached; the process then aborts.
-      if (/JavaScript heap out of memory|Reached heap limit/.test(text)) outOfMemory = true;
+      // V8's last words when the heap limit is reached (the process then aborts); the tail keeps a line split across chunks.
+      tail = (tail + chunk.toString('utf8')).slice(-200);
+      if (/JavaScript heap out of memory|Reached heap limit/.test(tail)) outOfMemory = true;
       process.stderr.write(chunk);
     });
     child.on('message', (reply: TaskReply | 'ready') => {
