@@ -3,21 +3,25 @@
  * (imports only where clamd is installed) while a client samples search latency. Prints completed / failed /
  * lost counts, search p50/p99 under load beside idle in the same run (goal: p99 < 2x idle + 50 ms), and the
  * peak RSS of the stack's process tree. It never fails on its figures.
- * Options: --exports 50 --imports 20 --rows 20000 --timeout-s 600
+ * Options: --exports 50 --imports 20 --rows 20000 --timeout-s 600 --cpu-prof <dir> (a V8 CPU profile of the stack's process,
+ * written to <dir> when it stops: what holds its event loop under load)
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { findClamd } from '../infra/local/clamd/start-clamd';
+import { EVENT_LOOP_LINE } from '../infra/local/event-loop-report';
 import { startStackProcess } from '../test/integration/stack-process';
 
 const { values } = parseArgs({
-  options: { exports: { type: 'string', default: '50' }, imports: { type: 'string', default: '20' }, rows: { type: 'string', default: '20000' }, 'timeout-s': { type: 'string', default: '600' } },
+  options: { exports: { type: 'string', default: '50' }, imports: { type: 'string', default: '20' }, rows: { type: 'string', default: '20000' }, 'timeout-s': { type: 'string', default: '600' }, 'cpu-prof': { type: 'string' } },
 });
 const EXPORTS = Number(values.exports);
 const IMPORTS = findClamd() ? Number(values.imports) : 0;
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 
-const stack = await startStackProcess('load', { SEED_ROWS: String(values.rows) });
+const profileDir = values['cpu-prof'];
+const stack = await startStackProcess('load', { SEED_ROWS: String(values.rows), LOCAL_EVENT_LOOP_REPORT: '1' }, undefined, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
 const { url } = stack.info;
 
 async function call<T>(token: string | undefined, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -121,6 +125,7 @@ try {
   };
 
   let loadDone = false;
+  const loadStartedAt = Date.now();
   const startedAt = performance.now();
   const load = Promise.all([
     ...Array.from({ length: EXPORTS }, oneExport),
@@ -130,6 +135,12 @@ try {
   await load;
   const seconds = (performance.now() - startedAt) / 1000;
   clearInterval(rssTimer);
+  // The stack's event-loop delay during the load, from its once-a-second report (LOCAL_EVENT_LOOP_REPORT).
+  const loopWindows = stack
+    .stderr()
+    .split('\n')
+    .flatMap((line) => (line.startsWith(`${EVENT_LOOP_LINE} `) ? [JSON.parse(line.slice(EVENT_LOOP_LINE.length + 1)) as { at: number; p99: number; max: number }] : []))
+    .filter((window) => window.at > loadStartedAt);
 
   const idleP99 = percentile(idle, 99);
   const loadP99 = percentile(underLoad, 99);
@@ -140,6 +151,13 @@ try {
   console.log(`  search idle:       p50 ${percentile(idle, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms (${idle.length} samples)`);
   console.log(`  search under load: p50 ${percentile(underLoad, 50).toFixed(1)} ms, p99 ${loadP99.toFixed(1)} ms (${underLoad.length} samples)`);
   console.log(`  p99 ratio ${(loadP99 / idleP99).toFixed(2)}x idle; goal p99 < ${(2 * idleP99 + 50).toFixed(1)} ms: ${loadP99 < 2 * idleP99 + 50 ? 'met' : 'NOT met'}`);
+  if (loopWindows.length) {
+    const worst = Math.max(...loopWindows.map((window) => window.max));
+    console.log(
+      `  stack's event-loop delay under load: median of per-second p99 ${percentile(loopWindows.map((window) => window.p99), 50).toFixed(1)} ms, worst ${worst.toFixed(1)} ms (${loopWindows.length} s)`,
+    );
+  }
+  console.log(`  load average (1 min) at the end: ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores`);
   console.log(`  peak RSS of the stack's process tree: ${(peakRss / 1024 ** 2).toFixed(0)} MiB`);
 } finally {
   await stack.stop();

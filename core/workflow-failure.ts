@@ -24,8 +24,11 @@ export function failureDetail(failure: WorkflowFailure): string {
   return (message ? `${failure.Error}: ${message}` : failure.Error).slice(0, 1000);
 }
 
-/** Errors that mean a task ran out of time (its own Timeout or a missed heartbeat). */
-export const isTimeout = (name: string): boolean => name === 'States.Timeout' || name === 'States.HeartbeatTimeout';
+/** Errors that mean a task ran out of time (its own Timeout, a missed heartbeat, or its Lambda function's timeout). */
+export const isTimeout = (name: string): boolean => name === 'States.Timeout' || name === 'States.HeartbeatTimeout' || name === 'Sandbox.Timedout';
+
+/** Lambda's name for an invocation that went over its function's memorySize. */
+export const isOutOfMemory = (name: string): boolean => name === 'Runtime.OutOfMemory';
 
 /** Errors that mean something the task depends on was unavailable (worth trying again later). */
 export const isUnavailable = (name: string): boolean => name === 'Transient' || name.startsWith('Lambda.') || name === 'States.TaskFailed';

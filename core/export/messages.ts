@@ -1,6 +1,6 @@
 import type { PushFailedMessage, PushReadyMessage, SearchCriteria } from '../contract';
 import type { ExecutionDescription, MailMessage } from '../ports';
-import { causeMessage, isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-failure';
+import { causeMessage, isOutOfMemory, isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-failure';
 import type { ExportJob, ExportReport } from './job';
 import type { ExportRecord, JobPerson } from './records';
 
@@ -148,6 +148,7 @@ export const NO_FILE_MESSAGE = 'The export finished without producing a file.';
 export function plainFailure(failure: WorkflowFailure): string {
   const name = failure.Error;
   if (isTimeout(name)) return 'The export took too long and was stopped.';
+  if (isOutOfMemory(name)) return 'The export needed more memory than Ferry gives one export. Please narrow the search and try again.';
   if (isUnavailable(name)) return 'A service the export depends on was unavailable. Please try again later.';
   if (name === 'InvalidInput') return `The export request was not valid: ${causeMessage(failure.Cause) ?? 'please check it'}.`;
   return 'The export could not be completed because of an unexpected error. The Ferry team has been told.';

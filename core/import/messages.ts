@@ -1,6 +1,6 @@
 import type { ImportPushMessage, ImportSummary } from '../contract';
 import type { MailMessage, ObjectLocation } from '../ports';
-import { isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-failure';
+import { isOutOfMemory, isTimeout, isUnavailable, type WorkflowFailure } from '../workflow-failure';
 import type { ImportJob } from './job';
 import { publicStatusOf, type ImportRecord } from './records';
 import type { CheckResults } from './tasks';
@@ -140,6 +140,7 @@ export function plainImportFailure(failure: WorkflowFailure): string {
   if (name === 'ScanFailed')
     return 'The virus scanner could not check the file, so nothing from it was imported. The Ferry team has been told.';
   if (isTimeout(name)) return 'The import took too long and was stopped.';
+  if (isOutOfMemory(name)) return 'The import needed more memory than Ferry gives one file, so nothing from the file was imported. The Ferry team has been told.';
   if (isUnavailable(name)) {
     return 'A service the import depends on (such as the virus scanner) was unavailable, so nothing unchecked was imported. Please try again later.';
   }

@@ -17,8 +17,10 @@ export interface ServerlessFunction {
   modulePath: string;
   /** The module's export to call, e.g. `handler`. */
   exportName: string;
-  /** Lambda's timeout, for the context's getRemainingTimeInMillis (serverless's default is 6 s). */
+  /** Lambda's timeout (the function's, else the provider's, else serverless's default of 6 s). */
   timeoutSeconds: number;
+  /** Lambda's memorySize in MB (the function's, else the provider's, else serverless's default of 1024). */
+  memorySizeMb: number;
   /** `httpApi` events, for the local gateway. */
   httpRoutes: { method: string; path: string; authorized: boolean }[];
   /** `websocket` routes such as `$connect`, for the local gateway. */
@@ -153,7 +155,7 @@ const mergedResources = (resources: unknown): Record<string, CloudFormationResou
 const eventsOf = (definition: Record<string, unknown>): Record<string, unknown>[] =>
   Array.isArray(definition.events) ? definition.events.filter(isRecord) : [];
 
-const functionOf = (rootDir: string, key: string, definition: unknown): ServerlessFunction => {
+const functionOf = (rootDir: string, key: string, definition: unknown, provider: Record<string, unknown>): ServerlessFunction => {
   if (!isRecord(definition) || typeof definition.handler !== 'string') throw new Error(`serverless.yml function "${key}" has no handler`);
   const handler = definition.handler;
   const dot = handler.lastIndexOf('.');
@@ -163,7 +165,8 @@ const functionOf = (rootDir: string, key: string, definition: unknown): Serverle
     handler,
     modulePath: path.join(rootDir, `${handler.slice(0, dot)}.ts`),
     exportName: handler.slice(dot + 1),
-    timeoutSeconds: typeof definition.timeout === 'number' ? definition.timeout : 6,
+    timeoutSeconds: typeof definition.timeout === 'number' ? definition.timeout : typeof provider.timeout === 'number' ? provider.timeout : 6,
+    memorySizeMb: typeof definition.memorySize === 'number' ? definition.memorySize : typeof provider.memorySize === 'number' ? provider.memorySize : 1024,
     httpRoutes: events.flatMap((event) =>
       isRecord(event.httpApi)
         ? [{ method: String(event.httpApi.method).toUpperCase(), path: String(event.httpApi.path), authorized: Boolean(event.httpApi.authorizer) }]
@@ -187,7 +190,10 @@ export const loadServerlessConfig = (serverlessYmlPath: string, variables?: Vari
   const read = readServerlessYml(serverlessYmlPath);
   const document = variables ? resolveServerlessVariables(read, variables) : read;
   if (!isRecord(document.functions)) throw new Error(`${serverlessYmlPath} has no "functions" section`);
-  const functions = Object.fromEntries(Object.entries(document.functions).map(([key, definition]) => [key, functionOf(rootDir, key, definition)]));
+  const provider = isRecord(document.provider) ? document.provider : {};
+  const functions = Object.fromEntries(
+    Object.entries(document.functions).map(([key, definition]) => [key, functionOf(rootDir, key, definition, provider)]),
+  );
   const resources = mergedResources(document.resources);
   const roleStatementsOf = (functionKey: string): PolicyStatement[] => {
     const fn = functions[functionKey];

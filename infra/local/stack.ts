@@ -96,7 +96,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // A presigned link or POST is authorised as the function that signed it, when it is used (local IAM).
   const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS), authorizePresigned: presignedRefusal });
   // DynamoDB on dynalite under <dataDir>/dynamodb, with serverless.yml's tables: the AWS adapters run against it.
-  const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml });
+  // In a process of its own (LOCAL_DYNAMO_PROCESS=0 keeps it here), so DynamoDB work does not hold the gateway's event loop.
+  const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml, ownProcess: process.env.LOCAL_DYNAMO_PROCESS !== '0' });
   refuseMissingParts(s3.server);
   await seedIfNeeded(dataDir, options.seedRows);
 
@@ -109,7 +110,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const iamOptions = { serverlessYmlPath: serverlessYml, buckets, region: REGION, account: ACCOUNT, stage: LOCAL_STAGE };
   const iamExtras = decisionsFile ? { decisionsFile } : {};
   installLocalIam(localIam(iamOptions), iamMode, iamExtras);
-  // The file-heavy workflow tasks run on worker threads (LOCAL_TASK_WORKERS, default 2; 0 keeps them here).
+  // The file-heavy workflow tasks run in child processes sized by their memorySize (LOCAL_TASK_WORKERS per size, default 2; 0 keeps them here).
   const tasks = taskPool(
     handlerModuleInvoker(functions),
     { serverlessYmlPath: serverlessYml, stage: LOCAL_STAGE, iam: { options: iamOptions, mode: iamMode, ...iamExtras } },

@@ -1,9 +1,12 @@
 import { cognitoPoolFromEnv } from '../../functions/config';
+import { reportEventLoopDelay } from './event-loop-report';
 import { keepRunningOnStrayErrors } from './process-safety-net';
 import { localStackOptionsFromEnv, startLocalStack } from './stack';
 
 /** `npm start`: the whole of Ferry on this machine. */
 keepRunningOnStrayErrors();
+// LOCAL_EVENT_LOOP_REPORT=1 (bench:load sets it): a line a second on stderr with the event loop's delay.
+if (process.env.LOCAL_EVENT_LOOP_REPORT === '1') reportEventLoopDelay();
 const options = localStackOptionsFromEnv();
 console.log(`Ferry: data directory ${options.dataDir}`);
 const stack = await startLocalStack(options);

@@ -1,4 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadServerlessConfig } from './serverless-config';
 import type { LocalIamOptions } from './iam/local-iam';
 import type { LocalIamMode } from './iam/wiring';
 
@@ -22,6 +25,9 @@ export interface TaskRequest {
 
 export type TaskReply = { id: number; result: unknown } | { id: number; error: SerializedError };
 
+/** The env variable that hands a task process its TaskWorkerData (and the functions it serves). */
+export const TASK_WORKER_DATA_ENV = 'FERRY_TASK_WORKER_DATA';
+
 interface SerializedError {
   name: string;
   message: string;
@@ -29,7 +35,7 @@ interface SerializedError {
   field?: string;
 }
 
-/** What crosses the thread boundary of a failure: its name is the errorType Step Functions' Retry and Catch match. */
+/** What crosses the process boundary of a failure: its name is the errorType Step Functions' Retry and Catch match. */
 export function serializedError(error: unknown): SerializedError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   const field = (error as { field?: unknown }).field;
@@ -40,76 +46,176 @@ const revived = (error: SerializedError): Error => Object.assign(new Error(error
 
 export interface TaskPool {
   invoke: Invoke;
-  /** Starts the workers now (once the stack's env is set) and resolves when they are ready, so no task waits for a boot. */
+  /** Starts the processes now (once the stack's env is set) and resolves when they are ready, so no task waits for a boot. */
   warm(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * `inProcess` for every function but OFFLOADED_TASKS, which go round-robin to `size` worker threads started by warm()
- * or on first use (so they copy the env the stack has set by then). A worker that dies fails its pending invocations with
- * Lambda's name for it (Runtime.ExitError) and is replaced on the next call. `size` 0 keeps everything in-process.
+ * The V8 heap a task process gets for its functions' memorySize: young generation (3 semi-spaces) and old space
+ * together 90 % of it, leaving the rest for code and buffers, so the heap limit bites before the process is over
+ * what Lambda would allow.
  */
-export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number): TaskPool {
-  const workers: Array<
-    { worker: Worker; pending: Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>; ready: Promise<void> } | undefined
-  > =
-    Array.from({ length: size }, () => undefined);
-  let next = 0;
+export const heapLimits = (memorySizeMb: number): { oldSpaceMb: number; semiSpaceMb: number } => {
+  const semiSpaceMb = Math.min(16, Math.max(1, Math.floor(memorySizeMb / 64)));
+  return { oldSpaceMb: Math.max(16, Math.floor(memorySizeMb * 0.9) - 3 * semiSpaceMb), semiSpaceMb };
+};
+
+/** The task processes' scheduling niceness (0 is the stack's; 19 the lowest priority). */
+const TASK_PROCESS_NICENESS = Number(process.env.LOCAL_TASK_NICENESS ?? 10);
+
+/** How long past a function's timeout the pool waits for the process's own Sandbox.Timedout before it kills it. */
+const KILL_GRACE_MS = 1000;
+
+const lambdaError = (name: string, message: string): Error => Object.assign(new Error(message), { name });
+
+interface Pending {
+  functionKey: string;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface TaskProcess {
+  child: ChildProcess;
+  pending: Map<number, Pending>;
+  ready: Promise<void>;
+  /** Set when the process is ended on purpose: how its pending invocations fail. */
+  endedBecause?: Error;
+}
+
+/**
+ * `inProcess` for every function but `offloaded` (OFFLOADED_TASKS), which go round-robin to `size` child processes per
+ * memorySize of serverless.yml, started by warm() or on first use (so they copy the env the stack has set by then).
+ * Each process's heap is bounded by that memorySize (heapLimits): a task that goes over fails every invocation of its
+ * process with Lambda's Runtime.OutOfMemory. An invocation still running past its function's timeout fails with
+ * Sandbox.Timedout and its process is killed, as Lambda ends the sandbox. A process that dies otherwise fails its pending
+ * invocations with Runtime.ExitError. A dead process is replaced on the next call. `size` 0 keeps everything in-process.
+ */
+export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, offloaded: ReadonlySet<string> = OFFLOADED_TASKS): TaskPool {
+  const { functions } = loadServerlessConfig(data.serverlessYmlPath);
+  const memoryOf = (functionKey: string) => functions[functionKey]?.memorySizeMb ?? 1024;
+  const classes = new Map<number, { functionKeys: string[]; slots: Array<TaskProcess | undefined>; next: number }>();
+  for (const functionKey of offloaded) {
+    if (!functions[functionKey]) continue;
+    const memory = memoryOf(functionKey);
+    const sized = classes.get(memory) ?? { functionKeys: [], slots: Array.from({ length: size }, () => undefined), next: 0 };
+    sized.functionKeys.push(functionKey);
+    classes.set(memory, sized);
+  }
   let ids = 0;
   let closed = false;
 
-  const start = (slot: number) => {
-    // tsx registers its loader on the stack's thread only; the worker imports its TypeScript through tsx's API.
-    const url = new URL('./task-worker.ts', import.meta.url).href;
-    const worker = new Worker(`import { tsImport } from 'tsx/esm/api'; await tsImport(${JSON.stringify(url)}, ${JSON.stringify(url)});`, {
-      eval: true,
-      workerData: data,
+  const start = (memory: number, slot: number): TaskProcess => {
+    const sized = classes.get(memory)!;
+    // tsx's loader, so the process imports the TypeScript handlers as the stack does.
+    const child = fork(fileURLToPath(new URL('./task-worker.ts', import.meta.url)), [], {
+      execArgv: [
+        '--import',
+        import.meta.resolve('tsx'),
+        `--max-old-space-size=${heapLimits(memory).oldSpaceMb}`,
+        `--max-semi-space-size=${heapLimits(memory).semiSpaceMb}`,
+        '--disable-warning=ExperimentalWarning',
+      ],
+      env: { ...process.env, [TASK_WORKER_DATA_ENV]: JSON.stringify({ ...data, functionKeys: sized.functionKeys }) },
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
-    const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+    // Background work, as the tasks are: the gateway (search, status) gets the CPU first when the cores are busy.
+    if (child.pid !== undefined) setPriority(child.pid, TASK_PROCESS_NICENESS);
     let ready: () => void = () => undefined;
-    const entry = { worker, pending, ready: new Promise<void>((resolve) => (ready = resolve)) };
-    worker.on('message', (reply: TaskReply | 'ready') => {
+    const entry: TaskProcess = { child, pending: new Map(), ready: new Promise<void>((resolve) => (ready = resolve)) };
+    let outOfMemory = false;
+    let tail = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      // V8's last words when the heap limit is reached (the process then aborts); the tail keeps a line split across chunks.
+      tail = (tail + chunk.toString('utf8')).slice(-200);
+      if (/JavaScript heap out of memory|Reached heap limit/.test(tail)) outOfMemory = true;
+      process.stderr.write(chunk);
+    });
+    child.on('message', (reply: TaskReply | 'ready') => {
       if (reply === 'ready') return ready();
-      const waiting = pending.get(reply.id);
+      const waiting = entry.pending.get(reply.id);
       if (!waiting) return;
-      pending.delete(reply.id);
+      entry.pending.delete(reply.id);
+      clearTimeout(waiting.timer);
       if ('error' in reply) waiting.reject(revived(reply.error));
       else waiting.resolve(reply.result);
     });
     const fail = (why: string) => {
       ready();
-      if (workers[slot] === entry) workers[slot] = undefined;
-      for (const waiting of pending.values()) waiting.reject(Object.assign(new Error(`RequestId: local Error: ${why}`), { name: 'Runtime.ExitError' }));
-      pending.clear();
+      if (sized.slots[slot] === entry) sized.slots[slot] = undefined;
+      for (const waiting of entry.pending.values()) {
+        clearTimeout(waiting.timer);
+        waiting.reject(
+          entry.endedBecause ??
+            (outOfMemory
+              ? lambdaError(
+                  'Runtime.OutOfMemory',
+                  `RequestId: local Error: Runtime exited with error: ${waiting.functionKey} went over its memorySize of ${memory} MB (JavaScript heap out of memory)`,
+                )
+              : lambdaError('Runtime.ExitError', `RequestId: local Error: ${why}`)),
+        );
+      }
+      entry.pending.clear();
     };
-    worker.on('error', (error: unknown) => {
+    child.on('error', (error: Error) => {
       if (!closed) console.error('[task-worker]', error);
-      fail(`the task worker failed: ${error instanceof Error ? error.message : String(error)}`);
+      fail(`the task process failed: ${error.message}`);
     });
-    worker.on('exit', (code) => fail(`the task worker exited with code ${code}`));
-    workers[slot] = entry;
+    child.on('exit', (code, signal) => fail(`Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`));
+    sized.slots[slot] = entry;
     return entry;
+  };
+
+  const timedOut = (memory: number, slot: number, entry: TaskProcess, id: number) => {
+    const waiting = entry.pending.get(id);
+    if (!waiting) return;
+    entry.pending.delete(id);
+    const sized = classes.get(memory);
+    // The next call starts a fresh process rather than join this one on its way out.
+    if (sized?.slots[slot] === entry) sized.slots[slot] = undefined;
+    const seconds = (functions[waiting.functionKey]?.timeoutSeconds ?? 6).toFixed(2);
+    waiting.reject(lambdaError('Sandbox.Timedout', `RequestId: local Error: Task timed out after ${seconds} seconds`));
+    // The task's process did not give up by itself (its event loop is held): end it, as Lambda ends the sandbox.
+    entry.endedBecause = lambdaError('Runtime.ExitError', `RequestId: local Error: the task process was ended after ${waiting.functionKey} timed out`);
+    entry.child.kill('SIGKILL');
   };
 
   return {
     invoke: (functionKey, payload) => {
-      if (size === 0 || closed || !OFFLOADED_TASKS.has(functionKey)) return inProcess(functionKey, payload);
-      const slot = next++ % size;
-      const { worker, pending } = workers[slot] ?? start(slot);
+      const memory = memoryOf(functionKey);
+      const sized = classes.get(memory);
+      if (size === 0 || closed || !offloaded.has(functionKey) || !sized) return inProcess(functionKey, payload);
+      const slot = sized.next++ % size;
+      const entry = sized.slots[slot] ?? start(memory, slot);
       const id = ++ids;
+      const timeoutMs = (functions[functionKey]?.timeoutSeconds ?? 6) * 1000 + KILL_GRACE_MS;
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, functionKey, payload } satisfies TaskRequest);
+        const waiting: Pending = { functionKey, resolve, reject };
+        entry.pending.set(id, waiting);
+        // As Lambda's, the timeout counts from the handler's call, not from the process's boot (its init).
+        void entry.ready.then(() => {
+          if (entry.pending.get(id) !== waiting) return;
+          waiting.timer = setTimeout(() => timedOut(memory, slot, entry, id), timeoutMs);
+          entry.child.send({ id, functionKey, payload } satisfies TaskRequest);
+        });
       });
     },
     async warm() {
-      for (let slot = 0; slot < size; slot++) if (!workers[slot] && !closed) start(slot);
-      await Promise.all(workers.map((entry) => entry?.ready));
+      for (const [memory, sized] of classes) for (let slot = 0; slot < size; slot++) if (!sized.slots[slot] && !closed) start(memory, slot);
+      await Promise.all([...classes.values()].flatMap((sized) => sized.slots.map((entry) => entry?.ready)));
     },
     async close() {
       closed = true;
-      await Promise.all(workers.map((entry) => entry?.worker.terminate()));
+      const running = [...classes.values()].flatMap((sized) => sized.slots.filter((entry): entry is TaskProcess => entry !== undefined));
+      await Promise.all(
+        running.map((entry) => {
+          if (entry.child.exitCode !== null || entry.child.signalCode !== null) return undefined;
+          const exited = new Promise((resolve) => entry.child.once('exit', resolve));
+          entry.child.kill('SIGTERM');
+          return exited;
+        }),
+      );
     },
   };
 }

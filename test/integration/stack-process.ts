@@ -27,10 +27,13 @@ export interface StackProcess {
   crash(): Promise<void>;
 }
 
-/** Boots `infra/local/start.ts` as a child process on free ports, with a fresh data directory or the given one. */
-export async function startStackProcess(name: string, env: Record<string, string>, reuseDataDir?: string): Promise<StackProcess> {
+/**
+ * Boots `infra/local/start.ts` as a child process on free ports, with a fresh data directory or the given one;
+ * `nodeArgs` go to its node (e.g. `--cpu-prof` for bench:load).
+ */
+export async function startStackProcess(name: string, env: Record<string, string>, reuseDataDir?: string, nodeArgs: string[] = []): Promise<StackProcess> {
   const dataDir = reuseDataDir ?? mkdtempSync(join(tmpdir(), `ferry-${name}-`));
-  const child = spawn(join('node_modules', '.bin', 'tsx'), ['infra/local/start.ts'], {
+  const child = spawn(join('node_modules', '.bin', 'tsx'), [...nodeArgs, 'infra/local/start.ts'], {
     env: { ...process.env, PORT: '0', S3_PORT: '0', SFN_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so crash() can kill tsx's node child too (killing tsx alone orphans it).

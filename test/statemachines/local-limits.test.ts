@@ -29,6 +29,14 @@ describe('Lambda limits of the local runtime', () => {
     expect(functions.sized?.timeoutSeconds).toBe(6);
   });
 
+  it("gives a function that names no timeout or memorySize the provider's, as Serverless deploys it", () => {
+    const ferry = loadServerlessFunctions(fileURLToPath(new URL('../../serverless.yml', import.meta.url)));
+    // provider: timeout 29, memorySize 512; generateCsvReport names 900 s and 1024 MB.
+    expect({ timeout: ferry.search?.timeoutSeconds, memory: ferry.search?.memorySizeMb }).toEqual({ timeout: 29, memory: 512 });
+    expect({ timeout: ferry.generateCsvReport?.timeoutSeconds, memory: ferry.generateCsvReport?.memorySizeMb }).toEqual({ timeout: 900, memory: 1024 });
+    expect(functions.sized?.memorySizeMb).toBe(1024);
+  });
+
   it('fails a task past its function timeout with Sandbox.Timedout, which a Catch can match', async () => {
     const { result, states } = await run({ function: 'slow', payload: { ms: 1500 } });
 

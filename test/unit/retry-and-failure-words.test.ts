@@ -118,6 +118,13 @@ describe('failures in words', () => {
     expect(detail).toBe(`Error: ${'x'.repeat(993)}`);
   });
 
+  it('tells a Lambda timeout as running out of time, and going over memorySize in plain words', () => {
+    expect(plainFailure({ Error: 'Sandbox.Timedout' })).toBe('The export took too long and was stopped.');
+    expect(plainImportFailure({ Error: 'Sandbox.Timedout' })).toBe('The import took too long and was stopped.');
+    expect(plainFailure({ Error: 'Runtime.OutOfMemory' })).toMatch(/^The export needed more memory than Ferry gives one export/);
+    expect(plainImportFailure({ Error: 'Runtime.OutOfMemory' })).toMatch(/^The import needed more memory than Ferry gives one file/);
+  });
+
   it('tells a missed heartbeat as running out of time, and a failed task as something unavailable', () => {
     expect(plainFailure({ Error: 'States.HeartbeatTimeout' })).toBe('The export took too long and was stopped.');
     expect(plainImportFailure({ Error: 'States.HeartbeatTimeout' })).toBe('The import took too long and was stopped.');

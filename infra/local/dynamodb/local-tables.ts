@@ -1,5 +1,6 @@
 import { localDynamoClients } from './client';
 import { startLocalDynamo } from './server';
+import { startLocalDynamoProcess } from './server-process';
 import { readTableResources } from './table-resources';
 import { ensureTables, localTableNames, sweepExpiredItems, type LocalTable } from './tables';
 
@@ -24,8 +25,11 @@ export async function startLocalDynamoTables(options: {
   serverlessYml: string;
   port?: number;
   prefix?: string;
+  /** Run dynalite in a child process of its own, off the caller's event loop (the stack does). */
+  ownProcess?: boolean;
 }): Promise<LocalDynamoTables> {
-  const dynamo = await startLocalDynamo({ dataDir: options.dataDir, ...(options.port !== undefined ? { port: options.port } : {}) });
+  const start = options.ownProcess ? startLocalDynamoProcess : startLocalDynamo;
+  const dynamo = await start({ dataDir: options.dataDir, ...(options.port !== undefined ? { port: options.port } : {}) });
   const { client } = localDynamoClients(dynamo.endpoint);
   try {
     const resources = readTableResources(options.serverlessYml);

@@ -4,7 +4,8 @@
  * unmodified SFNClient. Knows nothing about Ferry: tasks call `invoke(functionKey, payload)`.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StateMachine, ExecutionAbortedError, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -28,6 +29,18 @@ import type {
 } from '@aws-sdk/client-sfn';
 import { DEFAULT_ACCOUNT_ID, functionKeyOf, loadStateMachineDefinition, localLambdaArn } from './definitions';
 
+
+
+interface RecordWrites {
+  dirty: boolean;
+  writing?: Promise<void>;
+  /** Changes saved so far, and how many of them are on disk. */
+  changed: number;
+  written: number;
+  waiters: { version: number; resolve: () => void }[];
+}
+/** How long a changed execution record waits to be written, so the events of a burst share one write. */
+const RECORD_WRITE_DELAY_MS = 20;
 export interface LocalStepFunctionsOptions {
   region: string;
   /** Used in state machine, execution and Lambda ARNs. Default 000000000000. */
@@ -177,6 +190,9 @@ export class LocalStepFunctions {
   private readonly settledWaiters = new Map<string, (() => void)[]>();
   private runCounter = 0;
   private closed = false;
+  /** Per execution: whether its record changed since its last write began, the write under way, and who waits for it. */
+  private readonly writes = new Map<string, RecordWrites>();
+  private writeCounter = 0;
   /** Executions found RUNNING in the store at start-up, until resumeInterrupted() runs them again. */
   private readonly interrupted: ExecutionRecord[] = [];
 
@@ -246,7 +262,7 @@ export class LocalStepFunctions {
 
   async describeExecution(request: DescribeExecutionInput): Promise<DescribeExecutionOutput> {
     const record = this.executionByArn(request.executionArn);
-    return {
+    const described: DescribeExecutionOutput = {
       ...summaryOf(record),
       input: record.input,
       inputDetails: { included: true },
@@ -255,6 +271,8 @@ export class LocalStepFunctions {
       ...(record.cause !== undefined && { cause: record.cause }),
       redriveStatus: this.isRedrivable(record) ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
     };
+    await this.persisted(record.executionArn);
+    return described;
   }
 
   /** Newest first, like AWS; executions started in the same millisecond keep their start order, reversed. */
@@ -276,6 +294,7 @@ export class LocalStepFunctions {
     const { items, nextToken } = paginate(ordered, request.maxResults, request.nextToken);
     const withData = request.includeExecutionData ?? true;
     const events = items.map((event) => toHistoryEvent(event, withData));
+    await this.persisted(record.executionArn);
     return { events, ...(nextToken && { nextToken }) };
   }
 
@@ -345,9 +364,22 @@ export class LocalStepFunctions {
    */
   async close(): Promise<void> {
     this.closed = true;
+    // What the records say now is what the next service resumes from: snapshot the changed ones before aborting.
+    const last = [...this.writes].flatMap(([executionArn, state]) => {
+      const record = this.executions.get(executionArn);
+      return state.dirty && record ? [{ executionArn, json: JSON.stringify(record), writing: state.writing }] : [];
+    });
     for (const task of this.pendingTasks.values()) task.fail(new TaskAbandoned('the local Step Functions service closed'));
     for (const run of this.runs.values()) run.abort();
     this.runs.clear();
+    await Promise.all(
+      last.map(async ({ executionArn, json, writing }) => {
+        await writing;
+        await this.writeRecord(executionArn, json);
+      }),
+    );
+    await Promise.all([...this.writes.values()].map((state) => state.writing));
+    for (const state of this.writes.values()) this.markWritten(state, state.changed);
   }
 
   private prepare(name: string, definition: StateMachineDefinition, retryScale: number, timeoutScale: number): LoadedStateMachine {
@@ -516,10 +548,11 @@ export class LocalStepFunctions {
         const taskToken = this.taskTokenFor(record, task.stateName, resumedTokens);
         const outcome = this.awaitTaskToken(taskToken, executionArn, runId, withTimeoutFromInput(task, input));
         void outcome.finally(() => this.forgetTaskToken(record, task.stateName, taskToken)).catch(() => undefined);
-        // The function may call SendTaskSuccess before it even returns; its own failure fails the task.
-        this.invokeFunction(record.stateMachineName, functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)).catch((error: unknown) =>
-          this.pendingTasks.get(taskToken)?.fail(toError(error)),
-        );
+        // The function may call SendTaskSuccess before it even returns; its own failure fails the task. The token is
+        // on disk before the function can hand it out, so a client holding it can answer after a restart.
+        this.persisted(record.executionArn)
+          .then(() => this.invokeFunction(record.stateMachineName, functionKey, replaceInJson(payload, TASK_TOKEN_PLACEHOLDER, taskToken)))
+          .catch((error: unknown) => this.pendingTasks.get(taskToken)?.fail(toError(error)));
         return outcome;
       }
     }
@@ -667,12 +700,61 @@ export class LocalStepFunctions {
     return path.join(this.storeDir ?? '', 'executions', file);
   }
 
+  /**
+   * Persists the record soon, off the event loop: the changes of RECORD_WRITE_DELAY_MS are written together, one write per
+   * execution at a time (temporary file, then rename), so a burst of executions does not hold the gateway's
+   * thread on synchronous disk writes. A crash loses at most the last moment's events, as if it came that much earlier.
+   */
   private save(record: ExecutionRecord): void {
     if (!this.storeDir || this.closed) return;
-    const target = this.recordPath(record.executionArn);
-    const temporary = `${target}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(record));
-    renameSync(temporary, target);
+    const state = this.writes.get(record.executionArn) ?? { dirty: false, changed: 0, written: 0, waiters: [] };
+    this.writes.set(record.executionArn, state);
+    state.dirty = true;
+    state.changed += 1;
+    state.writing ??= this.writeWhileDirty(record, state);
+  }
+
+  private async writeWhileDirty(record: ExecutionRecord, state: RecordWrites): Promise<void> {
+    try {
+      while (state.dirty && !this.closed) {
+        await new Promise((resolve) => setTimeout(resolve, RECORD_WRITE_DELAY_MS));
+        if (this.closed) break;
+        state.dirty = false;
+        const version = state.changed;
+        await this.writeRecord(record.executionArn, JSON.stringify(record));
+        this.markWritten(state, version);
+      }
+    } catch (error) {
+      console.error('[local-stepfunctions] could not persist', record.executionArn, error);
+      this.markWritten(state, state.changed);
+    } finally {
+      state.writing = undefined;
+      if (!state.dirty) this.writes.delete(record.executionArn);
+    }
+  }
+
+  private markWritten(state: RecordWrites, version: number): void {
+    state.written = Math.max(state.written, version);
+    const done = state.waiters.filter((waiter) => waiter.version <= state.written);
+    state.waiters = state.waiters.filter((waiter) => waiter.version > state.written);
+    for (const waiter of done) waiter.resolve();
+  }
+
+  private async writeRecord(executionArn: string, json: string): Promise<void> {
+    const target = this.recordPath(executionArn);
+    const temporary = `${target}.${process.pid}.${++this.writeCounter}.tmp`;
+    await writeFile(temporary, json);
+    await rename(temporary, target);
+  }
+
+  /**
+   * Resolves once what the record says now is on disk, so what the API shows (history, status, a task token)
+   * survives a crash, as on AWS. Later changes are not waited for.
+   */
+  private persisted(executionArn: string): Promise<void> {
+    const state = this.writes.get(executionArn);
+    if (!state || state.written >= state.changed) return Promise.resolve();
+    return new Promise((resolve) => state.waiters.push({ version: state.changed, resolve }));
   }
 
   private loadStore(): void {
