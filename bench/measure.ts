@@ -39,9 +39,13 @@ export async function* sampled<T>(batches: AsyncIterable<T>): AsyncIterable<T> {
   }
 }
 
-export function runPhase(script: string, args: string[]): Promise<PhaseResult> {
+/** `cpuProfileDir`: write a V8 CPU profile of the phase (`node --cpu-prof`) there, to open in Chrome DevTools. */
+export function runPhase(script: string, args: string[], options: { cpuProfileDir?: string } = {}): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join('node_modules', '.bin', 'tsx'), [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = options.cpuProfileDir
+      ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.cpuProfileDir}`.trim() }
+      : process.env;
+    const child = spawn(join('node_modules', '.bin', 'tsx'), [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.on('exit', (code) => {
