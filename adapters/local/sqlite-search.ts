@@ -339,7 +339,7 @@ export class SqliteSearchSource implements StagingSearchSource {
    * One transaction: the whole import becomes searchable at its COMMIT, or (on any error) none of it.
    * Staged ids already stored are upserted one by one (their old words and tags must be forgotten); the
    * new ones move in bulk, one INSERT…SELECT per table as the sqlite3 shell would load them (posts, then
-   * their words, then their tags): 1.9× less time than the row-by-row upsert at 1M rows.
+   * their words, then their tags): 1.5× less CPU than upserting every row (21.2 → 14.0 s for 1M new posts).
    */
   async commitStaged(importId: string): Promise<{ committed: number }> {
     let committed = 0;
