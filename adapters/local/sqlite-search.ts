@@ -158,7 +158,7 @@ function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?:
 export class SqliteSearchSource implements StagingSearchSource {
   private readonly db: DatabaseSync;
   private readonly writes: Record<
-    'existing' | 'insert' | 'update' | 'wordsInsert' | 'wordsDelete' | 'tagInsert' | 'tagDelete' | 'byId' | 'stage' | 'staged' | 'unstage',
+    'existing' | 'insert' | 'update' | 'wordsInsert' | 'wordsDelete' | 'tagInsert' | 'tagDelete' | 'byId' | 'stage' | 'unstage',
     StatementSync
   >;
   private readonly bulk: Record<'stagedStored' | 'lastRowid' | 'insertNew' | 'wordsOfNew' | 'tagsOfNew', StatementSync>;
@@ -197,10 +197,8 @@ export class SqliteSearchSource implements StagingSearchSource {
       tagDelete: prepare('DELETE FROM post_tags WHERE tag = ? AND post_rowid = ?'),
       byId: prepare(`SELECT ${COLUMNS} FROM posts p WHERE p.id = ?`),
       stage: prepare('INSERT OR REPLACE INTO staged_posts (import_id, id, user_id, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?)'),
-      staged: prepare('SELECT id, user_id, date_created, content, tags FROM staged_posts WHERE import_id = ?'),
       unstage: prepare('DELETE FROM staged_posts WHERE import_id = ?'),
     };
-    this.writes.staged.setReturnArrays(true);
     // Ferry's own rules inside SQL: the instant of a date (a staged date always has one: stagePosts checks) and a post's words.
     this.db.function('ferry_instant', { deterministic: true }, (date) => instantOf(String(date)));
     this.db.function('ferry_word_list', { deterministic: true }, (content) => wordListOf(String(content)));
