@@ -71,6 +71,7 @@ if (phase === 'baseline') {
   // A warm container: the SDK's lazily loaded parts are in before the clock starts, as in a warm Lambda.
   await objects.head(record?.upload.bucket ?? '', record?.upload.key ?? '');
   const started = process.hrtime.bigint();
+  const cpuAtStart = process.cpuUsage();
   if (phase === 'checksum') {
     const outcome = await computeChecksum({ imports, objects, clock }, input);
     if (outcome.verdict !== 'verified') throw new Error(`checksum ${outcome.verdict}`);
@@ -108,7 +109,7 @@ if (phase === 'baseline') {
     );
     search.close();
     if (outcome.status !== 'SUCCEEDED') throw new Error(`process: ${outcome.status}`);
-    report(phase, outcome.rowsImported, size, started);
+    report(phase, outcome.rowsImported, size, started, cpuAtStart);
   } else {
     throw new Error(`unknown phase ${phase}`);
   }

@@ -11,6 +11,8 @@ export interface PhaseResult {
   /** Peaks of V8's heap and of memory outside it (Buffers and other external memory), sampled as below. */
   peakHeapMB: number;
   peakExternalMB: number;
+  /** CPU time (user + system, all threads) the phase used, when it passed its start's process.cpuUsage(). */
+  cpuSeconds?: number;
 }
 
 const peaks = { heap: 0, external: 0 };
@@ -39,9 +41,13 @@ export async function* sampled<T>(batches: AsyncIterable<T>): AsyncIterable<T> {
   }
 }
 
-export function runPhase(script: string, args: string[]): Promise<PhaseResult> {
+/** `cpuProfileDir`: write a V8 CPU profile of the phase (`node --cpu-prof`) there, to open in Chrome DevTools. */
+export function runPhase(script: string, args: string[], options: { cpuProfileDir?: string } = {}): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join('node_modules', '.bin', 'tsx'), [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = options.cpuProfileDir
+      ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.cpuProfileDir}`.trim() }
+      : process.env;
+    const child = spawn(join('node_modules', '.bin', 'tsx'), [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.on('exit', (code) => {
@@ -52,8 +58,9 @@ export function runPhase(script: string, args: string[]): Promise<PhaseResult> {
   });
 }
 
-export function report(phase: string, rows: number, bytes: number, startedAt: bigint): void {
+export function report(phase: string, rows: number, bytes: number, startedAt: bigint, cpuAtStart?: NodeJS.CpuUsage): void {
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const cpu = cpuAtStart ? process.cpuUsage(cpuAtStart) : undefined;
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
   const result: PhaseResult = {
     phase,
@@ -63,6 +70,7 @@ export function report(phase: string, rows: number, bytes: number, startedAt: bi
     peakRssMB,
     peakHeapMB: peaks.heap / 1048576,
     peakExternalMB: peaks.external / 1048576,
+    ...(cpu ? { cpuSeconds: (cpu.user + cpu.system) / 1e6 } : {}),
   };
   console.log(`RESULT ${JSON.stringify(result)}`);
 }

@@ -136,6 +136,13 @@ describe('words', () => {
     ]);
   });
 
+  it('of a text of ASCII only are the words the same text has beside a non-ASCII word (the ASCII path agrees)', () => {
+    const ascii = ' \t\x00Tide_DECK-42~a|b\x7f{Cargo}9 ';
+    expect(wordsOf(ascii)).toEqual(['tide', 'deck', '42', 'a', 'b', 'cargo', '9']);
+    expect(wordsOf(`${ascii} é`)).toEqual([...wordsOf(ascii), 'é']);
+    expect(wordsOf('...')).toEqual([]);
+  });
+
   it('keep accents and non-Latin letters', () => {
     expect(wordsOf('Café CRÈME, Straße; кофе')).toEqual(['café', 'crème', 'straße', 'кофе']);
   });

@@ -7,6 +7,7 @@ import { InvalidInput } from '../../core/errors';
 import { seed } from '../../infra/local/seed';
 import { describeSearchSource } from './search-source-spec';
 import { generatePosts } from '../../infra/local/demo-data';
+import type { Post } from '../../core/model';
 
 const tempDirs: string[] = [];
 function freshDir(): string {
@@ -53,6 +54,36 @@ describe('SqliteSearchSource: storage', () => {
     const all: string[] = [];
     for await (const batch of store.scan({ q: 'the' }, { batchSize: 10 })) all.push(...batch.map((p) => p.id));
     expect(all.length).toBe((await store.search({ q: 'the' }, { page: 1, pageSize: 1 })).total);
+    store.close();
+  });
+});
+
+describe('SqliteSearchSource: committing an import in bulk', () => {
+  it('a commit of stored and new ids together updates the one in place and adds the others, each found by its own words and tags', async () => {
+    const store = new SqliteSearchSource(join(freshDir(), 'search.db'));
+    const [kept, changed] = generatePosts(1, 2) as [Post, Post];
+    await store.indexPosts([kept, changed]);
+    const edited: Post = { ...changed, content: 'Retimed crossing', tags: ['timetable'] };
+    // More new posts than one step of the words statement, so the step boundaries are crossed.
+    const fresh = Array.from({ length: 10_001 }, (_, i): Post => ({
+      id: `imp-${i}`,
+      userId: 'u1',
+      dateCreated: new Date(Date.UTC(2025, 0, 1) + i * 60_000).toISOString(),
+      content: `Sailing number${i}`,
+      tags: [`tag${i % 3}`, `tag${i % 3}`],
+    }));
+    await store.stagePosts('imp', [edited, ...fresh]);
+    expect(await store.commitStaged('imp')).toEqual({ committed: 10_002 });
+
+    expect(store.count()).toBe(2 + fresh.length);
+    expect((await store.postsById([kept.id, changed.id])).get(changed.id)).toEqual(edited);
+    expect((await store.search({ q: changed.content }, { page: 1, pageSize: 5 })).hits.map((p) => p.id)).not.toContain(changed.id);
+    expect((await store.search({ q: 'retimed', tags: ['timetable'] }, { page: 1, pageSize: 5 })).hits).toEqual([edited]);
+    for (const i of [0, 9_999, 10_000]) {
+      expect((await store.search({ q: `number${i}` }, { page: 1, pageSize: 5 })).hits).toEqual([fresh[i]]);
+    }
+    expect((await store.search({ tags: ['tag1'] }, { page: 1, pageSize: 1 })).total).toBe(3_334);
+    expect((await store.search({ q: 'sailing' }, { page: 1, pageSize: 1 })).total).toBe(fresh.length);
     store.close();
   });
 });
