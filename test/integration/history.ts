@@ -35,6 +35,10 @@ export async function historyOf(executionArn: string): Promise<HistoryEvent[]> {
 
 const TERMINAL = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
 
+/** The names of the states the execution has entered, in order (a state entered twice is named twice). */
+export const statesEntered = async (executionArn: string): Promise<string[]> =>
+  (await historyOf(executionArn)).flatMap((event) => (event.stateEnteredEventDetails?.name ? [event.stateEnteredEventDetails.name] : []));
+
 /** Polls the history until `reached` holds for it; the history then. */
 export async function untilHistory(executionArn: string, reached: (events: HistoryEvent[]) => boolean, timeoutMs = 120_000): Promise<HistoryEvent[]> {
   const deadline = Date.now() + timeoutMs;

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportJobView, ExportRequested, ImportJobView, ImportStatusView, JobPage } from '../../core/contract';
 import { api, connectForExport, createImport, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, stack, statusPath, useStack } from './client';
+import { statesEntered } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /** Exports and imports as a user's own records (issue 11), through HTTP only. */
@@ -30,17 +31,6 @@ const sfnClient = () =>
   });
 
 /** The states an execution has entered so far, in order (GetExecutionHistory, page by page). */
-async function statesEntered(executionArn: string): Promise<string[]> {
-  const sfn = sfnClient();
-  const names: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    for (const event of page.events ?? []) if (event.stateEnteredEventDetails?.name) names.push(event.stateEnteredEventDetails.name);
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return names;
-}
 
 const executionStatus = async (executionArn: string): Promise<string | undefined> =>
   (await sfnClient().send(new DescribeExecutionCommand({ executionArn }))).status;
