@@ -76,7 +76,9 @@ export function multipartUploadsOf(server: S3rver): MultipartUploads {
         ids.map(async (uploadId): Promise<OpenMultipartUpload | undefined> => {
           const key = await keyOf(bucket, uploadId);
           if (key === undefined || !key.startsWith(prefix)) return undefined;
-          return { key, uploadId, initiated: (await stat(join(uploadsDir(bucket), uploadId))).mtime };
+          // An upload completed or aborted while this lists is gone, as S3 would no longer list it: not an error.
+          const initiated = await stat(join(uploadsDir(bucket), uploadId)).then((info) => info.mtime, () => undefined);
+          return initiated ? { key, uploadId, initiated } : undefined;
         }),
       );
       return uploads.filter((upload): upload is OpenMultipartUpload => upload !== undefined).sort((a, b) => a.key.localeCompare(b.key));
