@@ -110,7 +110,13 @@ describe.skipIf(why)(titled('each role allows exactly what its function sends (L
       writeFileSync(EXPECTED_FILE, `${JSON.stringify({ ...expected, decisions, unusedGrants }, null, 2)}\n`);
       return;
     }
-    expect(decisions).toEqual([...expected.decisions].sort());
-    expect([...new Set(unused)].sort()).toEqual(Object.keys(expected.unusedGrants).sort());
+    // The push rendezvous resumes the export from whichever side comes second: the browser's $connect (WsConnectRole)
+    // when the wait has begun, the wait's own task (WaitForBrowserConnectionRole) when the browser was first. Which
+    // one it is depends on timing, so the run must use one of the two, and the other may go unused.
+    const rendezvous = new Set(['WsConnectRole states:SendTaskSuccess *', 'WaitForBrowserConnectionRole states:SendTaskSuccess *']);
+    expect(decisions.filter((grant) => rendezvous.has(grant))).toHaveLength(1);
+    const apart = (grants: string[]) => grants.filter((grant) => !rendezvous.has(grant)).sort();
+    expect(apart(decisions)).toEqual(apart(expected.decisions));
+    expect(apart([...new Set(unused)])).toEqual(apart(Object.keys(expected.unusedGrants)));
   });
 });
