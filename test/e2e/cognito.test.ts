@@ -237,9 +237,19 @@ describe.skipIf(why)(titled('signing in through a Cognito user pool (moto_server
     expect((await api(first, 'GET', '/search?q=vinyl')).status).toBe(200);
 
     await page.clock.fastForward('05:00');
-    await page.getByLabel('Text', { exact: true }).fill(SEARCH.q);
-    await page.getByRole('button', { name: 'Search', exact: true }).click();
-    await page.getByRole('status').filter({ hasText: 'Your session has ended. Please sign in again.' }).waitFor();
+    // The first request with the expired token ends the session: a search, or the job lists' own refresh (every 5 s,
+    // for the finished-job toasts), whichever comes first.
+    const ended = page.getByRole('status').filter({ hasText: 'Your session has ended. Please sign in again.' });
+    const search = page.getByLabel('Text', { exact: true });
+    await expect
+      .poll(async () => {
+        if (!(await ended.isVisible()) && (await search.isVisible())) {
+          await search.fill(SEARCH.q, { timeout: 2_000 }).catch(() => undefined);
+          await page.getByRole('button', { name: 'Search', exact: true }).click({ timeout: 2_000 }).catch(() => undefined);
+        }
+        return ended.isVisible();
+      }, { timeout: 30_000 })
+      .toBe(true);
     expect(await storedToken()).toBeNull();
   });
 });
