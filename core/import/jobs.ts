@@ -24,8 +24,6 @@ export async function listImports(
   return { items, ...(nextCursor ? { cursor: nextCursor } : {}) };
 }
 
-export { CANCELLED_IMPORT_REASON };
-
 /** The statuses a cancel ends: an import not yet committing (COMMITTING and the final ones are past it). */
 const CANCELLABLE: readonly ImportStatus[] = ['AWAITING_UPLOAD', 'RUNNING', 'NEEDS_MAPPING'];
 

@@ -13,7 +13,8 @@ import {
   IMPORT_INDEX_BATCH,
   type CheckResults,
 } from '../../core/import/tasks';
-import { CANCELLED_IMPORT_REASON, COMMITTING_IMPORT_REASON, cancelOrDeleteImport } from '../../core/import/jobs';
+import { COMMITTING_IMPORT_REASON, cancelOrDeleteImport } from '../../core/import/jobs';
+import { CANCELLED_IMPORT_REASON } from '../../core/import/records';
 import { SqliteSearchSource } from '../../adapters/local/sqlite-search';
 import { plainImportFailure, UPLOAD_CHANGED_REASON } from '../../core/import/messages';
 import { createImport, importStatus } from '../../core/import/use-cases';

@@ -62,7 +62,7 @@ export class JobNotifier {
     for (const record of this.lists.tracked.list()) {
       // One started in this tab is named once the server has listed it (its search in words).
       if (!record.exportId || !record.searchSummary) continue;
-      const status = record.status === 'RUNNING' ? 'RUNNING' : record.status === 'FAILED' && record.jobStatus === 'CANCELLED' ? 'CANCELLED' : record.status;
+      const status = record.status === 'FAILED' && record.jobStatus === 'CANCELLED' ? 'CANCELLED' : record.status;
       const job = { searchSummary: record.searchSummary, status, rowCount: record.rowCount, error: record.error };
       this.observe(`export:${record.exportId}`, status, record.requestedAt, () => exportToast(job));
     }

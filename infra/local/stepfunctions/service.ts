@@ -29,8 +29,7 @@ import type {
 } from '@aws-sdk/client-sfn';
 import { DEFAULT_ACCOUNT_ID, functionKeyOf, loadStateMachineDefinition, localLambdaArn } from './definitions';
 
-
-
+/** One execution's record writes (see save). */
 interface RecordWrites {
   dirty: boolean;
   writing?: Promise<void>;
@@ -41,6 +40,7 @@ interface RecordWrites {
 }
 /** How long a changed execution record waits to be written, so the events of a burst share one write. */
 const RECORD_WRITE_DELAY_MS = 20;
+
 export interface LocalStepFunctionsOptions {
   region: string;
   /** Used in state machine, execution and Lambda ARNs. Default 000000000000. */
