@@ -93,7 +93,8 @@ interface TaskProcess {
  * invocations with Runtime.ExitError. A dead process is replaced on the next call. `size` 0 keeps everything in-process.
  */
 export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, offloaded: ReadonlySet<string> = OFFLOADED_TASKS): TaskPool {
-  const { functions } = loadServerlessConfig(data.serverlessYmlPath);
+  // The same configuration, stage variables resolved, as each task process loads for the functions it runs.
+  const { functions } = loadServerlessConfig(data.serverlessYmlPath, { stage: data.stage });
   const memoryOf = (functionKey: string) => functions[functionKey]?.memorySizeMb ?? 1024;
   const classes = new Map<number, { functionKeys: string[]; slots: Array<TaskProcess | undefined>; next: number }>();
   for (const functionKey of offloaded) {
@@ -128,8 +129,10 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, 
     let tail = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       // V8's last words when the heap limit is reached (the process then aborts); the tail keeps a line split across chunks.
-      tail = (tail + chunk.toString('utf8')).slice(-200);
-      if (/JavaScript heap out of memory|Reached heap limit/.test(tail)) outOfMemory = true;
+      // Matched before cutting: the native stack trace V8 prints after it can come in the same chunk.
+      const seen = tail + chunk.toString('utf8');
+      if (/JavaScript heap out of memory|Reached heap limit/.test(seen)) outOfMemory = true;
+      tail = seen.slice(-200);
       process.stderr.write(chunk);
     });
     child.on('message', (reply: TaskReply | 'ready') => {
@@ -162,7 +165,8 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, 
       if (!closed) console.error('[task-worker]', error);
       fail(`the task process failed: ${error.message}`);
     });
-    child.on('exit', (code, signal) => fail(`Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`));
+    // 'close', not 'exit': it comes once stderr is drained too, so V8's out-of-memory words above have been read.
+    child.on('close', (code, signal) => fail(`Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`));
     sized.slots[slot] = entry;
     return entry;
   };
