@@ -2,7 +2,7 @@ import type { AuditEntry, AuditOutcome, ExportJobStatus, ExportJobView, ExportSt
 import { InvalidInput, NotFound } from '../errors';
 import { isAdmin, type User } from '../model';
 import type { AuditLog, Clock, ExecutionService, ExportProgress, ExportRecords, Mailer, ObjectStore, UserDirectory, WarningLog } from '../ports';
-import { exportPageUrl, searchInWords, sharedMail } from './messages';
+import { exportPageUrl, NOT_FOUND_MESSAGE, searchInWords, sharedMail } from './messages';
 import { presignReport, reportKey } from './job';
 import type { ExportRecord, JobPerson } from './records';
 
@@ -60,6 +60,17 @@ export async function visibleExport(exportJobs: ExportRecords, user: User, expor
 export async function ownedExportRecord(exportJobs: ExportRecords, user: User, exportId: string): Promise<ExportRecord> {
   const record = isIssuedId(exportId) ? await exportJobs.get(exportId) : undefined;
   if (!record || record.owner.userId !== user.userId) throw new NotFound(NO_EXPORT_MESSAGE);
+  return record;
+}
+
+/**
+ * The export an execution runs, for its owner only (the push `$connect` and the old download-request route).
+ * The execution's name is the export id, and the record must name that same execution.
+ */
+export async function ownedExportOfExecution(exportJobs: ExportRecords, user: User, executionArn: string): Promise<ExportRecord> {
+  const exportId = executionArn.split(':').at(-1) ?? '';
+  const record = isIssuedId(exportId) ? await exportJobs.get(exportId) : undefined;
+  if (!record || record.owner.userId !== user.userId || record.executionArn !== executionArn) throw new NotFound(NOT_FOUND_MESSAGE);
   return record;
 }
 

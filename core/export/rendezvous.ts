@@ -1,8 +1,7 @@
 import { NotFound } from '../errors';
 import type { User } from '../model';
 import type { ConnectionRendezvous, ExecutionService, ExportRecords } from '../ports';
-import { ownedExportRecord } from './jobs';
-import { NOT_FOUND_MESSAGE } from './messages';
+import { ownedExportOfExecution } from './jobs';
 
 /** Where a push export's browser connection and its waiting task token meet; either may come first. */
 
@@ -30,9 +29,7 @@ export async function connectBrowser(
   executionArn: string,
   connectionId: string,
 ): Promise<void> {
-  const exportId = executionArn.split(':').at(-1) ?? '';
-  const record = await ownedExportRecord(deps.exportJobs, user, exportId);
-  if (record.executionArn !== executionArn) throw new NotFound(NOT_FOUND_MESSAGE);
+  await ownedExportOfExecution(deps.exportJobs, user, executionArn);
   const { taskToken } = await deps.rendezvous.attachConnection(executionArn, connectionId);
   if (taskToken) await resumeWaitingTask(deps.executions, taskToken, connectionId);
 }

@@ -18,7 +18,7 @@ import type {
   WarningLog,
 } from '../ports';
 import { asExportJob, presignReport, type ExportJob } from './job';
-import { grant, peopleNamed, progressOf, visibleExport } from './jobs';
+import { grant, ownedExportOfExecution, peopleNamed, progressOf } from './jobs';
 import type { ExportRecord } from './records';
 import { NOT_FOUND_MESSAGE, NO_FILE_MESSAGE } from './messages';
 
@@ -97,9 +97,7 @@ export async function exportStatus(
   user: User,
   executionArn: string,
 ): Promise<ExportStatus> {
-  const exportId = executionArn.split(':').at(-1) ?? '';
-  const record = await visibleExport(deps.exportJobs, user, exportId).catch(() => undefined);
-  if (!record || record.executionArn !== executionArn || record.owner.userId !== user.userId) throw new NotFound(NOT_FOUND_MESSAGE);
+  const record = await ownedExportOfExecution(deps.exportJobs, user, executionArn);
   const base = { executionArn, delivery: record.delivery, requestedAt: record.createdAt };
   switch (record.status) {
     case 'SUCCEEDED':

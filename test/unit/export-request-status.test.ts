@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DownloadRequestSchema } from '../../core/model';
 import { parseInput } from '../../core/validation';
-import { InvalidInput, NotFound } from '../../core/errors';
+import { InvalidInput, NotFound, Transient } from '../../core/errors';
 import { HOUR, alice, bob, makeFakeDeps, makePosts } from './fakes';
 import { exportStatus, requestExport } from '../../core/export/use-cases';
 import { cancelOrDeleteExport } from '../../core/export/jobs';
@@ -167,6 +167,22 @@ describe('the status of an export', () => {
   it('of an unknown executionArn is not found', async () => {
     const deps = makeFakeDeps();
     await expect(exportStatus(deps, alice, 'arn:aws:states:us-east-1:123456789012:execution:ferry-export:nope')).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it("of another user's executionArn is not found, in the same words as an unknown one", async () => {
+    const { deps, executionArn } = await startedExport();
+    await expect(exportStatus(deps, bob, executionArn)).rejects.toThrow(new NotFound('No export with that executionArn.'));
+  });
+
+  it('of an executionArn whose record names another execution is not found', async () => {
+    const { deps, executionArn } = await startedExport();
+    await expect(exportStatus(deps, alice, `${executionArn.replace(/:[^:]+$/, '')}:other:export-0001`)).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('passes a store that cannot answer on as that error, never as "not found"', async () => {
+    const { deps, executionArn } = await startedExport();
+    deps.exportJobs.get = () => Promise.reject(new Transient('The job store is unavailable.'));
+    await expect(exportStatus(deps, alice, executionArn)).rejects.toBeInstanceOf(Transient);
   });
 
   it('of an execution that is not an export is not found', async () => {
