@@ -19,6 +19,7 @@ import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
 import { abortStaleMultipartUploads, sweepExpiredObjects } from './sweeper';
 import { freePort } from './free-port';
+import { rememberVerifiedTokens } from './verified-tokens';
 import { taskPool } from './task-workers';
 
 /** Everything Ferry needs on one machine, with no AWS account. */
@@ -125,7 +126,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     host: options.host,
     functions,
     invoke,
-    verifier: { verify: async (token: string) => (await getDeps()).tokens.verify(token) },
+    // Each token's signature is checked once, and its expiry on every request (verified-tokens.ts).
+    verifier: rememberVerifiedTokens({ verify: async (token: string) => (await getDeps()).tokens.verify(token) }),
     services: () => started.services,
     // A service in a process of its own that has died: health answers 503 naming it.
     unavailable: () => s3.failure() ?? dynamo.failure(),
