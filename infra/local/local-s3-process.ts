@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { PresignedUse } from './s3-front/front';
 import type { S3Notification } from './local-eventbridge';
@@ -38,6 +39,8 @@ export async function startLocalS3Process(options: LocalS3Options): Promise<Loca
     execArgv: ['--import', import.meta.resolve('tsx'), '--disable-warning=ExperimentalWarning'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  // Bytes for the task processes and browsers, none for search or status: when the cores are busy, the gateway goes first.
+  if (child.pid !== undefined) setPriority(child.pid, Number(process.env.LOCAL_S3_NICENESS ?? 10));
   const listeners: Array<(notification: S3Notification) => void> = [];
   let closing: Promise<void> | undefined;
   let exitedBecause: string | undefined;
