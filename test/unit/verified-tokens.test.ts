@@ -62,12 +62,14 @@ describe('remembered token verification', () => {
   });
 
   it('hands each caller its own copy, so one request changing its claims cannot change the next one', async () => {
-    const idToken = await token({}, inSeconds(3600));
+    const idToken = await token({ 'cognito:groups': ['member'] }, inSeconds(3600));
     const first = await verifier.verify(idToken);
     first.user.groups.push('admin');
     first.claims.sub = 'mallory';
+    (first.claims['cognito:groups'] as string[]).push('admin');
     const next = await verifier.verify(idToken);
-    expect(next.user.groups).toEqual([]);
+    expect(next.user.groups).toEqual(['member']);
     expect(next.claims.sub).toBe('alice');
+    expect(next.claims['cognito:groups']).toEqual(['member']);
   });
 });
