@@ -5,7 +5,7 @@
  * absence). Context keys no statement names cannot change the outcome and are left out of the key; every key a
  * condition names is in it, so a request that differs there is evaluated afresh. The same decision, computed once.
  */
-import { evaluate, type ConditionContext, type Evaluation, type IamRequest, type PolicyDocument } from './evaluate';
+import { evaluate, type ConditionValue, type Evaluation, type IamRequest, type PolicyDocument } from './evaluate';
 
 /** Per policy set; past it the set's decisions are dropped and learnt again (request contexts such as LeadingKeys vary without bound). */
 const MAX_DECISIONS_PER_ROLE = 5_000;
@@ -32,19 +32,29 @@ function roleDecisions(policies: readonly PolicyDocument[]): RoleDecisions {
   return role;
 }
 
-/** The first defined value of `key` in the context, as evaluate's lookup finds it; undefined when absent. */
-function lookup(context: ConditionContext, key: string): ConditionContext[string] {
-  for (const [name, value] of Object.entries(context)) if (name.toLowerCase() === key && value !== undefined) return value;
-  return undefined;
-}
-
-/** The cache key: action, resource, and each named condition key's values as strings (conditions compare strings), or null. */
+/**
+ * The cache key: action, resource, then for each named condition key its values as strings (conditions compare
+ * strings), each prefixed by its length so no two value lists read alike, or `-` for its absence; found as evaluate
+ * finds it (the first defined value under a case-insensitive name). NUL separates the parts: no action or ARN holds one.
+ */
 export function decisionKey(conditionKeys: readonly string[], request: IamRequest): string {
-  const relevant = conditionKeys.map((key) => {
-    const value = lookup(request.context, key);
-    return value === undefined ? null : [value].flat().map(String);
-  });
-  return JSON.stringify([request.action, request.resource, relevant]);
+  let key = `${request.action}\u0000${request.resource}`;
+  if (conditionKeys.length === 0) return key;
+  const names = Object.keys(request.context);
+  for (const wanted of conditionKeys) {
+    const name = names.find((candidate) => candidate.toLowerCase() === wanted && request.context[candidate] !== undefined);
+    if (name === undefined) {
+      key += '\u0000-';
+      continue;
+    }
+    const value = request.context[name]!;
+    key += '\u0000=';
+    for (const item of Array.isArray(value) ? (value as readonly ConditionValue[]) : [value as ConditionValue]) {
+      const text = String(item);
+      key += `${text.length}:${text}`;
+    }
+  }
+  return key;
 }
 
 /** evaluate(policies, request), remembered per policy set and decision key. */
