@@ -27,6 +27,8 @@ export interface GatewayOptions {
   webRoot?: string;
   /** API Gateway's timeouts and payload limits; from the environment when absent (gateway/limits.ts). */
   limits?: GatewayLimits;
+  /** Why a service the stack runs in a process of its own cannot answer (undefined while all can): health then answers 503 with it. */
+  unavailable?: () => string | undefined;
   /** Requests answered at once; past it the gateway answers 503 with Retry-After (GATEWAY_MAX_IN_FLIGHT). */
   maxInFlight?: number;
 }
@@ -66,6 +68,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (url.pathname === '/config.json') {
         return send(res, 200, webConfigForHost(services!.webConfig, ownUrl, req.headers.host), { 'cache-control': 'no-store' });
       }
+      const unavailable = url.pathname === '/api/health' ? options.unavailable?.() : undefined;
+      if (unavailable) return send(res, 503, { message: `Ferry cannot serve requests: ${unavailable}.` });
       if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { message: 'The web app answers GET and HEAD only.' }, { allow: 'GET, HEAD' });
       return serveStatic(res, url);

@@ -5,7 +5,8 @@ import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
 import { freePort } from './free-port';
 import { startS3Front, type PresignedUse } from './s3-front/front';
-import { multipartUploadsOf } from './s3rver-multipart';
+import { multipartUploadsOf, refuseMissingParts } from './s3rver-multipart';
+import type { S3Notification } from './local-eventbridge';
 import type { Credentials } from './s3-front/sigv4';
 
 /** Browsers download exports and (for imports) upload straight to the local S3, so it answers CORS. */
@@ -22,10 +23,30 @@ const CORS = `<CORSConfiguration>
   </CORSRule>
 </CORSConfiguration>`;
 
-export interface LocalS3 {
+/** The local S3 as the stack uses it, in its own process or in the stack's (local-s3-process.ts). */
+export interface LocalS3Service {
   endpoint: string;
-  server: S3rver;
+  /** Each object-created notification s3rver emits (its 'event'), for S3 → EventBridge. */
+  onEvent(listener: (notification: S3Notification) => void): void;
+  /** Why the local S3 cannot answer (its process exited); undefined while it can. */
+  failure(): string | undefined;
   close(): Promise<void>;
+}
+
+export interface LocalS3 extends LocalS3Service {
+  server: S3rver;
+}
+
+export interface LocalS3Options {
+  dataDir: string;
+  port: number;
+  buckets: string[];
+  credentials?: Credentials;
+  /**
+   * Local IAM: a presigned request or POST is authorised as its signer when used (s3-front's `authorizePresigned`).
+   * In its own process the local S3 asks the stack, which knows the signers.
+   */
+  authorizePresigned?: (use: PresignedUse) => string | undefined | Promise<string | undefined>;
 }
 
 /**
@@ -33,14 +54,7 @@ export interface LocalS3 {
  * own; the public port is the verifying front (s3-front/), which lets through only what S3 would: requests
  * signed with `credentials` (default: the local AWS_* keys), and POST uploads whose signed policy the form meets.
  */
-export async function startLocalS3(options: {
-  dataDir: string;
-  port: number;
-  buckets: string[];
-  credentials?: Credentials;
-  /** Local IAM: a presigned request or POST is authorised as its signer when used (s3-front's `authorizePresigned`). */
-  authorizePresigned?: (use: PresignedUse) => string | undefined;
-}): Promise<LocalS3> {
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const directory = join(options.dataDir, 's3');
   mkdirSync(directory, { recursive: true });
   const credentials = options.credentials ?? localCredentials();
@@ -56,6 +70,8 @@ export async function startLocalS3(options: {
     configureBuckets: options.buckets.map((name) => ({ name, configs: [CORS] })),
   });
   const address = (await server.run()) as AddressInfo;
+  // A completion naming a part never uploaded would otherwise end the process (see s3rver-multipart.ts).
+  refuseMissingParts(server);
   const front = await startS3Front({
     host: '127.0.0.1',
     port: options.port,
@@ -68,6 +84,8 @@ export async function startLocalS3(options: {
   return {
     endpoint: `http://localhost:${front.port}`,
     server,
+    onEvent: (listener) => void server.on('event', listener),
+    failure: () => undefined,
     async close() {
       await front.close();
       await server.close();

@@ -9,7 +9,7 @@ import { cognitoWebAuth, createLocalAuth, LOCAL_AUDIENCE, type LocalAuth } from 
 import { startGateway } from './gateway';
 import { deadLetterFiles, deliverS3EventsToRules } from './local-eventbridge';
 import { startLocalS3 } from './local-s3';
-import { refuseMissingParts } from './s3rver-multipart';
+import { startLocalS3Process } from './local-s3-process';
 import { seedIfNeeded } from './seed';
 import { localIam } from './iam/local-iam';
 import { authorizeStateMachineInvoke, installLocalIam, localIamModeFromEnv, presignedRefusal } from './iam/wiring';
@@ -19,6 +19,7 @@ import { LocalStepFunctions } from './stepfunctions/service';
 import { startStepFunctionsServer } from './stepfunctions/http';
 import { abortStaleMultipartUploads, sweepExpiredObjects } from './sweeper';
 import { freePort } from './free-port';
+import { rememberVerifiedTokens } from './verified-tokens';
 import { taskPool } from './task-workers';
 
 /** Everything Ferry needs on one machine, with no AWS account. */
@@ -94,11 +95,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   process.env.AWS_REGION ??= REGION;
 
   // A presigned link or POST is authorised as the function that signed it, when it is used (local IAM).
-  const s3 = await startLocalS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS), authorizePresigned: presignedRefusal });
+  // In a process of its own (LOCAL_S3_PROCESS=0 keeps it here), so the bytes of every export and upload, and their
+  // signature checks, do not hold the gateway's event loop; a presigned use is still authorised here, by its signer.
+  const startS3 = process.env.LOCAL_S3_PROCESS === '0' ? startLocalS3 : startLocalS3Process;
+  const s3 = await startS3({ dataDir, port: options.s3Port, buckets: Object.values(BUCKETS), authorizePresigned: presignedRefusal });
   // DynamoDB on dynalite under <dataDir>/dynamodb, with serverless.yml's tables: the AWS adapters run against it.
   // In a process of its own (LOCAL_DYNAMO_PROCESS=0 keeps it here), so DynamoDB work does not hold the gateway's event loop.
   const dynamo = await startLocalDynamoTables({ dataDir, serverlessYml, ownProcess: process.env.LOCAL_DYNAMO_PROCESS !== '0' });
-  refuseMissingParts(s3.server);
   await seedIfNeeded(dataDir, options.seedRows);
 
   const { functions, stateMachines } = loadServerlessConfig(serverlessYml, { stage: LOCAL_STAGE });
@@ -123,8 +126,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     host: options.host,
     functions,
     invoke,
-    verifier: { verify: async (token: string) => (await getDeps()).tokens.verify(token) },
+    // Each token's signature is checked once, and its expiry on every request (verified-tokens.ts).
+    verifier: rememberVerifiedTokens({ verify: async (token: string) => (await getDeps()).tokens.verify(token) }),
     services: () => started.services,
+    // A service in a process of its own that has died: health answers 503 naming it.
+    unavailable: () => s3.failure() ?? dynamo.failure(),
     webRoot: join(root, 'frontend', 'dist'),
   });
   const issuer = `${gateway.url}/api/local`;
@@ -172,8 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   await getDeps();
   // The local S3's object-created events play S3 → EventBridge, filtered by serverless.yml's eventBridge rules.
-  s3.server.on(
-    'event',
+  s3.onEvent(
     deliverS3EventsToRules({
       functions,
       localNames: { UploadsBucket: BUCKETS.uploads },

@@ -16,6 +16,8 @@ export interface LocalDynamoTables {
   tableName(logicalId: string): string;
   /** Deletes expired items from every table with a TTL attribute the server does not expire itself; returns how many. */
   sweepExpired(now?: Date): Promise<number>;
+  /** Why DynamoDB cannot answer (its process exited); undefined while it can. */
+  failure(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startLocalDynamoTables(options: {
         }
         return deleted;
       },
+      failure: () => dynamo.failure?.(),
       async close() {
         client.destroy();
         await dynamo.close();

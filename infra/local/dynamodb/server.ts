@@ -11,6 +11,8 @@ import dynalite from 'dynalite';
 export interface LocalDynamo {
   /** `http://127.0.0.1:<port>`, for the SDK client's `endpoint`. */
   endpoint: string;
+  /** Why it cannot answer (its process exited); undefined while it can. Absent: it runs in the caller's process. */
+  failure?(): string | undefined;
   close(): Promise<void>;
 }
 

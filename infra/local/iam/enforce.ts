@@ -13,7 +13,8 @@ import { AccessDenied } from '@aws-sdk/client-s3';
 import { SESv2ServiceException } from '@aws-sdk/client-sesv2';
 import { SFNServiceException } from '@aws-sdk/client-sfn';
 import type { FinalizeRequestMiddleware, InitializeMiddleware, Pluggable } from '@smithy/types';
-import { evaluate, type Decision, type Evaluation, type IamRequest, type PolicyDocument, type PolicyStatement } from './evaluate';
+import { evaluateRemembered } from './decision-cache';
+import type { Decision, Evaluation, IamRequest, PolicyDocument, PolicyStatement } from './evaluate';
 import { serviceOfClient, type SdkService } from './requests';
 
 export interface LocalRole {
@@ -100,11 +101,11 @@ export interface Refusal {
   evaluation: Evaluation & { decision: Exclude<Decision, 'Allow'> };
 }
 
-/** Evaluates every request as `role`, reporting each decision; the first refused one, if any. */
+/** Evaluates every request as `role` (decisions remembered: decision-cache.ts), reporting each decision; the first refused one, if any. */
 export function firstRefusal(role: LocalRole, requests: readonly IamRequest[], report?: (request: IamRequest, evaluation: Evaluation) => void): Refusal | undefined {
   let refusal: Refusal | undefined;
   for (const request of requests) {
-    const evaluation = evaluate(role.policies, request);
+    const evaluation = evaluateRemembered(role.policies, request);
     report?.(request, evaluation);
     if (evaluation.decision !== 'Allow' && !refusal) refusal = { request, evaluation: { ...evaluation, decision: evaluation.decision } };
   }

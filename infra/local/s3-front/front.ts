@@ -25,7 +25,7 @@ export interface S3FrontOptions {
    * A presigned request or POST carries its signer's authority: asked when one is used, with the signature
    * that names the signer; returns S3's AccessDenied message when the signer may not do it (local IAM).
    */
-  authorizePresigned?: (use: PresignedUse) => string | undefined;
+  authorizePresigned?: (use: PresignedUse) => string | undefined | Promise<string | undefined>;
   /** The stored object's ETag (undefined when there is none): s3rver ignores If-Match, so the front answers it. */
   etagOf?: (bucket: string, key: string) => Promise<string | undefined>;
   /** ListMultipartUploads and AbortMultipartUpload, which s3rver lacks, answered by the front. */
@@ -78,7 +78,7 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
       const [bucket = '', ...key] = segments;
       if (PRESIGNABLE.has(signed.method) && key.length > 0) {
         const uploadId = url.searchParams.get('uploadId');
-        authorize({
+        await authorize({
           signature: url.searchParams.get('X-Amz-Signature') ?? '',
           method: signed.method as PresignedUse['method'],
           bucket: decodeURIComponent(bucket),
@@ -160,13 +160,13 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
     const { sizeRange } = checkPolicy(policy, new Map([...form.fields, ['bucket', bucket]]), now());
     const key = field('key');
     if (key === undefined) throw new S3Refusal(400, 'InvalidArgument', 'Bucket POST must contain a field named \'key\'.');
-    authorize({ signature, method: 'POST', bucket, key: key.replace('${filename}', form.fileName) });
+    await authorize({ signature, method: 'POST', bucket, key: key.replace('${filename}', form.fileName) });
     const body = Readable.from(reencodedForm(form, boundary, sizeRange));
     await forward(request, response, body);
   }
 
-  function authorize(use: PresignedUse): void {
-    const refusal = options.authorizePresigned?.(use);
+  async function authorize(use: PresignedUse): Promise<void> {
+    const refusal = await options.authorizePresigned?.(use);
     if (refusal !== undefined) throw accessDenied(refusal);
   }
 
