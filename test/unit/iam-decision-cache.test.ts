@@ -1,19 +1,11 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decisionKey, evaluateRemembered } from '../../infra/local/iam/decision-cache';
 import { evaluate, type IamRequest, type PolicyDocument } from '../../infra/local/iam/evaluate';
-import { localIam } from '../../infra/local/iam/local-iam';
+import { repositoryIam } from './repository-iam';
 import { iamRequestsFor, presignedS3Requests } from '../../infra/local/iam/requests';
 
 /** Local IAM remembers its decisions: every remembered one is the decision evaluate makes for that request. */
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const iam = localIam({
-  serverlessYmlPath: join(root, 'serverless.yml'),
-  buckets: { ExportsBucket: 'ferry-exports', UploadsBucket: 'ferry-uploads', PermanentBucket: 'ferry-imports', QuarantineBucket: 'ferry-quarantine' },
-  region: 'us-east-1',
-  account: '000000000000',
-});
+const iam = repositoryIam();
 const TABLE = 'arn:aws:dynamodb:us-east-1:000000000000:table/ferry-local-jobs';
 const req = (action: string, resource: string, context: IamRequest['context'] = {}): IamRequest => ({ action, resource, context });
 

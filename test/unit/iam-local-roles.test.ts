@@ -1,19 +1,11 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluate, type Decision } from '../../infra/local/iam/evaluate';
-import { localIam } from '../../infra/local/iam/local-iam';
+import { repositoryIam } from './repository-iam';
 import { iamRequestsFor, type SdkService } from '../../infra/local/iam/requests';
 import { lambdaInvokeRequest } from '../../infra/local/iam/roles';
 
 /** The repository's serverless.yml, as the local stack enforces it: these fail on the roles the review found. */
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const iam = localIam({
-  serverlessYmlPath: join(root, 'serverless.yml'),
-  buckets: { ExportsBucket: 'ferry-exports', UploadsBucket: 'ferry-uploads', PermanentBucket: 'ferry-imports', QuarantineBucket: 'ferry-quarantine' },
-  region: 'us-east-1',
-  account: '000000000000',
-});
+const iam = repositoryIam();
 
 const decisions = (functionKey: string, service: SdkService, command: string, input: Record<string, unknown>): Decision[] => {
   const role = iam.functionRoles[functionKey];

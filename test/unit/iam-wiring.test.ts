@@ -1,18 +1,10 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { localIam } from '../../infra/local/iam/local-iam';
+import { repositoryIam } from './repository-iam';
 import { asFunction, installLocalIam, localIamModeFromEnv, recordedDecisions, withLocalIam } from '../../infra/local/iam/wiring';
 import { testCredentials } from './aws-fakes';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const iam = localIam({
-  serverlessYmlPath: join(root, 'serverless.yml'),
-  buckets: { ExportsBucket: 'ferry-exports', UploadsBucket: 'ferry-uploads', PermanentBucket: 'ferry-imports', QuarantineBucket: 'ferry-quarantine' },
-  region: 'us-east-1',
-  account: '000000000000',
-});
+const iam = repositoryIam();
 // Nothing listens here: a request that got past the IAM check would fail with a connection error instead.
 const client = () => new S3Client({ region: 'us-east-1', credentials: testCredentials, endpoint: 'http://127.0.0.1:9', forcePathStyle: true, maxAttempts: 1 });
 

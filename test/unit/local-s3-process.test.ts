@@ -4,15 +4,14 @@ import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localIam } from '../../infra/local/iam/local-iam';
+import { LOCAL_BUCKETS, repositoryIam } from './repository-iam';
 import { asFunction, installLocalIam, presignedRefusal, recordedDecisions, withLocalIam } from '../../infra/local/iam/wiring';
 import type { S3Notification } from '../../infra/local/local-eventbridge';
 import { startLocalS3Process } from '../../infra/local/local-s3-process';
 
 /** The local S3 in a process of its own, as the stack runs it: the same doors, its events and presigned verdicts over IPC. */
-const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const BUCKETS = { ExportsBucket: 'ferry-exports', UploadsBucket: 'ferry-uploads', PermanentBucket: 'ferry-imports', QuarantineBucket: 'ferry-quarantine' };
-const iam = localIam({ serverlessYmlPath: path.join(root, 'serverless.yml'), buckets: BUCKETS, region: 'us-east-1', account: '000000000000' });
+const BUCKETS = LOCAL_BUCKETS;
+const iam = repositoryIam();
 const KEYS = { accessKeyId: 'LOCALKEY', secretAccessKey: 'local-secret' };
 const EXPORT = 'exports/alice/e-1/report.csv';
 

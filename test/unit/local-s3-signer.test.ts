@@ -6,14 +6,13 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presignedPostPlan } from '../../core/import/upload-policy';
-import { localIam } from '../../infra/local/iam/local-iam';
+import { LOCAL_BUCKETS, repositoryIam } from './repository-iam';
 import { asFunction, installLocalIam, presignedRefusal, recordedDecisions, rememberPresignedPostSigner, withLocalIam } from '../../infra/local/iam/wiring';
 import { startLocalS3, type LocalS3 } from '../../infra/local/local-s3';
 
 /** The local S3 with local IAM: a presigned link or POST is authorised as the function that signed it, when used. */
-const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const BUCKETS = { ExportsBucket: 'ferry-exports', UploadsBucket: 'ferry-uploads', PermanentBucket: 'ferry-imports', QuarantineBucket: 'ferry-quarantine' };
-const iam = localIam({ serverlessYmlPath: path.join(root, 'serverless.yml'), buckets: BUCKETS, region: 'us-east-1', account: '000000000000' });
+const BUCKETS = LOCAL_BUCKETS;
+const iam = repositoryIam();
 const KEYS = { accessKeyId: 'LOCALKEY', secretAccessKey: 'local-secret' };
 const EXPORT = 'exports/alice/e-1/report.csv';
 
