@@ -1,6 +1,5 @@
-import { fork } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { forkService } from './service-process';
 import type { PresignedUse } from './s3-front/front';
 import type { S3Notification } from './local-eventbridge';
 import type { LocalS3Options, LocalS3Service } from './local-s3';
@@ -35,22 +34,17 @@ export async function startLocalS3Process(options: LocalS3Options): Promise<Loca
     ...(options.credentials ? { credentials: [...options.credentials] } : {}),
     authorizePresigned: options.authorizePresigned !== undefined,
   };
-  const child = fork(fileURLToPath(new URL('./local-s3-main.ts', import.meta.url)), [JSON.stringify(args)], {
-    execArgv: ['--import', import.meta.resolve('tsx'), '--disable-warning=ExperimentalWarning'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const service = forkService({
+    main: new URL('./local-s3-main.ts', import.meta.url),
+    args,
+    name: 'the local S3',
+    closeMessage: { type: 'close' } satisfies ToLocalS3,
+    execArgv: ['--disable-warning=ExperimentalWarning'],
   });
+  const { child, exited } = service;
   // Bytes for the task processes and browsers, none for search or status: when the cores are busy, the gateway goes first.
   if (child.pid !== undefined) setPriority(child.pid, Number(process.env.LOCAL_S3_NICENESS ?? 10));
   const listeners: Array<(notification: S3Notification) => void> = [];
-  let closing: Promise<void> | undefined;
-  let exitedBecause: string | undefined;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitedBecause = closing ? 'the local S3 was closed' : `the local S3 process exited with ${code ?? signal}`;
-      if (!closing) console.error(JSON.stringify({ level: 'error', msg: exitedBecause }));
-      resolve();
-    }),
-  );
   const send = (message: ToLocalS3) => {
     if (child.connected) child.send(message);
   };
@@ -75,19 +69,15 @@ export async function startLocalS3Process(options: LocalS3Options): Promise<Loca
       }
     });
     child.once('error', reject);
-    void exited.then(() => reject(new Error(exitedBecause)));
+    void exited.then(() => reject(new Error(service.failure())));
   });
   try {
     return {
       endpoint: await endpoint,
       pid: child.pid!,
       onEvent: (listener) => void listeners.push(listener),
-      failure: () => exitedBecause,
-      close: () =>
-        (closing ??= (async () => {
-          send({ type: 'close' });
-          await exited;
-        })()),
+      failure: service.failure,
+      close: service.close,
     };
   } catch (error) {
     child.kill();
