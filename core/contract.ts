@@ -228,6 +228,11 @@ export interface ImportStatusView {
   reason?: string;
   /** QUARANTINED: the virus signature the scanner named. */
   signature?: string;
+  /**
+   * RUNNING but not yet checked or processed: its turn for the import engine's fair share has not come
+   * (IMPORT_SLOTS, IMPORT_SLOTS_PER_USER). `filesAhead` files go first; `since` is when it began to wait.
+   */
+  waiting?: { filesAhead: number; since: string };
   batchId?: string;
   executionArn?: string;
   createdAt: string;

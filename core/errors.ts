@@ -46,6 +46,13 @@ export class ScanTimedOut extends FerryError {
 export class UploadChanged extends FerryError {
   override readonly name = 'UploadChanged';
 }
+/**
+ * No import slot is free for this file now (core/import/slots.ts): its turn has not come. The workflow retries the
+ * ask ("Wait for a processing slot"); it is never a failure of the file until that wait runs out.
+ */
+export class SlotBusy extends FerryError {
+  override readonly name = 'SlotBusy';
+}
 /** `ExecutionService.start` with a name already used: the execution exists (adapters map their own word for it). */
 export class ExecutionAlreadyStarted extends FerryError {
   override readonly name = 'ExecutionAlreadyStarted';

@@ -5,6 +5,7 @@ import type { PageRequest, Post, SearchCriteria } from './model';
 import type { ExportChange, ExportRecord, ExportRecordPage, JobPerson } from './export/records';
 import type { ImportChange, ImportRecord, ImportStatus } from './import/records';
 import type { ScanVerdict } from './import/scanner';
+import type { SlotsState } from './import/slots';
 import type { PresignedPostPlan } from './import/upload-policy';
 
 /**
@@ -246,6 +247,16 @@ export interface ImportRecords {
   listQuarantined(options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
   /** One user's resources (records of kind `resource`, whatever their status), newest first. */
   listResources(userId: string, options: { limit: number; cursor?: string }): Promise<{ records: ImportRecord[]; nextCursor?: string }>;
+}
+
+/**
+ * The import engine's shared slots (core/import/slots.ts decides; this keeps the one state): read it with its
+ * version, and write a new state only if nobody wrote since (compare-and-set). An absent state reads as version 0.
+ */
+export interface ImportSlotStore {
+  load(): Promise<{ state: SlotsState; version: number }>;
+  /** False when the state changed since `version` was read: the caller reads again and decides again. */
+  save(state: SlotsState, version: number): Promise<boolean>;
 }
 
 /** What Ferry keeps about each export (the record types are in core/export/records.ts). */

@@ -7,6 +7,7 @@ import type {
   ExportRecords,
   IdGenerator,
   ImportRecords,
+  ImportSlotStore,
   Mailer,
   ObjectStore,
   PushChannel,
@@ -34,6 +35,7 @@ export interface Deps {
   executions: ExecutionService;
   audit: AuditLog;
   imports: ImportRecords;
+  importSlots: ImportSlotStore;
   exportJobs: ExportRecords;
   users: UserDirectory;
   scanner: VirusScanner;

@@ -41,6 +41,15 @@ const ConfigSchema = z.object({
     .default(MAX_EXPORT_ROWS_ONE_TASK),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
+  /**
+   * The import engine's fair shares (core/import/slots.ts): files checked and processed at once across every user
+   * (IMPORT_SLOTS), of which one user's at most (IMPORT_SLOTS_PER_USER); a slot not given back within
+   * IMPORT_SLOT_LEASE_SECONDS (a crashed task) is taken back, a waiting file silent for IMPORT_SLOT_WAITER_SECONDS is forgotten.
+   */
+  importSlots: z.coerce.number().int().min(1).max(1000).default(10),
+  importSlotsPerUser: z.coerce.number().int().min(1).max(1000).default(5),
+  importSlotLeaseSeconds: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(6 * 3600),
+  importSlotWaiterSeconds: z.coerce.number().int().min(30).max(24 * 3600).default(300),
   /** How long an import waits in NEEDS_MAPPING for its column mapping before it ends EXPIRED (IMPORT_MAPPING_TIMEOUT_SECONDS). Default 24 h. */
   importMappingTimeoutSeconds: z.coerce
     .number()
@@ -118,6 +127,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxImportBytes: env.MAX_IMPORT_BYTES || undefined,
     maxExportRows: env.MAX_EXPORT_ROWS || undefined,
     importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
+    importSlots: env.IMPORT_SLOTS || undefined,
+    importSlotsPerUser: env.IMPORT_SLOTS_PER_USER || undefined,
+    importSlotLeaseSeconds: env.IMPORT_SLOT_LEASE_SECONDS || undefined,
+    importSlotWaiterSeconds: env.IMPORT_SLOT_WAITER_SECONDS || undefined,
     importMappingTimeoutSeconds: env.IMPORT_MAPPING_TIMEOUT_SECONDS || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     resourceTypes: env.RESOURCE_TYPES || undefined,

@@ -134,6 +134,16 @@ export interface ImportRecord {
   /** Why it was rejected or failed, in words for the user. */
   reason?: string;
   finishedAt?: string;
+  /** Its turn for an import slot (core/import/slot-tasks.ts): the files ahead while it waits, when it got one. */
+  turn?: ImportTurn;
+}
+
+export interface ImportTurn {
+  filesAhead: number;
+  /** When it began to wait. */
+  since: string;
+  /** Set once it got a slot. */
+  grantedAt?: string;
 }
 
 /** The fields that change after creation. */
@@ -163,6 +173,7 @@ export type ImportChange = Partial<
     | 'thumbnailKey'
     | 'reason'
     | 'finishedAt'
+    | 'turn'
   >
 > & { checks?: Partial<ImportChecks> };
 

@@ -370,6 +370,9 @@ export async function statusView(
     ...(record.dryRun ? { dryRun: true } : {}),
     ...(record.reason ? { reason: record.reason } : {}),
     ...(record.quarantine ? { signature: record.quarantine.signature } : {}),
+    ...(record.status === 'RUNNING' && record.turn && !record.turn.grantedAt
+      ? { waiting: { filesAhead: record.turn.filesAhead, since: record.turn.since } }
+      : {}),
     ...(record.batchId ? { batchId: record.batchId } : {}),
     ...(record.executionArn ? { executionArn: record.executionArn } : {}),
     createdAt: record.createdAt,

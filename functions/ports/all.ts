@@ -6,6 +6,7 @@ import { exportJobs } from './export-jobs';
 import { exportProgress } from './export-progress';
 import { ids } from './ids';
 import { imports } from './imports';
+import { importSlots } from './import-slots';
 import { mailer } from './mailer';
 import { objects } from './objects';
 import { push } from './push';
@@ -29,6 +30,7 @@ export const awsPorts: PortBuilders = {
   executions,
   audit,
   imports,
+  importSlots,
   exportJobs,
   users,
   scanner,

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Transient } from '../../core/errors';
 import type { ChecksumOutcome } from '../../core/import/tasks';
 import { LocalStepFunctions, type LocalStepFunctionsOptions } from '../../infra/local/stepfunctions/service';
-import { ScanFailed, UploadChanged } from '../../core/errors';
+import { ScanFailed, SlotBusy, UploadChanged } from '../../core/errors';
+import { askForSlot, NO_SLOTS_TAKEN, releaseExecutionSlots, releaseSlot, type SlotPolicy, type SlotsState } from '../../core/import/slots';
 import type { ImportJob } from '../../core/import/job';
 import type { ImportSummary } from '../../core/contract';
 import { MAX_BATCH_FILES } from '../../core/import/use-cases';
@@ -38,8 +39,15 @@ const verified: ChecksumOutcome = {
  * The import state machine with in-memory task functions. The outcome tasks write each file's final
  * status where "Notify user" reads it, as the real ones write the import records.
  */
-const importWorkflow = (overrides: Partial<Record<string, TaskFn>> = {}, options: Partial<LocalStepFunctionsOptions> = {}) => {
+const importWorkflow = (
+  overrides: Partial<Record<string, TaskFn>> = {},
+  options: Partial<LocalStepFunctionsOptions> = {},
+  slotsOf: { policy?: SlotPolicy; ownerOf?: (importId: string) => string } = {},
+) => {
   const calls: { functionKey: string; payload: Record<string, unknown> }[] = [];
+  // The slots' own decision (core/import/slots.ts) over one in-memory state, as the DynamoDB item holds it.
+  const slots = { state: NO_SLOTS_TAKEN as SlotsState };
+  const policy = slotsOf.policy ?? { slots: 10, perUser: 5, leaseSeconds: 3600, waiterSeconds: 300 };
   const outcomes = new Map<string, string>();
   const finish = (status: string) => async (payload: Record<string, unknown>) => {
     outcomes.set(String(payload.importId), status);
@@ -53,6 +61,19 @@ const importWorkflow = (overrides: Partial<Record<string, TaskFn>> = {}, options
     rejectFile: finish('REJECTED'),
     processImport: async (payload) => ({ ...(await finish('SUCCEEDED')(payload)), rowsImported: 9, rowsRejected: 1 }),
     keepResource: finish('SUCCEEDED'),
+    acquireImportSlot: async (payload) => {
+      const importId = String(payload.importId);
+      const request = { importId, userId: slotsOf.ownerOf?.(importId) ?? 'u-alice', executionArn: String(payload.executionArn) };
+      const asked = askForSlot(slots.state, request, policy, new Date());
+      slots.state = asked.state;
+      if (!asked.decision.granted) throw new SlotBusy(`${asked.decision.filesAhead} files ahead`);
+      return { granted: true };
+    },
+    releaseImportSlot: async (payload) => {
+      slots.state =
+        typeof payload.importId === 'string' ? releaseSlot(slots.state, payload.importId) : releaseExecutionSlots(slots.state, String(payload.executionArn));
+      return { released: true };
+    },
     notifyImportOutcome: async (payload) => {
       const ids = (payload.job as ImportJob).importIds;
       const count = (status: string) => ids.filter((id) => outcomes.get(id) === status).length;
@@ -91,6 +112,7 @@ const importWorkflow = (overrides: Partial<Record<string, TaskFn>> = {}, options
   return {
     service,
     outcomes,
+    slots,
     callsTo: (functionKey: string) => calls.filter((call) => call.functionKey === functionKey).map((call) => call.payload),
     /** Starts an import and waits for any terminal status. */
     run: async (input: ImportJob) => {
@@ -126,7 +148,7 @@ const withChecksSorted = (states: string[]) => {
   }
   return out;
 };
-const CHECKED = ['Check and import each file', 'Check the uploaded file', ...[...CHECKS].sort(), 'Decide what to do with the file'];
+const CHECKED = ['Check and import each file', 'Wait for a processing slot', 'Check the uploaded file', ...[...CHECKS].sort(), 'Decide what to do with the file'];
 
 describe('import.asl.yaml', () => {
   it('a clean file is checked three ways, imported and the user notified; the execution succeeds', async () => {
@@ -137,6 +159,7 @@ describe('import.asl.yaml', () => {
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
       'Import valid rows',
+      'Release the processing slot',
       'Notify user',
       'Did every file import',
       'Import finished',
@@ -154,6 +177,7 @@ describe('import.asl.yaml', () => {
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
       'Quarantine infected file',
+      'Release the processing slot',
       'Notify user',
       'Did every file import',
       'Import finished',
@@ -182,6 +206,7 @@ describe('import.asl.yaml', () => {
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
       'Reject file',
+      'Release the processing slot',
       'Notify user',
       'Did every file import',
       'Import finished',
@@ -233,8 +258,11 @@ describe('import.asl.yaml', () => {
       expect(result.status).toBe('SUCCEEDED');
       expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
         ...CHECKED,
+        'Give the slot back during the mapping wait',
         'Wait for column mapping',
+        'Wait for a processing slot after the mapping',
         'Import valid rows',
+        'Release the processing slot',
         'Notify user',
         'Did every file import',
         'Import finished',
@@ -267,8 +295,10 @@ describe('import.asl.yaml', () => {
       expect(result.status).toBe('SUCCEEDED');
       expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
         ...CHECKED,
+        'Give the slot back during the mapping wait',
         'Wait for column mapping',
         'Expire import',
+        'Release the processing slot',
         'Notify user',
         'Did every file import',
         'Import finished',
@@ -311,8 +341,8 @@ describe('import.asl.yaml', () => {
 
     expect(result.status).toBe('SUCCEEDED');
     const states = withChecksSorted(await workflow.statesEntered(executionArn));
-    expect(states.slice(0, 2)).toEqual(['Check and import each file', 'Check the uploaded file']);
-    expect(states.slice(-4)).toEqual(['Reject changed file', 'Notify user', 'Did every file import', 'Import finished']);
+    expect(states.slice(0, 3)).toEqual(['Check and import each file', 'Wait for a processing slot', 'Check the uploaded file']);
+    expect(states.slice(-5)).toEqual(['Reject changed file', 'Release the processing slot', 'Notify user', 'Did every file import', 'Import finished']);
     expect(states).not.toContain('Decide what to do with the file');
     expect(workflow.callsTo('rejectFile')).toEqual([
       { importId: 'imp-1', executionArn, failure: { Error: 'UploadChanged', Cause: expect.stringContaining('no longer the object') } },
@@ -332,6 +362,7 @@ describe('import.asl.yaml', () => {
       ...CHECKED,
       'Import valid rows',
       'Reject changed file',
+      'Release the processing slot',
       'Notify user',
       'Did every file import',
       'Import finished',
@@ -360,6 +391,7 @@ describe('import.asl.yaml', () => {
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
       'Import valid rows',
+      'Release the processing slot',
       'Notify user',
       'Did every file import',
       'Import finished',
@@ -381,6 +413,7 @@ describe('import.asl.yaml', () => {
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED.slice(0, -1),
       'Record file failure',
+      'Release the processing slot',
       'Notify user',
       'Did every file import',
       'Import failed',
@@ -430,7 +463,7 @@ describe('import.asl.yaml', () => {
     const { executionArn, result } = await workflow.run(job(['imp-1']));
 
     expect(result.status).toBe('FAILED');
-    expect((await workflow.statesEntered(executionArn)).slice(-3)).toEqual(['Notify user', 'Handle import failure', 'Import failed']);
+    expect((await workflow.statesEntered(executionArn)).slice(-4)).toEqual(['Notify user', 'Handle import failure', "Release the execution's slots", 'Import failed']);
     expect(workflow.callsTo('handleImportFailure')).toEqual([
       { executionArn, job: { ...job(['imp-1']), failure: expect.any(Object) }, failure: expect.objectContaining({ Error: 'Error' }) },
     ]);
@@ -523,6 +556,131 @@ describe('import.asl.yaml', () => {
   }, 60_000);
 });
 
+describe('import.asl.yaml: fair shares of the engine', () => {
+  /** processImport taking a while; it records the file SUCCEEDED where "Notify user" reads it. */
+  const slow = (order: string[], outcomes: () => Map<string, string>, inFlight = { now: 0, peak: 0 }, ms = 30) => async (payload: Record<string, unknown>) => {
+    order.push(String(payload.importId));
+    outcomes().set(String(payload.importId), 'SUCCEEDED');
+    inFlight.now++;
+    inFlight.peak = Math.max(inFlight.peak, inFlight.now);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    inFlight.now--;
+    return { importId: payload.importId, status: 'SUCCEEDED', rowsImported: 1, rowsRejected: 0 };
+  };
+
+  it('with the engine full a file waits its turn (SlotBusy retried), never fails, and every slot is given back', async () => {
+    const order: string[] = [];
+    const inFlight = { now: 0, peak: 0 };
+    const workflow = importWorkflow({ processImport: slow(order, () => workflow.outcomes, inFlight) }, {}, { policy: { slots: 1, perUser: 1, leaseSeconds: 3600, waiterSeconds: 300 } });
+    const ids = ['imp-1', 'imp-2', 'imp-3'];
+    const { executionArn, result } = await workflow.run(job(ids, 'batch-1', 3));
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(inFlight.peak).toBe(1);
+    expect([...order].sort()).toEqual(ids);
+    // The waiting files asked again (retries of the same state), each entered the state once.
+    expect(workflow.callsTo('acquireImportSlot').length).toBeGreaterThan(3);
+    const states = await workflow.statesEntered(executionArn);
+    expect(states.filter((state) => state === 'Wait for a processing slot')).toHaveLength(3);
+    expect(states.filter((state) => state === 'Release the processing slot')).toHaveLength(3);
+    expect(workflow.slots.state).toMatchObject({ holders: [], waiters: [] });
+  });
+
+  it("one user's batch does not starve another user's file: it takes the next free slot ahead of the batch's waiting files", async () => {
+    const order: string[] = [];
+    const owners: Record<string, string> = { 'bob-1': 'u-bob' };
+    const workflow = importWorkflow(
+      // Long enough that Bob's file asks while Alice's first two still hold the slots.
+      { processImport: slow(order, () => workflow.outcomes, undefined, 300) },
+      {},
+      { policy: { slots: 2, perUser: 2, leaseSeconds: 3600, waiterSeconds: 300 }, ownerOf: (id) => owners[id] ?? 'u-alice' },
+    );
+    const alice = Array.from({ length: 6 }, (_, i) => `alice-${i + 1}`);
+    const batch = workflow.run(job(alice, 'batch-alice', 6));
+    // Bob uploads once Alice's files hold both slots and the rest of her batch waits.
+    for (let i = 0; i < 500 && workflow.slots.state.waiters.length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(workflow.slots.state.holders.map((holder) => holder.userId)).toEqual(['u-alice', 'u-alice']);
+    const bob = await workflow.run(job(['bob-1']));
+    await batch;
+
+    expect(bob.result.status).toBe('SUCCEEDED');
+    // Two of Alice's files ran first; Bob's took one of the two slots they gave back, ahead of at least three of her
+    // four waiting files (first come, first served would have put it last, at 6).
+    expect(order.slice(0, 2).every((id) => id.startsWith('alice-'))).toBe(true);
+    expect(order.indexOf('bob-1')).toBeGreaterThanOrEqual(2);
+    expect(order.indexOf('bob-1')).toBeLessThanOrEqual(3);
+    expect(order.filter((id) => id.startsWith('alice-'))).toHaveLength(6);
+    expect(workflow.slots.state).toMatchObject({ holders: [], waiters: [] });
+  });
+
+  it('a file waiting for its column mapping holds no slot: other files run meanwhile, and it asks again once mapped', async () => {
+    const order: string[] = [];
+    const tokens = new Map<string, string>();
+    const workflow = importWorkflow(
+      {
+        processImport: slow(order, () => workflow.outcomes),
+        identifyFormat: async (payload) =>
+          payload.importId === 'imp-1'
+            ? { format: 'csv', reason: 'columns that are not post fields', needsMapping: true, mappingTimeoutSeconds: 86_400 }
+            : { format: 'ndjson', reason: 'JSON objects' },
+        awaitImportMapping: async (payload) => {
+          tokens.set(String(payload.importId), String(payload.taskToken));
+          return null;
+        },
+      },
+      {},
+      { policy: { slots: 1, perUser: 1, leaseSeconds: 3600, waiterSeconds: 300 } },
+    );
+    const { executionArn } = await workflow.service.startExecution({
+      stateMachineArn: workflow.service.stateMachineArn('ferry-import'),
+      name: 'batch-1',
+      input: JSON.stringify(job(['imp-1', 'imp-2'], 'batch-1', 2)),
+    });
+    for (let i = 0; i < 1000 && !(tokens.has('imp-1') && order.includes('imp-2')); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    // imp-2 was imported while imp-1 waited for its user, with the only slot.
+    expect(order).toEqual(['imp-2']);
+    expect(workflow.slots.state.holders.map((holder) => holder.importId)).not.toContain('imp-1');
+
+    await workflow.service.sendTaskSuccess({ taskToken: tokens.get('imp-1') ?? '', output: '{}' });
+    const result = await workflow.service.executionSettled(executionArn);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(order).toEqual(['imp-2', 'imp-1']);
+    expect(workflow.slots.state).toMatchObject({ holders: [], waiters: [] });
+  });
+
+  it('quarantined, rejected and failed files give their slots back, and so does an execution that failed outside its files', async () => {
+    const workflow = importWorkflow({
+      scanForViruses: async (payload) => (payload.importId === 'imp-1' ? { clean: false, signature: 'Eicar-Test-Signature' } : { clean: true }),
+      identifyFormat: async (payload) => (payload.importId === 'imp-2' ? { format: 'unknown', reason: 'the file is empty' } : { format: 'csv', reason: 'post columns' }),
+      processImport: async () => {
+        throw new Error('the index refused the bulk request');
+      },
+    });
+    const { result } = await workflow.run(job(['imp-1', 'imp-2', 'imp-3'], 'batch-1', 3));
+    expect(result.status).toBe('FAILED');
+    expect(Object.fromEntries(workflow.outcomes)).toEqual({ 'imp-1': 'QUARANTINED', 'imp-2': 'REJECTED', 'imp-3': 'FAILED' });
+    expect(workflow.slots.state).toMatchObject({ holders: [], waiters: [] });
+
+    // A whole-execution failure: the slots its files held (here one left by a crashed release) go back.
+    const crashed = importWorkflow({
+      releaseImportSlot: async (payload) => {
+        if (typeof payload.importId === 'string') throw new Error('DynamoDB is unreachable');
+        crashed.slots.state = releaseExecutionSlots(crashed.slots.state, String(payload.executionArn));
+        return { released: true };
+      },
+      notifyImportOutcome: async () => {
+        throw new Error('the mail template is broken');
+      },
+    });
+    const failed = await crashed.run(job(['imp-9']));
+    expect(failed.result.status).toBe('FAILED');
+    const states = await crashed.statesEntered(failed.executionArn);
+    expect(states).toContain('Slot left to its lease');
+    expect(states.slice(-2)).toEqual(["Release the execution's slots", 'Import failed']);
+    expect(crashed.slots.state).toMatchObject({ holders: [], waiters: [] });
+  });
+});
+
 describe('import.asl.yaml for resources', () => {
   const resourceVerdict = {
     kind: 'resource',
@@ -539,6 +697,7 @@ describe('import.asl.yaml for resources', () => {
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
       'Keep resource',
+      'Release the processing slot',
       'Notify user',
       'Did every file import',
       'Import finished',

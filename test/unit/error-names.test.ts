@@ -38,7 +38,7 @@ const errorClasses: Array<[string, ErrorClass]> = Object.entries(errors as Recor
 
 describe('error names the state machines match', () => {
   it('finds the names the ASL files match', () => {
-    expect([...errorEqualsNames()].filter((name) => !isAwsName(name)).sort()).toEqual(['Transient', 'UploadChanged']);
+    expect([...errorEqualsNames()].filter((name) => !isAwsName(name)).sort()).toEqual(['SlotBusy', 'Transient', 'UploadChanged']);
   });
 
   it.each([...new Set([...[...errorEqualsNames()].filter((name) => !isAwsName(name)), ...NAMES_READ_BY_FAILURE_HANDLERS])])(

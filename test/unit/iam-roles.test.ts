@@ -142,6 +142,8 @@ const IMPORT_FUNCTION_KEYS = [
   'rejectFile',
   'awaitImportMapping',
   'expireImport',
+  'acquireImportSlot',
+  'releaseImportSlot',
   'processImport',
   'keepResource',
   'handleImportFailure',

@@ -360,9 +360,12 @@ describe('the packaged AWS template (npm run package)', () => {
           JitterStrategy: 'FULL',
         }),
       ]);
+      // Each outcome gives the file's slot back, and the release ends the file with an empty output.
       for (const state of ['Quarantine infected file', 'Reject file', 'Import valid rows', 'Record file failure']) {
-        expect(fileStates()[state], state).toMatchObject({ OutputPath: null, End: true });
+        expect(fileStates()[state], state).toMatchObject({ ResultPath: null, Next: 'Release the processing slot' });
       }
+      expect(fileStates()['Release the processing slot']).toMatchObject({ OutputPath: null, End: true });
+      expect(fileStates()['Slot left to its lease']).toMatchObject({ Type: 'Pass', OutputPath: null, End: true });
     });
 
     it('points every task at the Lambda of the named serverless function', () => {
@@ -402,6 +405,7 @@ describe('the packaged AWS template (npm run package)', () => {
       const invoked = referencesIn(statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction')).map((s) => s.Resource));
       expect([...invoked].sort()).toEqual(
         [
+          'AcquireImportSlot',
           'AwaitImportMapping',
           'ComputeChecksum',
           'ExpireImport',
@@ -412,6 +416,7 @@ describe('the packaged AWS template (npm run package)', () => {
           'ProcessImport',
           'QuarantineFile',
           'RejectFile',
+          'ReleaseImportSlot',
           'ScanForViruses',
         ]
           .map((name) => `${name}LambdaFunction`)
@@ -850,6 +855,10 @@ describe('the packaged AWS template (npm run package)', () => {
         MAX_IMPORT_BYTES: String(1024 ** 3),
         MAX_EXPORT_ROWS: '25000000',
         IMPORT_MAP_CONCURRENCY: '10',
+        IMPORT_SLOTS: '10',
+        IMPORT_SLOTS_PER_USER: '5',
+        IMPORT_SLOT_LEASE_SECONDS: '21600',
+        IMPORT_SLOT_WAITER_SECONDS: '300',
         SCAN_TIMEOUT_SECONDS: '600',
       };
       // Every variable functions/config.ts reads, but those only the local stack sets (or Lambda itself). AUTH_MODE and
