@@ -20,7 +20,11 @@ export interface SlotDeps {
 /** Compare-and-set rounds before an ask gives up as Transient (retried by the workflow like any other). */
 const SAVE_ATTEMPTS = 8;
 
-async function changeSlots<T>(deps: Pick<SlotDeps, 'importSlots'>, what: string, change: (state: SlotsState) => { state: SlotsState; result: T }): Promise<T> {
+async function changeSlots<T>(
+  deps: Pick<SlotDeps, 'importSlots'>,
+  what: string,
+  change: (state: SlotsState) => { state: SlotsState; result: T },
+): Promise<T> {
   for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
     const { state, version } = await deps.importSlots.load();
     const next = change(state);
@@ -41,18 +45,26 @@ export async function acquireImportSlot(deps: SlotDeps, input: FileTaskInput & {
   }
   const now = deps.clock.now();
   const decision = await changeSlots<SlotDecision>(deps, `asking for a slot for ${input.importId}`, (state) => {
-    const asked = askForSlot(state, { importId: input.importId, userId: record.owner.userId, executionArn: input.executionArn }, slotPolicyOf(deps.config), now);
+    const asked = askForSlot(
+      state,
+      { importId: input.importId, userId: record.owner.userId, executionArn: input.executionArn },
+      slotPolicyOf(deps.config),
+      now,
+    );
     return { state: asked.state, result: asked.decision };
   });
   if (decision.granted) {
-    if (record.turn && !record.turn.grantedAt) await deps.imports.update(input.importId, { turn: { ...record.turn, grantedAt: now.toISOString() } }, now);
+    if (record.turn && !record.turn.grantedAt)
+      await deps.imports.update(input.importId, { turn: { ...record.turn, grantedAt: now.toISOString() } }, now);
     return { granted: true };
   }
   const since = record.turn && !record.turn.grantedAt ? record.turn.since : now.toISOString();
   if (record.turn?.filesAhead !== decision.filesAhead || record.turn.grantedAt)
     await deps.imports.update(input.importId, { turn: { filesAhead: decision.filesAhead, since } }, now);
   const purpose = input.phase === 'processing' ? ' to import its rows' : input.phase === 'checks' ? ' for its checks' : '';
-  throw new SlotBusy(`Waiting for a processing slot${purpose}: ${decision.filesAhead} ${decision.filesAhead === 1 ? 'file' : 'files'} ahead.`);
+  throw new SlotBusy(
+    `Waiting for a processing slot${purpose}: ${decision.filesAhead} ${decision.filesAhead === 1 ? 'file' : 'files'} ahead.`,
+  );
 }
 
 /**

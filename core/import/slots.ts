@@ -82,7 +82,9 @@ export function liveSlots(state: SlotsState, policy: SlotPolicy, now: Date): Slo
   const waiters = state.waiters.filter((waiter) => Date.parse(waiter.seenAt) + policy.waiterSeconds * 1000 > at);
   // A user is remembered while they have files running or waiting, and for `waiterSeconds` after.
   const active = new Set([...holders, ...waiters].map((entry) => entry.userId));
-  const served = (state.served ?? []).filter((entry) => active.has(entry.userId) || Date.parse(entry.at) + policy.waiterSeconds * 1000 > at);
+  const served = (state.served ?? []).filter(
+    (entry) => active.has(entry.userId) || Date.parse(entry.at) + policy.waiterSeconds * 1000 > at,
+  );
   return withServed({ holders, waiters }, served);
 }
 
@@ -131,7 +133,10 @@ export function askForSlot(
   const leaseUntil = new Date(now.getTime() + policy.leaseSeconds * 1000).toISOString();
   const holder: SlotHolder = { importId: request.importId, userId: request.userId, executionArn: request.executionArn, leaseUntil };
   if (state.holders.some((h) => h.importId === request.importId)) {
-    return { state: { ...state, holders: state.holders.map((h) => (h.importId === request.importId ? holder : h)) }, decision: { granted: true } };
+    return {
+      state: { ...state, holders: state.holders.map((h) => (h.importId === request.importId ? holder : h)) },
+      decision: { granted: true },
+    };
   }
   const previous = state.waiters.find((waiter) => waiter.importId === request.importId);
   const me: SlotWaiter = {
@@ -143,7 +148,10 @@ export function askForSlot(
   };
   const waiting = { ...state, waiters: [...state.waiters.filter((waiter) => waiter.importId !== request.importId), me] };
   const order = turnOrder(waiting);
-  const ahead = order.slice(0, order.findIndex((waiter) => waiter.importId === me.importId));
+  const ahead = order.slice(
+    0,
+    order.findIndex((waiter) => waiter.importId === me.importId),
+  );
 
   // The files ahead take the free slots first, each while its user is under their share (as they would on their next ask).
   const running = new Map<string, number>();
@@ -159,7 +167,10 @@ export function askForSlot(
   if (free > 0 && (running.get(me.userId) ?? 0) < policy.perUser) {
     const served = [...(waiting.served ?? []).filter((entry) => entry.userId !== me.userId), { userId: me.userId, at: now.toISOString() }];
     return {
-      state: withServed({ holders: [...waiting.holders, holder], waiters: waiting.waiters.filter((waiter) => waiter.importId !== me.importId) }, served),
+      state: withServed(
+        { holders: [...waiting.holders, holder], waiters: waiting.waiters.filter((waiter) => waiter.importId !== me.importId) },
+        served,
+      ),
       decision: { granted: true },
     };
   }
@@ -169,7 +180,10 @@ export function askForSlot(
 /** The file's slot (or its place in the queue) given back; nothing held is fine (a release is retried). */
 export function releaseSlot(state: SlotsState, importId: string): SlotsState {
   return withServed(
-    { holders: state.holders.filter((holder) => holder.importId !== importId), waiters: state.waiters.filter((waiter) => waiter.importId !== importId) },
+    {
+      holders: state.holders.filter((holder) => holder.importId !== importId),
+      waiters: state.waiters.filter((waiter) => waiter.importId !== importId),
+    },
     state.served ?? [],
   );
 }

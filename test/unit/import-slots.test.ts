@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { DynamoImportSlots } from '../../adapters/aws/dynamo-import-slots';
 import { SlotBusy } from '../../core/errors';
 import { acquireImportSlot, releaseImportSlot } from '../../core/import/slot-tasks';
-import { askForSlot, NO_SLOTS_TAKEN, releaseExecutionSlots, releaseSlot, slotPolicyOf, turnOrder, type SlotPolicy, type SlotsState } from '../../core/import/slots';
+import {
+  askForSlot,
+  NO_SLOTS_TAKEN,
+  releaseExecutionSlots,
+  releaseSlot,
+  slotPolicyOf,
+  turnOrder,
+  type SlotPolicy,
+  type SlotsState,
+} from '../../core/import/slots';
 import { statusView } from '../../core/import/use-cases';
 import { useDynalite } from './dynalite-tables';
 import { ManualClock } from './fakes';
@@ -29,7 +38,13 @@ const askAll = (requests: ReturnType<typeof file>[], from: SlotsState = NO_SLOTS
 
 describe('import slots (core/import/slots.ts)', () => {
   it('grants slots up to the total, each user up to their share, and says how many files are ahead of the others', () => {
-    const { state, decisions } = askAll([file('a1', 'alice'), file('a2', 'alice'), file('a3', 'alice'), file('b1', 'bob'), file('b2', 'bob')]);
+    const { state, decisions } = askAll([
+      file('a1', 'alice'),
+      file('a2', 'alice'),
+      file('a3', 'alice'),
+      file('b1', 'bob'),
+      file('b2', 'bob'),
+    ]);
     expect(decisions).toEqual({
       a1: { granted: true },
       a2: { granted: true },
@@ -84,7 +99,12 @@ describe('import slots (core/import/slots.ts)', () => {
   });
 
   it("releases are idempotent; an execution's release gives back every slot and place of its files only", () => {
-    const { state } = askAll([file('a1', 'alice', 'arn:batch'), file('a2', 'alice', 'arn:batch'), file('a3', 'alice', 'arn:batch'), file('b1', 'bob')]);
+    const { state } = askAll([
+      file('a1', 'alice', 'arn:batch'),
+      file('a2', 'alice', 'arn:batch'),
+      file('a3', 'alice', 'arn:batch'),
+      file('b1', 'bob'),
+    ]);
     expect(releaseSlot(releaseSlot(state, 'a1'), 'a1')).toEqual(releaseSlot(state, 'a1'));
     const released = releaseExecutionSlots(state, 'arn:batch');
     expect(released.holders.map((holder) => holder.importId)).toEqual(['b1']);
@@ -128,7 +148,10 @@ describe('"Wait for a processing slot" and "Release the processing slot" (core/i
     await expect(acquireImportSlot(deps, { importId: 'imp-c', executionArn: 'arn:c', phase: 'processing' })).rejects.toEqual(
       new SlotBusy('Waiting for a processing slot to import its rows: 1 file ahead.'),
     );
-    const view = await statusView({ objects: new InMemoryObjectStore(), config: { permanentBucket: 'permanent' } }, (await imports.get('imp-c'))!);
+    const view = await statusView(
+      { objects: new InMemoryObjectStore(), config: { permanentBucket: 'permanent' } },
+      (await imports.get('imp-c'))!,
+    );
     expect(view.waiting).toEqual({ filesAhead: 1, since: at(1).toISOString() });
 
     await releaseImportSlot(deps, { importId: 'imp-a', executionArn: 'arn:a' });
@@ -136,7 +159,9 @@ describe('"Wait for a processing slot" and "Release the processing slot" (core/i
     expect(await acquireImportSlot(deps, { importId: 'imp-b', executionArn: 'arn:b' })).toEqual({ granted: true });
     const granted = (await imports.get('imp-b'))!;
     expect(granted.turn).toEqual({ filesAhead: 0, since: t0.toISOString(), grantedAt: at(2).toISOString() });
-    expect((await statusView({ objects: new InMemoryObjectStore(), config: { permanentBucket: 'permanent' } }, granted)).waiting).toBeUndefined();
+    expect(
+      (await statusView({ objects: new InMemoryObjectStore(), config: { permanentBucket: 'permanent' } }, granted)).waiting,
+    ).toBeUndefined();
   });
 
   it('two asks at once never both take the last slot: the store is a compare-and-set on its version', async () => {

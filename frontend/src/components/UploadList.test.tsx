@@ -136,6 +136,38 @@ describe('Upload list', () => {
     expect(await within(item).findByText('Imported 1 row (1 new, 0 updated, 0 unchanged).')).toBeInTheDocument();
   });
 
+  it("says how many files are ahead while the file waits for its fair share of the engine, then follows it to its rows", async () => {
+    const checks = { antivirus: 'pending', checksum: 'pending', format: 'pending' } as const;
+    const since = '2026-01-01T00:00:05.000Z';
+    const api = new FakeApi()
+      .on('POST', /^\/imports$/, presignedPost('imp-1'))
+      .on('POST', /^\/imports\/imp-1\/complete$/, { status: 202, body: {} })
+      .on('GET', /^\/imports\/imp-1$/, [
+        { body: importStatus({ importId: 'imp-1', status: 'RUNNING', checks, waiting: { filesAhead: 3, since } }) },
+        { body: importStatus({ importId: 'imp-1', status: 'RUNNING', checks, waiting: { filesAhead: 0, since } }) },
+        { body: importStatus({ importId: 'imp-1', status: 'RUNNING', checks }) },
+        {
+          body: importStatus({
+            importId: 'imp-1',
+            status: 'SUCCEEDED',
+            checks: { antivirus: 'clean', checksum: 'verified', format: 'csv' },
+            rowsImported: 1,
+            rowsRejected: 0,
+          }),
+        },
+      ]);
+    const { storage } = renderSignedIn(<ImportPage />, { api });
+    await chooseFiles(csvFile('queued.csv'));
+    await waitFor(() => expect(storage.requests).toHaveLength(1));
+    storage.requests[0]!.answer({ status: 204 });
+
+    const item = itemFor('queued.csv');
+    expect(await within(item).findByText('Waiting: 3 files ahead')).toBeInTheDocument();
+    expect(await within(item).findByText('Waiting: next in line')).toBeInTheDocument();
+    expect(await within(item).findByText('Processing…')).toBeInTheDocument();
+    expect(await within(item).findByText(/Imported 1 row/)).toBeInTheDocument();
+  });
+
   it('offers Retry on a file whose import FAILED, and follows the retried import to its rows imported', async () => {
     let retried = false;
     const checks = { antivirus: 'clean', checksum: 'verified', format: 'csv' } as const;

@@ -94,8 +94,17 @@ function StatusText({ item }: { item: UploadItem }) {
           Uploading… {formatBytes(item.bytesSent)} of {formatBytes(size)} ({percent(item.bytesSent, size)})
         </>
       );
-    case 'processing':
+    case 'processing': {
+      // Its turn for the engine's fair share has not come (IMPORT_SLOTS): say how many files go first.
+      const waiting = item.status?.waiting;
+      if (waiting)
+        return (
+          <>
+            Waiting: {waiting.filesAhead === 0 ? 'next in line' : `${formatCount(waiting.filesAhead)} ${waiting.filesAhead === 1 ? 'file' : 'files'} ahead`}
+          </>
+        );
       return <>Processing…</>;
+    }
     case 'needs-mapping':
       return (
         <>
