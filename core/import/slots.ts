@@ -1,6 +1,7 @@
 /**
  * Fair shares of the import engine: at most `slots` files are checked and processed at once across every
- * user, and at most `perUser` of them are one user's. A file that finds no slot waits its turn and says how
+ * user, and while other users' files wait, at most `perUser` of them are one user's (a share, not a cap: with
+ * nobody else waiting, one user's batch may use every idle slot). A file that finds no slot waits its turn and says how
  * many files are ahead of it. The turn is fair, not first-come: a user's k-th waiting file ranks behind every
  * other user's files that have fewer of theirs running or ahead, so one user's 1,000-file batch or 50 GB file
  * never stands in front of someone else's first file.
@@ -153,6 +154,8 @@ export function askForSlot(
     order.findIndex((waiter) => waiter.importId === me.importId),
   );
 
+  // A user's share binds only while another user's file waits; otherwise idle slots are anyone's.
+  const shareOf = (userId: string) => (waiting.waiters.some((waiter) => waiter.userId !== userId) ? policy.perUser : policy.slots);
   // The files ahead take the free slots first, each while its user is under their share (as they would on their next ask).
   const running = new Map<string, number>();
   for (const h of waiting.holders) running.set(h.userId, (running.get(h.userId) ?? 0) + 1);
@@ -160,11 +163,11 @@ export function askForSlot(
   for (const waiter of ahead) {
     if (free <= 0) break;
     const count = running.get(waiter.userId) ?? 0;
-    if (count >= policy.perUser) continue;
+    if (count >= shareOf(waiter.userId)) continue;
     running.set(waiter.userId, count + 1);
     free--;
   }
-  if (free > 0 && (running.get(me.userId) ?? 0) < policy.perUser) {
+  if (free > 0 && (running.get(me.userId) ?? 0) < shareOf(me.userId)) {
     const served = [...(waiting.served ?? []).filter((entry) => entry.userId !== me.userId), { userId: me.userId, at: now.toISOString() }];
     return {
       state: withServed(

@@ -37,26 +37,51 @@ const askAll = (requests: ReturnType<typeof file>[], from: SlotsState = NO_SLOTS
 };
 
 describe('import slots (core/import/slots.ts)', () => {
-  it('grants slots up to the total, each user up to their share, and says how many files are ahead of the others', () => {
+  it('grants idle slots to anyone; while another user waits, a user over their share gets none, and each waiter hears how many files are ahead', () => {
     const { state, decisions } = askAll([
       file('a1', 'alice'),
       file('a2', 'alice'),
       file('a3', 'alice'),
+      file('a4', 'alice'),
       file('b1', 'bob'),
-      file('b2', 'bob'),
     ]);
     expect(decisions).toEqual({
+      // Nobody else waits: Alice's batch may use every idle slot, past her share of 2.
       a1: { granted: true },
       a2: { granted: true },
-      // Alice is at her share (2): a3 waits although a slot is free; Bob's first file takes it.
-      a3: { granted: false, filesAhead: 0 },
-      b1: { granted: true },
-      // All three slots are taken; b2 (Bob holds 1) ranks ahead of a3 (Alice holds 2).
-      b2: { granted: false, filesAhead: 0 },
+      a3: { granted: true },
+      a4: { granted: false, filesAhead: 0 },
+      // Bob holds nothing, so his file ranks ahead of Alice's fourth.
+      b1: { granted: false, filesAhead: 0 },
     });
+    expect(turnOrder(state).map((waiter) => waiter.importId)).toEqual(['b1', 'a4']);
+    expect(askForSlot(state, file('a4', 'alice'), policy, at(10)).decision).toEqual({ granted: false, filesAhead: 1 });
+
+    // a1 ends: the free slot is Bob's, whoever asks first.
+    const freed = releaseSlot(state, 'a1');
+    expect(askForSlot(freed, file('a4', 'alice'), policy, at(11)).decision).toEqual({ granted: false, filesAhead: 1 });
+    const bob = askForSlot(freed, file('b1', 'bob'), policy, at(11));
+    expect(bob.decision).toEqual({ granted: true });
+    // a2 ends: nobody else waits any more, so Alice's a4 may run although she holds her share elsewhere.
+    expect(askForSlot(releaseSlot(bob.state, 'a2'), file('a4', 'alice'), policy, at(12)).decision).toEqual({ granted: true });
+  });
+
+  it('while another user waits, a user at their share waits even for a slot the turn order would give them', () => {
+    const two = { ...policy, slots: 3, perUser: 1 };
+    let state = NO_SLOTS_TAKEN;
+    for (const [i, request] of [
+      file('a1', 'alice'),
+      file('a2', 'alice'),
+      file('b1', 'bob'),
+      file('c1', 'carol'),
+      file('a3', 'alice'),
+    ].entries())
+      state = askForSlot(state, request, two, at(i)).state;
     expect(state.holders.map((holder) => holder.importId)).toEqual(['a1', 'a2', 'b1']);
-    expect(turnOrder(state).map((waiter) => waiter.importId)).toEqual(['b2', 'a3']);
-    expect(askForSlot(state, file('a3', 'alice'), policy, at(10)).decision).toEqual({ granted: false, filesAhead: 1 });
+    // b1 ends: Carol's file takes the slot; Alice (2 running, share 1) may not while Carol waits.
+    const freed = releaseSlot(state, 'b1');
+    expect(askForSlot(freed, file('a3', 'alice'), two, at(10)).decision).toEqual({ granted: false, filesAhead: 1 });
+    expect(askForSlot(freed, file('c1', 'carol'), two, at(10)).decision).toEqual({ granted: true });
   });
 
   it("a user's many waiting files rank behind another user's first: the turn is fair, not first come", () => {
@@ -102,9 +127,10 @@ describe('import slots (core/import/slots.ts)', () => {
     const { state } = askAll([
       file('a1', 'alice', 'arn:batch'),
       file('a2', 'alice', 'arn:batch'),
-      file('a3', 'alice', 'arn:batch'),
       file('b1', 'bob'),
+      file('a3', 'alice', 'arn:batch'),
     ]);
+    expect(state.waiters.map((waiter) => waiter.importId)).toEqual(['a3']);
     expect(releaseSlot(releaseSlot(state, 'a1'), 'a1')).toEqual(releaseSlot(state, 'a1'));
     const released = releaseExecutionSlots(state, 'arn:batch');
     expect(released.holders.map((holder) => holder.importId)).toEqual(['b1']);
