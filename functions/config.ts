@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { MAX_EXPORT_ROWS_ONE_TASK, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
 import { parseResourceTypes } from '../core/resource/config';
+import { DEFAULT_IMPORT_CHUNK_BYTES, DEFAULT_IMPORT_CHUNK_CONCURRENCY } from '../core/import/config';
 
 /**
  * Configuration, parsed once from the environment into a frozen typed object.
@@ -41,6 +42,10 @@ const ConfigSchema = z.object({
     .default(MAX_EXPORT_ROWS_ONE_TASK),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
+  /** About this many bytes per chunk of a large import (core/import/chunks.ts); smaller files are one chunk. Default 64 MiB. */
+  importChunkBytes: z.coerce.number().int().min(1).default(DEFAULT_IMPORT_CHUNK_BYTES),
+  /** Chunks of one file imported at the same time ("Import each chunk"'s MaxConcurrency). Default 4. */
+  importChunkConcurrency: z.coerce.number().int().min(1).max(40).default(DEFAULT_IMPORT_CHUNK_CONCURRENCY),
   /** How long an import waits in NEEDS_MAPPING for its column mapping before it ends EXPIRED (IMPORT_MAPPING_TIMEOUT_SECONDS). Default 24 h. */
   importMappingTimeoutSeconds: z.coerce
     .number()
@@ -118,6 +123,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxImportBytes: env.MAX_IMPORT_BYTES || undefined,
     maxExportRows: env.MAX_EXPORT_ROWS || undefined,
     importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
+    importChunkBytes: env.IMPORT_CHUNK_BYTES || undefined,
+    importChunkConcurrency: env.IMPORT_CHUNK_CONCURRENCY || undefined,
     importMappingTimeoutSeconds: env.IMPORT_MAPPING_TIMEOUT_SECONDS || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     resourceTypes: env.RESOURCE_TYPES || undefined,

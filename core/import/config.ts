@@ -5,6 +5,10 @@ export interface ImportConfig {
   quarantineBucket: string;
   maxImportBytes: number;
   importMapConcurrency: number;
+  /** About this many bytes per chunk of a large import (IMPORT_CHUNK_BYTES; core/import/chunks.ts); a file this size or smaller is one chunk. Default 64 MiB. */
+  importChunkBytes?: number;
+  /** Chunks of one file imported at the same time ("Import each chunk"'s MaxConcurrency, IMPORT_CHUNK_CONCURRENCY). Default 4. */
+  importChunkConcurrency?: number;
   /** How long an import waits in NEEDS_MAPPING before it ends EXPIRED. Default 24 h. */
   importMappingTimeoutSeconds: number;
   adminEmail: string;
@@ -12,3 +16,6 @@ export interface ImportConfig {
   /** The resources' allowlist (RESOURCE_TYPES); absent: core/resource/config.ts's default. */
   resourceTypes?: readonly string[];
 }
+
+export const DEFAULT_IMPORT_CHUNK_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_IMPORT_CHUNK_CONCURRENCY = 4;

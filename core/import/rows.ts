@@ -33,6 +33,9 @@ import { Utf8Validator } from './utf8';
 
 export type RowFormat = 'csv' | 'ndjson';
 
+/** The longest record read by default (CSV: characters; NDJSON: bytes). */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
 export interface ReadImportRowsOptions {
   importId: string;
   format: RowFormat;
@@ -100,7 +103,7 @@ interface SourceRow {
 /** Streams an import file as batches of valid posts and rejected rows; memory is bounded by one batch. */
 export async function* readImportRows(stream: Readable, options: ReadImportRowsOptions): AsyncGenerator<ImportBatch> {
   const batchSize = options.batchSize ?? 500;
-  const maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+  const maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   const chunks = textChunks(stream, options.encoding ?? 'utf-8');
   const source =
     options.format === 'csv'

@@ -280,6 +280,11 @@ export class InMemoryObjectStore implements ObjectStore {
     return this.objects.has(`${bucket}/${key}`);
   }
 
+  /** Every stored object as `bucket/key`. */
+  keys(): string[] {
+    return [...this.objects.keys()];
+  }
+
   text(bucket: string, key: string): string {
     const object = this.objects.get(`${bucket}/${key}`);
     if (!object) throw new Error(`No object ${bucket}/${key}`);

@@ -3,6 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { chunkStream, planChunks, type ChunkPlan, type ChunkPlanOptions } from '../../core/import/chunks';
 import { readImportRows, type ImportBatch, type ReadImportRowsOptions } from '../../core/import/rows';
 import type { ByteRange } from '../../core/ports';
+import { commitImportChunks, importChunk, planImportChunks } from '../../core/import/chunk-tasks';
+import { processImport } from '../../core/import/tasks';
+import { createImport } from '../../core/import/use-cases';
+import { alice, etagOf, InMemorySearchSource } from './fakes';
+import { makeImportDeps } from './import-fakes';
 
 const AT = '2024-05-01T10:00:00Z';
 
@@ -218,5 +223,93 @@ describe('planning the chunks of an import file', () => {
         oneChunkBecause: because,
       });
     }
+  });
+});
+
+describe('a chunked import ends exactly as the same file imported in one piece', () => {
+  const EXECUTION = 'arn:aws:states:us-east-1:1:execution:ferry-import:x';
+  const HEADER = 'id,userId,dateCreated,content,tags';
+  /** 3,500 rows: ids from the file (some already stored, some edited), generated ids, bad rows, a repeat inside one chunk. */
+  const rowsOf = (repeatAcrossChunks: boolean) =>
+    Array.from({ length: 3500 }, (_, i) => {
+      const n = i + 1;
+      if (n % 97 === 0) return `p${n},${alice.userId},yesterday,bad row ${n},`;
+      if (n === 20) return `p10,${alice.userId},${AT},repeats row 10 in the same chunk,`;
+      if (n === 2500 && repeatAcrossChunks) return `p30,${alice.userId},${AT},repeats row 30 two chunks later,`;
+      if (n % 11 === 0) return `,${alice.userId},${AT},"generated id, row ${n}\r\nwith a quoted line break",x`;
+      return `p${n},${alice.userId},${AT},post ${n}${n % 5 === 0 ? ' edited' : ''},sea;ferry`;
+    });
+  const stored = Array.from({ length: 200 }, (_, i) => ({
+    id: `p${i * 7 + 1}`,
+    userId: alice.userId,
+    dateCreated: AT,
+    content: `post ${i * 7 + 1}`,
+    tags: ['sea', 'ferry'],
+  }));
+
+  async function importedWith(body: string, how: 'one piece' | 'chunks' | 'chunks, last first' | 'chunks, one retried') {
+    const deps = makeImportDeps();
+    const config = { ...deps.config, importChunkBytes: 1, importChunkConcurrency: 3 };
+    const all = { ...deps, config, search: new InMemorySearchSource(structuredClone(stored)) };
+    const created = await createImport(all, alice, {
+      fileName: 'posts.csv',
+      size: Buffer.byteLength(body),
+      contentType: 'text/csv',
+      type: 'email',
+    });
+    if (!('importId' in created)) throw new Error('expected one import');
+    const record = await all.imports.get(created.importId);
+    all.objects.put(record?.upload.bucket ?? '', record?.upload.key ?? '', body, 'text/csv');
+    await all.imports.markUploaded(created.importId, all.clock.now(), { etag: etagOf(body), bytes: Buffer.byteLength(body) });
+    const input = { importId: created.importId, executionArn: EXECUTION, format: 'csv' as const };
+    let outcome;
+    let plan;
+    if (how === 'one piece') outcome = await processImport(all, input);
+    else {
+      plan = await planImportChunks(all, input);
+      const order = how === 'chunks, last first' ? [...plan.chunks].reverse() : plan.chunks;
+      for (const chunk of order) await importChunk(all, { ...input, chunk, headerBytes: plan.headerBytes });
+      if (how === 'chunks, one retried') await importChunk(all, { ...input, chunk: plan.chunks[1]!, headerBytes: plan.headerBytes });
+      outcome = await commitImportChunks(all, { ...input, chunkCount: plan.count });
+    }
+    const after = await all.imports.get(created.importId);
+    const ids = (text: string) => text.replaceAll(created.importId, '<import>');
+    return {
+      plan,
+      outcome: { ...outcome, importId: '<import>' },
+      counts: pick(after, ['status', 'rowsImported', 'rowsCreated', 'rowsUpdated', 'rowsUnchanged', 'rowsRejected']),
+      report: ids(all.objects.text('permanent', after?.errorReportKey ?? '')),
+      posts: ids(JSON.stringify([...all.search.posts].sort((a, b) => a.id.localeCompare(b.id)))),
+      left: all.objects.keys().filter((key) => key.includes('/chunks/')),
+      staged: all.search.staged.size,
+    };
+  }
+  const pick = (record: object | undefined, keys: string[]) =>
+    Object.fromEntries(keys.map((key) => [key, (record as Record<string, unknown>)[key]]));
+
+  it('four chunks, in any order, retried or not: the same counts, posts and error report (one, rows in file order)', async () => {
+    const body = `${HEADER}\r\n${rowsOf(false).join('\r\n')}\r\n`;
+    const whole = await importedWith(body, 'one piece');
+    expect(whole.counts).toEqual({
+      status: 'SUCCEEDED',
+      rowsImported: 3463,
+      rowsCreated: 3283,
+      rowsUpdated: 37,
+      rowsUnchanged: 143,
+      rowsRejected: 37,
+    });
+    for (const how of ['chunks', 'chunks, last first', 'chunks, one retried'] as const) {
+      const chunked = await importedWith(body, how);
+      expect(chunked.plan?.chunks.map((chunk) => chunk.rowsBefore)).toEqual([0, 1000, 2000, 3000]);
+      expect({ ...chunked, plan: undefined }, how).toEqual({ ...whole, plan: undefined, left: [], staged: 0 });
+    }
+  });
+
+  it('an id repeated across chunks is refused on its later row, whether or not the later chunk ran first (then the file is read in one piece)', async () => {
+    const body = `${HEADER}\r\n${rowsOf(true).join('\r\n')}\r\n`;
+    const whole = await importedWith(body, 'one piece');
+    expect(whole.report).toContain('repeats row 30 two chunks later');
+    expect({ ...(await importedWith(body, 'chunks')), plan: undefined }).toEqual({ ...whole, plan: undefined });
+    expect({ ...(await importedWith(body, 'chunks, last first')), plan: undefined }).toEqual({ ...whole, plan: undefined });
   });
 });
