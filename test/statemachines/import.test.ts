@@ -52,6 +52,10 @@ const importWorkflow = (overrides: Partial<Record<string, TaskFn>> = {}, options
     quarantineFile: finish('QUARANTINED'),
     rejectFile: finish('REJECTED'),
     processImport: async (payload) => ({ ...(await finish('SUCCEEDED')(payload)), rowsImported: 9, rowsRejected: 1 }),
+    // A small file: one chunk, imported by "Import valid rows".
+    planImportChunks: async () => ({ count: 1, chunks: [], headerBytes: 0, concurrency: 4 }),
+    importChunk: async (payload) => ({ chunk: (payload.chunk as { index: number }).index }),
+    commitImportChunks: async (payload) => ({ ...(await finish('SUCCEEDED')(payload)), rowsImported: 9, rowsRejected: 1 }),
     keepResource: finish('SUCCEEDED'),
     notifyImportOutcome: async (payload) => {
       const ids = (payload.job as ImportJob).importIds;
@@ -126,6 +130,8 @@ const withChecksSorted = (states: string[]) => {
   }
   return out;
 };
+/** A small file: planned as one chunk, imported by the one-piece task. */
+const ONE_CHUNK = ["Plan the file's chunks", 'Is the file one chunk', 'Import valid rows'];
 const CHECKED = ['Check and import each file', 'Check the uploaded file', ...[...CHECKS].sort(), 'Decide what to do with the file'];
 
 describe('import.asl.yaml', () => {
@@ -136,7 +142,7 @@ describe('import.asl.yaml', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
-      'Import valid rows',
+      ...ONE_CHUNK,
       'Notify user',
       'Did every file import',
       'Import finished',
@@ -192,6 +198,97 @@ describe('import.asl.yaml', () => {
     expect(workflow.callsTo('processImport')).toEqual([]);
   });
 
+  describe('a file larger than IMPORT_CHUNK_BYTES (chunks)', () => {
+    const chunks = [
+      { index: 0, start: 0, end: 700, rowsBefore: 0, linesBefore: 0 },
+      { index: 1, start: 700, end: 1400, rowsBefore: 1000, linesBefore: 2 },
+      { index: 2, start: 1400, end: 2000, rowsBefore: 2000, linesBefore: 2 },
+    ];
+    const planned = { planImportChunks: async () => ({ count: 3, chunks, headerBytes: 35, concurrency: 2 }) };
+    const CHUNKED = ["Plan the file's chunks", 'Is the file one chunk', 'Import each chunk'];
+    const perChunk = (executionArn: string) =>
+      chunks.map((chunk) => ({ importId: 'imp-1', executionArn, format: 'csv', headerBytes: 35, chunk }));
+
+    it('is planned into chunks, imported chunk by chunk at most IMPORT_CHUNK_CONCURRENCY at a time, then committed once', async () => {
+      let inFlight = 0;
+      let peak = 0;
+      const workflow = importWorkflow({
+        ...planned,
+        importChunk: async (payload) => {
+          peak = Math.max(peak, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          inFlight--;
+          return { chunk: (payload.chunk as { index: number }).index };
+        },
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      const states = withChecksSorted(await workflow.statesEntered(executionArn));
+      expect(states.filter((state) => state !== 'Import one chunk')).toEqual([
+        ...CHECKED,
+        ...CHUNKED,
+        'Assemble the error report and commit',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(states.filter((state) => state === 'Import one chunk')).toHaveLength(3);
+      expect(workflow.callsTo('planImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv' }]);
+      expect(workflow.callsTo('importChunk')).toEqual(perChunk(executionArn));
+      expect(peak).toBe(2);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv', chunkCount: 3 }]);
+      expect(workflow.callsTo('processImport')).toEqual([]);
+    });
+
+    it('a chunk that fails transiently is retried alone, and the file still commits once', async () => {
+      let failed = false;
+      const workflow = importWorkflow({
+        ...planned,
+        importChunk: async (payload) => {
+          const { index } = payload.chunk as { index: number };
+          if (index === 1 && !failed) {
+            failed = true;
+            throw new Transient('OpenSearch answered 503');
+          }
+          return { chunk: index };
+        },
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      const calls = workflow.callsTo('importChunk').map((payload) => (payload.chunk as { index: number }).index);
+      expect([...calls].sort()).toEqual([0, 1, 1, 2]);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv', chunkCount: 3 }]);
+      expect(workflow.outcomes.get('imp-1')).toBe('SUCCEEDED');
+    });
+
+    it('a chunk that keeps failing fails the file through "Record file failure": nothing is committed, the execution fails', async () => {
+      const workflow = importWorkflow({
+        ...planned,
+        importChunk: async (payload) => {
+          if ((payload.chunk as { index: number }).index === 2) throw new Error('the chunk cannot be read');
+          return { chunk: 0 };
+        },
+        notifyImportOutcome: async () => ({ files: 1, succeeded: 0, quarantined: 0, rejected: 0, failed: 1, rowsImported: 0, rowsRejected: 0 }),
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('FAILED');
+      const states = withChecksSorted(await workflow.statesEntered(executionArn)).filter((state) => state !== 'Import one chunk');
+      expect(states).toEqual([...CHECKED, ...CHUNKED, 'Record file failure', 'Notify user', 'Did every file import', 'Import failed']);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([]);
+      expect(workflow.callsTo('handleImportFailure')).toEqual([
+        {
+          importId: 'imp-1',
+          executionArn,
+          failure: { Error: 'Error', Cause: expect.stringContaining('the chunk cannot be read') },
+        },
+      ]);
+      expect(workflow.outcomes.get('imp-1')).toBe('FAILED');
+    });
+  });
+
   describe('a header that needs a column mapping', () => {
     const needsMapping = (mappingTimeoutSeconds: number) => async () => ({
       format: 'csv',
@@ -234,7 +331,7 @@ describe('import.asl.yaml', () => {
       expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
         ...CHECKED,
         'Wait for column mapping',
-        'Import valid rows',
+        ...ONE_CHUNK,
         'Notify user',
         'Did every file import',
         'Import finished',
@@ -330,7 +427,7 @@ describe('import.asl.yaml', () => {
     const processed = await processing.run(job(['imp-1']));
     expect(withChecksSorted(await processing.statesEntered(processed.executionArn))).toEqual([
       ...CHECKED,
-      'Import valid rows',
+      ...ONE_CHUNK,
       'Reject changed file',
       'Notify user',
       'Did every file import',
@@ -359,7 +456,7 @@ describe('import.asl.yaml', () => {
     expect(attempts).toBe(3);
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
-      'Import valid rows',
+      ...ONE_CHUNK,
       'Notify user',
       'Did every file import',
       'Import finished',

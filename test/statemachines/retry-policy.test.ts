@@ -61,6 +61,9 @@ const AGREED: Record<Workflow, Record<string, Retrier>> = {
     'Expire import': retrier(2, 4),
     'Keep resource': retrier(2, 4),
     'Import valid rows': retrier(2, 4),
+    "Plan the file's chunks": retrier(2, 4),
+    'Import one chunk': retrier(2, 4),
+    'Assemble the error report and commit': retrier(2, 4),
     'Record file failure': retrier(2, 4),
     'Notify user': retrier(2, 4),
     'Handle import failure': retrier(2, 4),
@@ -154,6 +157,7 @@ const BASE: Record<Workflow, Record<string, TaskFn>> = {
     quarantineFile: async (payload) => ({ importId: payload.importId, status: 'QUARANTINED' }),
     rejectFile: async (payload) => ({ importId: payload.importId, status: 'REJECTED' }),
     processImport: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 }),
+    planImportChunks: async () => ({ count: 1, chunks: [], headerBytes: 0, concurrency: 4 }),
     notifyImportOutcome: async () => summaryOf(0),
     handleImportFailure: async () => null,
     // The user maps the columns at once: the mapping route answers the token.
@@ -179,6 +183,25 @@ const BASE: Record<Workflow, Record<string, TaskFn>> = {
   },
 };
 
+/** A large file: planned as two chunks, imported by "Import each chunk" and committed once. */
+const twoChunks: Record<string, TaskFn> = {
+  planImportChunks: async () => ({
+    count: 2,
+    chunks: [
+      { index: 0, start: 0, end: 100, rowsBefore: 0, linesBefore: 0 },
+      { index: 1, start: 100, end: 200, rowsBefore: 1000, linesBefore: 0 },
+    ],
+    headerBytes: 30,
+    // One chunk at a time: a chunk that gives up ends the Map before the next one starts.
+    concurrency: 1,
+  }),
+  importChunk: async (payload) => ({ chunk: (payload.chunk as { index: number }).index }),
+  commitImportChunks: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 }),
+};
+
+/** Tasks a scenario runs once per Map item: "Import one chunk" runs once per chunk of `twoChunks`. */
+const ITEMS_THROUGH: Record<string, number> = { 'Import one chunk': 2 };
+
 interface Scenario {
   input: unknown;
   overrides?: Record<string, TaskFn>;
@@ -201,6 +224,8 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
       // Nobody maps the columns: the 1 s wait times out.
       'Expire import': { identifyFormat: async () => needsMapping(1), awaitImportMapping: async () => null },
       'Keep resource': { identifyFormat: async () => ({ format: 'resource', reason: 'the file is JPG (image/jpeg)' }) },
+      'Import one chunk': twoChunks,
+      'Assemble the error report and commit': twoChunks,
     };
     return { input: importJob, overrides: routes[stateName] ?? {} };
   }
@@ -312,7 +337,10 @@ for (const workflow of ['import', 'export'] as const) {
         const outcome = await run(scenarioThrough(workflow, task.name), task, () => new Transient('still down'));
         vi.restoreAllMocks();
 
-        expect(outcome.calls).toBe(agreed.MaxAttempts + 1);
+        // Each of the scenario's items gives up alone: the local runtime (aws-local-stepfunctions' Map, p-limit) still
+        // starts the items queued behind one that failed, where AWS stops the Map; the outcome is the same.
+        const items = ITEMS_THROUGH[task.name] ?? 1;
+        expect(outcome.calls).toBe(items * (agreed.MaxAttempts + 1));
         // Given up: the error went to the Catch (a file failure, or the whole job's) or failed the execution.
         expect(outcome.status === 'FAILED' || outcome.states.includes('Record file failure'), outcome.states.join(' → ')).toBe(true);
         // The runtime's arithmetic: IntervalSeconds × BackoffRate^n, capped at MaxDelaySeconds (both scaled).
@@ -320,7 +348,8 @@ for (const workflow of ['import', 'export'] as const) {
           const wait = agreed.IntervalSeconds * RETRY_SCALE * agreed.BackoffRate ** n;
           return Math.min(wait, (agreed.MaxDelaySeconds ?? Infinity) * RETRY_SCALE) * 1e3;
         });
-        expect(waits.map((ms) => ms.toFixed(6))).toEqual(expected.map((ms) => ms.toFixed(6)));
+        // (The waits of the first item: those of items started after the Map failed may outlast the observer.)
+        expect(waits.slice(0, expected.length).map((ms) => ms.toFixed(6))).toEqual(expected.map((ms) => ms.toFixed(6)));
       });
     }
   });
