@@ -4,6 +4,7 @@ import type { ImportSummary } from '../contract';
 import { InvalidInput, NotFound } from '../errors';
 import type {
   AuditLog,
+  ByteRange,
   Clock,
   ConnectionRendezvous,
   ImportRecords,
@@ -19,7 +20,7 @@ import { utcDateOf, type Post } from '../model';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { importAuditEntry } from './audit';
 import { checksum } from './checksum';
-import type { ImportConfig } from './config';
+import { DEFAULT_SCAN_RANGE_BYTES, DEFAULT_SCAN_RANGE_OVERLAP_BYTES, type ImportConfig } from './config';
 import { ErrorReportWriter } from './error-report';
 import { presignErrorReport } from './error-report-link';
 import { identifyFormat, type FormatVerdict } from './format';
@@ -58,19 +59,45 @@ import { isResource } from '../resource/records';
 // ---------------------------------------------------------------------------------------------
 // "Check the uploaded file": three checks in parallel
 
-/** Antivirus. Fails closed: a scanner that cannot give a verdict throws (Transient is retried), never "clean". */
+/**
+ * Antivirus. Fails closed: a scanner that cannot give a verdict throws (Transient is retried), never "clean". A file
+ * over clamd's stream limit is scanned in ranges of SCAN_RANGE_BYTES, each reaching SCAN_RANGE_OVERLAP_BYTES into the
+ * next (scanRanges), one after the other, until one is infected; see the README for what ranges cannot see.
+ */
 export async function scanForViruses(
-  deps: { imports: ImportRecords; objects: ObjectStore; scanner: VirusScanner; clock: Clock },
+  deps: {
+    imports: ImportRecords;
+    objects: ObjectStore;
+    scanner: VirusScanner;
+    clock: Clock;
+    config?: Pick<ImportConfig, 'scanRangeBytes' | 'scanRangeOverlapBytes'>;
+  },
   input: FileTaskInput,
 ): Promise<ScanVerdict> {
   const record = await mustGetImport(deps.imports, input.importId);
-  const verdict = await deps.scanner.scan(await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record)));
+  const pin = pinnedUpload(record);
+  const size = record.uploadedBytes ?? record.size;
+  const ranges = scanRanges(size, deps.config?.scanRangeBytes ?? DEFAULT_SCAN_RANGE_BYTES, deps.config?.scanRangeOverlapBytes ?? DEFAULT_SCAN_RANGE_OVERLAP_BYTES);
+  let verdict: ScanVerdict = { clean: true };
+  for (const range of ranges) {
+    const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key, ranges.length > 1 ? { ...pin, range } : pin);
+    verdict = await deps.scanner.scan(stream);
+    if (!verdict.clean) break;
+  }
   await deps.imports.update(
     input.importId,
     { executionArn: input.executionArn, checks: { antivirus: verdict.clean ? 'clean' : 'infected' } },
     deps.clock.now(),
   );
   return verdict;
+}
+
+/** The ranges a file of `size` bytes is scanned in: one (the whole file) up to `rangeBytes + overlapBytes`. */
+export function scanRanges(size: number, rangeBytes: number, overlapBytes: number): ByteRange[] {
+  if (size <= rangeBytes + overlapBytes) return [{ start: 0, end: size }];
+  const ranges: ByteRange[] = [];
+  for (let start = 0; start < size; start += rangeBytes) ranges.push({ start, end: Math.min(size, start + rangeBytes + overlapBytes) });
+  return ranges;
 }
 
 export interface ChecksumOutcome {
