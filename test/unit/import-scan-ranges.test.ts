@@ -50,7 +50,10 @@ async function scanned(body: Buffer, scanner: VirusScanner, config: { scanRangeB
   const record = await deps.imports.get(created.importId);
   deps.objects.put(record?.upload.bucket ?? '', record?.upload.key ?? '', body, 'text/csv');
   await deps.imports.markUploaded(created.importId, deps.clock.now(), { etag: etagOf(body), bytes: body.length });
-  return scanForViruses({ ...deps, scanner, config }, { importId: created.importId, executionArn: 'arn:aws:states:us-east-1:1:execution:ferry-import:x' });
+  return scanForViruses(
+    { ...deps, scanner, config },
+    { importId: created.importId, executionArn: 'arn:aws:states:us-east-1:1:execution:ferry-import:x' },
+  );
 }
 
 describe('scanning a file larger than one clamd stream, in ranges', () => {
@@ -67,7 +70,10 @@ describe('scanning a file larger than one clamd stream, in ranges', () => {
   it('EICAR across a range boundary is found through the overlap; without one it would be missed (the residual risk)', async () => {
     const body = fileWithEicarAt(1000, 280);
     const withOverlap = new RecordingScanner(new FakeScanner(EICAR));
-    expect(await scanned(body, withOverlap, { scanRangeBytes: 300, scanRangeOverlapBytes: 100 })).toEqual({ clean: false, signature: 'Eicar-Test-Signature' });
+    expect(await scanned(body, withOverlap, { scanRangeBytes: 300, scanRangeOverlapBytes: 100 })).toEqual({
+      clean: false,
+      signature: 'Eicar-Test-Signature',
+    });
     // The first range already holds it whole: no later range is read.
     expect(withOverlap.scannedBytes).toEqual([400]);
 
