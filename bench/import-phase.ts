@@ -10,7 +10,9 @@ import { localDynamoClients } from '../infra/local/dynamodb/client';
 import { startLocalDynamoTables } from '../infra/local/dynamodb/local-tables';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
 import { TAG_SEPARATOR } from '../core/csv';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { computeChecksum, identifyImportFormat, processImport, scanForViruses } from '../core/import/tasks';
+import { commitImportChunks, importChunk, planImportChunks, type ChunkPlanOutcome } from '../core/import/chunk-tasks';
 import type { Post } from '../core/model';
 import { report } from './measure';
 
@@ -20,6 +22,10 @@ import { report } from './measure';
  *   checksum|scan|format|process <dir> <s3Endpoint> <importId> [clamdPort]
  *                                          the import workflow's task, as the Lambda runs it, against the local S3,
  *                                          clamd, the records on dynalite and a fresh SQLite search store
+ *   plan:<chunkBytes>|chunk:<n>|commit:<count> <dir> <s3Endpoint> <importId>
+ *                                          the chunked import's tasks ("Plan the file's chunks", one chunk of
+ *                                          "Import each chunk", "Assemble the error report and commit"); the
+ *                                          plan is kept in <dir>/<importId>.plan.json for the chunks
  */
 const [phase, dir, s3Endpoint, importId, clamdPort] = process.argv.slice(2);
 if (!phase || !dir) throw new Error('usage: import-phase.ts <phase> <dir> [s3Endpoint importId [clamdPort]]');
@@ -52,8 +58,12 @@ if (phase === 'baseline') {
   report(phase, rows, bytes, started);
 } else {
   if (!s3Endpoint || !importId) throw new Error(`${phase} needs the S3 endpoint and the import id`);
-  // The records on dynalite under <dir>/dynamodb, as bench/import.ts left them (one phase process at a time holds LevelDB).
-  const db = await startLocalDynamoTables({ dataDir: dir, serverlessYml: resolve(import.meta.dirname, '../serverless.yml') });
+  // The records on dynalite: served by bench/import.ts (BENCH_DYNAMO, so the chunks' processes share them), or under
+  // <dir>/dynamodb as bench/import.ts left them (one phase process at a time holds LevelDB).
+  const served = process.env.BENCH_DYNAMO ? (JSON.parse(process.env.BENCH_DYNAMO) as { endpoint: string; tables: Record<string, string> }) : undefined;
+  const db = served
+    ? { endpoint: served.endpoint, tableName: (name: string) => served.tables[name] ?? name, close: async () => undefined }
+    : await startLocalDynamoTables({ dataDir: dir, serverlessYml: resolve(import.meta.dirname, '../serverless.yml') });
   const { documents } = localDynamoClients(db.endpoint);
   const imports = new DynamoImportRecords(documents, db.tableName('ImportsTable'));
   const objects = new S3ObjectStore(
@@ -85,31 +95,40 @@ if (phase === 'baseline') {
     const verdict = await identifyImportFormat({ imports, objects, clock, config: { importMappingTimeoutSeconds: 24 * 3600 } }, input);
     if (verdict.format !== 'csv') throw new Error(`format: ${verdict.reason}`);
     report(phase, 0, size, started);
-  } else if (phase === 'process') {
-    const search = new SqliteSearchSource(join(dir, 'pipeline-search.db'));
-    const outcome = await processImport(
-      {
-        imports,
-        objects,
-        search,
-        audit: new DynamoAuditLog(documents, db.tableName('AuditTable')),
-        clock,
-        config: {
-          uploadsBucket: 'ferry-uploads',
-          permanentBucket: 'ferry-imports',
-          quarantineBucket: 'ferry-quarantine',
-          maxImportBytes: 50 * 1024 ** 3,
-          importMapConcurrency: 1,
-          importMappingTimeoutSeconds: 24 * 3600,
-          adminEmail: 'admin@ferry.local',
-          appUrl: 'http://localhost:3000',
-        },
-      },
-      { ...input, format: 'csv' },
-    );
+  } else if (phase === 'process' || /^(plan|chunk|commit):\d+$/.test(phase)) {
+    const [step, number] = phase.split(':') as [string, string | undefined];
+    const config = {
+      uploadsBucket: 'ferry-uploads',
+      permanentBucket: 'ferry-imports',
+      quarantineBucket: 'ferry-quarantine',
+      maxImportBytes: 50 * 1024 ** 3,
+      importMapConcurrency: 1,
+      importMappingTimeoutSeconds: 24 * 3600,
+      adminEmail: 'admin@ferry.local',
+      appUrl: 'http://localhost:3000',
+      ...(step === 'plan' ? { importChunkBytes: Number(number) } : {}),
+    };
+    // Each run of the bench has its own store, named after its import (the chunks of one import share it).
+    const search = new SqliteSearchSource(join(dir, `pipeline-search-${importId}.db`));
+    const deps = { imports, objects, search, audit: new DynamoAuditLog(documents, db.tableName('AuditTable')), clock, config };
+    const file = { ...input, format: 'csv' as const };
+    const planFile = join(dir, `${importId}.plan.json`);
+    if (step === 'plan') {
+      const plan = await planImportChunks(deps, file);
+      writeFileSync(planFile, JSON.stringify(plan));
+      report(phase, 0, size, started, cpuAtStart);
+    } else if (step === 'chunk') {
+      const plan = JSON.parse(readFileSync(planFile, 'utf8')) as ChunkPlanOutcome;
+      const chunk = plan.chunks[Number(number)];
+      if (!chunk) throw new Error(`no chunk ${number}`);
+      await importChunk(deps, { ...file, chunk, headerBytes: plan.headerBytes });
+      report(phase, 0, chunk.end - chunk.start, started, cpuAtStart);
+    } else {
+      const outcome = step === 'commit' ? await commitImportChunks(deps, { ...file, chunkCount: Number(number) }) : await processImport(deps, file);
+      if (outcome.status !== 'SUCCEEDED') throw new Error(`${phase}: ${outcome.status}`);
+      report(phase, outcome.rowsImported, size, started, cpuAtStart);
+    }
     search.close();
-    if (outcome.status !== 'SUCCEEDED') throw new Error(`process: ${outcome.status}`);
-    report(phase, outcome.rowsImported, size, started, cpuAtStart);
   } else {
     throw new Error(`unknown phase ${phase}`);
   }

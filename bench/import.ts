@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -38,8 +38,8 @@ if (!existsSync(csvFile)) await generateCsv(csvFile, rows);
 const bytes = statSync(csvFile).size;
 console.log(`file: ${(bytes / 1e6).toFixed(1)} MB`);
 rmSync(join(dir, 'dynamodb'), { recursive: true, force: true });
-for (const file of ['baseline-search.db', 'pipeline-search.db', 'ceiling-search.db']) {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `${file}${suffix}`), { force: true });
+for (const file of readdirSync(dir).filter((name) => /^(baseline|pipeline|ceiling)-search.*\.db(-wal|-shm)?$|\.plan\.json$/.test(name))) {
+  rmSync(join(dir, file), { force: true });
 }
 
 const sha = spawnSync('sha256sum', [csvFile], { encoding: 'utf8' });
@@ -50,9 +50,9 @@ const sha256 = (shaRun.stdout || sha.stdout).split(' ')[0] ?? '';
 
 const s3 = await startLocalS3({ dataDir: dir, port: 0, buckets: ['ferry-uploads', 'ferry-imports', 'ferry-quarantine'] });
 const clamd = findClamd() ? await startClamd({ dataDir: dir, port: await freePort() }) : undefined;
+let closeRecords: (() => Promise<void>) | undefined;
 try {
   const importId = `bench-${Date.now()}`;
-  const key = uploadKey('bench', importId, 'upload');
   const objects = new S3ObjectStore(
     new S3Client({
       region: 'us-east-1',
@@ -61,40 +61,79 @@ try {
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     }),
   );
-  await objects.putStream('ferry-uploads', key, createReadStream(csvFile), { contentType: 'text/csv' });
-  const now = new Date().toISOString();
-  // Written here and closed before the phases run: each phase process opens the same LevelDB in turn.
+  // Served from here while the phases run (BENCH_DYNAMO): the processes of one chunked import share the records.
   const records = await startLocalDynamoTables({ dataDir: dir, serverlessYml: resolve(import.meta.dirname, '../serverless.yml') });
   const recordClients = localDynamoClients(records.endpoint);
-  await new DynamoImportRecords(recordClients.documents, records.tableName('ImportsTable')).create([
-    {
-      importId,
-      // An admin's upload: the generated rows name 5,000 other authors (an on-behalf import), so every row is checked and staged.
-      owner: { userId: 'bench', username: 'bench', email: 'bench@ferry.local', admin: true },
-      fileName: 'posts.csv',
-      size: bytes,
-      contentType: 'text/csv',
-      sha256,
-      delivery: 'direct',
-      status: 'RUNNING',
-      checks: { ...PENDING_CHECKS },
-      upload: { bucket: 'ferry-uploads', key, method: 'post' },
-      createdAt: now,
-      updatedAt: now,
-      uploadedAt: now,
-    },
-  ]);
-  recordClients.client.destroy();
-  await records.close();
+  closeRecords = async () => {
+    recordClients.client.destroy();
+    await records.close();
+  };
+  process.env.BENCH_DYNAMO = JSON.stringify({
+    endpoint: records.endpoint,
+    tables: { ImportsTable: records.tableName('ImportsTable'), AuditTable: records.tableName('AuditTable') },
+  });
+  /** An upload of the file and its record, RUNNING with its checks pending, as each run of the processing starts from. */
+  const newImport = async (id: string) => {
+    const uploadAt = uploadKey('bench', id, 'upload');
+    await objects.putStream('ferry-uploads', uploadAt, createReadStream(csvFile), { contentType: 'text/csv' });
+    const now = new Date().toISOString();
+    await new DynamoImportRecords(recordClients.documents, records.tableName('ImportsTable')).create([
+      {
+        importId: id,
+        // An admin's upload: the generated rows name 5,000 other authors (an on-behalf import), so every row is checked and staged.
+        owner: { userId: 'bench', username: 'bench', email: 'bench@ferry.local', admin: true },
+        fileName: 'posts.csv',
+        size: bytes,
+        contentType: 'text/csv',
+        sha256,
+        delivery: 'direct',
+        status: 'RUNNING',
+        checks: { ...PENDING_CHECKS },
+        upload: { bucket: 'ferry-uploads', key: uploadAt, method: 'post' },
+        createdAt: now,
+        updatedAt: now,
+        uploadedAt: now,
+      },
+    ]);
+  };
+  await newImport(importId);
 
-  const phase = (name: string, options: { cpuProfileDir?: string } = {}) =>
-    runPhase('bench/import-phase.ts', [name, dir, s3.endpoint, importId, String(clamd?.port ?? 0)], options);
+  const phase = (name: string, options: { cpuProfileDir?: string; id?: string } = {}) =>
+    runPhase('bench/import-phase.ts', [name, dir, s3.endpoint, options.id ?? importId, String(clamd?.port ?? 0)], options);
   const checksum = await phase('checksum');
   const scan = clamd ? await phase('scan') : undefined;
   const format = await phase('format');
   const baseline = await runPhase('bench/import-phase.ts', ['baseline', dir]);
   const ceiling = sqliteShellCeiling(csvFile, join(dir, 'ceiling-search.db'));
   const processed = await phase('process', cpuProfileDir ? { cpuProfileDir } : {});
+
+  /**
+   * `--chunks 1,2`: the processing again per chunk count, each on a fresh upload and store. 1 is the one-piece task
+   * ("Import valid rows"); N > 1 is the chunked import: the plan (IMPORT_CHUNK_BYTES = size / N), N chunk processes side
+   * by side (as "Import each chunk" runs N Lambdas), then the commit.
+   */
+  const chunkRuns: Array<{ chunks: number; rows: number; seconds: number; peakRssMB: number; steps: string }> = [];
+  for (const chunks of argument('chunks', '').split(',').filter(Boolean).map(Number)) {
+    const id = `${importId}-c${chunks}`;
+    await newImport(id);
+    // Seconds as the tasks measure them (a process's start-up is left out, as a warm Lambda's): the plan, the slowest
+    // chunk (they run side by side), the commit.
+    if (chunks === 1) {
+      const one = await phase('process', { id });
+      chunkRuns.push({ chunks, rows: one.rows, seconds: one.seconds, peakRssMB: one.peakRssMB, steps: 'one task' });
+      continue;
+    }
+    const plan = await phase(`plan:${Math.ceil(bytes / chunks)}`, { id });
+    const parts = await Promise.all(Array.from({ length: chunks }, (_, i) => phase(`chunk:${i}`, { id })));
+    const commit = await phase(`commit:${chunks}`, { id });
+    chunkRuns.push({
+      chunks,
+      rows: commit.rows,
+      seconds: plan.seconds + Math.max(...parts.map((part) => part.seconds)) + commit.seconds,
+      peakRssMB: Math.max(plan.peakRssMB, commit.peakRssMB, ...parts.map((part) => part.peakRssMB)),
+      steps: `plan ${plan.seconds.toFixed(1)} s, chunks ${parts.map((part) => part.seconds.toFixed(1)).join(' / ')} s, commit ${commit.seconds.toFixed(1)} s`,
+    });
+  }
 
   const mbps = (r: PhaseResult) => `${rate(r).mbPerSecond.toFixed(1).padStart(7)} MB/s`;
   const rss = (r: PhaseResult) => `peak RSS ${Math.round(r.peakRssMB)} MB`;
@@ -115,6 +154,12 @@ try {
   console.log(
     `ratio import/sqlite3 shell: ${(ceilingRatio * 100).toFixed(0)}% by wall time${cpuRatio === undefined ? '' : `, ${(cpuRatio * 100).toFixed(0)}% by CPU (import CPU ${processed.cpuSeconds?.toFixed(1)} s)`} (target ≥ 50%: ${ceilingRatio >= 0.5 ? 'met' : 'missed'})`,
   );
+  for (const run of chunkRuns) {
+    const perSecond = run.rows / run.seconds;
+    console.log(
+      `${`chunks ${run.chunks}: import, ${run.steps}`.padEnd(46)} ${run.rows.toLocaleString('en').padStart(10)} rows ${run.seconds.toFixed(1).padStart(6)} s ${Math.round(perSecond).toLocaleString('en').padStart(9)} rows/s  peak RSS ${Math.round(run.peakRssMB)} MB per process, ${((perSecond / ceilingRate) * 100).toFixed(0)}% of the sqlite3 shell`,
+    );
+  }
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${cpus().length} cores)`);
   const checks = [checksum, format, ...(scan ? [scan] : [])];
   const checksSeconds = Math.max(...checks.map((r) => r.seconds));
@@ -139,6 +184,7 @@ try {
     `import peak RSS: ${Math.round(peak)} MB for a ${(bytes / 1e6).toFixed(0)} MB file (target < 250 MB: ${peak < 250 ? 'met' : 'missed'})`,
   );
 } finally {
+  await closeRecords?.();
   await clamd?.stop();
   await s3.close();
 }

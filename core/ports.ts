@@ -40,15 +40,22 @@ export interface StagingSearchSource extends SearchSource {
    * An id already staged under `importId` (the file repeats it) is not staged again: it comes back in `rejected`
    * with `repeated: true`, the first one staying. Posts the store would refuse come back in `rejected`, as from
    * indexPosts. A retried task discards its import's staging before staging again (discardStaged).
+   * `chunk` (a chunked import, core/import/chunks.ts; default 0) records which chunk staged each post, so a retried
+   * chunk discards only its own; a repeat names the chunk that staged the id first (`stagedBy`).
    */
-  stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome>;
+  stagePosts(importId: string, posts: Post[], options?: StagingChunk): Promise<IndexOutcome>;
   /**
    * Makes every post staged under `importId` stored and searchable (inserting or replacing by id), then
    * forgets the staging; returns once all of it is searchable. Idempotent: run again, it finishes the job.
    */
   commitStaged(importId: string): Promise<{ committed: number }>;
-  /** Forgets every post staged under `importId`; none of them ever becomes searchable. */
-  discardStaged(importId: string): Promise<void>;
+  /** Forgets every post staged under `importId` (or only those one chunk staged); none of them ever becomes searchable. */
+  discardStaged(importId: string, options?: StagingChunk): Promise<void>;
+}
+
+/** Which chunk of an import a staging call is for (0 for an import read as one piece). */
+export interface StagingChunk {
+  chunk?: number;
 }
 
 export interface RejectedPost {
@@ -56,6 +63,8 @@ export interface RejectedPost {
   reason: string;
   /** stagePosts: this id was already staged under the import (an id repeated within one file). */
   repeated?: boolean;
+  /** With `repeated`: the chunk that staged the id (a chunked import's chunks stage side by side). */
+  stagedBy?: number;
 }
 
 export interface IndexOutcome {
@@ -76,10 +85,17 @@ export interface ObjectCondition {
   ifMatch?: string;
 }
 
+/** Bytes `start` (inclusive) to `end` (exclusive) of an object, as S3's `Range: bytes=start-(end-1)` reads them. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 export interface ObjectStore {
   /** Streams `body` to the store (multipart for large bodies); resolves with the bytes written. */
   putStream(bucket: string, key: string, body: Readable, options: PutObjectOptions): Promise<{ bytes: number }>;
-  getStream(bucket: string, key: string, condition?: ObjectCondition): Promise<Readable>;
+  /** The object's bytes, or only those of `range` (an empty range is an empty stream). */
+  getStream(bucket: string, key: string, condition?: ObjectCondition & { range?: ByteRange }): Promise<Readable>;
   /** A time-limited GET link; `downloadName` sets the file name the browser saves. */
   presignGet(bucket: string, key: string, expiresInSeconds: number, downloadName?: string): Promise<string>;
   delete(bucket: string, key: string): Promise<void>;

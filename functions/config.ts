@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { MAX_EXPORT_ROWS_ONE_TASK, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
 import { parseResourceTypes } from '../core/resource/config';
+import {
+  DEFAULT_IMPORT_CHUNK_BYTES,
+  DEFAULT_IMPORT_CHUNK_CONCURRENCY,
+  DEFAULT_SCAN_RANGE_BYTES,
+  DEFAULT_SCAN_RANGE_OVERLAP_BYTES,
+} from '../core/import/config';
 
 /**
  * Configuration, parsed once from the environment into a frozen typed object.
@@ -50,6 +56,14 @@ const ConfigSchema = z.object({
   importSlotsPerUser: z.coerce.number().int().min(1).max(1000).default(5),
   importSlotLeaseSeconds: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(6 * 3600),
   importSlotWaiterSeconds: z.coerce.number().int().min(30).max(24 * 3600).default(300),
+  /** About this many bytes per chunk of a large import (core/import/chunks.ts); smaller files are one chunk. Default 64 MiB. */
+  importChunkBytes: z.coerce.number().int().min(1).default(DEFAULT_IMPORT_CHUNK_BYTES),
+  /** Chunks of one file imported at the same time ("Import each chunk"'s MaxConcurrency). Default 4. */
+  importChunkConcurrency: z.coerce.number().int().min(1).max(40).default(DEFAULT_IMPORT_CHUNK_CONCURRENCY),
+  /** A file larger than this plus the overlap is scanned in ranges of this size (clamd's StreamMaxLength 2000M). */
+  scanRangeBytes: z.coerce.number().int().min(1).default(DEFAULT_SCAN_RANGE_BYTES),
+  /** Bytes each scanned range reaches into the next, so a signature across a boundary up to this long is seen. */
+  scanRangeOverlapBytes: z.coerce.number().int().min(0).default(DEFAULT_SCAN_RANGE_OVERLAP_BYTES),
   /** How long an import waits in NEEDS_MAPPING for its column mapping before it ends EXPIRED (IMPORT_MAPPING_TIMEOUT_SECONDS). Default 24 h. */
   importMappingTimeoutSeconds: z.coerce
     .number()
@@ -131,6 +145,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importSlotsPerUser: env.IMPORT_SLOTS_PER_USER || undefined,
     importSlotLeaseSeconds: env.IMPORT_SLOT_LEASE_SECONDS || undefined,
     importSlotWaiterSeconds: env.IMPORT_SLOT_WAITER_SECONDS || undefined,
+    importChunkBytes: env.IMPORT_CHUNK_BYTES || undefined,
+    importChunkConcurrency: env.IMPORT_CHUNK_CONCURRENCY || undefined,
+    scanRangeBytes: env.SCAN_RANGE_BYTES || undefined,
+    scanRangeOverlapBytes: env.SCAN_RANGE_OVERLAP_BYTES || undefined,
     importMappingTimeoutSeconds: env.IMPORT_MAPPING_TIMEOUT_SECONDS || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     resourceTypes: env.RESOURCE_TYPES || undefined,

@@ -3,7 +3,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { Transient } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
-import type { IndexOutcome, RejectedPost, SearchPage, StagingSearchSource } from '../../core/ports';
+import type { IndexOutcome, RejectedPost, SearchPage, StagingChunk, StagingSearchSource } from '../../core/ports';
 import { dateBoundsOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
 
 /**
@@ -59,12 +59,15 @@ export const STAGING_INDEX_DEFINITION = {
   settings: POSTS_INDEX_DEFINITION.settings,
   mappings: {
     ...POSTS_INDEX_DEFINITION.mappings,
-    properties: { ...POSTS_INDEX_DEFINITION.mappings.properties, importId: { type: 'keyword' } },
+    // `chunk`: which chunk of a chunked import staged the post (a keyword: it is only ever matched exactly).
+    properties: { ...POSTS_INDEX_DEFINITION.mappings.properties, importId: { type: 'keyword' }, chunk: { type: 'keyword' } },
   },
 } as const;
 
 const stagedIdOf = (importId: string, postId: string): string => `${importId}/${postId}`;
-const stagedQueryOf = (importId: string) => ({ bool: { filter: [{ term: { importId } }] } });
+const stagedQueryOf = (importId: string, chunk?: number) => ({
+  bool: { filter: [{ term: { importId } }, ...(chunk === undefined ? [] : [{ term: { chunk: String(chunk) } }])] },
+});
 
 /** The create-index body: the definition plus the alias, created atomically with the index. */
 export const createIndexBody = (alias: string): Record<string, unknown> => ({
@@ -355,16 +358,28 @@ export class OpenSearchSource implements StagingSearchSource {
    * a resent request whose first copy was applied would turn every post into a false repeat; a failed task
    * instead discards its staging and stages again.
    */
-  async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
+  async stagePosts(importId: string, posts: Post[], options: StagingChunk = {}): Promise<IndexOutcome> {
     const rejected: RejectedPost[] = [];
     const index = stagingIndexOf(this.alias);
+    // A one-piece import's documents carry no chunk (absent: chunk 0), so its requests stay as they were.
+    const chunk = options.chunk === undefined ? {} : { chunk: String(options.chunk) };
     const batches = this.bulkBatchesOf(
       posts,
       (post) => ({ _index: index, _id: stagedIdOf(importId, post.id) }),
-      (post) => ({ ...documentOf(post), importId }),
+      (post) => ({ ...documentOf(post), importId, ...chunk }),
       'create',
     );
     for (const batch of batches) await this.sendBulk(batch, false, rejected, { maxRetries: 0 });
+    const repeats = rejected.filter((refusal) => refusal.repeated);
+    if (repeats.length === 0 || options.chunk === undefined) return { rejected };
+    // Repeats are rare (a file that repeats an id): one GET /<staging>/_mget names the chunk holding each.
+    const { body } = await call(() =>
+      this.client.mget({ index, body: { ids: repeats.map((refusal) => stagedIdOf(importId, refusal.id)) } }),
+    );
+    const docs = (body as unknown as { docs: Array<{ found?: boolean; _source?: { chunk?: string } }> }).docs;
+    repeats.forEach((refusal, i) => {
+      refusal.stagedBy = Number(docs[i]?._source?.chunk ?? 0);
+    });
     return { rejected };
   }
 
@@ -408,9 +423,13 @@ export class OpenSearchSource implements StagingSearchSource {
     return posts.length;
   }
 
-  async discardStaged(importId: string): Promise<void> {
+  async discardStaged(importId: string, options: StagingChunk = {}): Promise<void> {
     await call(() =>
-      this.client.deleteByQuery({ index: stagingIndexOf(this.alias), refresh: true, body: { query: stagedQueryOf(importId) } }),
+      this.client.deleteByQuery({
+        index: stagingIndexOf(this.alias),
+        refresh: true,
+        body: { query: stagedQueryOf(importId, options.chunk) },
+      }),
     );
   }
 

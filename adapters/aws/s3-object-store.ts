@@ -15,7 +15,16 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvalidInput, NotFound, UploadChanged } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
-import type { ObjectCondition, ObjectHead, ObjectLocation, ObjectStore, PresignedPost, PutObjectOptions, UploadedPart } from '../../core/ports';
+import type {
+  ByteRange,
+  ObjectCondition,
+  ObjectHead,
+  ObjectLocation,
+  ObjectStore,
+  PresignedPost,
+  PutObjectOptions,
+  UploadedPart,
+} from '../../core/ports';
 import { unquotedEtag } from '../../core/etag';
 import { uploadStream } from './s3-stream-upload';
 import { awsErrorName, httpStatusOfAwsError, translateAwsError } from './transient';
@@ -60,9 +69,19 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getStream(bucket: string, key: string, condition: ObjectCondition = {}): Promise<Readable> {
+  async getStream(bucket: string, key: string, condition: ObjectCondition & { range?: ByteRange } = {}): Promise<Readable> {
+    const { range } = condition;
+    // S3 answers an empty range with 416, and a whole object for a malformed one: never send either.
+    if (range && range.end <= range.start) return Readable.from([]);
     try {
-      const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...ifMatchOf(condition) }));
+      const { Body } = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ...ifMatchOf(condition),
+          ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}),
+        }),
+      );
       if (!(Body instanceof Readable)) throw new Error(`s3://${bucket}/${key} has no readable body`);
       return Body;
     } catch (error) {

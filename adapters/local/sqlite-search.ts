@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { InvalidInput } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
-import type { SearchPage, StagingSearchSource } from '../../core/ports';
+import type { RejectedPost, SearchPage, StagingChunk, StagingSearchSource } from '../../core/ports';
 import type { IndexOutcome } from '../../core/ports';
 import { dateBoundsOf, instantOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
 
@@ -22,11 +22,13 @@ import { dateBoundsOf, instantOf, offsetOf, postWordsOf, queryWords, requiredTag
  * - indexes on (created_ms, id) and (user_id, created_ms, id) serve newest-first pages and keyset scans;
  * - `staged_posts` holds an import's posts until commitStaged moves them into `posts` in one transaction:
  *   no reader ever sees part of an import (searches and scans read only `posts`). Its key (import_id, id)
- *   keeps one post per id and import: a repeat is refused (`repeated`), never a silent replacement.
+ *   keeps one post per id and import: a repeat is refused (`repeated`, naming the chunk that staged it), never a
+ *   silent replacement. The chunks of a chunked import stage under the same import (`chunk` says whose row it
+ *   is), so its commit is the same one pass as a one-piece import's.
  */
 
-/** 2: words in `post_words` instead of the FTS5 index `posts_fts` of version 1 (migrated on open). */
-const SCHEMA_VERSION = 2;
+/** 2: words in `post_words` instead of the FTS5 index `posts_fts` of version 1; 3: `staged_posts.chunk` (both migrated on open). */
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS posts (
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS staged_posts (
   date_created TEXT NOT NULL,
   content      TEXT NOT NULL,
   tags         TEXT NOT NULL,
+  chunk        INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (import_id, id)
 ) WITHOUT ROWID;
 
@@ -159,7 +162,18 @@ function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?:
 export class SqliteSearchSource implements StagingSearchSource {
   private readonly db: DatabaseSync;
   private readonly writes: Record<
-    'existing' | 'insert' | 'update' | 'wordsInsert' | 'wordsDelete' | 'tagInsert' | 'tagDelete' | 'byId' | 'stage' | 'unstage',
+    | 'existing'
+    | 'insert'
+    | 'update'
+    | 'wordsInsert'
+    | 'wordsDelete'
+    | 'tagInsert'
+    | 'tagDelete'
+    | 'byId'
+    | 'stage'
+    | 'stagedBy'
+    | 'unstage'
+    | 'unstageChunk',
     StatementSync
   >;
   private readonly bulk: Record<'stagedStored' | 'lastRowid' | 'insertNew' | 'wordsOfNew' | 'tagsOfNew', StatementSync>;
@@ -181,6 +195,7 @@ export class SqliteSearchSource implements StagingSearchSource {
       const { user_version: version } = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
       this.db.exec(SCHEMA);
       if (version === 1) this.migrateFromFts();
+      if (version >= 1 && version < 3) this.addStagedChunk();
       this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       this.db.exec('COMMIT');
     } catch (error) {
@@ -199,9 +214,12 @@ export class SqliteSearchSource implements StagingSearchSource {
       byId: prepare(`SELECT ${COLUMNS} FROM posts p WHERE p.id = ?`),
       // The primary key (import_id, id) finds an id the file repeats: the first stays, the repeat changes nothing.
       stage: prepare(
-        'INSERT INTO staged_posts (import_id, id, user_id, date_created, content, tags) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (import_id, id) DO NOTHING',
+        'INSERT INTO staged_posts (import_id, id, user_id, date_created, content, tags, chunk) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (import_id, id) DO NOTHING',
       ),
+      stagedBy: prepare('SELECT chunk FROM staged_posts WHERE import_id = ? AND id = ?'),
       unstage: prepare('DELETE FROM staged_posts WHERE import_id = ?'),
+      // No index on chunk (it would slow every staged row): a retried chunk's discard walks its import's staging once.
+      unstageChunk: prepare('DELETE FROM staged_posts WHERE import_id = ? AND chunk = ?'),
     };
     // Ferry's own rules inside SQL: the instant of a date (a staged date always has one: stagePosts checks) and a post's words.
     this.db.function('ferry_instant', { deterministic: true }, (date) => instantOf(String(date)));
@@ -219,9 +237,17 @@ export class SqliteSearchSource implements StagingSearchSource {
       wordsOfNew: prepare(
         'INSERT INTO post_words (rowid, words) SELECT rowid, ferry_word_list(content) FROM posts WHERE rowid > ? AND rowid <= ?',
       ),
-      tagsOfNew: prepare('INSERT OR IGNORE INTO post_tags (tag, post_rowid) SELECT t.value, p.rowid FROM posts p, json_each(p.tags) t WHERE p.rowid > ?'),
+      tagsOfNew: prepare(
+        'INSERT OR IGNORE INTO post_tags (tag, post_rowid) SELECT t.value, p.rowid FROM posts p, json_each(p.tags) t WHERE p.rowid > ?',
+      ),
     };
     this.bulk.stagedStored.setReturnArrays(true);
+  }
+
+  /** Versions 1 and 2 staged without chunks: a staging left from before is chunk 0 (a one-piece import). */
+  private addStagedChunk(): void {
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('staged_posts')").all() as Array<{ name: string }>;
+    if (!columns.some(({ name }) => name === 'chunk')) this.db.exec('ALTER TABLE staged_posts ADD COLUMN chunk INTEGER NOT NULL DEFAULT 0');
   }
 
   /** Version 1 kept words in an FTS5 index: recompute them into `post_words` (inside the open transaction). */
@@ -322,7 +348,8 @@ export class SqliteSearchSource implements StagingSearchSource {
    * One transaction per call; a date the store cannot order by is refused here, as indexPosts would. An id
    * already staged under the import (the primary key) is not staged again: it comes back `repeated`.
    */
-  async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
+  async stagePosts(importId: string, posts: Post[], options: StagingChunk = {}): Promise<IndexOutcome> {
+    const chunk = options.chunk ?? 0;
     const rejected: IndexOutcome['rejected'] = [];
     if (posts.length === 0) return { rejected };
     this.db.exec('BEGIN IMMEDIATE');
@@ -331,8 +358,21 @@ export class SqliteSearchSource implements StagingSearchSource {
         if (Number.isNaN(instantOf(post.dateCreated))) {
           throw new InvalidInput(`post ${post.id}: dateCreated is not an ISO 8601 date-time`, 'dateCreated');
         }
-        const { changes } = this.writes.stage.run(importId, post.id, post.userId, post.dateCreated, post.content, JSON.stringify(post.tags));
-        if (Number(changes) === 0) rejected.push({ id: post.id, reason: `${post.id} is already staged under ${importId}`, repeated: true });
+        const { changes } = this.writes.stage.run(
+          importId,
+          post.id,
+          post.userId,
+          post.dateCreated,
+          post.content,
+          JSON.stringify(post.tags),
+          chunk,
+        );
+        if (Number(changes) === 0) {
+          const refusal: RejectedPost = { id: post.id, reason: `${post.id} is already staged under ${importId}`, repeated: true };
+          // Only a chunked import asks which chunk holds it (a one-piece import's repeats are always its own).
+          if (options.chunk !== undefined) refusal.stagedBy = (this.writes.stagedBy.get(importId, post.id) as { chunk: number }).chunk;
+          rejected.push(refusal);
+        }
       }
       this.db.exec('COMMIT');
     } catch (error) {
@@ -374,8 +414,9 @@ export class SqliteSearchSource implements StagingSearchSource {
     return { committed };
   }
 
-  async discardStaged(importId: string): Promise<void> {
-    this.writes.unstage.run(importId);
+  async discardStaged(importId: string, options: StagingChunk = {}): Promise<void> {
+    if (options.chunk === undefined) this.writes.unstage.run(importId);
+    else this.writes.unstageChunk.run(importId, options.chunk);
   }
 
   /** Inserts or replaces one post with its word and tag entries (inside the caller's transaction). */

@@ -5,6 +5,14 @@ export interface ImportConfig {
   quarantineBucket: string;
   maxImportBytes: number;
   importMapConcurrency: number;
+  /** About this many bytes per chunk of a large import (IMPORT_CHUNK_BYTES; core/import/chunks.ts); a file this size or smaller is one chunk. Default 64 MiB. */
+  importChunkBytes?: number;
+  /** Chunks of one file imported at the same time ("Import each chunk"'s MaxConcurrency, IMPORT_CHUNK_CONCURRENCY). Default 4. */
+  importChunkConcurrency?: number;
+  /** A file larger than this (plus the overlap) is scanned in ranges of this many bytes (SCAN_RANGE_BYTES): clamd's StreamMaxLength is 2,000 MiB. */
+  scanRangeBytes?: number;
+  /** Each range also scans this many bytes of the next (SCAN_RANGE_OVERLAP_BYTES), so a signature across a boundary up to this long is seen. */
+  scanRangeOverlapBytes?: number;
   /** How long an import waits in NEEDS_MAPPING before it ends EXPIRED. Default 24 h. */
   importMappingTimeoutSeconds: number;
   adminEmail: string;
@@ -12,3 +20,9 @@ export interface ImportConfig {
   /** The resources' allowlist (RESOURCE_TYPES); absent: core/resource/config.ts's default. */
   resourceTypes?: readonly string[];
 }
+
+export const DEFAULT_IMPORT_CHUNK_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_IMPORT_CHUNK_CONCURRENCY = 4;
+/** 1,999 MiB + 1 MiB of overlap: one clamd stream at most (StreamMaxLength 2000M, infra/aws/clamav.yml). */
+export const DEFAULT_SCAN_RANGE_BYTES = 1999 * 1024 * 1024;
+export const DEFAULT_SCAN_RANGE_OVERLAP_BYTES = 1024 * 1024;

@@ -9,10 +9,15 @@ import type { RejectedRow } from './rows';
 /** An NDJSON file (or one whose header is unknown) has no columns of its own: its report holds the raw line. */
 export const ERROR_REPORT_COLUMNS = ['line', 'error', 'raw'] as const;
 
+/** What an error report written in `encoding` is stored as. */
+export const errorReportContentType = (encoding: TextEncoding = 'utf-8'): string => `text/csv; charset=${charsetOf(encoding)}`;
+
 /** How the uploaded file was written; its error report is written the same way. */
 export interface ReportLayout {
   /** The file's header; absent for NDJSON. */
   columns?: readonly string[];
+  /** False for a part of a report after its first (a chunk after the first): no header line, no byte order mark. */
+  header?: boolean;
   delimiter?: Delimiter;
   encoding?: TextEncoding;
 }
@@ -41,12 +46,13 @@ export class ErrorReportWriter {
     this.fieldNeedsQuotes = new RegExp(`["\r\n${this.delimiter === '\t' ? '\t' : `\\${this.delimiter}`}]`);
     const columns = layout.columns;
     this.kept = columns?.flatMap((column, i) => (isReportColumn(column) ? [] : [i]));
-    this.writeLine(columns && this.kept ? [...this.kept.map((i) => columns[i] ?? ''), ...REPORT_COLUMNS] : [...ERROR_REPORT_COLUMNS]);
+    if (layout.header === false) this.first = false;
+    else this.writeLine(columns && this.kept ? [...this.kept.map((i) => columns[i] ?? ''), ...REPORT_COLUMNS] : [...ERROR_REPORT_COLUMNS]);
   }
 
   /** What to store the report as. */
   get contentType(): string {
-    return `text/csv; charset=${charsetOf(this.encoding)}`;
+    return errorReportContentType(this.encoding);
   }
 
   /** Rows written so far. */

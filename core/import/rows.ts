@@ -33,12 +33,15 @@ import { Utf8Validator } from './utf8';
 
 export type RowFormat = 'csv' | 'ndjson';
 
+/** The longest record read by default (CSV: characters; NDJSON: bytes). */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
 export interface ReadImportRowsOptions {
   importId: string;
   format: RowFormat;
   /** The author of rows without a userId: the uploader. */
   defaultUserId: string;
-  /** Posts per yielded batch (and at most this many rejected rows). Default 500. */
+  /** Rows per yielded batch (rows batchSize·k+1 to batchSize·(k+1) of the file, valid or rejected). Default 500. */
   batchSize?: number;
   /** Longest record accepted, in bytes (CSV: characters). Default 1 MiB; a post's content is at most 100,000 characters. */
   maxRecordBytes?: number;
@@ -48,6 +51,11 @@ export interface ReadImportRowsOptions {
   delimiter?: Delimiter;
   /** CSV only: the field each column fills; without one, the header must name post fields itself. */
   mapping?: ColumnMapping;
+  /**
+   * A chunk of a larger file (core/import/chunks.ts): the rows and lines before it, so its rows are numbered as in
+   * the whole file. A CSV chunk's stream starts with the file's header record.
+   */
+  continueFrom?: { rowsBefore: number; linesBefore: number };
 }
 
 export interface RejectedRow {
@@ -95,12 +103,12 @@ interface SourceRow {
 /** Streams an import file as batches of valid posts and rejected rows; memory is bounded by one batch. */
 export async function* readImportRows(stream: Readable, options: ReadImportRowsOptions): AsyncGenerator<ImportBatch> {
   const batchSize = options.batchSize ?? 500;
-  const maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+  const maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   const chunks = textChunks(stream, options.encoding ?? 'utf-8');
   const source =
     options.format === 'csv'
-      ? csvRows(chunks, maxRecordBytes, options.delimiter ?? ',', options.mapping)
-      : ndjsonRows(chunks, maxRecordBytes);
+      ? csvRows(chunks, maxRecordBytes, options.delimiter ?? ',', options.mapping, options.continueFrom)
+      : ndjsonRows(chunks, maxRecordBytes, options.continueFrom);
   let batch: ImportBatch = { posts: [], origins: [], rejected: [] };
   for await (const rows of source) {
     for (const row of rows) {
@@ -114,7 +122,9 @@ export async function* readImportRows(stream: Readable, options: ReadImportRowsO
           ...(row.cells ? { cells: row.cells } : {}),
         });
       } else batch.rejected.push(outcome.rejected);
-      if (batch.posts.length >= batchSize || batch.rejected.length >= batchSize) {
+      // Batches are rows 1..batchSize, batchSize+1..2·batchSize, ... of the file, whatever their outcome, so a chunk
+      // made of whole batches (chunks.ts) sees the same batches as the whole file read at once.
+      if (row.rowNumber % batchSize === 0) {
         yield batch;
         batch = { posts: [], origins: [], rejected: [] };
       }
@@ -261,12 +271,13 @@ async function* csvRows(
   maxRecordBytes: number,
   delimiter: Delimiter,
   mapping: ColumnMapping | undefined,
+  continueFrom: ReadImportRowsOptions['continueFrom'],
 ): AsyncGenerator<SourceRow[]> {
   let header: string[] | undefined;
   let fields: Array<PostColumn | undefined> = [];
-  let rowNumber = 0;
-  /** Blank lines before the text the current parser reads (counted by the parsers before it). */
-  let emptyBefore = 0;
+  let rowNumber = continueFrom?.rowsBefore ?? 0;
+  /** Blank lines before the text the current parser reads (counted by the parsers before it, or before the chunk). */
+  let emptyBefore = continueFrom?.linesBefore ?? 0;
   let fatal: InvalidInput | undefined;
   let rows: SourceRow[] = [];
   let reread: { text: string; emptyBefore: number } | undefined;
@@ -383,13 +394,18 @@ function csvRecordToRow(fields: ReadonlyArray<PostColumn | undefined>, record: r
 const withoutLineEnding = (raw: string): string => raw.replace(/\r?\n$/, '');
 
 /** NDJSON rows, one array per input chunk; a line is held only up to maxRecordBytes. */
-async function* ndjsonRows(chunks: AsyncIterable<Buffer>, maxRecordBytes: number): AsyncGenerator<SourceRow[]> {
-  let rowNumber = 0;
-  let lineNumber = 0;
+async function* ndjsonRows(
+  chunks: AsyncIterable<Buffer>,
+  maxRecordBytes: number,
+  continueFrom: ReadImportRowsOptions['continueFrom'],
+): AsyncGenerator<SourceRow[]> {
+  let rowNumber = continueFrom?.rowsBefore ?? 0;
+  let lineNumber = continueFrom?.linesBefore ?? 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let overlong = false;
-  let first = true;
+  // Only the file's first line may start with a byte order mark.
+  let first = continueFrom === undefined;
 
   const lineRow = (bytes: Buffer): SourceRow | undefined => {
     lineNumber++;

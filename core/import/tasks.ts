@@ -1,8 +1,10 @@
+import type { Readable } from 'node:stream';
 import { mapLimit } from '../concurrency';
 import type { ImportSummary } from '../contract';
 import { InvalidInput, NotFound } from '../errors';
 import type {
   AuditLog,
+  ByteRange,
   Clock,
   ConnectionRendezvous,
   ImportRecords,
@@ -18,7 +20,7 @@ import { utcDateOf, type Post } from '../model';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { importAuditEntry } from './audit';
 import { checksum } from './checksum';
-import type { ImportConfig } from './config';
+import { DEFAULT_SCAN_RANGE_BYTES, DEFAULT_SCAN_RANGE_OVERLAP_BYTES, type ImportConfig } from './config';
 import { ErrorReportWriter } from './error-report';
 import { presignErrorReport } from './error-report-link';
 import { identifyFormat, type FormatVerdict } from './format';
@@ -42,6 +44,7 @@ import {
 import { mappingProblem, previewOf } from './mapping';
 import { isFinal, mustGetImport, pinnedUpload, type ImportRecord, type ImportRowCounts, type ImportStatus } from './records';
 import { importedPostId, readImportRows, type ImportBatch, type RejectedRow, type RowFormat } from './rows';
+import type { ImportChunk } from './chunks';
 import type { ScanVerdict } from './scanner';
 import { identifyResourceType, type ResourceVerdict } from '../resource/identify';
 import { resourceQuarantineReason } from '../resource/messages';
@@ -56,19 +59,45 @@ import { isResource } from '../resource/records';
 // ---------------------------------------------------------------------------------------------
 // "Check the uploaded file": three checks in parallel
 
-/** Antivirus. Fails closed: a scanner that cannot give a verdict throws (Transient is retried), never "clean". */
+/**
+ * Antivirus. Fails closed: a scanner that cannot give a verdict throws (Transient is retried), never "clean". A file
+ * over clamd's stream limit is scanned in ranges of SCAN_RANGE_BYTES, each reaching SCAN_RANGE_OVERLAP_BYTES into the
+ * next (scanRanges), one after the other, until one is infected; see the README for what ranges cannot see.
+ */
 export async function scanForViruses(
-  deps: { imports: ImportRecords; objects: ObjectStore; scanner: VirusScanner; clock: Clock },
+  deps: {
+    imports: ImportRecords;
+    objects: ObjectStore;
+    scanner: VirusScanner;
+    clock: Clock;
+    config?: Pick<ImportConfig, 'scanRangeBytes' | 'scanRangeOverlapBytes'>;
+  },
   input: FileTaskInput,
 ): Promise<ScanVerdict> {
   const record = await mustGetImport(deps.imports, input.importId);
-  const verdict = await deps.scanner.scan(await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record)));
+  const pin = pinnedUpload(record);
+  const size = record.uploadedBytes ?? record.size;
+  const ranges = scanRanges(size, deps.config?.scanRangeBytes ?? DEFAULT_SCAN_RANGE_BYTES, deps.config?.scanRangeOverlapBytes ?? DEFAULT_SCAN_RANGE_OVERLAP_BYTES);
+  let verdict: ScanVerdict = { clean: true };
+  for (const range of ranges) {
+    const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key, ranges.length > 1 ? { ...pin, range } : pin);
+    verdict = await deps.scanner.scan(stream);
+    if (!verdict.clean) break;
+  }
   await deps.imports.update(
     input.importId,
     { executionArn: input.executionArn, checks: { antivirus: verdict.clean ? 'clean' : 'infected' } },
     deps.clock.now(),
   );
   return verdict;
+}
+
+/** The ranges a file of `size` bytes is scanned in: one (the whole file) up to `rangeBytes + overlapBytes`. */
+export function scanRanges(size: number, rangeBytes: number, overlapBytes: number): ByteRange[] {
+  if (size <= rangeBytes + overlapBytes) return [{ start: 0, end: size }];
+  const ranges: ByteRange[] = [];
+  for (let start = 0; start < size; start += rangeBytes) ranges.push({ start, end: Math.min(size, start + rangeBytes + overlapBytes) });
+  return ranges;
 }
 
 export interface ChecksumOutcome {
@@ -232,7 +261,7 @@ export interface ProcessOutcome extends FileOutcome {
   rowsRejected: number;
 }
 
-type ProcessDeps = {
+export type ProcessDeps = {
   imports: ImportRecords;
   objects: ObjectStore;
   search: StagingSearchSource;
@@ -241,7 +270,7 @@ type ProcessDeps = {
   config: ImportConfig;
 };
 
-const NO_ROWS: ImportRowCounts = { rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
+export const NO_ROWS: ImportRowCounts = { rowsCreated: 0, rowsUpdated: 0, rowsUnchanged: 0, rowsRejected: 0, onBehalfRows: 0 };
 const rowsImportedOf = (counts: ImportRowCounts): number => counts.rowsCreated + counts.rowsUpdated + counts.rowsUnchanged;
 
 /**
@@ -274,7 +303,9 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
     // Staging starts again from the first row: what an earlier attempt of this task staged goes first, or its
     // rows would come back as ids repeated within the file.
     if (!dryRun) await deps.search.discardStaged(record.importId);
-    const staged = await stageRows(deps, record, input, source, errorReportKey);
+    // The permanent copy was pinned when it was made (and no browser can write there).
+    const rows = await deps.objects.getStream(source.bucket, source.key, source === record.upload ? pinnedUpload(record) : {});
+    const staged = await stageRows(deps, record, input.format, rows, { key: errorReportKey });
     if ('unreadable' in staged) {
       await deps.search.discardStaged(record.importId);
       return finishProcessing(
@@ -297,10 +328,10 @@ export async function processImport(deps: ProcessDeps, input: FileTaskInput & { 
 }
 
 /** The statuses a commit may start from: RUNNING, or COMMITTING again for a retry of a commit that was cut short. */
-const COMMITTABLE: readonly ImportStatus[] = ['RUNNING', 'COMMITTING'];
+export const COMMITTABLE: readonly ImportStatus[] = ['RUNNING', 'COMMITTING'];
 
 /** An import that already ended: one that did not succeed keeps nothing staged (discarding twice is harmless). */
-async function endedOutcome(deps: Pick<ProcessDeps, 'search'>, record: ImportRecord): Promise<ProcessOutcome> {
+export async function endedOutcome(deps: Pick<ProcessDeps, 'search'>, record: ImportRecord): Promise<ProcessOutcome> {
   if (record.status !== 'SUCCEEDED') await deps.search.discardStaged(record.importId);
   return {
     importId: record.importId,
@@ -310,20 +341,28 @@ async function endedOutcome(deps: Pick<ProcessDeps, 'search'>, record: ImportRec
   };
 }
 
-/** Step 1 of processImport: every row staged or in the error report, or the reason the file is unreadable. */
-async function stageRows(
+/** What staging the rows of a file (or of one chunk) came to. */
+type StagedRows =
+  | { counts: ImportRowCounts; /** A chunk met an id a later chunk had staged first (chunk-tasks.ts). */ laterChunkHolds?: boolean }
+  | { unreadable: InvalidInput; rowsRejected: number };
+
+/**
+ * Step 1 of processImport (and of each chunk, "Import each chunk"): every row staged or in the error report
+ * (`report.key`; a chunk's part without the header after the first), or the reason the file is unreadable.
+ */
+export async function stageRows(
   deps: ProcessDeps,
   record: ImportRecord,
-  input: FileTaskInput & { format: RowFormat },
-  source: ObjectLocation,
-  errorReportKey: string,
-): Promise<{ counts: ImportRowCounts } | { unreadable: InvalidInput; rowsRejected: number }> {
-  // The permanent copy was pinned when it was made (and no browser can write there).
-  const input_ = await deps.objects.getStream(source.bucket, source.key, source === record.upload ? pinnedUpload(record) : {});
+  format: RowFormat,
+  input_: Readable,
+  target: { key: string; header?: boolean },
+  chunk?: ImportChunk,
+): Promise<StagedRows> {
   // The report is written as the file was (its columns, delimiter and encoding), so it can be fixed and uploaded again.
-  const report = new ErrorReportWriter(input.format === 'csv' ? record : { encoding: record.encoding });
+  const layout = format === 'csv' ? record : { encoding: record.encoding };
+  const report = new ErrorReportWriter({ ...layout, ...(target.header === false ? { header: false } : {}) });
   const reportWritten = deps.objects
-    .putStream(deps.config.permanentBucket, errorReportKey, report.stream, {
+    .putStream(deps.config.permanentBucket, target.key, report.stream, {
       contentType: report.contentType,
       metadata: { 'import-id': record.importId },
     })
@@ -335,19 +374,21 @@ async function stageRows(
     });
 
   const counts = { ...NO_ROWS };
+  const holds = { laterChunk: false };
   let unreadable: InvalidInput | undefined;
   try {
     try {
       for await (const batch of readImportRows(input_, {
         importId: record.importId,
-        format: input.format,
+        format,
         defaultUserId: record.owner.userId,
         batchSize: IMPORT_INDEX_BATCH,
         ...(record.encoding ? { encoding: record.encoding } : {}),
         ...(record.delimiter ? { delimiter: record.delimiter } : {}),
         ...(record.mapping ? { mapping: record.mapping } : {}),
+        ...(chunk && chunk.index > 0 ? { continueFrom: chunk } : {}),
       })) {
-        await report.write(await stageBatch(deps.search, record, batch, counts, record.dryRun === true));
+        await report.write(await stageBatch(deps.search, record, batch, counts, record.dryRun === true, chunk, holds));
       }
     } catch (error) {
       if (!(error instanceof InvalidInput && error.field === 'file')) throw error;
@@ -361,7 +402,8 @@ async function stageRows(
   report.end();
   await reportWritten;
   counts.rowsRejected = report.rowCount;
-  return unreadable ? { unreadable, rowsRejected: report.rowCount } : { counts };
+  if (unreadable) return { unreadable, rowsRejected: report.rowCount };
+  return holds.laterChunk ? { counts, laterChunkHolds: true } : { counts };
 }
 
 /**
@@ -375,6 +417,8 @@ async function stageBatch(
   batch: ImportBatch,
   counts: ImportRowCounts,
   dryRun: boolean,
+  chunk?: ImportChunk,
+  holds?: { laterChunk: boolean },
 ): Promise<RejectedRow[]> {
   const { owner } = record;
   // Generated ids (`<importId>-<row>`) are never stored before the commit: only ids from the file are looked up.
@@ -418,9 +462,12 @@ async function stageBatch(
           await search.stagePosts(
             record.importId,
             toStage.map(({ post }) => post),
+            ...(chunk ? [{ chunk: chunk.index }] : []),
           )
         ).rejected
       : [];
+  // A later chunk staged this id first: the file read in one piece would have kept this row and refused that one.
+  if (chunk && holds && refused.some((refusal) => refusal.repeated && (refusal.stagedBy ?? chunk.index) > chunk.index)) holds.laterChunk = true;
   // Each id is staged once per batch (repeats were refused above), so a refusal names exactly one row.
   const reasons = new Map(refused.map((refusal) => [refusal.id, refusal.repeated ? repeatedIdReason(refusal.id) : refusal.reason]));
   for (const { post, origin, kind, onBehalf } of toStage) {
@@ -444,7 +491,7 @@ const samePost = (a: Post, b: Post): boolean =>
   a.tags.every((tag, i) => tag === b.tags[i]);
 
 /** Moves the original to the permanent bucket and records the outcome: SUCCEEDED, or REJECTED with nothing imported. */
-async function finishProcessing(
+export async function finishProcessing(
   deps: ProcessDeps,
   record: ImportRecord,
   input: FileTaskInput,

@@ -9,4 +9,7 @@ export const OFFLOADED_TASKS: ReadonlySet<string> = new Set([
   'computeChecksum',
   'identifyFormat',
   'processImport',
+  'planImportChunks',
+  'importChunk',
+  'commitImportChunks',
 ]);

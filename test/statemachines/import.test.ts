@@ -60,6 +60,10 @@ const importWorkflow = (
     quarantineFile: finish('QUARANTINED'),
     rejectFile: finish('REJECTED'),
     processImport: async (payload) => ({ ...(await finish('SUCCEEDED')(payload)), rowsImported: 9, rowsRejected: 1 }),
+    // A small file: one chunk, imported by "Import valid rows".
+    planImportChunks: async () => ({ count: 1, chunks: [], headerBytes: 0, concurrency: 4 }),
+    importChunk: async (payload) => ({ chunk: (payload.chunk as { index: number }).index }),
+    commitImportChunks: async (payload) => ({ ...(await finish('SUCCEEDED')(payload)), rowsImported: 9, rowsRejected: 1 }),
     keepResource: finish('SUCCEEDED'),
     acquireImportSlot: async (payload) => {
       const importId = String(payload.importId);
@@ -148,6 +152,8 @@ const withChecksSorted = (states: string[]) => {
   }
   return out;
 };
+/** A small file: planned as one chunk, imported by the one-piece task. */
+const ONE_CHUNK = ["Plan the file's chunks", 'Is the file one chunk', 'Import valid rows'];
 const CHECKED = ['Check and import each file', 'Wait for a processing slot', 'Check the uploaded file', ...[...CHECKS].sort(), 'Decide what to do with the file'];
 
 describe('import.asl.yaml', () => {
@@ -158,7 +164,7 @@ describe('import.asl.yaml', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
-      'Import valid rows',
+      ...ONE_CHUNK,
       'Release the processing slot',
       'Notify user',
       'Did every file import',
@@ -217,6 +223,98 @@ describe('import.asl.yaml', () => {
     expect(workflow.callsTo('processImport')).toEqual([]);
   });
 
+  describe('a file larger than IMPORT_CHUNK_BYTES (chunks)', () => {
+    const chunks = [
+      { index: 0, start: 0, end: 700, rowsBefore: 0, linesBefore: 0 },
+      { index: 1, start: 700, end: 1400, rowsBefore: 1000, linesBefore: 2 },
+      { index: 2, start: 1400, end: 2000, rowsBefore: 2000, linesBefore: 2 },
+    ];
+    const planned = { planImportChunks: async () => ({ count: 3, chunks, headerBytes: 35, concurrency: 2 }) };
+    const CHUNKED = ["Plan the file's chunks", 'Is the file one chunk', 'Import each chunk'];
+    const perChunk = (executionArn: string) =>
+      chunks.map((chunk) => ({ importId: 'imp-1', executionArn, format: 'csv', headerBytes: 35, chunk }));
+
+    it('is planned into chunks, imported chunk by chunk at most IMPORT_CHUNK_CONCURRENCY at a time, then committed once', async () => {
+      let inFlight = 0;
+      let peak = 0;
+      const workflow = importWorkflow({
+        ...planned,
+        importChunk: async (payload) => {
+          peak = Math.max(peak, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          inFlight--;
+          return { chunk: (payload.chunk as { index: number }).index };
+        },
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      const states = withChecksSorted(await workflow.statesEntered(executionArn));
+      expect(states.filter((state) => state !== 'Import one chunk')).toEqual([
+        ...CHECKED,
+        ...CHUNKED,
+        'Assemble the error report and commit',
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(states.filter((state) => state === 'Import one chunk')).toHaveLength(3);
+      expect(workflow.callsTo('planImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv' }]);
+      expect(workflow.callsTo('importChunk')).toEqual(perChunk(executionArn));
+      expect(peak).toBe(2);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv', chunkCount: 3 }]);
+      expect(workflow.callsTo('processImport')).toEqual([]);
+    });
+
+    it('a chunk that fails transiently is retried alone, and the file still commits once', async () => {
+      let failed = false;
+      const workflow = importWorkflow({
+        ...planned,
+        importChunk: async (payload) => {
+          const { index } = payload.chunk as { index: number };
+          if (index === 1 && !failed) {
+            failed = true;
+            throw new Transient('OpenSearch answered 503');
+          }
+          return { chunk: index };
+        },
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      const calls = workflow.callsTo('importChunk').map((payload) => (payload.chunk as { index: number }).index);
+      expect([...calls].sort()).toEqual([0, 1, 1, 2]);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv', chunkCount: 3 }]);
+      expect(workflow.outcomes.get('imp-1')).toBe('SUCCEEDED');
+    });
+
+    it('a chunk that keeps failing fails the file through "Record file failure": nothing is committed, the execution fails', async () => {
+      const workflow = importWorkflow({
+        ...planned,
+        importChunk: async (payload) => {
+          if ((payload.chunk as { index: number }).index === 2) throw new Error('the chunk cannot be read');
+          return { chunk: 0 };
+        },
+        notifyImportOutcome: async () => ({ files: 1, succeeded: 0, quarantined: 0, rejected: 0, failed: 1, rowsImported: 0, rowsRejected: 0 }),
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('FAILED');
+      const states = withChecksSorted(await workflow.statesEntered(executionArn)).filter((state) => state !== 'Import one chunk');
+      expect(states).toEqual([...CHECKED, ...CHUNKED, 'Record file failure', 'Release the processing slot', 'Notify user', 'Did every file import', 'Import failed']);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([]);
+      expect(workflow.callsTo('handleImportFailure')).toEqual([
+        {
+          importId: 'imp-1',
+          executionArn,
+          failure: { Error: 'Error', Cause: expect.stringContaining('the chunk cannot be read') },
+        },
+      ]);
+      expect(workflow.outcomes.get('imp-1')).toBe('FAILED');
+    });
+  });
+
   describe('a header that needs a column mapping', () => {
     const needsMapping = (mappingTimeoutSeconds: number) => async () => ({
       format: 'csv',
@@ -261,7 +359,7 @@ describe('import.asl.yaml', () => {
         'Give the slot back during the mapping wait',
         'Wait for column mapping',
         'Wait for a processing slot after the mapping',
-        'Import valid rows',
+        ...ONE_CHUNK,
         'Release the processing slot',
         'Notify user',
         'Did every file import',
@@ -360,7 +458,7 @@ describe('import.asl.yaml', () => {
     const processed = await processing.run(job(['imp-1']));
     expect(withChecksSorted(await processing.statesEntered(processed.executionArn))).toEqual([
       ...CHECKED,
-      'Import valid rows',
+      ...ONE_CHUNK,
       'Reject changed file',
       'Release the processing slot',
       'Notify user',
@@ -390,7 +488,7 @@ describe('import.asl.yaml', () => {
     expect(attempts).toBe(3);
     expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
       ...CHECKED,
-      'Import valid rows',
+      ...ONE_CHUNK,
       'Release the processing slot',
       'Notify user',
       'Did every file import',

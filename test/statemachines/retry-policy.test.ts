@@ -61,6 +61,9 @@ const AGREED: Record<Workflow, Record<string, Retrier>> = {
     'Expire import': retrier(2, 4),
     'Keep resource': retrier(2, 4),
     'Import valid rows': retrier(2, 4),
+    "Plan the file's chunks": retrier(2, 4),
+    'Import one chunk': retrier(2, 4),
+    'Assemble the error report and commit': retrier(2, 4),
     'Record file failure': retrier(2, 4),
     'Notify user': retrier(2, 4),
     'Handle import failure': retrier(2, 4),
@@ -169,6 +172,7 @@ const BASE: Record<Workflow, Record<string, TaskFn>> = {
     quarantineFile: async (payload) => ({ importId: payload.importId, status: 'QUARANTINED' }),
     rejectFile: async (payload) => ({ importId: payload.importId, status: 'REJECTED' }),
     processImport: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 }),
+    planImportChunks: async () => ({ count: 1, chunks: [], headerBytes: 0, concurrency: 4 }),
     notifyImportOutcome: async () => summaryOf(0),
     handleImportFailure: async () => null,
     // The user maps the columns at once: the mapping route answers the token.
@@ -196,6 +200,25 @@ const BASE: Record<Workflow, Record<string, TaskFn>> = {
   },
 };
 
+/** A large file: planned as two chunks, imported by "Import each chunk" and committed once. */
+const twoChunks: Record<string, TaskFn> = {
+  planImportChunks: async () => ({
+    count: 2,
+    chunks: [
+      { index: 0, start: 0, end: 100, rowsBefore: 0, linesBefore: 0 },
+      { index: 1, start: 100, end: 200, rowsBefore: 1000, linesBefore: 0 },
+    ],
+    headerBytes: 30,
+    // One chunk at a time: a chunk that gives up ends the Map before the next one starts.
+    concurrency: 1,
+  }),
+  importChunk: async (payload) => ({ chunk: (payload.chunk as { index: number }).index }),
+  commitImportChunks: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 }),
+};
+
+/** Tasks a scenario runs once per Map item: "Import one chunk" runs once per chunk of `twoChunks`. */
+const ITEMS_THROUGH: Record<string, number> = { 'Import one chunk': 2 };
+
 interface Scenario {
   input: unknown;
   overrides?: Record<string, TaskFn>;
@@ -221,6 +244,8 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
       'Give the slot back during the mapping wait': { identifyFormat: async () => needsMapping(60) },
       'Wait for a processing slot after the mapping': { identifyFormat: async () => needsMapping(60) },
       "Release the execution's slots": { notifyImportOutcome: async () => broken() },
+      'Import one chunk': twoChunks,
+      'Assemble the error report and commit': twoChunks,
     };
     return { input: importJob, overrides: routes[stateName] ?? {} };
   }
@@ -338,7 +363,10 @@ for (const workflow of ['import', 'export'] as const) {
         const outcome = await run(scenarioThrough(workflow, task.name), task, () => new Transient('still down'));
         vi.restoreAllMocks();
 
-        expect(outcome.calls).toBe(agreed.MaxAttempts + 1);
+        // Each of the scenario's items gives up alone: the local runtime (aws-local-stepfunctions' Map, p-limit) still
+        // starts the items queued behind one that failed, where AWS stops the Map; the outcome is the same.
+        const items = ITEMS_THROUGH[task.name] ?? 1;
+        expect(outcome.calls).toBe(items * (agreed.MaxAttempts + 1));
         // Given up: the error went to the Catch (a file failure, or the whole job's) or failed the execution.
         // A slot's release that keeps failing leaves the slot to its lease, and the file as it ended.
         const handled = ['Record file failure', 'Slot left to its lease'].some((state) => outcome.states.includes(state));
@@ -348,7 +376,8 @@ for (const workflow of ['import', 'export'] as const) {
           const wait = agreed.IntervalSeconds * RETRY_SCALE * agreed.BackoffRate ** n;
           return Math.min(wait, (agreed.MaxDelaySeconds ?? Infinity) * RETRY_SCALE) * 1e3;
         });
-        expect(waits.map((ms) => ms.toFixed(6))).toEqual(expected.map((ms) => ms.toFixed(6)));
+        // (The waits of the first item: those of items started after the Map failed may outlast the observer.)
+        expect(waits.slice(0, expected.length).map((ms) => ms.toFixed(6))).toEqual(expected.map((ms) => ms.toFixed(6)));
       });
     }
   });

@@ -20,6 +20,7 @@ import type {
   IndexOutcome,
   MailMessage,
   Mailer,
+  ByteRange,
   ObjectHead,
   ObjectLocation,
   ObjectCondition,
@@ -27,6 +28,7 @@ import type {
   PresignedPost,
   PushChannel,
   PutObjectOptions,
+  StagingChunk,
   UploadedPart,
   SearchPage,
   StagingSearchSource,
@@ -56,6 +58,8 @@ export function makePosts(count: number, start = new Date('2024-06-01T12:00:00.0
 export class InMemorySearchSource implements StagingSearchSource {
   /** Posts staged per import, invisible to search and scan until committed. */
   readonly staged = new Map<string, Map<string, Post>>();
+  /** The chunk that staged each post (importId → post id → chunk). */
+  private readonly stagedChunks = new Map<string, Map<string, number>>();
 
   /** How many batches scan() has handed out, across calls. */
   batchesServed = 0;
@@ -98,14 +102,26 @@ export class InMemorySearchSource implements StagingSearchSource {
     return new Map(this.posts.filter((post) => wanted.has(post.id)).map((post) => [post.id, post]));
   }
 
-  async stagePosts(importId: string, posts: Post[]): Promise<IndexOutcome> {
+  async stagePosts(importId: string, posts: Post[], options: StagingChunk = {}): Promise<IndexOutcome> {
     const staging = this.staged.get(importId) ?? new Map<string, Post>();
+    const chunks = this.stagedChunks.get(importId) ?? new Map<string, number>();
     const rejected: IndexOutcome['rejected'] = [];
     for (const post of posts) {
-      if (staging.has(post.id)) rejected.push({ id: post.id, reason: `${post.id} is already staged`, repeated: true });
-      else staging.set(post.id, post);
+      const stagedBy = chunks.get(post.id);
+      if (stagedBy !== undefined)
+        rejected.push({
+          id: post.id,
+          reason: `${post.id} is already staged`,
+          repeated: true,
+          ...(options.chunk === undefined ? {} : { stagedBy }),
+        });
+      else {
+        staging.set(post.id, post);
+        chunks.set(post.id, options.chunk ?? 0);
+      }
     }
     this.staged.set(importId, staging);
+    this.stagedChunks.set(importId, chunks);
     return { rejected };
   }
 
@@ -113,11 +129,21 @@ export class InMemorySearchSource implements StagingSearchSource {
     const staging = [...(this.staged.get(importId)?.values() ?? [])];
     await this.indexPosts(staging);
     this.staged.delete(importId);
+    this.stagedChunks.delete(importId);
     return { committed: staging.length };
   }
 
-  async discardStaged(importId: string): Promise<void> {
-    this.staged.delete(importId);
+  async discardStaged(importId: string, options: StagingChunk = {}): Promise<void> {
+    if (options.chunk === undefined) {
+      this.staged.delete(importId);
+      this.stagedChunks.delete(importId);
+      return;
+    }
+    for (const [id, chunk] of this.stagedChunks.get(importId) ?? []) {
+      if (chunk !== options.chunk) continue;
+      this.stagedChunks.get(importId)?.delete(id);
+      this.staged.get(importId)?.delete(id);
+    }
   }
 
   /** A simple stand-in for the real filters: substring q, every tag, exact userId, inclusive date range. */
@@ -163,11 +189,12 @@ export class InMemoryObjectStore implements ObjectStore {
     return { bytes: stored.length };
   }
 
-  async getStream(bucket: string, key: string, condition: ObjectCondition = {}): Promise<Readable> {
+  async getStream(bucket: string, key: string, condition: ObjectCondition & { range?: ByteRange } = {}): Promise<Readable> {
     const object = this.objects.get(`${bucket}/${key}`);
     if (!object) throw new NotFound(`No object ${bucket}/${key}`);
     mustMatch(object, condition, `${bucket}/${key}`);
-    return Readable.from([object.body]);
+    const { range } = condition;
+    return Readable.from([range ? object.body.subarray(range.start, Math.max(range.start, range.end)) : object.body]);
   }
 
   async presignGet(bucket: string, key: string, expiresInSeconds: number, downloadName?: string): Promise<string> {
@@ -198,7 +225,10 @@ export class InMemoryObjectStore implements ObjectStore {
 
   async presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost> {
     this.postPlans.push({ plan, expiresInSeconds });
-    return { url: `https://objects.test/${plan.Bucket}`, fields: { ...plan.Fields, key: plan.Key, policy: Buffer.from(JSON.stringify(plan.Conditions)).toString('base64') } };
+    return {
+      url: `https://objects.test/${plan.Bucket}`,
+      fields: { ...plan.Fields, key: plan.Key, policy: Buffer.from(JSON.stringify(plan.Conditions)).toString('base64') },
+    };
   }
 
   /** Multipart uploads in progress: uploadId → where it goes and the parts received. */
@@ -226,11 +256,13 @@ export class InMemoryObjectStore implements ObjectStore {
   async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
     const upload = this.multipartUploads.get(uploadId);
     if (!upload || upload.bucket !== bucket || upload.key !== key) throw new NotFound(`No multipart upload ${uploadId}`);
-    const bodies = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((part) => {
-      const body = upload.parts.get(part.partNumber);
-      if (!body || part.etag !== `"etag-${part.partNumber}"`) throw new Error(`part ${part.partNumber} was not uploaded`);
-      return body;
-    });
+    const bodies = [...parts]
+      .sort((a, b) => a.partNumber - b.partNumber)
+      .map((part) => {
+        const body = upload.parts.get(part.partNumber);
+        if (!body || part.etag !== `"etag-${part.partNumber}"`) throw new Error(`part ${part.partNumber} was not uploaded`);
+        return body;
+      });
     this.objects.set(`${bucket}/${key}`, { body: Buffer.concat(bodies), options: { contentType: upload.contentType } });
     this.multipartUploads.delete(uploadId);
   }
@@ -246,6 +278,11 @@ export class InMemoryObjectStore implements ObjectStore {
 
   has(bucket: string, key: string): boolean {
     return this.objects.has(`${bucket}/${key}`);
+  }
+
+  /** Every stored object as `bucket/key`. */
+  keys(): string[] {
+    return [...this.objects.keys()];
   }
 
   text(bucket: string, key: string): string {
@@ -359,7 +396,13 @@ export class FakeExecutions implements ExecutionService {
       .filter((e) => e.status === status && e.executionArn.includes(`:ferry-${workflow}:`))
       .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
       .slice(0, options.limit)
-      .map((e) => ({ executionArn: e.executionArn, workflow, name: e.executionArn.split(':').pop() ?? '', status: e.status, startDate: e.startDate }));
+      .map((e) => ({
+        executionArn: e.executionArn,
+        workflow,
+        name: e.executionArn.split(':').pop() ?? '',
+        status: e.status,
+        startDate: e.startDate,
+      }));
   }
 
   succeed(executionArn: string, output: unknown): void {

@@ -244,6 +244,7 @@ describe('OpenSearchSource: requests', () => {
     expect(STAGING_INDEX_DEFINITION.mappings.properties).toEqual({
       ...POSTS_INDEX_DEFINITION.mappings.properties,
       importId: { type: 'keyword' },
+      chunk: { type: 'keyword' },
     });
   });
 

@@ -285,6 +285,24 @@ export function describeSearchSource(name: string, open: () => Promise<SourceUnd
       expect(await everyId()).toEqual([...ids(stored), 'imp-c-1'].sort());
     });
 
+    it("a chunked import's chunks stage side by side: a repeat names the chunk holding the id, a retried chunk discards only its own rows, one commit takes them all", async () => {
+      expect(await subject.source.stagePosts('imp-a', [fresh(1), fresh(2)], { chunk: 0 })).toEqual({ rejected: [] });
+      expect(await subject.source.stagePosts('imp-a', [fresh(3), fresh(1, 'repeated in a later chunk')], { chunk: 1 })).toEqual({
+        rejected: [{ id: 'imp-a-1', reason: expect.any(String), repeated: true, stagedBy: 0 }],
+      });
+      expect(await subject.source.stagePosts('imp-a', [fresh(4, 'first try of chunk 2')], { chunk: 2 })).toEqual({ rejected: [] });
+      await subject.source.discardStaged('imp-a', { chunk: 2 });
+      expect(await subject.source.stagePosts('imp-a', [fresh(4)], { chunk: 2 })).toEqual({ rejected: [] });
+      expect(await subject.source.stagePosts('imp-a', [fresh(3, 'repeated in an earlier chunk')], { chunk: 0 })).toEqual({
+        rejected: [{ id: 'imp-a-3', reason: expect.any(String), repeated: true, stagedBy: 1 }],
+      });
+
+      expect(await subject.source.commitStaged('imp-a')).toEqual({ committed: 4 });
+      expect(await everyId()).toEqual([...ids(stored), 'imp-a-1', 'imp-a-2', 'imp-a-3', 'imp-a-4'].sort());
+      expect([...(await subject.source.postsById(['imp-a-1', 'imp-a-3', 'imp-a-4'])).values()]).toEqual([fresh(1), fresh(3), fresh(4)]);
+      expect((await subject.source.search({ q: 'try' }, { page: 1, pageSize: 5 })).total).toBe(0);
+    });
+
     it('a commit larger than one bulk request is complete and in order', async () => {
       const many = generatePosts(5000, 2500).map((p) => ({ ...p, id: `imp-big-${p.id}` }));
       await subject.source.stagePosts('imp-big', many);

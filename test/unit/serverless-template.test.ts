@@ -414,6 +414,9 @@ describe('the packaged AWS template (npm run package)', () => {
           'KeepResource',
           'NotifyImportOutcome',
           'ProcessImport',
+          'PlanImportChunks',
+          'ImportChunk',
+          'CommitImportChunks',
           'QuarantineFile',
           'RejectFile',
           'ReleaseImportSlot',
@@ -740,10 +743,12 @@ describe('the packaged AWS template (npm run package)', () => {
       expect(threads * tasks).toBe(16);
       expect(fnNamed('scanForViruses').Properties!.ReservedConcurrentExecutions).toBe(threads * tasks);
       expect(fnNamed('processImport').Properties!.ReservedConcurrentExecutions).toBe(10);
+      // A large file's chunks import rows as processImport does, within the same processing budget.
+      expect(fnNamed('importChunk').Properties!.ReservedConcurrentExecutions).toBe(10);
       const mapConcurrency = Number((fnNamed('createImport').Properties!.Environment as { Variables: Json }).Variables.IMPORT_MAP_CONCURRENCY);
       expect(mapConcurrency).toBeLessThanOrEqual(10);
       for (const [id, fn] of functions()) {
-        if (/scanForViruses|processImport/.test(String(fn.Properties!.FunctionName))) continue;
+        if (/scanForViruses|processImport|importChunk$/.test(String(fn.Properties!.FunctionName))) continue;
         expect(fn.Properties!.ReservedConcurrentExecutions, id).toBeUndefined();
       }
     });

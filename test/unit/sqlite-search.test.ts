@@ -122,8 +122,37 @@ describe('SqliteSearchSource: schema', () => {
     expect((await store.search({ q: 'οδος İSTANBUL' }, { page: 1, pageSize: 10 })).hits.map((p) => p.id)).toEqual(['p1']);
     store.close();
     const reopened = new DatabaseSync(file);
-    expect(reopened.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+    expect(reopened.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
     expect(reopened.prepare("SELECT name FROM sqlite_master WHERE name = 'posts_fts'").all()).toEqual([]);
     reopened.close();
+  });
+
+  it('a version 2 store (staging without chunks) is migrated on open: what it had staged is chunk 0 and still commits', async () => {
+    const file = join(freshDir(), 'search.db');
+    new SqliteSearchSource(file).close();
+    const { DatabaseSync } = await import('node:sqlite');
+    const old = new DatabaseSync(file);
+    old.exec(`
+      DROP TABLE staged_posts;
+      CREATE TABLE staged_posts (import_id TEXT NOT NULL, id TEXT NOT NULL, user_id TEXT NOT NULL, date_created TEXT NOT NULL,
+        content TEXT NOT NULL, tags TEXT NOT NULL, PRIMARY KEY (import_id, id)) WITHOUT ROWID;
+      INSERT INTO staged_posts VALUES ('imp-old', 'p1', 'alice', '2025-03-10T10:00:00.000Z', 'staged before the upgrade', '[]');
+      PRAGMA user_version = 2;
+    `);
+    old.close();
+
+    const store = new SqliteSearchSource(file);
+    expect(
+      await store.stagePosts(
+        'imp-old',
+        [{ id: 'p1', userId: 'alice', dateCreated: '2025-03-10T10:00:00.000Z', content: 'again', tags: [] }],
+        { chunk: 3 },
+      ),
+    ).toEqual({
+      rejected: [{ id: 'p1', reason: 'p1 is already staged under imp-old', repeated: true, stagedBy: 0 }],
+    });
+    expect(await store.commitStaged('imp-old')).toEqual({ committed: 1 });
+    expect((await store.postsById(['p1'])).get('p1')?.content).toBe('staged before the upgrade');
+    store.close();
   });
 });

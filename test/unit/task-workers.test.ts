@@ -27,7 +27,9 @@ describe('the local task pool', () => {
   });
 
   it('offloads the file-heavy tasks of both workflows', () => {
-    expect([...OFFLOADED_TASKS].sort()).toEqual(['computeChecksum', 'generateCsvReport', 'identifyFormat', 'processImport', 'scanForViruses']);
+    expect([...OFFLOADED_TASKS].sort()).toEqual(
+      ['commitImportChunks', 'computeChecksum', 'generateCsvReport', 'identifyFormat', 'importChunk', 'planImportChunks', 'processImport', 'scanForViruses'],
+    );
   });
 
   it('a failure crosses the process boundary with its name (what Retry and Catch match) and its field', () => {

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { inject, afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportStatusView as ImportStatusBody, Post } from '../../core/contract';
+import { clamdMissing, titled } from '../requirements';
+import { api, importFile, pollUntil, signIn, useStack } from './client';
+import { historyOf, timesEntered } from './history';
+import { startStackProcess, type StackInfo, type StackProcess } from './stack-process';
+
+/**
+ * A large file imported in chunks (IMPORT_CHUNK_BYTES set small on a stack of its own) ends exactly as the same file
+ * imported in one piece on the shared stack (64 MiB chunks: one): counts, error report, posts.
+ */
+const CHUNK_BYTES = 2 * 1024 * 1024;
+const ROWS = 150_000;
+
+let own: StackProcess | undefined;
+const shared = (): StackInfo => inject('stack');
+
+beforeAll(async () => {
+  own = await startStackProcess('chunks', { SEED_ROWS: '100', IMPORT_CHUNK_BYTES: String(CHUNK_BYTES) });
+}, 300_000);
+
+afterAll(async () => {
+  await own?.stop();
+});
+
+const word = `zq${randomBytes(6).toString('hex')}`;
+const at = (n: number) => new Date(Date.UTC(2022, 0, 1) + n * 60_000).toISOString();
+
+/** Posts some of the big file's rows will find stored: left as they are (unchanged) or edited (updated). */
+const earlier = () =>
+  ['id,dateCreated,content,tags', ...Array.from({ length: 3000 }, (_, i) => `${word}-${i * 37 + 1},${at(i * 37 + 1)},Row ${i * 37 + 1} about ${word},${word}`)].join('\r\n') + '\r\n';
+
+/** CRLF, quoted fields with line breaks, bad rows, an id repeated within a batch, rows without an id (generated). */
+const big = () =>
+  [
+    'id,dateCreated,content,tags',
+    ...Array.from({ length: ROWS }, (_, i) => {
+      const n = i + 1;
+      if (n % 1009 === 0) return `${word}-${n},not-a-date,Bad row ${n} about ${word},${word}`;
+      if (n === 4002) return `${word}-4001,${at(n)},Row 4001 again about ${word},${word}`;
+      if (n % 5003 === 0) return `,${at(n)},Row ${n} without an id about ${word},${word}`;
+      if (n % 101 === 0) return `${word}-${n},${at(n)},"Row ${n} about ${word}\r\nover two lines, with ""quotes""",${word};quoted`;
+      return `${word}-${n},${at(n)},Row ${n} about ${word}${n % 74 === 1 ? ' (edited)' : ''},${word}`;
+    }),
+  ].join('\r\n') + '\r\n';
+
+async function importedOn(stack: StackInfo, token: string, content: string) {
+  useStack(stack);
+  const importId = await importFile(token, content, { type: 'direct' });
+  const status = await pollUntil(
+    async () => (await api<ImportStatusBody>(token, 'GET', `/imports/${importId}`)).body,
+    (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
+    240_000,
+  );
+  return { importId, status };
+}
+
+/** Every post of the file, newest first, page by page (the ids a file gives are the same on both stacks). */
+async function postsOf(stack: StackInfo, token: string): Promise<{ total: number; newest: Post[] }> {
+  useStack(stack);
+  const newest: Post[] = [];
+  for (let page = 1; ; page++) {
+    const { body } = await api<{ total: number; hits: Post[] }>(token, 'GET', `/search?q=${word}&pageSize=100&page=${page}`);
+    newest.push(...body.hits);
+    if (body.hits.length === 0 || page === 50) return { total: body.total, newest };
+  }
+}
+
+describe.skipIf(clamdMissing())(titled('a chunked import', clamdMissing()), () => {
+  it(`a ${ROWS.toLocaleString('en')}-row file in ${CHUNK_BYTES / 1024 ** 2} MiB chunks: the same counts, error report and posts as in one piece`, async () => {
+    const sharedToken = await (async () => (useStack(shared()), signIn('alice')))();
+    const ownToken = await (async () => (useStack(own!.info), signIn('alice')))();
+    const content = big();
+    expect(Buffer.byteLength(content)).toBeGreaterThan(4 * CHUNK_BYTES);
+
+    for (const [stack, token] of [[shared(), sharedToken], [own!.info, ownToken]] as const) {
+      expect((await importedOn(stack, token, earlier())).status.status).toBe('SUCCEEDED');
+    }
+    const whole = await importedOn(shared(), sharedToken, content);
+    const chunked = await importedOn(own!.info, ownToken, content);
+
+    const counts = (status: ImportStatusBody) => ({
+      status: status.status,
+      rowsImported: status.rowsImported,
+      rowsCreated: status.rowsCreated,
+      rowsUpdated: status.rowsUpdated,
+      rowsUnchanged: status.rowsUnchanged,
+      rowsRejected: status.rowsRejected,
+    });
+    expect(counts(chunked.status)).toEqual(counts(whole.status));
+    expect(counts(whole.status)).toEqual({
+      status: 'SUCCEEDED',
+      rowsImported: ROWS - 148 - 1,
+      rowsCreated: expect.any(Number),
+      rowsUpdated: expect.any(Number),
+      rowsUnchanged: expect.any(Number),
+      rowsRejected: 148 + 1,
+    });
+    expect(whole.status.rowsUpdated).toBeGreaterThan(0);
+    expect(whole.status.rowsUnchanged).toBeGreaterThan(0);
+
+    // One error report, its rows in file order, byte for byte the same (the generated ids name each import).
+    const report = async (status: ImportStatusBody, importId: string) =>
+      (await (await fetch(status.errorReportUrl ?? '')).text()).replaceAll(importId, '<import>');
+    const wholeReport = await report(whole.status, whole.importId);
+    expect(await report(chunked.status, chunked.importId)).toBe(wholeReport);
+    expect(wholeReport.split('\r\n').filter((line) => line !== '')).toHaveLength(1 + 149);
+
+    // The chunked one ran "Import each chunk" over several chunks; the one-piece one, "Import valid rows".
+    useStack(own!.info);
+    const chunkedHistory = await historyOf(chunked.status.executionArn ?? '');
+    expect(timesEntered(chunkedHistory, 'Import one chunk')).toBeGreaterThan(4);
+    expect(timesEntered(chunkedHistory, 'Assemble the error report and commit')).toBe(1);
+    expect(timesEntered(chunkedHistory, 'Import valid rows')).toBe(0);
+    useStack(shared());
+    expect(timesEntered(await historyOf(whole.status.executionArn ?? ''), 'Import valid rows')).toBe(1);
+
+    // The same number of posts, and the newest 5,000 (50 pages) the same, generated ids aside.
+    const generated = ({ total, newest }: { total: number; newest: Post[] }, importId: string) => ({
+      total,
+      newest: newest.map((post) => ({ ...post, id: post.id.replace(importId, '<import>') })),
+    });
+    const wholePosts = generated(await postsOf(shared(), sharedToken), whole.importId);
+    expect(wholePosts.newest).toHaveLength(5000);
+    // The rows imported, plus 4 earlier posts no row replaced (3 of their ids are on bad rows, 1 on a row without an id).
+    expect(wholePosts.total).toBe(ROWS - 149 + 4);
+    expect(generated(await postsOf(own!.info, ownToken), chunked.importId)).toEqual(wholePosts);
+  }, 600_000);
+});
