@@ -24,6 +24,7 @@ const search: SearchSource = {
   search: (criteria, page) => store.search(criteria, page),
   scan: (criteria, options) => sampled(store.scan(criteria, options)),
   indexPosts: (posts) => store.indexPosts(posts),
+  planSlices: (criteria, slices) => store.planSlices(criteria, slices),
 };
 sampleMemory();
 const started = process.hrtime.bigint();

@@ -61,7 +61,7 @@ export function parseCopySource(copySource: string): { bucket: string; key: stri
 
 const s3Context = (scope: IamScope): ConditionContext => ({ 'aws:RequestedRegion': scope.region, 'aws:SecureTransport': true });
 
-const S3_COMMANDS = new Set(['GetObject', 'HeadObject', 'PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'UploadPartCopy', 'CopyObject', 'DeleteObject', 'AbortMultipartUpload']);
+const S3_COMMANDS = new Set(['GetObject', 'HeadObject', 'PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'UploadPartCopy', 'CopyObject', 'DeleteObject', 'AbortMultipartUpload', 'ListParts']);
 
 function s3Requests(scope: IamScope, command: string, input: Input): IamRequest[] {
   if (!S3_COMMANDS.has(command)) throw new Error(`IAM mapping: no mapping for S3 ${command}`);
@@ -98,6 +98,8 @@ function s3Requests(scope: IamScope, command: string, input: Input): IamRequest[
       return [object('s3:DeleteObject')];
     case 'AbortMultipartUpload':
       return [object('s3:AbortMultipartUpload')];
+    case 'ListParts':
+      return [object('s3:ListMultipartUploadParts')];
     default:
       throw new Error(`IAM mapping: no mapping for S3 ${command}`);
   }
