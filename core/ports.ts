@@ -129,6 +129,8 @@ export interface ObjectStore {
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
   /** Uploads one part (1-based) of a multipart upload started here; resolves with its ETag. */
   putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart>;
+  /** Aborts every incomplete multipart upload of this key (ListMultipartUploads by prefix); resolves with how many. */
+  abortUploadsOf(bucket: string, key: string): Promise<number>;
   /** The parts uploaded so far (every page of ListParts), by part number; NotFound when the upload is gone. */
   listParts(bucket: string, key: string, uploadId: string): Promise<ListedPart[]>;
 }

@@ -7,6 +7,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListPartsCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -204,6 +205,29 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       if (awsErrorName(error) === 'NoSuchUpload') throw new NotFound(`No multipart upload ${uploadId} for s3://${bucket}/${key}.`, { cause: error });
       translateAwsError(error, `uploading part ${partNumber} of s3://${bucket}/${key}`);
+    }
+  }
+
+  /** Every page of ListMultipartUploads under the key as prefix; only uploads of exactly this key are aborted. */
+  async abortUploadsOf(bucket: string, key: string): Promise<number> {
+    let aborted = 0;
+    try {
+      let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+      for (;;) {
+        const out = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, ...markers }));
+        for (const upload of out.Uploads ?? []) {
+          if (upload.Key !== key || !upload.UploadId) continue;
+          await this.abortMultipartUpload(bucket, key, upload.UploadId);
+          aborted += 1;
+        }
+        if (!out.IsTruncated) return aborted;
+        markers = {
+          ...(out.NextKeyMarker ? { KeyMarker: out.NextKeyMarker } : {}),
+          ...(out.NextUploadIdMarker ? { UploadIdMarker: out.NextUploadIdMarker } : {}),
+        };
+      }
+    } catch (error) {
+      translateAwsError(error, `aborting the multipart uploads of s3://${bucket}/${key}`);
     }
   }
 

@@ -252,6 +252,12 @@ export class InMemoryObjectStore implements ObjectStore {
     return { partNumber, etag: this.uploadPart(uploadId, partNumber, Buffer.from(body)) };
   }
 
+  async abortUploadsOf(bucket: string, key: string): Promise<number> {
+    const ids = [...this.multipartUploads].filter(([, upload]) => upload.bucket === bucket && upload.key === key).map(([id]) => id);
+    for (const id of ids) this.multipartUploads.delete(id);
+    return ids.length;
+  }
+
   async listParts(bucket: string, key: string, uploadId: string): Promise<ListedPart[]> {
     const upload = this.multipartUploads.get(uploadId);
     if (!upload || upload.bucket !== bucket || upload.key !== key) throw new NotFound(`No multipart upload ${uploadId}`);
