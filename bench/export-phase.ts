@@ -20,7 +20,7 @@ import { assembleExportFile, generateCsvReport, planExportSlices, writeExportSli
  *   pipeline <dataDir> <s3Url>     the export's real "Generate CSV report" into the local S3
  *   plan <dataDir> <s3Url> <slices> <planFile>      "Plan the export's slices" for that many slices
  *   slice <dataDir> <s3Url> <index> <planFile>      "Write one slice" of that plan (one process per slice, as Lambda runs them)
- *   assemble <dataDir> <s3Url> <planFile>           "Assemble the export file" from the slices' results beside the plan
+ *   assemble <dataDir> <s3Url> - <planFile>         "Assemble the export file" from the slices' results beside the plan
  */
 const [phase, dataDir, s3Endpoint, phaseArg, planFile] = process.argv.slice(2);
 if (!phase || !dataDir) throw new Error('usage: export-phase.ts baseline|pipeline|plan|slice|assemble <dataDir> [s3Endpoint] …');

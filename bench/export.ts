@@ -41,7 +41,7 @@ try {
     const slices: PhaseResult[] = await Promise.all(
       Array.from({ length: plan.rows }, (_, i) => runPhase('bench/export-phase.ts', ['slice', dataDir, s3.endpoint, String(i), planFile])),
     );
-    const assemble = await runPhase('bench/export-phase.ts', ['assemble', dataDir, s3.endpoint, planFile]);
+    const assemble = await runPhase('bench/export-phase.ts', ['assemble', dataDir, s3.endpoint, '-', planFile]);
     const wall = plan.seconds + Math.max(...slices.map((slice) => slice.seconds)) + assemble.seconds;
     const perSlice = slices.reduce((sum, slice) => sum + rate(slice).rowsPerSecond, 0) / slices.length;
     const total = assemble.rows;
