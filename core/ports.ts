@@ -21,14 +21,42 @@ export interface SearchPage {
 export interface SearchSource {
   /** One page of matches, newest first (dateCreated desc, then id desc). */
   search(criteria: SearchCriteria, page: PageRequest): Promise<SearchPage>;
-  /** Every match, newest first, in batches; memory stays flat whatever the total. */
-  scan(criteria: SearchCriteria, options?: { batchSize?: number }): AsyncIterable<Post[]>;
+  /** Every match (only those in `range` when given), newest first, in batches; memory stays flat whatever the total. */
+  scan(criteria: SearchCriteria, options?: { batchSize?: number; range?: ScanRange }): AsyncIterable<Post[]>;
+  /**
+   * Splits the matches into at most `slices` ranges of the newest-first order with about equal counts (fewer
+   * when there are fewer distinct keys), in order, covering every match at the time of planning and none
+   * newer: the first range starts after the newest key seen now, so posts indexed later with a newer date stay out.
+   */
+  planSlices(criteria: SearchCriteria, slices: number): Promise<SlicePlan>;
   /**
    * Insert or replace posts by id (bulk). Posts the store refuses one by one (OpenSearch: a 400 item) come
    * back in `rejected` with the store's reason; the others are stored. `refresh`: this is the last call of a
    * load, so it returns only once everything loaded is searchable.
    */
   indexPosts(posts: Post[], options?: { refresh?: boolean }): Promise<IndexOutcome>;
+}
+
+/**
+ * A position in the newest-first order: the instant of `dateCreated` in epoch ms, then the id. A boundary
+ * need not be a stored post (an id of '' sorts before every real id at that instant).
+ */
+export interface SortKey {
+  createdMs: number;
+  id: string;
+}
+
+/** A range of the newest-first order: the posts strictly after `after` (from the newest when absent), up to and including `through` (to the oldest when absent). */
+export interface ScanRange {
+  after?: SortKey;
+  through?: SortKey;
+}
+
+export interface SlicePlan {
+  /** Matches at the time of planning. */
+  total: number;
+  /** Adjacent ranges, newest first; empty when nothing matches. */
+  ranges: ScanRange[];
 }
 
 /** A search source an import writes to: all or nothing (staged, then committed) and upsert by id. */
@@ -105,11 +133,27 @@ export interface ObjectStore {
   copy(from: ObjectLocation, to: ObjectLocation, condition?: ObjectCondition): Promise<void>;
   /** A browser upload form whose policy (key, exact size, content type) the store enforces. */
   presignPost(plan: PresignedPostPlan, expiresInSeconds: number): Promise<PresignedPost>;
-  createMultipartUpload(bucket: string, key: string, contentType: string): Promise<{ uploadId: string }>;
+  /** `options`: the object's download name and metadata, as putStream sets them. */
+  createMultipartUpload(
+    bucket: string,
+    key: string,
+    contentType: string,
+    options?: Pick<PutObjectOptions, 'contentDisposition' | 'metadata'>,
+  ): Promise<{ uploadId: string }>;
   /** A time-limited PUT link for one part (1-based); the response's ETag completes the upload. */
   presignUploadPart(bucket: string, key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string>;
   completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
   abortMultipartUpload(bucket: string, key: string, uploadId: string): Promise<void>;
+  /** Uploads one part (1-based) of a multipart upload started here; resolves with its ETag. */
+  putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart>;
+  /** Aborts every incomplete multipart upload of this key (ListMultipartUploads by prefix); resolves with how many. */
+  abortUploadsOf(bucket: string, key: string): Promise<number>;
+  /** The parts uploaded so far (every page of ListParts), by part number; NotFound when the upload is gone. */
+  listParts(bucket: string, key: string, uploadId: string): Promise<ListedPart[]>;
+}
+
+export interface ListedPart extends UploadedPart {
+  bytes: number;
 }
 
 export interface ObjectLocation {
@@ -209,11 +253,29 @@ export interface ExportProgressSnapshot {
   updatedAt: string;
 }
 
-/** Progress of running exports, written by "Generate CSV report" and read by the status route. */
+/**
+ * Progress of running exports, written by "Generate CSV report" (or by each slice of a sliced export) and
+ * read by the status route.
+ */
 export interface ExportProgress {
+  /** Replaces the export's progress (a sliced export's planning records the total with 0 rows, forgetting its slices'). */
   record(exportId: string, progress: ExportProgressSnapshot): Promise<void>;
+  /** The rows one slice has written so far; `get` adds every slice's rows to the recorded ones. */
+  recordSlice(exportId: string, slice: number, rowsWritten: number, updatedAt: string): Promise<void>;
   /** Undefined when nothing was recorded for that export. */
   get(exportId: string): Promise<ExportProgressSnapshot | undefined>;
+  /** What a slice has finished and uploaded, so a retried slice carries on after it (core/export/slices.ts). */
+  recordSliceCheckpoint(exportId: string, slice: number, checkpoint: SliceCheckpoint): Promise<void>;
+  sliceCheckpoint(exportId: string, slice: number): Promise<SliceCheckpoint | undefined>;
+}
+
+/** A slice's finished parts: `parts` parts holding `rows` rows and `bytes` bytes, the last of them ending with the post at `lastKey`. */
+export interface SliceCheckpoint {
+  uploadId: string;
+  parts: number;
+  rows: number;
+  bytes: number;
+  lastKey: SortKey;
 }
 
 /** Where the use-cases report trouble they carry on from (pino's `warn` fits). */

@@ -25,6 +25,7 @@
 import * as z from 'zod';
 import { InvalidInput } from './errors';
 import { PageRequestSchema, SearchCriteriaSchema, type PageRequest, type Post, type SearchCriteria } from './model';
+import type { ScanRange, SortKey } from './ports';
 
 /** The deepest row a page may reach; matches OpenSearch's default `index.max_result_window`. */
 export const MAX_RESULT_WINDOW = 10_000;
@@ -108,6 +109,41 @@ export function compareNewestFirst(a: Post, b: Post): number {
   const byDate = instantOf(b.dateCreated) - instantOf(a.dateCreated);
   if (byDate !== 0) return byDate;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** A post's place in the newest-first order. */
+export const sortKeyOf = (post: Post): SortKey => ({ createdMs: instantOf(post.dateCreated), id: post.id });
+
+/** Negative when `a` comes first (is newer) in the newest-first order, positive when it comes after, 0 when equal. */
+export function compareKeys(a: SortKey, b: SortKey): number {
+  if (a.createdMs !== b.createdMs) return b.createdMs - a.createdMs;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Is the post at `key` inside `range` (ScanRange in core/ports.ts)? */
+export const inRange = (key: SortKey, range: ScanRange): boolean =>
+  (range.after === undefined || compareKeys(key, range.after) > 0) && (range.through === undefined || compareKeys(key, range.through) <= 0);
+
+/**
+ * Where a sliced scan starts so that nothing newer than the newest match at planning is read: (its instant
+ * + 1 ms, ''), which every post of that instant or older comes after.
+ */
+export const justBefore = (newest: SortKey): SortKey => ({ createdMs: newest.createdMs + 1, id: '' });
+
+/**
+ * Adjacent ranges from `start`, each up to and including the next boundary, the last to the oldest. A boundary
+ * not strictly after the one before it (approximate percentiles can repeat) is dropped: no range is empty by design.
+ */
+export function rangesBetween(start: SortKey, boundaries: readonly SortKey[]): ScanRange[] {
+  const ranges: ScanRange[] = [];
+  let after = start;
+  for (const through of boundaries) {
+    if (compareKeys(through, after) <= 0) continue;
+    ranges.push({ after, through });
+    after = through;
+  }
+  ranges.push({ after });
+  return ranges;
 }
 
 /**

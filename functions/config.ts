@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { MAX_EXPORT_ROWS_ONE_TASK, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
+import { EXPORT_SLICE_ROWS_DEFAULT, MAX_EXPORT_ROWS_ONE_TASK, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
 import { parseResourceTypes } from '../core/resource/config';
 import {
   DEFAULT_IMPORT_CHUNK_BYTES,
@@ -45,6 +45,15 @@ const ConfigSchema = z.object({
   maxExportRows: z
     .union([z.literal('unlimited').transform(() => Number.POSITIVE_INFINITY), z.coerce.number().int().positive()])
     .default(MAX_EXPORT_ROWS_ONE_TASK),
+  /**
+   * Exports matching more rows than this (the search total) are sliced: slices of about this many rows, each
+   * its own task, written into one multipart upload (core/export/slices.ts). `unlimited`: never sliced.
+   */
+  exportSliceRows: z
+    .union([z.literal('unlimited').transform(() => Number.POSITIVE_INFINITY), z.coerce.number().int().positive()])
+    .default(EXPORT_SLICE_ROWS_DEFAULT),
+  /** Slices of one export written at the same time (the Map's MaxConcurrency). */
+  exportSliceConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /** Files of one batch checked and imported at the same time (the Map state's MaxConcurrency). */
   importMapConcurrency: z.coerce.number().int().min(1).max(1000).default(10),
   /**
@@ -140,6 +149,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     quarantineBucket: env.QUARANTINE_BUCKET,
     maxImportBytes: env.MAX_IMPORT_BYTES || undefined,
     maxExportRows: env.MAX_EXPORT_ROWS || undefined,
+    exportSliceRows: env.EXPORT_SLICE_ROWS || undefined,
+    exportSliceConcurrency: env.EXPORT_SLICE_CONCURRENCY || undefined,
     importMapConcurrency: env.IMPORT_MAP_CONCURRENCY || undefined,
     importSlots: env.IMPORT_SLOTS || undefined,
     importSlotsPerUser: env.IMPORT_SLOTS_PER_USER || undefined,

@@ -3,8 +3,8 @@ import { Client } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { Transient } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
-import type { IndexOutcome, RejectedPost, SearchPage, StagingChunk, StagingSearchSource } from '../../core/ports';
-import { dateBoundsOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
+import type { IndexOutcome, RejectedPost, ScanRange, SearchPage, SlicePlan, SortKey, StagingChunk, StagingSearchSource } from '../../core/ports';
+import { compareKeys, dateBoundsOf, justBefore, offsetOf, postWordsOf, queryWords, rangesBetween, requiredTags } from '../../core/search-criteria';
 
 /**
  * SearchSource on an OpenSearch index, implementing the semantics in core/search-criteria.ts.
@@ -111,7 +111,19 @@ interface Hit {
 interface SearchBody {
   pit_id?: string;
   hits: { total?: number | { value: number }; hits: Hit[] };
+  aggregations?: Record<string, { values?: Record<string, number | string | null> }>;
 }
+
+/** A hit's sort values (dateCreated as epoch ms, then id) as a key. */
+const keyOfSort = (sort: unknown[] | undefined): SortKey | undefined =>
+  sort && typeof sort[0] === 'number' && typeof sort[1] === 'string' ? { createdMs: sort[0], id: sort[1] } : undefined;
+
+/**
+ * The percentiles where N slices of the newest-first order meet: slice i ends (1 - i/N) of the way down
+ * the dates, so the (100 - 100·i/N)th percentile of dateCreated.
+ */
+export const slicePercents = (slices: number): number[] =>
+  Array.from({ length: slices - 1 }, (_, i) => Math.round((100 - (100 * (i + 1)) / slices) * 1000) / 1000);
 interface BulkError {
   type?: string;
   reason?: string;
@@ -282,13 +294,15 @@ export class OpenSearchSource implements StagingSearchSource {
    * is replaced by a fresh one and the scan goes on after the last row it yielded: `search_after` on the
    * unique sort key means no row is yielded twice (the new snapshot may include posts indexed since).
    */
-  async *scan(criteria: SearchCriteria, options: { batchSize?: number } = {}): AsyncIterable<Post[]> {
+  async *scan(criteria: SearchCriteria, options: { batchSize?: number; range?: ScanRange } = {}): AsyncIterable<Post[]> {
     const batchSize = options.batchSize ?? 1000;
     const query = toOpenSearchQuery(criteria);
+    const { after, through } = options.range ?? {};
     let pitId = await this.openPit();
     let restarts = 0;
     try {
-      let searchAfter: unknown[] | undefined;
+      // A range starts with search_after its `after` key and stops at the first hit past `through`.
+      let searchAfter: unknown[] | undefined = after ? [after.createdMs, after.id] : undefined;
       for (;;) {
         let result: SearchBody;
         try {
@@ -314,8 +328,9 @@ export class OpenSearchSource implements StagingSearchSource {
         pitId = result.pit_id ?? pitId;
         const hits = result.hits.hits;
         if (hits.length === 0) return;
-        yield hits.map(postOf);
-        if (hits.length < batchSize) return;
+        const inside = through ? hits.filter((hit) => compareKeys(keyOfSort(hit.sort) ?? through, through) <= 0) : hits;
+        if (inside.length > 0) yield inside.map(postOf);
+        if (hits.length < batchSize || inside.length < hits.length) return;
         searchAfter = hits[hits.length - 1]?.sort;
       }
     } finally {
@@ -323,6 +338,39 @@ export class OpenSearchSource implements StagingSearchSource {
       // A failed delete is not worth failing the export for: the PIT expires after PIT_KEEP_ALIVE anyway.
       await this.client.deletePit({ body: { pit_id: [pitId] } }).catch(() => undefined);
     }
+  }
+
+  /**
+   * One search: the exact total, the newest match (size 1, sorted) and the percentiles of dateCreated where
+   * the slices meet. Percentiles are approximate (t-digest), so counts are about equal, not exact; a boundary
+   * is (percentile ms, ''), between every post of that instant and the older ones.
+   */
+  async planSlices(criteria: SearchCriteria, slices: number): Promise<SlicePlan> {
+    const { total: matches } = await this.search(criteria, { page: 1, pageSize: 1 });
+    const count = Math.max(1, Math.min(Math.floor(slices), matches));
+    const { body } = await call(() =>
+      this.client.search({
+        index: this.alias,
+        body: {
+          query: toOpenSearchQuery(criteria),
+          sort: NEWEST_FIRST_SORT,
+          size: 1,
+          track_total_hits: true,
+          ...(count > 1 ? { aggs: { slices: { percentiles: { field: 'dateCreated', percents: slicePercents(count) } } } } : {}),
+        },
+      } as Parameters<Client['search']>[0]),
+    );
+    const result = body as unknown as SearchBody;
+    const total = totalOf(result.hits.total);
+    const newest = keyOfSort(result.hits.hits[0]?.sort);
+    if (total === 0 || !newest) return { total, ranges: [] };
+    const values = result.aggregations?.slices?.values ?? {};
+    const boundaries = slicePercents(count)
+      // Keyed as Java prints a double: "25.0", "66.667".
+      .map((percent) => values[Number.isInteger(percent) ? percent.toFixed(1) : String(percent)])
+      .filter((value): value is number => typeof value === 'number')
+      .map((value) => ({ createdMs: Math.round(value), id: '' }));
+    return { total, ranges: rangesBetween(justBefore(newest), boundaries) };
   }
 
   /**

@@ -7,6 +7,8 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
   type S3Client,
@@ -17,6 +19,7 @@ import { InvalidInput, NotFound, UploadChanged } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type {
   ByteRange,
+  ListedPart,
   ObjectCondition,
   ObjectHead,
   ObjectLocation,
@@ -172,9 +175,22 @@ export class S3ObjectStore implements ObjectStore {
     return { url, fields };
   }
 
-  async createMultipartUpload(bucket: string, key: string, contentType: string): Promise<{ uploadId: string }> {
+  async createMultipartUpload(
+    bucket: string,
+    key: string,
+    contentType: string,
+    options: Pick<PutObjectOptions, 'contentDisposition' | 'metadata'> = {},
+  ): Promise<{ uploadId: string }> {
     try {
-      const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
+      const { UploadId } = await this.s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          ContentType: contentType,
+          ...(options.contentDisposition ? { ContentDisposition: options.contentDisposition } : {}),
+          ...(options.metadata ? { Metadata: options.metadata } : {}),
+        }),
+      );
       if (!UploadId) throw new Error(`CreateMultipartUpload for s3://${bucket}/${key} returned no UploadId`);
       return { uploadId: UploadId };
     } catch (error) {
@@ -198,6 +214,61 @@ export class S3ObjectStore implements ObjectStore {
         throw new InvalidInput('A listed part was never uploaded, or its ETag does not match the uploaded part.', 'parts');
       }
       translateAwsError(error, `completing the multipart upload to s3://${bucket}/${key}`);
+    }
+  }
+
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart> {
+    try {
+      const { ETag } = await this.s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body }));
+      if (!ETag) throw new Error(`UploadPart ${partNumber} of s3://${bucket}/${key} returned no ETag`);
+      return { partNumber, etag: ETag };
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchUpload') throw new NotFound(`No multipart upload ${uploadId} for s3://${bucket}/${key}.`, { cause: error });
+      translateAwsError(error, `uploading part ${partNumber} of s3://${bucket}/${key}`);
+    }
+  }
+
+  /** Every page of ListMultipartUploads under the key as prefix; only uploads of exactly this key are aborted. */
+  async abortUploadsOf(bucket: string, key: string): Promise<number> {
+    let aborted = 0;
+    try {
+      let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+      for (;;) {
+        const out = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, ...markers }));
+        for (const upload of out.Uploads ?? []) {
+          if (upload.Key !== key || !upload.UploadId) continue;
+          await this.abortMultipartUpload(bucket, key, upload.UploadId);
+          aborted += 1;
+        }
+        if (!out.IsTruncated) return aborted;
+        markers = {
+          ...(out.NextKeyMarker ? { KeyMarker: out.NextKeyMarker } : {}),
+          ...(out.NextUploadIdMarker ? { UploadIdMarker: out.NextUploadIdMarker } : {}),
+        };
+      }
+    } catch (error) {
+      translateAwsError(error, `aborting the multipart uploads of s3://${bucket}/${key}`);
+    }
+  }
+
+  /** Every page of ListParts (1,000 parts a page). */
+  async listParts(bucket: string, key: string, uploadId: string): Promise<ListedPart[]> {
+    const parts: ListedPart[] = [];
+    try {
+      let marker: string | undefined;
+      for (;;) {
+        const out = await this.s3.send(
+          new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, ...(marker ? { PartNumberMarker: marker } : {}) }),
+        );
+        for (const part of out.Parts ?? []) {
+          if (part.PartNumber !== undefined && part.ETag) parts.push({ partNumber: part.PartNumber, etag: part.ETag, bytes: part.Size ?? 0 });
+        }
+        if (!out.IsTruncated || !out.NextPartNumberMarker) return parts;
+        marker = out.NextPartNumberMarker;
+      }
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchUpload') throw new NotFound(`No multipart upload ${uploadId} for s3://${bucket}/${key}.`, { cause: error });
+      translateAwsError(error, `listing the parts of s3://${bucket}/${key}`);
     }
   }
 

@@ -3,9 +3,9 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { InvalidInput } from '../../core/errors';
 import type { PageRequest, Post, SearchCriteria } from '../../core/model';
-import type { RejectedPost, SearchPage, StagingChunk, StagingSearchSource } from '../../core/ports';
+import type { RejectedPost, ScanRange, SearchPage, SlicePlan, SortKey, StagingChunk, StagingSearchSource } from '../../core/ports';
 import type { IndexOutcome } from '../../core/ports';
-import { dateBoundsOf, instantOf, offsetOf, postWordsOf, queryWords, requiredTags } from '../../core/search-criteria';
+import { dateBoundsOf, instantOf, justBefore, offsetOf, postWordsOf, queryWords, rangesBetween, requiredTags } from '../../core/search-criteria';
 
 /**
  * The embedded search store of the local stack: one SQLite file (WAL) holding millions of posts.
@@ -123,9 +123,18 @@ interface Filter {
  *   re-evaluates a whole match set (re-running the word subquery per batch made a scan quadratic).
  *   The word matches are then read from `matchTable`, which scan() fills once.
  */
-function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?: string): Filter {
+function filterOf(criteria: SearchCriteria, shape: 'page' | 'scan', matchTable?: string, range: ScanRange = {}): Filter {
   const clauses: string[] = [];
   const params: SQLInputValue[] = [];
+  // Row values walk the (created_ms, id) index from the range's newer end.
+  if (range.after) {
+    clauses.push('(p.created_ms, p.id) < (?, ?)');
+    params.push(range.after.createdMs, range.after.id);
+  }
+  if (range.through) {
+    clauses.push('(p.created_ms, p.id) >= (?, ?)');
+    params.push(range.through.createdMs, range.through.id);
+  }
   const words = queryWords(criteria.q);
   if (words.length > 0) {
     if (shape === 'scan' && matchTable) {
@@ -287,7 +296,7 @@ export class SqliteSearchSource implements StagingSearchSource {
   }
 
   /** Keyset pagination on (created_ms, id): each batch starts strictly after the last row of the previous one. */
-  async *scan(criteria: SearchCriteria, options: { batchSize?: number } = {}): AsyncIterable<Post[]> {
+  async *scan(criteria: SearchCriteria, options: { batchSize?: number; range?: ScanRange } = {}): AsyncIterable<Post[]> {
     const batchSize = options.batchSize ?? 1000;
     const words = queryWords(criteria.q);
     const matchTable = words.length > 0 ? `scan_matches_${++this.scans}` : undefined;
@@ -300,24 +309,48 @@ export class SqliteSearchSource implements StagingSearchSource {
           .run(termQueryOf(words));
         if (Number(filled.changes) === 0) return;
       }
-      const { where, params } = filterOf(criteria, 'scan', matchTable);
+      const range = options.range ?? {};
+      const start = filterOf(criteria, 'scan', matchTable, range);
+      // After the first batch the last row's key is the upper bound: with `after` beside it SQLite walked the
+      // index from `after` on every batch (3.6× slower over 200,000 rows).
+      const rest = filterOf(criteria, 'scan', matchTable, range.through ? { through: range.through } : {});
       const prepare = (sql: string): StatementSync => {
         const statement = matchTable ? this.db.prepare(sql) : this.statement(sql);
         statement.setReturnArrays(true);
         return statement;
       };
-      const first = prepare(`SELECT ${COLUMNS} FROM posts p WHERE ${where} ${NEWEST_FIRST} LIMIT ?`);
-      const next = prepare(`SELECT ${COLUMNS} FROM posts p WHERE ${where} AND (p.created_ms, p.id) < (?, ?) ${NEWEST_FIRST} LIMIT ?`);
-      let rows = first.all(...params, batchSize) as unknown as ScanRow[];
+      const first = prepare(`SELECT ${COLUMNS} FROM posts p WHERE ${start.where} ${NEWEST_FIRST} LIMIT ?`);
+      const next = prepare(`SELECT ${COLUMNS} FROM posts p WHERE ${rest.where} AND (p.created_ms, p.id) < (?, ?) ${NEWEST_FIRST} LIMIT ?`);
+      let rows = first.all(...start.params, batchSize) as unknown as ScanRow[];
       while (rows.length > 0) {
         yield rows.map(postOfScanRow);
         if (rows.length < batchSize) return;
         const last = rows[rows.length - 1] as ScanRow;
-        rows = next.all(...params, last[5], last[0], batchSize) as unknown as ScanRow[];
+        rows = next.all(...rest.params, last[5], last[0], batchSize) as unknown as ScanRow[];
       }
     } finally {
       if (matchTable && this.db.isOpen) this.db.exec(`DROP TABLE IF EXISTS temp."${matchTable}"`);
     }
+  }
+
+  /**
+   * Exact equal counts: the key of every (total / slices)-th match, read on the newest-first index
+   * (OFFSET walks the index without reading the posts). The first range starts just before the newest match.
+   */
+  async planSlices(criteria: SearchCriteria, slices: number): Promise<SlicePlan> {
+    const { where, params } = filterOf(criteria, 'page');
+    const { total } = this.statement(`SELECT count(*) AS total FROM posts p WHERE ${where}`).get(...params) as { total: number };
+    if (total === 0) return { total, ranges: [] };
+    const keyAt = this.statement(`SELECT p.created_ms, p.id FROM posts p WHERE ${where} ${NEWEST_FIRST} LIMIT 1 OFFSET ?`);
+    const key = (offset: number): SortKey => {
+      const row = keyAt.get(...params, offset) as { created_ms: number; id: string };
+      return { createdMs: row.created_ms, id: row.id };
+    };
+    const newest = key(0);
+    const count = Math.max(1, Math.min(Math.floor(slices), total));
+    const boundaries: SortKey[] = [];
+    for (let i = 1; i < count; i++) boundaries.push(key(Math.round((i * total) / count) - 1));
+    return { total, ranges: rangesBetween(justBefore(newest), boundaries) };
   }
 
   /** One transaction: a post the store cannot take (a date that is not one) rolls the whole call back. */

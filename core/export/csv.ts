@@ -43,8 +43,10 @@ export async function* csvChunks(
   batches: AsyncIterable<Post[]>,
   columns: readonly PostColumn[],
   progress: CsvProgress = { rows: 0 },
+  options: { header?: boolean } = {},
 ): AsyncGenerator<string> {
-  yield csvLine(columns);
+  // A sliced export's later slices leave the header out: the file has it once, from its first slice.
+  if (options.header !== false) yield csvLine(columns);
   yield* chunkedLines(batches, (post) => csvLineOfPost(post, columns), progress);
 }
 

@@ -40,17 +40,34 @@ async function* withByteOrderMark(chunks: AsyncIterable<string>): AsyncGenerator
 }
 
 /**
+ * The file's text before any compression, chunk by chunk, each chunk ending with a whole row: pulled
+ * straight from the generator, `progress.rows` counts exactly the rows of the chunks handed out so far.
+ */
+export function exportTextChunks(
+  batches: AsyncIterable<Post[]>,
+  columns: readonly PostColumn[],
+  options: ExportFileOptions,
+  progress: CsvProgress = { rows: 0 },
+  part: { start?: boolean } = {},
+): AsyncIterable<string> {
+  const start = part.start !== false;
+  const chunks = options.format === 'ndjson' ? ndjsonChunks(batches, columns, progress) : csvChunks(batches, columns, progress, { header: start });
+  return start && options.excel && options.format === 'csv' ? withByteOrderMark(chunks) : chunks;
+}
+
+/**
  * The export file as a byte stream, in the chosen format, compressed on the way when asked. Pulled lazily
  * with backpressure through the gzip stream too: memory holds about one batch whatever the row count.
+ * `start: false` (a sliced export's later slices) leaves out what the file has only once: the header and byte order mark.
  */
 export function exportFileStream(
   batches: AsyncIterable<Post[]>,
   columns: readonly PostColumn[],
   options: ExportFileOptions,
   progress: CsvProgress = { rows: 0 },
+  part: { start?: boolean } = {},
 ): Readable {
-  const chunks = options.format === 'ndjson' ? ndjsonChunks(batches, columns, progress) : csvChunks(batches, columns, progress);
-  const text = Readable.from(options.excel && options.format === 'csv' ? withByteOrderMark(chunks) : chunks, { objectMode: false });
+  const text = Readable.from(exportTextChunks(batches, columns, options, progress, part), { objectMode: false });
   if (!options.gzip) return text;
   const gzip = createGzip();
   // pipeline destroys both streams with the error when either fails, so the upload sees a failed body.

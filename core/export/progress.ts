@@ -28,10 +28,13 @@ export class ProgressReporter {
   private lastRows = -1;
   private lastAt = 0;
   private writing = false;
+  private pending: Promise<void> | undefined;
 
+  /** `slice`: the reporter of one slice of a sliced export, recording that slice's rows (the port adds them up). */
   constructor(
     private readonly deps: { exportProgress: ExportProgress; clock: Clock; log?: WarningLog },
     private readonly exportId: string,
+    private readonly slice?: number,
   ) {}
 
   knowTotal(total: number): void {
@@ -46,6 +49,13 @@ export class ProgressReporter {
     if (rows - this.lastRows >= PROGRESS_EVERY_ROWS || now.getTime() - this.lastAt >= PROGRESS_INTERVAL_MS) this.write(now);
   }
 
+  /** A slice's last count, recorded once any write under way is done, so the slices add up to the total. */
+  async finish(rows: number): Promise<void> {
+    this.rows = rows;
+    await this.pending;
+    await this.send(this.deps.clock.now()).catch((error: unknown) => this.warn(error, 'Could not record export progress; the export carries on'));
+  }
+
   warn(error: unknown, message: string): void {
     this.deps.log?.warn({ exportId: this.exportId, err: error }, message);
   }
@@ -55,21 +65,19 @@ export class ProgressReporter {
     this.writing = true;
     this.lastRows = this.rows;
     this.lastAt = now.getTime();
-    const snapshot = {
-      rowsWritten: this.rows,
-      ...(this.total !== undefined ? { totalRows: this.total } : {}),
-      updatedAt: now.toISOString(),
-    };
-    let recording: Promise<void>;
-    try {
-      recording = this.deps.exportProgress.record(this.exportId, snapshot);
-    } catch (error) {
-      recording = Promise.reject(error);
-    }
-    recording
+    this.pending = this.send(now)
       .catch((error: unknown) => this.warn(error, 'Could not record export progress; the export carries on'))
       .finally(() => {
         this.writing = false;
       });
+  }
+
+  private async send(now: Date): Promise<void> {
+    if (this.slice !== undefined) return this.deps.exportProgress.recordSlice(this.exportId, this.slice, this.rows, now.toISOString());
+    return this.deps.exportProgress.record(this.exportId, {
+      rowsWritten: this.rows,
+      ...(this.total !== undefined ? { totalRows: this.total } : {}),
+      updatedAt: now.toISOString(),
+    });
   }
 }

@@ -20,6 +20,14 @@ import { downloadNameOf, presignReport, reportKey, type ExportJob, type ExportRe
 import { adminFailureMail, failedPush, plainFailure, readyMail, readyPush, userFailureMail } from './messages';
 import { ProgressReporter, reportingProgress } from './progress';
 import type { ExportChange } from './records';
+import {
+  assembleParts,
+  writeExportSlice as writeSlice,
+  type AssembleInput,
+  type SliceRequest,
+  type SliceWritten,
+  type WriteSliceInput,
+} from './slices';
 import { newExportRecord } from './use-cases';
 
 /** The tasks of statemachines/export.asl.yaml ("Wait for browser connection" is in ./rendezvous.ts). */
@@ -67,28 +75,53 @@ async function markJob(deps: { exportJobs: ExportRecords }, job: ExportJob, chan
   return deps.exportJobs.update(job.exportId, change, at, ['QUEUED', 'RUNNING']);
 }
 
-/** Streams every match into the exports bucket in the job's format; memory stays flat whatever the row count. */
-export async function generateCsvReport(
-  deps: {
-    search: SearchSource;
-    objects: ObjectStore;
-    clock: Clock;
-    exportProgress: ExportProgress;
-    exportJobs: ExportRecords;
-    log?: WarningLog;
-    config: { exportsBucket: string; exportTtlHours: number };
-  },
+type ReportDeps = {
+  search: SearchSource;
+  objects: ObjectStore;
+  clock: Clock;
+  exportProgress: ExportProgress;
+  exportJobs: ExportRecords;
+  log?: WarningLog;
+  config: { exportsBucket: string; exportTtlHours: number };
+};
+
+/**
+ * "Generate CSV report": above `exportSliceRows` rows (the search total), asks the workflow to slice the export
+ * (core/export/slices.ts) instead of writing it; otherwise writes it whole, the count it waited for giving the
+ * progress its total. Without a threshold nothing waits for the count.
+ */
+export async function generateReportOrSlice(
+  deps: ReportDeps & { config: { exportSliceRows?: number } },
   job: ExportJob,
-): Promise<ExportReport> {
+): Promise<ExportReport | SliceRequest> {
+  const sliceRows = deps.config.exportSliceRows;
+  if (sliceRows === undefined || !Number.isFinite(sliceRows)) return generateCsvReport(deps, job);
+  const total = await deps.search.search(job.searchCriteria, { page: 1, pageSize: 1 }).then(
+    (page) => page.total,
+    (error: unknown) => {
+      deps.log?.warn({ exportId: job.exportId, err: error }, 'Could not count the rows to export; one task writes it');
+      return undefined;
+    },
+  );
+  if (total !== undefined && total > sliceRows) return { sliced: true, totalRows: total };
+  return generateCsvReport(deps, job, total);
+}
+
+/**
+ * Streams every match into the exports bucket in the job's format; memory stays flat whatever the row count.
+ * `knownTotal`: the count is already known; otherwise it is counted beside the export (the first rows need not wait).
+ */
+export async function generateCsvReport(deps: ReportDeps, job: ExportJob, knownTotal?: number): Promise<ExportReport> {
   const progress = { rows: 0 };
   const reporter = new ProgressReporter(deps, job.exportId);
-  // Counted beside the export, not before it: the first rows need not wait for the count.
-  void Promise.resolve()
-    .then(() => deps.search.search(job.searchCriteria, { page: 1, pageSize: 1 }))
-    .then(
-      (page) => reporter.knowTotal(page.total),
-      (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
-    );
+  if (knownTotal !== undefined) reporter.knowTotal(knownTotal);
+  else
+    void Promise.resolve()
+      .then(() => deps.search.search(job.searchCriteria, { page: 1, pageSize: 1 }))
+      .then(
+        (page) => reporter.knowTotal(page.total),
+        (error: unknown) => reporter.warn(error, 'Could not count the rows to export; progress goes without a total'),
+      );
   const batches = untilCancelled(deps, job.exportId, reportingProgress(deps.search.scan(job.searchCriteria), progress, reporter));
   const fileOptions = fileOptionsOf(job);
   const body = exportFileStream(batches, exportColumns(job.columns), fileOptions, progress);
@@ -99,10 +132,20 @@ export async function generateCsvReport(
     contentDisposition: `attachment; filename="${downloadNameOf(job)}"`,
     metadata: { 'export-id': job.exportId },
   });
+  return finishReport(deps, job, { bucket, key, rowCount: progress.rows, bytes });
+}
+
+/** The file exists: the job SUCCEEDED with it (or, cancelled meanwhile, the file goes). */
+async function finishReport(
+  deps: { objects: ObjectStore; clock: Clock; exportJobs: ExportRecords; config: { exportTtlHours: number } },
+  job: ExportJob,
+  file: { bucket: string; key: string; rowCount: number; bytes: number },
+): Promise<ExportReport> {
+  const { bucket, key, bytes } = file;
   // Counted from when the file exists: the bucket lifecycle (and the local sweeper) count from there too.
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + deps.config.exportTtlHours * 3_600_000).toISOString();
-  const report = { bucket, key, rowCount: progress.rows, bytes, expiresAt };
+  const report = { bucket, key, rowCount: file.rowCount, bytes, expiresAt };
   // The job succeeds as soon as its file exists, whatever the delivery still has to do (a push may wait for its browser).
   const done = await markJob(
     deps,
@@ -113,6 +156,26 @@ export async function generateCsvReport(
   // Cancelled while writing: the file must not outlive the job.
   if (!done) await deps.objects.delete(bucket, key);
   return report;
+}
+
+/** "Plan the export's slices". */
+export { planExportSlices } from './slices';
+
+/** "Write one slice": its rows into its parts, stopping when the job is cancelled (core/export/slices.ts). */
+export async function writeExportSlice(
+  deps: { search: SearchSource; objects: ObjectStore; exportProgress: ExportProgress; exportJobs: ExportRecords; clock: Clock; log?: WarningLog },
+  input: WriteSliceInput,
+): Promise<SliceWritten> {
+  return writeSlice({ ...deps, untilCancelled: (batches) => untilCancelled(deps, input.job.exportId, batches) }, input);
+}
+
+/** "Assemble the export file": completes the upload in slice order and records the file as the single task does. */
+export async function assembleExportFile(
+  deps: { objects: ObjectStore; clock: Clock; exportJobs: ExportRecords; config: { exportTtlHours: number } },
+  input: AssembleInput,
+): Promise<ExportReport> {
+  const { rows, bytes } = await assembleParts(deps, input.slicing);
+  return finishReport(deps, input, { bucket: input.slicing.bucket, key: input.slicing.key, rowCount: rows, bytes });
 }
 
 /** How often a running report asks whether its job was cancelled. */
@@ -180,11 +243,14 @@ export async function handleExportFailure(
     push: PushChannel;
     rendezvous: ConnectionRendezvous;
     exportJobs: ExportRecords;
-    config: { adminEmail: string; appUrl: string };
+    objects: ObjectStore;
+    config: { adminEmail: string; appUrl: string; exportsBucket: string };
   },
   input: ExportFailureInput,
 ): Promise<void> {
   const { executionArn, job, failure } = input;
+  // A sliced export's parts are billed until the upload is aborted; found by key (a push's Parallel Catch keeps no upload id).
+  await deps.objects.abortUploadsOf(deps.config.exportsBucket, reportKey(job));
   const now = deps.clock.now();
   await deps.audit.record(exportAuditEntry(job, 'FAILED', now, { executionArn, error: failureDetail(failure) }));
   // Only a job still under way fails: one whose file exists stays SUCCEEDED (the app offers it), a cancelled one CANCELLED.

@@ -53,8 +53,16 @@ export interface OpenMultipartUpload {
   initiated: Date;
 }
 
+/** An uploaded part, as ListParts lists it. */
+export interface UploadedPartFile {
+  partNumber: number;
+  etag: string;
+  bytes: number;
+  lastModified: Date;
+}
+
 /**
- * ListMultipartUploads and AbortMultipartUpload, which s3rver lacks (it answers NotImplemented and 405): the
+ * ListMultipartUploads, ListParts and AbortMultipartUpload, which s3rver lacks (it answers NotImplemented and 405): the
  * local S3's front serves them from s3rver's own upload directories, so what an upload leaves behind can be
  * listed and aborted as in S3.
  */
@@ -62,6 +70,8 @@ export interface MultipartUploads {
   list(bucket: string, prefix: string): Promise<OpenMultipartUpload[]>;
   /** False when there is no such upload of that key (S3: 404 NoSuchUpload). */
   abort(bucket: string, key: string, uploadId: string): Promise<boolean>;
+  /** The upload's parts by number; undefined when there is no such upload of that key. */
+  parts(bucket: string, key: string, uploadId: string): Promise<UploadedPartFile[] | undefined>;
 }
 
 export function multipartUploadsOf(server: S3rver): MultipartUploads {
@@ -82,6 +92,25 @@ export function multipartUploadsOf(server: S3rver): MultipartUploads {
         }),
       );
       return uploads.filter((upload): upload is OpenMultipartUpload => upload !== undefined).sort((a, b) => a.key.localeCompare(b.key));
+    },
+    async parts(bucket, key, uploadId) {
+      if ((await keyOf(bucket, uploadId)) !== key) return undefined;
+      const dir = join(uploadsDir(bucket), uploadId);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const parts = await Promise.all(
+        names
+          .filter((name) => /^\d+\.md5$/.test(name))
+          .map(async (name): Promise<UploadedPartFile | undefined> => {
+            const partNumber = Number(name.slice(0, -'.md5'.length));
+            // s3rver writes the .md5 once the part's bytes are stored: a part being written is not listed yet.
+            const [etag, info] = await Promise.all([
+              readFile(join(dir, name), 'utf8').catch(() => undefined),
+              stat(join(dir, String(partNumber))).catch(() => undefined),
+            ]);
+            return etag && info ? { partNumber, etag: etag.trim(), bytes: info.size, lastModified: info.mtime } : undefined;
+          }),
+      );
+      return parts.filter((part): part is UploadedPartFile => part !== undefined).sort((a, b) => a.partNumber - b.partNumber);
     },
     async abort(bucket, key, uploadId) {
       if ((await keyOf(bucket, uploadId)) !== key) return false;

@@ -175,6 +175,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     APP_URL: gateway.url,
     // No cap unless asked: the local stack writes far faster than the AWS figure the default is for.
     MAX_EXPORT_ROWS: process.env.MAX_EXPORT_ROWS || 'unlimited',
+    // Sliced exports (core/export/slices.ts): the config's defaults unless the environment says otherwise.
+    ...(process.env.EXPORT_SLICE_ROWS ? { EXPORT_SLICE_ROWS: process.env.EXPORT_SLICE_ROWS } : {}),
+    ...(process.env.EXPORT_SLICE_CONCURRENCY ? { EXPORT_SLICE_CONCURRENCY: process.env.EXPORT_SLICE_CONCURRENCY } : {}),
   });
   await getDeps();
   // The local S3's object-created events play S3 → EventBridge, filtered by serverless.yml's eventBridge rules.

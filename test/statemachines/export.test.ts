@@ -120,7 +120,7 @@ const until = async (condition: () => boolean, timeoutMs = 5000) => {
 };
 
 const PUSH_PREFIX = ['Record export request', 'Choose delivery', 'Generate CSV report while waiting for browser'];
-const PUSH_BRANCHES = ['Generate CSV report for push', 'Wait for browser connection'];
+const PUSH_BRANCHES = ['Generate CSV report for push', 'Wait for browser connection', 'Is the push report sliced?', 'Hand on the push report'];
 const PUSH_SUFFIX = ['Push link to browser', 'Copy push report', 'Record export success'];
 
 describe('export.asl.yaml', () => {
@@ -135,6 +135,7 @@ describe('export.asl.yaml', () => {
       'Record export request',
       'Choose delivery',
       'Generate CSV report',
+      'Is the report sliced?',
       'Record export success',
     ]);
     expect(workflow.callsTo('generateCsvReport')).toEqual([job('direct')]);
@@ -149,6 +150,7 @@ describe('export.asl.yaml', () => {
       'Record export request',
       'Choose delivery',
       'Generate CSV report for email',
+      'Is the email report sliced?',
       'Email link to user',
       'Record export success',
     ]);
@@ -219,6 +221,7 @@ describe('export.asl.yaml', () => {
       'Record export request',
       'Choose delivery',
       'Generate CSV report',
+      'Is the report sliced?',
       'Record export success',
     ]);
     const failures = (await workflow.history(executionArn)).filter((event) => event.type === 'TaskFailed');
@@ -294,7 +297,8 @@ describe('export.asl.yaml', () => {
     expect(await settled).toMatchObject({ status: 'FAILED', error: 'ExportFailed' });
     expect(await workflow.statesEntered(executionArn)).toEqual([
       ...PUSH_PREFIX,
-      ...PUSH_BRANCHES,
+      'Generate CSV report for push',
+      'Wait for browser connection',
       'Handle export failure',
       'Export failed',
     ]);
@@ -305,6 +309,150 @@ describe('export.asl.yaml', () => {
     await expect(
       workflow.service.sendTaskSuccess({ taskToken, output: JSON.stringify({ connectionId: 'c' }) }),
     ).rejects.toMatchObject({ name: 'TaskTimedOut' });
+  });
+});
+
+/** A sliced export: "Generate CSV report" asks for slices, the plan cuts three. */
+const sliceRequest = { sliced: true, totalRows: 300 };
+const slicing = {
+  bucket: 'exports',
+  key: 'exports/u-alice/exp-1.csv',
+  uploadId: 'up-1',
+  totalRows: 300,
+  partsPerSlice: 3333,
+  maxConcurrency: 2,
+  slices: [
+    { slice: 0, range: { after: { createdMs: 3_000, id: '' }, through: { createdMs: 2_000, id: 'p-200' } } },
+    { slice: 1, range: { after: { createdMs: 2_000, id: 'p-200' }, through: { createdMs: 1_000, id: 'p-100' } } },
+    { slice: 2, range: { after: { createdMs: 1_000, id: 'p-100' } } },
+  ],
+};
+const writtenBy = (slice: number) => ({ slice, rows: 100, bytes: 6_000_000, parts: 1 });
+const written = [writtenBy(0), writtenBy(1), writtenBy(2)];
+const SLICED = ["Plan the export's slices", 'Write each slice', 'Write one slice', 'Write one slice', 'Write one slice', 'Assemble the export file', 'Deliver the assembled file'];
+
+/** The slice tasks: each returns what its slice wrote; `failSlice` decides per call whether a slice throws instead. */
+const slicedTasks = (failSlice: (slice: number, call: number) => Error | undefined = () => undefined) => {
+  const calls = new Map<number, number>();
+  return {
+    generateCsvReport: async () => sliceRequest,
+    planExportSlices: async () => slicing,
+    writeExportSlice: async (payload: unknown) => {
+      const { slice } = (payload as { slice: { slice: number } }).slice;
+      const call = (calls.get(slice) ?? 0) + 1;
+      calls.set(slice, call);
+      const error = failSlice(slice, call);
+      if (error) throw error;
+      return writtenBy(slice);
+    },
+    assembleExportFile: async () => report,
+  };
+};
+
+const sliceCalls = (calls: unknown[]) => calls.map((payload) => (payload as { slice: { slice: number } }).slice.slice).sort();
+
+describe('export.asl.yaml: sliced exports', () => {
+  it('a small export stays one task: no planning, no slices', async () => {
+    const workflow = exportWorkflow();
+    const { executionArn, settled } = await workflow.run(job('direct'));
+    expect((await settled).status).toBe('SUCCEEDED');
+    expect(await workflow.statesEntered(executionArn)).toEqual(['Record export request', 'Choose delivery', 'Generate CSV report', 'Is the report sliced?', 'Record export success']);
+    expect(workflow.callsTo('planExportSlices')).toEqual([]);
+    expect(workflow.callsTo('writeExportSlice')).toEqual([]);
+  });
+
+  it('a large direct export plans its slices, writes each with the job and its slice, and assembles what they wrote', async () => {
+    const workflow = exportWorkflow(slicedTasks());
+    const { executionArn, settled } = await workflow.run(job('direct'));
+    const result = await settled;
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(JSON.parse(result.output ?? 'null')).toEqual({ executionArn, report });
+    expect(await workflow.statesEntered(executionArn)).toEqual([
+      'Record export request',
+      'Choose delivery',
+      'Generate CSV report',
+      'Is the report sliced?',
+      ...SLICED,
+      'Record export success',
+    ]);
+    const planned = { ...job('direct'), report: sliceRequest };
+    expect(workflow.callsTo('planExportSlices')).toEqual([planned]);
+    const withPlan = { ...planned, slicing };
+    expect(workflow.callsTo('writeExportSlice').sort((a, b) => sliceCalls([a])[0]! - sliceCalls([b])[0]!)).toEqual(
+      slicing.slices.map((slice) => ({ job: withPlan, slice })),
+    );
+    expect(workflow.callsTo('assembleExportFile')).toEqual([{ ...planned, slicing: { ...slicing, written } }]);
+    expect(workflow.callsTo('recordExportSuccess')).toMatchObject([{ report }]);
+  });
+
+  it('an email export assembles its slices, then mails the link', async () => {
+    const workflow = exportWorkflow(slicedTasks());
+    const { executionArn, settled } = await workflow.run(job('email'));
+    expect((await settled).status).toBe('SUCCEEDED');
+    expect(await workflow.statesEntered(executionArn)).toEqual([
+      'Record export request',
+      'Choose delivery',
+      'Generate CSV report for email',
+      'Is the email report sliced?',
+      ...SLICED,
+      'Email link to user',
+      'Record export success',
+    ]);
+    expect(workflow.callsTo('emailLinkToUser')).toMatchObject([{ report }]);
+  });
+
+  it('a push export slices inside its branch while the browser wait goes on, and pushes the assembled report', async () => {
+    const workflow = exportWorkflow(slicedTasks());
+    const executionArn = workflow.executionArnOf('push-sliced');
+    workflow.browserConnectedBefore(executionArn, 'conn-1');
+    const { settled } = await workflow.run(job('push'), 'push-sliced');
+    expect((await settled).status).toBe('SUCCEEDED');
+    const entered = await workflow.statesEntered(executionArn);
+    expect(entered.filter((name) => name?.includes('push export'))).toEqual([
+      "Plan the push export's slices",
+      'Write each slice of the push export',
+      'Write one slice of the push export',
+      'Write one slice of the push export',
+      'Write one slice of the push export',
+      'Assemble the push export file',
+    ]);
+    expect(entered.slice(-3)).toEqual(PUSH_SUFFIX);
+    expect(workflow.callsTo('pushLinkToBrowser')).toEqual([{ executionArn, exportId: 'exp-1', requestedBy: job('push').requestedBy, connectionId: 'conn-1', report }]);
+  });
+
+  it('a slice that fails once is retried alone: the other slices run once, and the export succeeds', async () => {
+    const workflow = exportWorkflow(slicedTasks((slice, call) => (slice === 1 && call === 1 ? new Transient('OpenSearch 503') : undefined)));
+    const { executionArn, settled } = await workflow.run(job('direct'));
+    expect((await settled).status).toBe('SUCCEEDED');
+    expect(sliceCalls(workflow.callsTo('writeExportSlice'))).toEqual([0, 1, 1, 2]);
+    expect(workflow.callsTo('planExportSlices')).toHaveLength(1);
+    expect(workflow.callsTo('assembleExportFile')).toMatchObject([{ slicing: { written } }]);
+    const failures = (await workflow.history(executionArn)).filter((event) => event.type === 'TaskFailed');
+    expect(failures.map((event) => event.taskFailedEventDetails)).toMatchObject([{ error: 'Transient', cause: 'OpenSearch 503' }]);
+  });
+
+  it('a slice cut off (its Lambda timed out) runs again with the same input, so it resumes from its parts', async () => {
+    const cutOff = Object.assign(new Error('Task timed out after 900.00 seconds'), { name: 'States.Timeout' });
+    const workflow = exportWorkflow(slicedTasks((slice, call) => (slice === 2 && call === 1 ? cutOff : undefined)));
+    const { settled } = await workflow.run(job('direct'));
+    expect((await settled).status).toBe('SUCCEEDED');
+    const slice2 = workflow.callsTo('writeExportSlice').filter((payload) => sliceCalls([payload])[0] === 2);
+    expect(slice2).toHaveLength(2);
+    expect(slice2[1]).toEqual(slice2[0]);
+  });
+
+  it('a slice that keeps failing fails the export through "Handle export failure", with the plan (its upload) in the state', async () => {
+    const workflow = exportWorkflow(slicedTasks((slice) => (slice === 0 ? new InvalidInput('Slice 0 needs more than its 3333 parts', 'slices') : undefined)));
+    const { executionArn, settled } = await workflow.run(job('direct'));
+    expect(await settled).toMatchObject({ status: 'FAILED', error: 'ExportFailed' });
+    const entered = await workflow.statesEntered(executionArn);
+    expect(entered.slice(-2)).toEqual(['Handle export failure', 'Export failed']);
+    expect(entered).not.toContain('Assemble the export file');
+    const failure = { Error: 'InvalidInput', Cause: 'Slice 0 needs more than its 3333 parts' };
+    expect(workflow.callsTo('handleExportFailure')).toEqual([
+      { executionArn, job: { ...job('direct'), report: sliceRequest, slicing, failure }, failure },
+    ]);
   });
 });
 

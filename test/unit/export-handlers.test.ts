@@ -7,7 +7,14 @@ import { makeHandler as recordExportRequest } from '../../functions/export/recor
 import { makeHandler as recordExportSuccess } from '../../functions/export/record-export-success';
 import { makeHandler as waitForBrowserConnection } from '../../functions/export/wait-for-browser-connection';
 import { alice, makeFakeDeps, makePosts } from './fakes';
-import type { ExportJob } from '../../core/export/job';
+import type { ExportJob, ExportReport } from '../../core/export/job';
+import { isSliceRequest, type SliceRequest } from '../../core/export/slices';
+
+/** The report of an export small enough for one task (the fakes set no EXPORT_SLICE_ROWS). */
+const wholeReport = (answer: ExportReport | SliceRequest): ExportReport => {
+  if (isSliceRequest(answer)) throw new Error(`expected a report, got a request to slice ${answer.totalRows} rows`);
+  return answer;
+};
 
 const job: ExportJob = { exportId: 'export-0001', requestedBy: alice, delivery: 'email', searchCriteria: {}, requestedAt: '2024-06-01T12:00:00.000Z' };
 const executionArn = 'arn:aws:states:us-east-1:1:execution:ferry-export:export-0001';
@@ -22,13 +29,13 @@ describe('the export task handlers, fed the state the ASL gives them', () => {
 
   it('"Generate CSV report" returns the report that becomes $.report', async () => {
     const deps = makeFakeDeps(makePosts(3));
-    const report = await generateCsvReport(deps)(job);
+    const report = wholeReport(await generateCsvReport(deps)(job));
     expect(report).toMatchObject({ bucket: 'ferry-exports-test', key: 'exports/user-alice/export-0001.csv', rowCount: 3 });
   });
 
   it('"Email link to user" mails the requester from the job and $.report', async () => {
     const deps = makeFakeDeps(makePosts(3));
-    const report = await generateCsvReport(deps)(job);
+    const report = wholeReport(await generateCsvReport(deps)(job));
     await emailLinkToUser(deps)({ ...job, report });
     expect(deps.mailer.to('alice@example.com')).toHaveLength(1);
   });
@@ -40,7 +47,7 @@ describe('the export task handlers, fed the state the ASL gives them', () => {
     expect(deps.rendezvous.byExecution.get(arn)).toEqual({ taskToken: 'token-1' });
 
     await deps.rendezvous.attachConnection(arn, 'conn-1');
-    const report = await generateCsvReport(deps)(job);
+    const report = wholeReport(await generateCsvReport(deps)(job));
     await pushLinkToBrowser(deps)({ executionArn: arn, exportId: job.exportId, requestedBy: alice, connectionId: 'conn-1', report });
     expect(deps.push.posted).toHaveLength(1);
   });

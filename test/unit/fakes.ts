@@ -6,6 +6,7 @@ import { decodePairCursor, encodeCursor } from '../../adapters/list-cursor';
 import { NotFound, UploadChanged } from '../../core/errors';
 import type { PresignedPostPlan } from '../../core/import/upload-policy';
 import type { Post, SearchCriteria, User } from '../../core/model';
+import { inRange, justBefore, rangesBetween, sortKeyOf } from '../../core/search-criteria';
 import type {
   AuditEntry,
   AuditLog,
@@ -30,7 +31,12 @@ import type {
   PutObjectOptions,
   StagingChunk,
   UploadedPart,
+  ListedPart,
+  ScanRange,
   SearchPage,
+  SliceCheckpoint,
+  SlicePlan,
+  SortKey,
   StagingSearchSource,
   WorkflowName,
 } from '../../core/ports';
@@ -77,9 +83,10 @@ export class InMemorySearchSource implements StagingSearchSource {
     return { total: matches.length, hits: matches.slice(start, start + page.pageSize) };
   }
 
-  async *scan(criteria: SearchCriteria, options?: { batchSize?: number }): AsyncIterable<Post[]> {
+  async *scan(criteria: SearchCriteria, options?: { batchSize?: number; range?: ScanRange }): AsyncIterable<Post[]> {
     const size = options?.batchSize ?? this.defaultBatchSize;
-    const matches = this.matching(criteria);
+    const range = options?.range;
+    const matches = this.matching(criteria).filter((post) => !range || inRange(sortKeyOf(post), range));
     let served = 0;
     for (let i = 0; i < matches.length; i += size) {
       if (this.failure && served >= this.failure.afterBatches) throw this.failure.error;
@@ -88,6 +95,16 @@ export class InMemorySearchSource implements StagingSearchSource {
       yield matches.slice(i, i + size);
     }
     if (this.failure && served >= this.failure.afterBatches) throw this.failure.error;
+  }
+
+  /** Exact equal counts, as the SQLite store plans them. */
+  async planSlices(criteria: SearchCriteria, slices: number): Promise<SlicePlan> {
+    const matches = this.matching(criteria);
+    if (matches.length === 0) return { total: 0, ranges: [] };
+    const count = Math.max(1, Math.min(slices, matches.length));
+    const boundaries: SortKey[] = [];
+    for (let i = 1; i < count; i++) boundaries.push(sortKeyOf(matches[Math.round((i * matches.length) / count) - 1]!));
+    return { total: matches.length, ranges: rangesBetween(justBefore(sortKeyOf(matches[0]!)), boundaries) };
   }
 
   async indexPosts(posts: Post[]): Promise<IndexOutcome> {
@@ -232,13 +249,51 @@ export class InMemoryObjectStore implements ObjectStore {
   }
 
   /** Multipart uploads in progress: uploadId → where it goes and the parts received. */
-  readonly multipartUploads = new Map<string, { bucket: string; key: string; contentType: string; parts: Map<number, Buffer> }>();
+  readonly multipartUploads = new Map<
+    string,
+    { bucket: string; key: string; contentType: string; options: Omit<PutObjectOptions, 'contentType'>; parts: Map<number, Buffer> }
+  >();
   private uploadCounter = 0;
+  /** Every putPart call, in order (a resumed slice's reused parts are not sent again). */
+  readonly partsPut: Array<{ uploadId: string; partNumber: number; bytes: number }> = [];
+  /** When set, putPart throws this error for that part number (once). */
+  failPart?: { partNumber: number; error: Error };
 
-  async createMultipartUpload(bucket: string, key: string, contentType: string): Promise<{ uploadId: string }> {
+  async createMultipartUpload(
+    bucket: string,
+    key: string,
+    contentType: string,
+    options: Omit<PutObjectOptions, 'contentType'> = {},
+  ): Promise<{ uploadId: string }> {
     const uploadId = `upload-${++this.uploadCounter}`;
-    this.multipartUploads.set(uploadId, { bucket, key, contentType, parts: new Map() });
+    this.multipartUploads.set(uploadId, { bucket, key, contentType, options, parts: new Map() });
     return { uploadId };
+  }
+
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart> {
+    const upload = this.multipartUploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) throw new NotFound(`No multipart upload ${uploadId}`);
+    if (this.failPart?.partNumber === partNumber) {
+      const { error } = this.failPart;
+      delete this.failPart;
+      throw error;
+    }
+    this.partsPut.push({ uploadId, partNumber, bytes: body.byteLength });
+    return { partNumber, etag: this.uploadPart(uploadId, partNumber, Buffer.from(body)) };
+  }
+
+  async abortUploadsOf(bucket: string, key: string): Promise<number> {
+    const ids = [...this.multipartUploads].filter(([, upload]) => upload.bucket === bucket && upload.key === key).map(([id]) => id);
+    for (const id of ids) this.multipartUploads.delete(id);
+    return ids.length;
+  }
+
+  async listParts(bucket: string, key: string, uploadId: string): Promise<ListedPart[]> {
+    const upload = this.multipartUploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) throw new NotFound(`No multipart upload ${uploadId}`);
+    return [...upload.parts.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([partNumber, body]) => ({ partNumber, etag: `"etag-${partNumber}"`, bytes: body.length }));
   }
 
   async presignUploadPart(bucket: string, key: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string> {
@@ -256,14 +311,12 @@ export class InMemoryObjectStore implements ObjectStore {
   async completeMultipartUpload(bucket: string, key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
     const upload = this.multipartUploads.get(uploadId);
     if (!upload || upload.bucket !== bucket || upload.key !== key) throw new NotFound(`No multipart upload ${uploadId}`);
-    const bodies = [...parts]
-      .sort((a, b) => a.partNumber - b.partNumber)
-      .map((part) => {
-        const body = upload.parts.get(part.partNumber);
-        if (!body || part.etag !== `"etag-${part.partNumber}"`) throw new Error(`part ${part.partNumber} was not uploaded`);
-        return body;
-      });
-    this.objects.set(`${bucket}/${key}`, { body: Buffer.concat(bodies), options: { contentType: upload.contentType } });
+    const bodies = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((part) => {
+      const body = upload.parts.get(part.partNumber);
+      if (!body || part.etag !== `"etag-${part.partNumber}"`) throw new Error(`part ${part.partNumber} was not uploaded`);
+      return body;
+    });
+    this.objects.set(`${bucket}/${key}`, { body: Buffer.concat(bodies), options: { contentType: upload.contentType, ...upload.options } });
     this.multipartUploads.delete(uploadId);
   }
 
@@ -438,22 +491,56 @@ export class InMemoryAuditLog implements AuditLog {
   }
 }
 
-/** Progress records kept in a map; `history` keeps every record in order, `failure` makes each record throw. */
+/**
+ * Progress records kept in a map; `history` keeps every record() in order, `failure` makes each call throw.
+ * A slice's rows are added to the last record (record() forgets the slices, as the table's PutItem does).
+ */
 export class InMemoryExportProgress implements ExportProgress {
   readonly history: Array<{ exportId: string } & ExportProgressSnapshot> = [];
+  readonly sliceHistory: Array<{ exportId: string; slice: number; rowsWritten: number }> = [];
+  readonly sliceRows = new Map<string, Map<number, number>>();
+  readonly checkpoints = new Map<string, SliceCheckpoint>();
+  private readonly updated = new Map<string, string>();
   failure?: Error;
 
   async record(exportId: string, progress: ExportProgressSnapshot): Promise<void> {
     if (this.failure) throw this.failure;
     this.history.push({ exportId, ...progress });
+    this.sliceRows.delete(exportId);
+    this.updated.set(exportId, progress.updatedAt);
+  }
+
+  async recordSlice(exportId: string, slice: number, rowsWritten: number, updatedAt: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    const slices = this.sliceRows.get(exportId) ?? new Map<number, number>();
+    slices.set(slice, rowsWritten);
+    this.sliceRows.set(exportId, slices);
+    this.sliceHistory.push({ exportId, slice, rowsWritten });
+    this.updated.set(exportId, updatedAt);
+  }
+
+  async recordSliceCheckpoint(exportId: string, slice: number, checkpoint: SliceCheckpoint): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.checkpoints.set(`${exportId}#${slice}`, structuredClone(checkpoint));
+  }
+
+  async sliceCheckpoint(exportId: string, slice: number): Promise<SliceCheckpoint | undefined> {
+    if (this.failure) throw this.failure;
+    const checkpoint = this.checkpoints.get(`${exportId}#${slice}`);
+    return checkpoint ? structuredClone(checkpoint) : undefined;
   }
 
   async get(exportId: string): Promise<ExportProgressSnapshot | undefined> {
     if (this.failure) throw this.failure;
+    const updatedAt = this.updated.get(exportId);
+    if (updatedAt === undefined) return undefined;
     const last = this.history.findLast((entry) => entry.exportId === exportId);
-    if (!last) return undefined;
-    const { exportId: _id, ...snapshot } = last;
-    return snapshot;
+    const slices = [...(this.sliceRows.get(exportId)?.values() ?? [])].reduce((sum, rows) => sum + rows, 0);
+    return {
+      rowsWritten: (last?.rowsWritten ?? 0) + slices,
+      ...(last?.totalRows !== undefined ? { totalRows: last.totalRows } : {}),
+      updatedAt,
+    };
   }
 }
 

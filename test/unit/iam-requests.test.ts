@@ -43,6 +43,8 @@ const SAMPLES: { service: SdkService; command: string; input: Record<string, unk
   { service: 'S3', command: 'UploadPartCopy', input: { Bucket: 'ferry-permanent', Key: 'imports/i/original', UploadId: 'u', PartNumber: 1, CopySource: 'ferry-uploads/uploads/u/i/r' } },
   { service: 'S3', command: 'CompleteMultipartUpload', input: { Bucket: 'ferry-exports', Key: 'exports/a.csv', UploadId: 'u' } },
   { service: 'S3', command: 'AbortMultipartUpload', input: { Bucket: 'ferry-exports', Key: 'exports/a.csv', UploadId: 'u' } },
+  { service: 'S3', command: 'ListParts', input: { Bucket: 'ferry-exports', Key: 'exports/a.csv', UploadId: 'u' } },
+  { service: 'S3', command: 'ListMultipartUploads', input: { Bucket: 'ferry-exports', Prefix: 'exports/a.csv' } },
   { service: 'DynamoDB', command: 'GetItem', input: { TableName: 'ferry-connections', Key: { pk: { S: 'PROGRESS#e' }, sk: { S: 'PROGRESS' } } } },
   { service: 'DynamoDB', command: 'PutItem', input: { TableName: 'ferry-audit', Item: { pk: { S: 'EXPORT#e' }, sk: { S: 'REQUESTED' } } } },
   { service: 'DynamoDB', command: 'UpdateItem', input: { TableName: 'ferry-imports', Key: { pk: { S: 'IMPORT#i' } } } },
@@ -144,6 +146,11 @@ describe('what each command is authorised as', () => {
     expect(summary('S3', 'UploadPart', target)).toEqual(['s3:PutObject arn:aws:s3:::ferry-exports/exports/a.csv', `kms:Decrypt ${KEY_EXPORTS}`]);
     expect(summary('S3', 'CompleteMultipartUpload', target)).toEqual(['s3:PutObject arn:aws:s3:::ferry-exports/exports/a.csv', `kms:Decrypt ${KEY_EXPORTS}`]);
     expect(summary('S3', 'AbortMultipartUpload', target)).toEqual(['s3:AbortMultipartUpload arn:aws:s3:::ferry-exports/exports/a.csv']);
+    expect(summary('S3', 'ListParts', target)).toEqual(['s3:ListMultipartUploadParts arn:aws:s3:::ferry-exports/exports/a.csv']);
+    // A bucket-level action: the bucket is the resource, the key only a prefix.
+    expect(summary('S3', 'ListMultipartUploads', { Bucket: 'ferry-exports', Prefix: 'exports/a.csv' })).toEqual([
+      's3:ListBucketMultipartUploads arn:aws:s3:::ferry-exports',
+    ]);
   });
 
   it('a copy reads its source (and its key) and writes its target (and its key)', () => {

@@ -133,7 +133,7 @@ Resources:
 const ACCOUNT = '000000000000';
 const table = (name: string) => ({ name, arn: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${name}` });
 const fn = (key: string) => ({ name: `ferry-local-${key}`, arn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:ferry-local-${key}` });
-const FUNCTION_KEYS = ['recordExportRequest', 'generateCsvReport', 'emailLinkToUser', 'waitForBrowserConnection', 'pushLinkToBrowser', 'recordExportSuccess', 'handleExportFailure', 'createDownloadRequest'];
+const FUNCTION_KEYS = ['recordExportRequest', 'generateCsvReport', 'planExportSlices', 'writeExportSlice', 'assembleExportFile', 'emailLinkToUser', 'waitForBrowserConnection', 'pushLinkToBrowser', 'recordExportSuccess', 'handleExportFailure', 'createDownloadRequest'];
 const IMPORT_FUNCTION_KEYS = [
   'scanForViruses',
   'computeChecksum',

@@ -267,6 +267,7 @@ export class OpenSearchModel {
       pit?: { id: string; keep_alive?: string };
       search_after?: [number, string];
       track_total_hits?: boolean;
+      aggs?: Record<string, { percentiles: { field: string; percents: number[] } }>;
     };
     expect(body.sort).toEqual([{ dateCreated: { order: 'desc' } }, { id: { order: 'desc' } }]);
     let source: Doc[];
@@ -304,10 +305,12 @@ export class OpenSearchModel {
     const page = remaining.slice(from, from + body.size);
     const excluded = new Set(index?.mapping._source?.excludes ?? []);
     const sourceOf = (doc: Doc) => Object.fromEntries(Object.entries(structuredClone(doc)).filter(([field]) => !excluded.has(field)));
+    const aggregations = body.aggs ? this.aggregations(body.aggs, matching) : undefined;
     return {
       status: 200,
       body: {
         ...(body.pit ? { pit_id: body.pit.id } : {}),
+        ...(aggregations ? { aggregations } : {}),
         took: 2,
         timed_out: false,
         _shards: { total: 1, successful: 1, skipped: 0, failed: 0 },
@@ -318,6 +321,35 @@ export class OpenSearchModel {
         },
       },
     };
+  }
+
+  /**
+   * Percentiles of a date field as OpenSearch answers them: keyed by the percent as Java prints a double
+   * ("25.0", "66.667"), the value in epoch ms (interpolated between ranks, as t-digest approximates), and
+   * `<key>_as_string` in the field's format.
+   */
+  private aggregations(aggs: Record<string, { percentiles: { field: string; percents: number[] } }>, matching: Doc[]) {
+    const result: Record<string, { values: Record<string, number | string | null> }> = {};
+    for (const [name, { percentiles }] of Object.entries(aggs)) {
+      expect(percentiles.field).toBe('dateCreated');
+      const sorted = matching.map((doc) => millisOf(doc.dateCreated)).sort((a, b) => a - b);
+      const values: Record<string, number | string | null> = {};
+      for (const percent of percentiles.percents) {
+        const key = Number.isInteger(percent) ? percent.toFixed(1) : String(percent);
+        if (sorted.length === 0) {
+          values[key] = null;
+          continue;
+        }
+        const rank = (percent / 100) * (sorted.length - 1);
+        const low = sorted[Math.floor(rank)]!;
+        const high = sorted[Math.ceil(rank)]!;
+        const value = low + (high - low) * (rank - Math.floor(rank));
+        values[key] = value;
+        values[`${key}_as_string`] = new Date(Math.round(value)).toISOString();
+      }
+      result[name] = { values };
+    }
+    return result;
   }
 
   /** Multi-get by `ids` on one index or alias: each doc found (with its `_source` less the excluded fields) or not. */

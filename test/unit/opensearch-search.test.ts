@@ -168,6 +168,27 @@ describe('OpenSearchSource: requests', () => {
     });
   });
 
+  it('plans slices with one search: the exact total, the newest hit and the percentiles of dateCreated where the slices meet', async () => {
+    const { model, source } = await modelSource();
+    const posts = generatePosts(1, 40);
+    await source.indexPosts(posts);
+    const plan = await source.planSlices({ tags: ['x-none'] }, 3);
+    expect(plan).toEqual({ total: 0, ranges: [] });
+    const sliced = await source.planSlices({}, 3);
+    const request = model.requests.at(-1)!;
+    expect([request.method, request.path]).toEqual(['POST', '/posts/_search']);
+    expect(JSON.parse(request.body)).toEqual({
+      query: { bool: { filter: [] } },
+      sort: NEWEST_FIRST_SORT,
+      size: 1,
+      track_total_hits: true,
+      aggs: { slices: { percentiles: { field: 'dateCreated', percents: [66.667, 33.333] } } },
+    });
+    expect(sliced.total).toBe(40);
+    expect(sliced.ranges).toHaveLength(3);
+    expect(sliced.ranges[0]!.after).toEqual({ createdMs: Math.max(...posts.map((post) => Date.parse(post.dateCreated))) + 1, id: '' });
+  });
+
   it('indexes with one POST /_bulk of index operations on the alias by post id, words included, without refresh', async () => {
     const { model, source } = await modelSource();
     const [first, second] = generatePosts(1, 2) as [Post, Post];

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Post, SearchCriteria } from '../../core/model';
-import type { SearchSource, StagingSearchSource } from '../../core/ports';
+import type { SearchSource, SlicePlan, StagingSearchSource } from '../../core/ports';
 import { compareNewestFirst, matchesCriteria } from '../../core/search-criteria';
 import { generatePosts } from '../../infra/local/demo-data';
 
@@ -199,6 +199,58 @@ export function describeSearchSource(name: string, open: () => Promise<SourceUnd
       const criteria = { q: 'espresso', userId: 'nobody' };
       expect(await subject.source.search(criteria, { page: 1, pageSize: 20 })).toEqual({ total: 0, hits: [] });
       expect(await scanAll(subject.source, criteria)).toEqual([]);
+    });
+
+    /** Every range of a plan scanned on its own, in plan order. */
+    const scanRanges = async (criteria: SearchCriteria, plan: SlicePlan, batchSize?: number): Promise<Post[][]> => {
+      const slices: Post[][] = [];
+      for (const range of plan.ranges) {
+        const rows: Post[] = [];
+        for await (const batch of subject.source.scan(criteria, { range, ...(batchSize ? { batchSize } : {}) })) rows.push(...batch);
+        slices.push(rows);
+      }
+      return slices;
+    };
+
+    it('slices of a search, scanned one by one in order, are exactly its scan, in about equal parts', async () => {
+      for (const criteria of [{}, { q: 'espresso' }, { tags: ['coffee'] }, { userId: 'bob' }] as SearchCriteria[]) {
+        const everyRow = (await scanAll(subject.source, criteria)).flat();
+        const plan = await subject.source.planSlices(criteria, 4);
+        const slices = await scanRanges(criteria, plan, 13);
+        expect(plan.total, JSON.stringify(criteria)).toBe(everyRow.length);
+        expect(slices.flat(), JSON.stringify(criteria)).toEqual(everyRow);
+        if (everyRow.length >= 100) {
+          expect(plan.ranges).toHaveLength(4);
+          // Equal in SQLite (an index walk); about equal from OpenSearch's approximate percentiles.
+          for (const slice of slices) expect(Math.abs(slice.length - everyRow.length / 4)).toBeLessThanOrEqual(everyRow.length / 8);
+        }
+      }
+    });
+
+    it('a plan pins the newest end: a post indexed later with a newer date is in no slice', async () => {
+      const plan = await subject.source.planSlices({}, 3);
+      const later = post('z-later', '2030-01-01T00:00:00.000Z', 'indexed after the plan');
+      await subject.source.indexPosts([later], { refresh: true });
+      const slices = await scanRanges({}, plan);
+      expect(slices.flat().map((row) => row.id)).not.toContain('z-later');
+      expect(slices.flat()).toHaveLength(everything.length);
+    });
+
+    it('one slice is the whole scan; a search matching nothing plans no slice', async () => {
+      const plan = await subject.source.planSlices({ q: 'espresso' }, 1);
+      expect(plan.ranges).toHaveLength(1);
+      expect((await scanRanges({ q: 'espresso' }, plan)).flat()).toEqual((await scanAll(subject.source, { q: 'espresso' })).flat());
+      expect(await subject.source.planSlices({ userId: 'nobody' }, 4)).toEqual({ total: 0, ranges: [] });
+    });
+
+    it('more slices than matches gives at most one slice per match', async () => {
+      const everyRow = (await scanAll(subject.source, { q: 'lisbon' })).flat();
+      const plan = await subject.source.planSlices({ q: 'lisbon' }, everyRow.length + 5);
+      const slices = await scanRanges({ q: 'lisbon' }, plan);
+      expect(plan.total).toBe(everyRow.length);
+      expect(slices.flat()).toEqual(everyRow);
+      // Approximate percentiles may still leave a slice empty: a slice writer copes with no rows.
+      expect(slices.length).toBeLessThanOrEqual(everyRow.length);
     });
 
     it('re-indexing an id replaces the post: no duplicates, old words and tags forgotten', async () => {

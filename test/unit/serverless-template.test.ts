@@ -203,9 +203,12 @@ describe('the packaged AWS template (npm run package)', () => {
       const invoked = new Set([...referencesIn(invoke.map((s) => s.Resource))]);
       expect([...invoked].sort()).toEqual(
         [
+          'AssembleExportFile',
           'EmailLinkToUser',
           'GenerateCsvReport',
           'HandleExportFailure',
+          'PlanExportSlices',
+          'WriteExportSlice',
           'PushLinkToBrowser',
           'RecordExportRequest',
           'RecordExportSuccess',

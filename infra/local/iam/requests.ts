@@ -61,11 +61,13 @@ export function parseCopySource(copySource: string): { bucket: string; key: stri
 
 const s3Context = (scope: IamScope): ConditionContext => ({ 'aws:RequestedRegion': scope.region, 'aws:SecureTransport': true });
 
-const S3_COMMANDS = new Set(['GetObject', 'HeadObject', 'PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'UploadPartCopy', 'CopyObject', 'DeleteObject', 'AbortMultipartUpload']);
+const S3_COMMANDS = new Set(['GetObject', 'HeadObject', 'PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'UploadPartCopy', 'CopyObject', 'DeleteObject', 'AbortMultipartUpload', 'ListParts', 'ListMultipartUploads']);
 
 function s3Requests(scope: IamScope, command: string, input: Input): IamRequest[] {
   if (!S3_COMMANDS.has(command)) throw new Error(`IAM mapping: no mapping for S3 ${command}`);
   const bucket = text(input.Bucket, 'Bucket');
+  // A bucket-level action: the resource is the bucket, not an object.
+  if (command === 'ListMultipartUploads') return [{ action: 's3:ListBucketMultipartUploads', resource: `arn:${scope.partition}:s3:::${bucket}`, context: s3Context(scope) }];
   const key = text(input.Key, 'Key');
   const object = (action: string): IamRequest => ({ action, resource: s3ObjectArn(scope, bucket, key), context: s3Context(scope) });
   const source = () => {
@@ -98,6 +100,8 @@ function s3Requests(scope: IamScope, command: string, input: Input): IamRequest[
       return [object('s3:DeleteObject')];
     case 'AbortMultipartUpload':
       return [object('s3:AbortMultipartUpload')];
+    case 'ListParts':
+      return [object('s3:ListMultipartUploadParts')];
     default:
       throw new Error(`IAM mapping: no mapping for S3 ${command}`);
   }

@@ -93,7 +93,7 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
     return forward(request, response, request);
   }
 
-  /** `GET /bucket?uploads` and `DELETE /bucket/key?uploadId=…`, as S3 answers them; false for anything else. */
+  /** `GET /bucket?uploads`, `GET /bucket/key?uploadId=…` (ListParts) and `DELETE /bucket/key?uploadId=…`, as S3 answers them; false for anything else. */
   async function answerMultipart(multipart: MultipartUploads, signed: SignedRequest, url: URL, response: ServerResponse): Promise<boolean> {
     const [bucket, key] = bucketAndKey(url.pathname);
     if (signed.method === 'GET' && !key && url.searchParams.has('uploads')) {
@@ -110,6 +110,25 @@ export async function startS3Front(options: S3FrontOptions): Promise<S3Front> {
       return true;
     }
     const uploadId = url.searchParams.get('uploadId');
+    if (signed.method === 'GET' && key && uploadId !== null) {
+      const parts = await multipart.parts(bucket, key, uploadId);
+      if (!parts) throw new S3Refusal(404, 'NoSuchUpload', 'The specified upload does not exist.');
+      const marker = Number(url.searchParams.get('part-number-marker') ?? 0) || 0;
+      const maxParts = Math.min(1000, Math.max(1, Number(url.searchParams.get('max-parts') ?? 1000) || 1000));
+      const after = parts.filter((part) => part.partNumber > marker);
+      const page = after.slice(0, maxParts);
+      const truncated = after.length > page.length;
+      const next = page.at(-1)?.partNumber ?? marker;
+      const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xml(bucket)}</Bucket><Key>${xml(key)}</Key><UploadId>${xml(uploadId)}</UploadId><PartNumberMarker>${marker}</PartNumberMarker><NextPartNumberMarker>${next}</NextPartNumberMarker><MaxParts>${maxParts}</MaxParts><IsTruncated>${truncated}</IsTruncated><StorageClass>STANDARD</StorageClass>${page
+        .map(
+          (part) =>
+            `<Part><PartNumber>${part.partNumber}</PartNumber><LastModified>${part.lastModified.toISOString()}</LastModified><ETag>&quot;${xml(part.etag)}&quot;</ETag><Size>${part.bytes}</Size></Part>`,
+        )
+        .join('')}</ListPartsResult>`;
+      response.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+      return true;
+    }
     if (signed.method === 'DELETE' && key && uploadId !== null) {
       if (!(await multipart.abort(bucket, key, uploadId))) throw new S3Refusal(404, 'NoSuchUpload', 'The specified upload does not exist.');
       response.writeHead(204);
