@@ -17,6 +17,13 @@ export const MAX_EXPORT_ROWS_ONE_TASK = 25_000_000;
  * fifth of that rate on OpenSearch's pages.
  */
 export const EXPORT_SLICE_ROWS_DEFAULT = 5_000_000;
+/** Most slices of one export (core/export/slices.ts): S3's 10,000 parts shared out, 100 parts each. */
+export const MAX_EXPORT_SLICES = 100;
+/**
+ * The largest export by default (MAX_EXPORT_ROWS): 100 slices of 5,000,000 rows, each slice well inside its task's
+ * 15 minutes. Larger searches are refused up front with how to narrow them, never cut off at minute 15.
+ */
+export const MAX_EXPORT_ROWS_SLICED = MAX_EXPORT_SLICES * EXPORT_SLICE_ROWS_DEFAULT;
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -32,4 +39,4 @@ export const importSizeRule = (maxImportBytes: number) =>
   `must be at most ${formatBytes(maxImportBytes)} (${maxImportBytes} bytes): larger files cannot be checked and imported within one task's ${TASK_TIMEOUT_SECONDS / 60}-minute limit; split the file`;
 
 export const exportSizeRule = (estimatedRows: number, maxExportRows: number) =>
-  `This search matches about ${estimatedRows.toLocaleString('en-US')} posts; one export writes at most ${maxExportRows.toLocaleString('en-US')} within its ${TASK_TIMEOUT_SECONDS / 60}-minute limit. Narrow it with words, tags, a user or a date range.`;
+  `This search matches about ${estimatedRows.toLocaleString('en-US')} posts; one export writes at most ${maxExportRows.toLocaleString('en-US')}. Narrow it with words, tags, a user or a date range.`;

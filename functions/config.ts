@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { EXPORT_SLICE_ROWS_DEFAULT, MAX_EXPORT_ROWS_ONE_TASK, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
+import { EXPORT_SLICE_ROWS_DEFAULT, MAX_EXPORT_ROWS_SLICED, MAX_IMPORT_BYTES_ONE_TASK } from '../core/capacity';
 import { parseResourceTypes } from '../core/resource/config';
 import {
   DEFAULT_IMPORT_CHUNK_BYTES,
@@ -44,7 +44,7 @@ const ConfigSchema = z.object({
    */
   maxExportRows: z
     .union([z.literal('unlimited').transform(() => Number.POSITIVE_INFINITY), z.coerce.number().int().positive()])
-    .default(MAX_EXPORT_ROWS_ONE_TASK),
+    .default(MAX_EXPORT_ROWS_SLICED),
   /**
    * Exports matching more rows than this (the search total) are sliced: slices of about this many rows, each
    * its own task, written into one multipart upload (core/export/slices.ts). `unlimited`: never sliced.

@@ -1,3 +1,4 @@
+import { MAX_EXPORT_SLICES } from '../capacity';
 import { InvalidInput } from '../errors';
 import type { Post } from '../model';
 import type { Clock, ExportProgress, ExportRecords, ObjectStore, ScanRange, SearchSource, SliceCheckpoint, SortKey, WarningLog } from '../ports';
@@ -22,7 +23,7 @@ export const SLICE_PART_BYTES = 8 * MiB;
 /** S3's most parts in one upload, shared out among the slices. */
 export const MAX_UPLOAD_PARTS = 10_000;
 /** Most slices of one export: 100 parts (≥ 800 MiB) each. */
-export const MAX_SLICES = 100;
+export const MAX_SLICES = MAX_EXPORT_SLICES;
 /** Planning sizes the slices from this many rows written the way the file writes them. */
 const SAMPLE_ROWS = 200;
 /** A slice planned smaller than this could end below MIN_PART_BYTES (rows differ in size): fewer, larger slices instead. */

@@ -28,7 +28,7 @@ describe('configuration', () => {
   });
 
   it('caps exports at what one task writes unless MAX_EXPORT_ROWS says a number or unlimited', () => {
-    expect(parseConfig(awsEnv).maxExportRows).toBe(25_000_000);
+    expect(parseConfig(awsEnv).maxExportRows).toBe(500_000_000);
     expect(parseConfig({ ...awsEnv, MAX_EXPORT_ROWS: '1000' }).maxExportRows).toBe(1000);
     expect(parseConfig({ ...awsEnv, MAX_EXPORT_ROWS: 'unlimited' }).maxExportRows).toBe(Number.POSITIVE_INFINITY);
     expect(() => parseConfig({ ...awsEnv, MAX_EXPORT_ROWS: 'lots' })).toThrow(/maxExportRows/);

@@ -66,7 +66,7 @@ describe('an export too large for one task', () => {
     expect(error).toBeInstanceOf(InvalidInput);
     expect((error as InvalidInput).field).toBe('searchCriteria');
     expect((error as InvalidInput).message).toBe(
-      'This search matches about 12 posts; one export writes at most 10 within its 15-minute limit. Narrow it with words, tags, a user or a date range.',
+      'This search matches about 12 posts; one export writes at most 10. Narrow it with words, tags, a user or a date range.',
     );
     expect(deps.executions.started).toEqual([]);
   });
