@@ -126,6 +126,8 @@ describe('the format verdict of CSV files', () => {
       reason:
         'UTF-8 text: semicolon-delimited, a header of 3 columns that are not all post fields (unknown column "name" (expected some of id, userId, dateCreated, content, tags)): the columns need mapping',
     });
+    // Some post columns among others: a mapping can still import it.
+    await expect(verdictOf('userId,when,text\nalice,2024,hi\n')).resolves.toMatchObject({ format: 'csv', needsMapping: true });
     // Two columns are as many as a post requires.
     await expect(verdictOf('when,text\n2024,hi\n')).resolves.toMatchObject({ format: 'csv', needsMapping: true, columns: ['when', 'text'] });
   });

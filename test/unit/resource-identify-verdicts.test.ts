@@ -156,6 +156,9 @@ describe('the verdict on text', () => {
   it('skips a UTF-8 byte order mark and reads text that is not UTF-8 as Latin-1', async () => {
     await expect(identify(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a,b\nc,d\n')]))).resolves.toEqual(CSV);
     await expect(identify(Buffer.from([0x61, 0x2c, 0xe9, 0x0a, 0x62, 0x2c, 0x63, 0x0a]))).resolves.toEqual(CSV);
+    // Only all three bytes of the mark are skipped: a Latin-1 file may start with "ï" (0xEF), or "ï»".
+    await expect(identify(Buffer.from('ïd,b\nc,d\n', 'latin1'))).resolves.toEqual(CSV);
+    await expect(identify(Buffer.from('ï»,b\nc,d\n', 'latin1'))).resolves.toEqual(CSV);
   });
 
   it('allows tab, line feed, form feed and carriage return, and no other control character', async () => {
