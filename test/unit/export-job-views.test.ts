@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { ExportJobView } from '../../core/contract';
 import { NotFound } from '../../core/errors';
 import {
+  cancelOrDeleteExport,
   effectiveStatus,
+  getExport,
+  unshareExport,
   exportJobView,
   jobAuditEntry,
   ownedExportOfExecution,
@@ -11,8 +14,11 @@ import {
   progressOf,
   visibleExport,
 } from '../../core/export/jobs';
+import type { ExportJob } from '../../core/export/job';
 import type { ExportRecord } from '../../core/export/records';
-import { alice, bob, carol, InMemoryExportProgress } from './fakes';
+import { generateCsvReport, recordExportRequest } from '../../core/export/tasks';
+import { requestExport } from '../../core/export/use-cases';
+import { alice, bob, carol, InMemoryExportProgress, makeFakeDeps, makePosts } from './fakes';
 import { FixedUserDirectory, InMemoryExportRecords } from './job-fakes';
 
 /** What each person sees of an export record, and the audit entries about it, as whole values. */
@@ -227,5 +233,27 @@ describe('the audit entries about an export', () => {
     });
     expect(jobAuditEntry(record(), 'DOWNLOADED', NOW, { unique: true }).id).toBe('export:e-1:DOWNLOADED::2024-06-02T12:00:00.000Z');
     expect(jobAuditEntry(record(), 'CANCELLED', NOW, { subject: 'alice' }).id).toBe('export:e-1:CANCELLED');
+  });
+});
+
+describe('what cancelling, downloading and unsharing leave behind', () => {
+  it('stops a running export in the canceller’s name, and keeps each download and revocation as its own audit entry', async () => {
+    const deps = makeFakeDeps(makePosts(2));
+    const running = await requestExport(deps, alice, { delivery: 'direct', searchCriteria: {} });
+    await recordExportRequest(deps, deps.executions.started[0]!.input as ExportJob, running.executionArn);
+    expect(await cancelOrDeleteExport(deps, alice, running.exportId)).toEqual({ cancelled: true });
+    expect(deps.executions.executions.get(running.executionArn)).toMatchObject({ status: 'ABORTED', cause: 'Cancelled by alice' });
+
+    const done = await requestExport(deps, alice, { delivery: 'direct', searchCriteria: {}, shareWith: ['bob'] });
+    const job = deps.executions.started[1]!.input as ExportJob;
+    await recordExportRequest(deps, job, done.executionArn);
+    await generateCsvReport(deps, job);
+    await getExport(deps, bob, done.exportId);
+    await unshareExport(deps, alice, done.exportId, 'bob');
+    const at = deps.clock.now().toISOString();
+    expect([...deps.audit.entries.keys()].filter((id) => id.startsWith(`export:${done.exportId}:`) && !id.endsWith('REQUESTED'))).toEqual(
+      expect.arrayContaining([`export:${done.exportId}:DOWNLOADED:bob:${at}`, `export:${done.exportId}:UNSHARED:bob:${at}`]),
+    );
+    await expect(unshareExport(deps, alice, done.exportId, 'bob')).rejects.toEqual(new NotFound(`${done.exportId} is not shared with bob.`));
   });
 });
