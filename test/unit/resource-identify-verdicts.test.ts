@@ -70,6 +70,24 @@ describe('the verdict on Office files in a Compound File', () => {
   });
 });
 
+describe('reading past the first MiB', () => {
+  it('finds a Compound File entry cut anywhere between two chunks after the head, even one byte before its end', async () => {
+    const entry = Buffer.from('EncryptionInfo', 'utf16le');
+    const file = Buffer.concat([compoundFile(['Other']), Buffer.alloc(2 * MiB, 0x20), entry, Buffer.alloc(100, 0x20)]);
+    const at = file.indexOf(entry);
+    for (const cut of [1, 7, entry.length - 1]) {
+      const chunks = [file.subarray(0, MiB + 10), file.subarray(MiB + 10, at + cut), file.subarray(at + cut)];
+      await expect(identifyResource(Readable.from(chunks), DEFAULT_RESOURCE_TYPES), `cut ${cut}`).resolves.toMatchObject({ format: 'unknown' });
+    }
+  });
+
+  it('stops the stream once it has decided', async () => {
+    const stream = Readable.from([Buffer.from('a,b\nc,d\n'), Buffer.alloc(2 * MiB, 0x61)]);
+    await identifyResource(stream, DEFAULT_RESOURCE_TYPES);
+    expect(stream.destroyed).toBe(true);
+  });
+});
+
 describe('the verdict on ZIP containers and PDFs', () => {
   it('refuses a ZIP with encrypted entries, and keeps a plain one the allowlist has', async () => {
     await expect(identify(encryptedZip(), ['application/zip'])).resolves.toEqual({
@@ -111,6 +129,8 @@ describe('the verdict on ZIP containers and PDFs', () => {
     expect(pdfIsEncrypted(Buffer.from('trailer << /Encrypt 12 0 R >>'))).toBe(true);
     expect(pdfIsEncrypted(Buffer.from('trailer << /Encrypt<< /Filter /Standard >> >>'))).toBe(true);
     expect(pdfIsEncrypted(Buffer.from('trailer << /Encrypt\n 3  0 R >>'))).toBe(true);
+    expect(pdfIsEncrypted(Buffer.from('trailer << /Encrypt 12 10 R >>'))).toBe(true);
+    expect(pdfIsEncrypted(Buffer.from('trailer << /Encrypt 12 0  R >>'))).toBe(true);
     expect(pdfIsEncrypted(Buffer.from('trailer << /Encrypt 12 R >>'))).toBe(false);
     expect(pdfIsEncrypted(Buffer.from('trailer << /EncryptMetadata false >>'))).toBe(false);
   });
