@@ -273,6 +273,15 @@ describe('a sample cut short', () => {
     );
   });
 
+  it('reads a small file whole by default, across chunks, whatever its first two lines say', async () => {
+    // The rows after the first are mostly uneven: read whole, the file is refused; cut after two lines, it would pass.
+    const chunks = [HEADER, ROW, 'a\n', 'b\n', 'c\n'].map((text) => Buffer.from(text));
+    await expect(identifyFormat(Readable.from(chunks))).resolves.toEqual({
+      format: 'unknown',
+      reason: "not CSV with a consistent column count: only 1 of 4 sampled rows have the header's 5 fields (data row 2 has 1 fields)",
+    });
+  });
+
   it('takes string chunks as UTF-8 text', async () => {
     await expect(identifyFormat(Readable.from([HEADER, ROW], { objectMode: true }))).resolves.toMatchObject({ format: 'csv', rows: [CELLS] });
   });
