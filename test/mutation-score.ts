@@ -1,7 +1,7 @@
 /**
  * The mutation score per folder from Stryker's JSON report (`npm run test:mutation` writes
  * reports/mutation/mutation.json): killed + timed out over all valid mutants, as Stryker counts it.
- * Usage: `npx tsx test/mutation-score.ts [report.json]`.
+ * Usage: `npx tsx test/mutation-score.ts [report.json] [--files]`; `--files`: a line per file instead of per folder.
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -13,10 +13,13 @@ interface Report {
 const KILLED = new Set(['Killed', 'Timeout']);
 const VALID = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 
-const report = JSON.parse(readFileSync(process.argv[2] ?? 'reports/mutation/mutation.json', 'utf8')) as Report;
+const args = process.argv.slice(2);
+const byFile = args.includes('--files');
+const path = args.find((arg) => arg !== '--files') ?? 'reports/mutation/mutation.json';
+const report = JSON.parse(readFileSync(path, 'utf8')) as Report;
 const folders = new Map<string, { killed: number; survived: number; noCoverage: number; valid: number }>();
 for (const [file, { mutants }] of Object.entries(report.files)) {
-  const folder = dirname(file);
+  const folder = byFile ? file : dirname(file);
   const counts = folders.get(folder) ?? { killed: 0, survived: 0, noCoverage: 0, valid: 0 };
   for (const { status } of mutants) {
     if (!VALID.has(status)) continue;

@@ -175,6 +175,7 @@ function describeIssue(issue: z.core.$ZodIssue, row: unknown): string {
     return `${name} is empty`;
   switch (issue.code) {
     case 'invalid_type':
+      if (field === undefined) return `the row must be a JSON object of post fields, not ${describeValue(value)}`;
       return field === 'tags' && index === undefined
         ? `tags must be a list of text, not ${describeValue(value)}`
         : `${name} must be text, not ${describeValue(value)}`;
@@ -373,9 +374,12 @@ async function* csvRows(
   }
 }
 
-/** The record as it was in the file, without the blank lines before it or its line ending. */
+/**
+ * The record as it was in the file, without the blank lines before it or its line ending. csv-parse's raw text of
+ * a CRLF file's record keeps the CR of its own line ending, and starts with the CR of a blank line before it.
+ */
 const rawRow = (raw: string): string =>
-  withoutLineEnding(raw.charCodeAt(0) === 0x0a || raw.charCodeAt(0) === 0x0d ? raw.replace(/^(?:\r?\n)+/, '') : raw);
+  withoutLineEnding(raw.charCodeAt(0) === 0x0a || raw.charCodeAt(0) === 0x0d ? raw.replace(/^[\r\n]+/, '') : raw);
 
 /** The row's cells by the field each column fills (mappedFields: a report's line and error columns fill none). */
 function csvRecordToRow(fields: ReadonlyArray<PostColumn | undefined>, record: readonly string[]): Record<string, unknown> {
@@ -391,7 +395,7 @@ function csvRecordToRow(fields: ReadonlyArray<PostColumn | undefined>, record: r
   return row;
 }
 
-const withoutLineEnding = (raw: string): string => raw.replace(/\r?\n$/, '');
+const withoutLineEnding = (raw: string): string => raw.replace(/\r?\n$|\r$/, '');
 
 /** NDJSON rows, one array per input chunk; a line is held only up to maxRecordBytes. */
 async function* ndjsonRows(
