@@ -108,11 +108,15 @@ abstract class Boundaries {
   protected chunkStart = 0;
   protected chunkRowsBefore = 0;
   protected chunkLinesBefore = 0;
+  /** Bytes of a UTF-8 byte order mark still to skip at the start of the file. */
+  protected bom: number;
 
   constructor(
     protected readonly options: ChunkPlanOptions,
     private readonly chunkBytes: number,
-  ) {}
+  ) {
+    this.bom = options.encoding === 'utf-8-bom' ? 3 : 0;
+  }
 
   abstract scan(bytes: Buffer): void;
   abstract finish(size: number): ChunkPlan;
@@ -153,7 +157,6 @@ abstract class Boundaries {
 /** csv-parse's record boundaries, byte by byte (see the file comment for the rules copied). */
 class CsvBoundaries extends Boundaries {
   private readonly delimiter: number;
-  private bom: number;
   private quoting = false;
   /** A quote just seen inside a quoted field: the next byte says whether it was `""` or the closing quote. */
   private quoteSeen = false;
@@ -168,7 +171,6 @@ class CsvBoundaries extends Boundaries {
   constructor(options: ChunkPlanOptions, chunkBytes: number) {
     super(options, chunkBytes);
     this.delimiter = options.delimiter.charCodeAt(0);
-    this.bom = options.encoding === 'utf-8-bom' ? 3 : 0;
   }
 
   scan(bytes: Buffer): void {
@@ -248,12 +250,6 @@ class NdjsonBoundaries extends Boundaries {
   private lineBytes = 0;
   private content = false;
   private nonAscii = false;
-  private bom: number;
-
-  constructor(options: ChunkPlanOptions, chunkBytes: number) {
-    super(options, chunkBytes);
-    this.bom = options.encoding === 'utf-8-bom' ? 3 : 0;
-  }
 
   scan(bytes: Buffer): void {
     for (let i = 0; i < bytes.length; i++, this.offset++) {
