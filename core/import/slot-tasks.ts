@@ -28,7 +28,8 @@ async function changeSlots<T>(
   for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
     const { state, version } = await deps.importSlots.load();
     const next = change(state);
-    if (await deps.importSlots.save(next.state, version)) return next.result;
+    // Nothing changed (a release of what is not held): nothing to write.
+    if (next.state === state || (await deps.importSlots.save(next.state, version))) return next.result;
   }
   throw new Transient(`The import slots changed under ${SAVE_ATTEMPTS} tries while ${what}.`);
 }

@@ -181,23 +181,16 @@ export function askForSlot(
 }
 
 /** The file's slot (or its place in the queue) given back; nothing held is fine (a release is retried). */
-export function releaseSlot(state: SlotsState, importId: string): SlotsState {
-  return withServed(
-    {
-      holders: state.holders.filter((holder) => holder.importId !== importId),
-      waiters: state.waiters.filter((waiter) => waiter.importId !== importId),
-    },
-    state.served ?? [],
-  );
-}
+export const releaseSlot = (state: SlotsState, importId: string): SlotsState => releaseWhere(state, (entry) => entry.importId === importId);
 
 /** Every slot and place of one execution given back: the execution failed as a whole. */
-export function releaseExecutionSlots(state: SlotsState, executionArn: string): SlotsState {
-  return withServed(
-    {
-      holders: state.holders.filter((holder) => holder.executionArn !== executionArn),
-      waiters: state.waiters.filter((waiter) => waiter.executionArn !== executionArn),
-    },
-    state.served ?? [],
-  );
+export const releaseExecutionSlots = (state: SlotsState, executionArn: string): SlotsState =>
+  releaseWhere(state, (entry) => entry.executionArn === executionArn);
+
+/** The state without the holders and waiters `released` names; the same state when it names none (nothing to write). */
+function releaseWhere(state: SlotsState, released: (entry: { importId: string; executionArn: string }) => boolean): SlotsState {
+  const holders = state.holders.filter((holder) => !released(holder));
+  const waiters = state.waiters.filter((waiter) => !released(waiter));
+  if (holders.length === state.holders.length && waiters.length === state.waiters.length) return state;
+  return withServed({ holders, waiters }, state.served ?? []);
 }
