@@ -9,6 +9,7 @@ import { actionMatches, arnMatches, type PolicyStatement } from '../../infra/loc
 import { localIam } from '../../infra/local/iam/local-iam';
 import { clamdMissing, titled } from '../requirements';
 import { api, connectForExport, downloadCsv, importFile, pollUntil, pollUntilDone, signIn, useStack } from './client';
+import { untilEnded } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 
 /**
@@ -93,6 +94,8 @@ describe.skipIf(why)(titled('each role allows exactly what its function sends (L
       (body) => body.status !== 'RUNNING' && body.status !== 'AWAITING_UPLOAD',
     );
     expect(imported.status).toBe('SUCCEEDED');
+    // The record says SUCCEEDED before the execution ends: the slot's release and "Notify user" come after it.
+    expect(await untilEnded(imported.executionArn!)).toBe('ExecutionSucceeded');
 
     const records = readFileSync(join(stack!.info.dataDir, 'iam', 'decisions.jsonl'), 'utf8')
       .split('\n')
