@@ -129,6 +129,15 @@ export function outboxMessages(): string[] {
   return files.map((f) => readFileSync(join(dir, f), 'utf8'));
 }
 
+/**
+ * The first mail in the outbox that `matches`, once one is there: a job's mail goes out in the workflow's last
+ * states ("Notify user"), after its record already says it ended, so a test that reads the outbox at once races it.
+ */
+export async function mailMatching(matches: (mail: string) => boolean): Promise<string> {
+  const mails = await pollUntil(async () => outboxMessages(), (all) => all.some(matches));
+  return mails.find(matches)!;
+}
+
 export interface UploadForm {
   method: 'POST';
   url: string;

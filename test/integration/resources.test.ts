@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, outboxMessages, pollUntil, signIn, uploadWithForm, useStack, type UploadForm } from './client';
+import { api, mailMatching, pollUntil, signIn, uploadWithForm, useStack, type UploadForm } from './client';
 import { peakFilesInFlight } from './history';
 import { startStackProcess, type StackProcess } from './stack-process';
 import { clamdMissing, titled } from '../requirements';
@@ -125,7 +125,7 @@ describe.skipIf(clamdMissing())(titled('resources through the local stack', clam
     expect(view.url).toBeUndefined();
     const quarantine = await api<QuarantinePage>(admin, 'GET', '/admin/quarantine');
     expect(quarantine.body.items.some((item) => item.importId === id && item.fileName === 'photo.jpg')).toBe(true);
-    expect(outboxMessages().some((mail) => mail.includes(id) && /quarantined/i.test(mail))).toBe(true);
+    expect(await mailMatching((mail) => mail.includes(id) && /quarantined/i.test(mail))).toContain(id);
     expect((await api(alice, 'DELETE', `/resources/${id}`)).status).toBe(409);
   });
 
