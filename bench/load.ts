@@ -4,21 +4,32 @@
  * lost counts, search p50/p99 under load beside idle in the same run (goal: p99 < 2x idle + 50 ms), and the
  * peak RSS of the stack's process tree. It never fails on its figures.
  * Options: --exports 50 --imports 20 --rows 20000 --timeout-s 600 --cpu-prof <dir> (a V8 CPU profile of the stack's process,
- * written to <dir> when it stops: what holds its event loop under load)
+ * written to <dir> when it stops: what holds its event loop under load) --poll app|<ms> (how each export and import is
+ * followed: `app`, the default, as the web app does it, its first wait and backoff (frontend/src/exports/poll-timing.ts'
+ * DEFAULT_TIMING and nextPollDelay: 1 s, then 1.6 times longer up to 10 s); a number: a fixed wait in ms, a client
+ * harsher than the web app, as this bench polled until December: `--poll 500`)
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { findClamd } from '../infra/local/clamd/start-clamd';
+import { DEFAULT_TIMING, nextPollDelay } from '../frontend/src/exports/poll-timing';
 import { EVENT_LOOP_LINE } from '../infra/local/event-loop-report';
 import { startStackProcess } from '../test/integration/stack-process';
 
 const { values } = parseArgs({
-  options: { exports: { type: 'string', default: '50' }, imports: { type: 'string', default: '20' }, rows: { type: 'string', default: '20000' }, 'timeout-s': { type: 'string', default: '600' }, 'cpu-prof': { type: 'string' } },
+  options: { exports: { type: 'string', default: '50' }, imports: { type: 'string', default: '20' }, rows: { type: 'string', default: '20000' }, 'timeout-s': { type: 'string', default: '600' }, 'cpu-prof': { type: 'string' }, poll: { type: 'string', default: 'app' } },
 });
 const EXPORTS = Number(values.exports);
 const IMPORTS = findClamd() ? Number(values.imports) : 0;
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
+const FIXED_POLL_MS = values.poll === 'app' ? undefined : Number(values.poll);
+if (FIXED_POLL_MS !== undefined && !(FIXED_POLL_MS > 0)) throw new Error(`--poll takes "app" or a wait in ms, not ${values.poll}`);
+/** The waits between one job's status checks, as --poll asks. */
+function* pollWaits(): Generator<number> {
+  for (let delay = DEFAULT_TIMING.initialMs; ; delay = nextPollDelay(delay, DEFAULT_TIMING)) yield FIXED_POLL_MS ?? delay;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const profileDir = values['cpu-prof'];
 const stack = await startStackProcess('load', { SEED_ROWS: String(values.rows), LOCAL_EVENT_LOOP_REPORT: '1' }, undefined, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
@@ -88,17 +99,19 @@ try {
   let peakRss = treeRssBytes(stack.pid);
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, treeRssBytes(stack.pid))), 250);
   const deadline = Date.now() + TIMEOUT_MS;
+  let polls = 0;
   const outcome = { exports: { completed: 0, failed: 0, lost: 0 }, imports: { completed: 0, failed: 0, lost: 0 } };
 
   const oneExport = async () => {
     const started = await call<{ executionArn: string }>(token, 'POST', '/download-request', { delivery: 'direct', searchCriteria: {} });
     if (started.status !== 202) return void outcome.exports.failed++;
-    for (;;) {
+    for (const wait of pollWaits()) {
+      await sleep(wait);
       const status = await call<{ status: string }>(token, 'GET', `/download-request/${encodeURIComponent(started.body.executionArn)}`);
+      polls++;
       if (status.body?.status === 'SUCCEEDED') return void outcome.exports.completed++;
       if (status.body?.status === 'FAILED') return void outcome.exports.failed++;
       if (Date.now() > deadline) return void outcome.exports.lost++;
-      await new Promise((r) => setTimeout(r, 500));
     }
   };
   const oneImport = async (n: number) => {
@@ -115,12 +128,13 @@ try {
     for (const [name, value] of Object.entries(created.body.upload.fields)) form.append(name, value);
     form.append('file', new Blob([csv], { type: 'text/csv' }), 'upload');
     if ((await fetch(created.body.upload.url, { method: 'POST', body: form })).status >= 300) return void outcome.imports.failed++;
-    for (;;) {
+    for (const wait of pollWaits()) {
+      await sleep(wait);
       const status = await call<{ status: string }>(token, 'GET', `/imports/${created.body.importId}`);
+      polls++;
       if (status.body?.status === 'SUCCEEDED') return void outcome.imports.completed++;
       if (['FAILED', 'REJECTED', 'QUARANTINED'].includes(status.body?.status ?? '')) return void outcome.imports.failed++;
       if (Date.now() > deadline) return void outcome.imports.lost++;
-      await new Promise((r) => setTimeout(r, 500));
     }
   };
 
@@ -145,6 +159,7 @@ try {
   const idleP99 = percentile(idle, 99);
   const loadP99 = percentile(underLoad, 99);
   console.log(`bench:load — ${values.rows} seeded rows, ${EXPORTS} exports + ${IMPORTS} imports at once, ${seconds.toFixed(1)} s`);
+  console.log(`  status polls: ${polls} (${FIXED_POLL_MS === undefined ? "as the web app: 1 s, then 1.6x longer up to 10 s" : `every ${FIXED_POLL_MS} ms`})`);
   if (!IMPORTS) console.log('  imports skipped: clamd is not installed (apt-get install clamav-daemon)');
   console.log(`  exports: ${outcome.exports.completed} completed, ${outcome.exports.failed} failed, ${outcome.exports.lost} lost`);
   console.log(`  imports: ${outcome.imports.completed} completed, ${outcome.imports.failed} failed, ${outcome.imports.lost} lost`);

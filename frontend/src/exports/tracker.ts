@@ -1,7 +1,10 @@
 import type { ApiClient } from '../api/client';
 import type { DeliveryType, ExportOptions, PushMessage, SearchCriteria } from '../api/types';
 import { ApiError, plainMessage } from '../lib/errors';
+import { nextPollDelay, type PollTiming } from './poll-timing';
 import type { ExportRecord, ExportsStore } from './store';
+
+export { DEFAULT_TIMING, nextPollDelay, type PollTiming } from './poll-timing';
 
 /** The part of a browser WebSocket the tracker uses, so tests can hand in a fake. */
 export interface SocketLike {
@@ -18,34 +21,6 @@ export interface SocketLike {
 const OPEN = 1;
 
 export type OpenSocket = (url: string) => SocketLike;
-
-export interface PollTiming {
-  /** First wait between status checks. */
-  initialMs: number;
-  /** Longest wait between status checks (the backoff stops growing here). */
-  maxMs: number;
-  /** With a push socket open and silent this long, start polling as well. */
-  pushSafetyMs: number;
-  /** A ping on the push socket this often: API Gateway closes a socket idle for 10 minutes. */
-  pingMs: number;
-  /** After a dropped socket (and one status check), reconnect after this, doubling up to `reconnectMaxMs`. */
-  reconnectInitialMs: number;
-  reconnectMaxMs: number;
-  /** Reconnects before giving the socket up for polling. */
-  maxReconnects: number;
-  /** How often the job lists are checked for jobs that finished (the toasts); 5 s when absent. */
-  jobsMs?: number;
-}
-
-export const DEFAULT_TIMING: PollTiming = {
-  initialMs: 1000,
-  maxMs: 10_000,
-  pushSafetyMs: 60_000,
-  pingMs: 5 * 60_000,
-  reconnectInitialMs: 1000,
-  reconnectMaxMs: 30_000,
-  maxReconnects: 5,
-};
 
 interface Watch {
   timer?: ReturnType<typeof setTimeout>;
@@ -226,7 +201,7 @@ export class ExportTracker {
         this.deps.store.update(executionArn, { checkProblem: `Still checking… ${plainMessage(error)}` });
       }
       watch.timer = setTimeout(check, delay);
-      delay = Math.min(this.deps.timing.maxMs, Math.round(delay * 1.6));
+      delay = nextPollDelay(delay, this.deps.timing);
     };
     watch.timer = setTimeout(check, existing ? 0 : delay);
   }

@@ -2,7 +2,7 @@ import type { ApiClient } from '../api/client';
 import { isMultipart, type CreatedImport, type ImportMapping, type ImportStatus, type MultipartUpload, type PresignedPost } from '../api/types';
 import { ApiError, plainMessage } from '../lib/errors';
 import { hashFile } from '../lib/hashFile';
-import type { PollTiming } from '../exports/tracker';
+import { nextPollDelay, type PollTiming } from '../exports/poll-timing';
 import type { SendUpload } from './transport';
 
 export type UploadPhase =
@@ -192,7 +192,7 @@ export class ImportQueue {
     let delay = this.deps.timing.initialMs;
     for (;;) {
       await sleep(delay, signal);
-      delay = Math.min(this.deps.timing.maxMs, Math.round(delay * 1.6));
+      delay = nextPollDelay(delay, this.deps.timing);
       let status: ImportStatus;
       try {
         status = await this.deps.api.importStatus(importId);
