@@ -6,6 +6,7 @@ import {
   DEFAULT_IMPORT_CHUNK_CONCURRENCY,
   DEFAULT_SCAN_RANGE_BYTES,
   DEFAULT_SCAN_RANGE_OVERLAP_BYTES,
+  DEFAULT_SCAN_RANGE_CONCURRENCY,
 } from '../core/import/config';
 
 /**
@@ -73,6 +74,8 @@ const ConfigSchema = z.object({
   scanRangeBytes: z.coerce.number().int().min(1).default(DEFAULT_SCAN_RANGE_BYTES),
   /** Bytes each scanned range reaches into the next, so a signature across a boundary up to this long is seen. */
   scanRangeOverlapBytes: z.coerce.number().int().min(0).default(DEFAULT_SCAN_RANGE_OVERLAP_BYTES),
+  /** Ranges of one file scanned at the same time ("Scan each range"'s MaxConcurrency). Default 4. */
+  scanRangeConcurrency: z.coerce.number().int().min(1).max(40).default(DEFAULT_SCAN_RANGE_CONCURRENCY),
   /** How long an import waits in NEEDS_MAPPING for its column mapping before it ends EXPIRED (IMPORT_MAPPING_TIMEOUT_SECONDS). Default 24 h. */
   importMappingTimeoutSeconds: z.coerce
     .number()
@@ -160,6 +163,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importChunkConcurrency: env.IMPORT_CHUNK_CONCURRENCY || undefined,
     scanRangeBytes: env.SCAN_RANGE_BYTES || undefined,
     scanRangeOverlapBytes: env.SCAN_RANGE_OVERLAP_BYTES || undefined,
+    scanRangeConcurrency: env.SCAN_RANGE_CONCURRENCY || undefined,
     importMappingTimeoutSeconds: env.IMPORT_MAPPING_TIMEOUT_SECONDS || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     resourceTypes: env.RESOURCE_TYPES || undefined,

@@ -13,6 +13,8 @@ export interface ImportConfig {
   scanRangeBytes?: number;
   /** Each range also scans this many bytes of the next (SCAN_RANGE_OVERLAP_BYTES), so a signature across a boundary up to this long is seen. */
   scanRangeOverlapBytes?: number;
+  /** Ranges of one file scanned at the same time ("Scan each range"'s MaxConcurrency, SCAN_RANGE_CONCURRENCY). Default 4. */
+  scanRangeConcurrency?: number;
   /** How long an import waits in NEEDS_MAPPING before it ends EXPIRED. Default 24 h. */
   importMappingTimeoutSeconds: number;
   adminEmail: string;
@@ -26,3 +28,5 @@ export const DEFAULT_IMPORT_CHUNK_CONCURRENCY = 4;
 /** 1,999 MiB + 1 MiB of overlap: one clamd stream at most (StreamMaxLength 2000M, infra/aws/clamav.yml). */
 export const DEFAULT_SCAN_RANGE_BYTES = 1999 * 1024 * 1024;
 export const DEFAULT_SCAN_RANGE_OVERLAP_BYTES = 1024 * 1024;
+/** 4 of the 16 scans clamd takes at once (infra/aws/clamav.yml): one 50 GiB file (26 ranges) leaves 12 to other files. */
+export const DEFAULT_SCAN_RANGE_CONCURRENCY = 4;

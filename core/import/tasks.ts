@@ -20,7 +20,7 @@ import { utcDateOf, type Post } from '../model';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { importAuditEntry } from './audit';
 import { checksum } from './checksum';
-import { DEFAULT_SCAN_RANGE_BYTES, DEFAULT_SCAN_RANGE_OVERLAP_BYTES, type ImportConfig } from './config';
+import { DEFAULT_SCAN_RANGE_BYTES, DEFAULT_SCAN_RANGE_CONCURRENCY, DEFAULT_SCAN_RANGE_OVERLAP_BYTES, type ImportConfig } from './config';
 import { ErrorReportWriter } from './error-report';
 import { presignErrorReport } from './error-report-link';
 import { identifyFormat, type FormatVerdict } from './format';
@@ -61,8 +61,10 @@ import { isResource } from '../resource/records';
 
 /**
  * Antivirus. Fails closed: a scanner that cannot give a verdict throws (Transient is retried), never "clean". A file
- * over clamd's stream limit is scanned in ranges of SCAN_RANGE_BYTES, each reaching SCAN_RANGE_OVERLAP_BYTES into the
- * next (scanRanges), one after the other, until one is infected; see the README for what ranges cannot see.
+ * that fits one clamd stream (SCAN_RANGE_BYTES + SCAN_RANGE_OVERLAP_BYTES) is scanned here, whole, and its verdict
+ * recorded. A larger one is not read here: the task returns its ranges (scanRanges), "Scan each range" runs
+ * scanVirusRange once per range (its own task, its own Retry), and recordScanVerdicts records the one verdict; see
+ * the README for what ranges cannot see.
  */
 export async function scanForViruses(
   deps: {
@@ -70,26 +72,54 @@ export async function scanForViruses(
     objects: ObjectStore;
     scanner: VirusScanner;
     clock: Clock;
-    config?: Pick<ImportConfig, 'scanRangeBytes' | 'scanRangeOverlapBytes'>;
+    config?: Pick<ImportConfig, 'scanRangeBytes' | 'scanRangeOverlapBytes' | 'scanRangeConcurrency'>;
   },
   input: FileTaskInput,
-): Promise<ScanVerdict> {
+): Promise<ScanVerdict | ScanPlan> {
   const record = await mustGetImport(deps.imports, input.importId);
   const pin = pinnedUpload(record);
   const size = record.uploadedBytes ?? record.size;
   const ranges = scanRanges(size, deps.config?.scanRangeBytes ?? DEFAULT_SCAN_RANGE_BYTES, deps.config?.scanRangeOverlapBytes ?? DEFAULT_SCAN_RANGE_OVERLAP_BYTES);
-  let verdict: ScanVerdict = { clean: true };
-  for (const range of ranges) {
-    const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key, ranges.length > 1 ? { ...pin, range } : pin);
-    verdict = await deps.scanner.scan(stream);
-    if (!verdict.clean) break;
-  }
+  if (ranges.length > 1) return { ranges, rangeConcurrency: deps.config?.scanRangeConcurrency ?? DEFAULT_SCAN_RANGE_CONCURRENCY };
+  const verdict = await deps.scanner.scan(await deps.objects.getStream(record.upload.bucket, record.upload.key, pin));
+  await recordAntivirus(deps, input, verdict);
+  return verdict;
+}
+
+/** What "Scan for viruses" returns for a file over one clamd stream: the ranges "Scan each range" scans, and how many at once. */
+export interface ScanPlan {
+  ranges: ByteRange[];
+  rangeConcurrency: number;
+}
+
+/** One range of a ranged scan ("Scan each range"): read pinned to the uploaded object, like the whole-file scan. Records nothing. */
+export async function scanVirusRange(
+  deps: { imports: ImportRecords; objects: ObjectStore; scanner: VirusScanner },
+  input: FileTaskInput & { range: ByteRange },
+): Promise<ScanVerdict> {
+  const record = await mustGetImport(deps.imports, input.importId);
+  const { start, end } = input.range;
+  return deps.scanner.scan(await deps.objects.getStream(record.upload.bucket, record.upload.key, { ...pinnedUpload(record), range: { start, end } }));
+}
+
+/** The one verdict of a ranged scan: infected (the first infected range's signature) if any range is, else clean. */
+export async function recordScanVerdicts(
+  deps: { imports: ImportRecords; clock: Clock },
+  input: FileTaskInput & { verdicts: ScanVerdict[] },
+): Promise<ScanVerdict> {
+  await mustGetImport(deps.imports, input.importId);
+  if (input.verdicts.length === 0) throw new InvalidInput('a ranged scan without a verdict of any range');
+  const verdict = input.verdicts.find((one) => !one.clean) ?? { clean: true as const };
+  await recordAntivirus(deps, input, verdict);
+  return verdict;
+}
+
+async function recordAntivirus(deps: { imports: ImportRecords; clock: Clock }, input: FileTaskInput, verdict: ScanVerdict) {
   await deps.imports.update(
     input.importId,
     { executionArn: input.executionArn, checks: { antivirus: verdict.clean ? 'clean' : 'infected' } },
     deps.clock.now(),
   );
-  return verdict;
 }
 
 /** The ranges a file of `size` bytes is scanned in: one (the whole file) up to `rangeBytes + overlapBytes`. */

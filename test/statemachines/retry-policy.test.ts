@@ -52,6 +52,9 @@ const AGREED: Record<Workflow, Record<string, Retrier>> = {
   import: {
     // A busy scanner is waited out longer: up to ~3 minutes.
     'Scan for viruses': retrier(5, 6, 60),
+    // A file over one clamd stream: each range is a scan of its own, and its one verdict is recorded by the same Lambda.
+    'Scan a range': retrier(5, 6, 60),
+    'Record the scan verdict': retrier(5, 6, 60),
     'Compute checksum': retrier(2, 4),
     'Identify format': retrier(2, 4),
     'Quarantine infected file': retrier(2, 4),
@@ -237,8 +240,18 @@ const twoChunks: Record<string, TaskFn> = {
   commitImportChunks: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 }),
 };
 
-/** Tasks a scenario runs once per Map item: "Import one chunk" runs once per chunk of `twoChunks`. */
-const ITEMS_THROUGH: Record<string, number> = { 'Import one chunk': 2 };
+/** A file over one clamd stream: "Scan for viruses" returns two ranges, scanned one at a time, then one verdict recorded. */
+const twoRanges: Record<string, TaskFn> = {
+  scanForViruses: async (payload) =>
+    payload.range
+      ? { clean: true }
+      : payload.verdicts
+        ? { clean: true }
+        : { ranges: [{ start: 0, end: 110 }, { start: 100, end: 200 }], rangeConcurrency: 1 },
+};
+
+/** Tasks a scenario runs once per Map item: "Import one chunk" runs once per chunk of `twoChunks`, "Scan a range" per range of `twoRanges`. */
+const ITEMS_THROUGH: Record<string, number> = { 'Import one chunk': 2, 'Scan a range': 2 };
 const SLICED_STATES = new Set(["Plan the export's slices", 'Write one slice', 'Assemble the export file', "Plan the push export's slices", 'Write one slice of the push export', 'Assemble the push export file']);
 
 interface Scenario {
@@ -268,6 +281,8 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
       "Release the execution's slots": { notifyImportOutcome: async () => broken() },
       'Import one chunk': twoChunks,
       'Assemble the error report and commit': twoChunks,
+      'Scan a range': twoRanges,
+      'Record the scan verdict': twoRanges,
     };
     return { input: importJob, overrides: routes[stateName] ?? {} };
   }
@@ -282,6 +297,10 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
 /** Whether a call of the Task's function comes from that Task (one function can serve two states). */
 const invokedBy = (task: TaskState) => (payload: Json): boolean => {
   if (task.name === 'Record file failure') return 'importId' in payload;
+  // The antivirus Lambda behind three states: a range's scan has its `range`, the recording its `verdicts`.
+  if (task.name === 'Scan for viruses') return !('range' in payload) && !('verdicts' in payload);
+  if (task.name === 'Scan a range') return 'range' in payload;
+  if (task.name === 'Record the scan verdict') return 'verdicts' in payload;
   if (task.name === 'Reject file') return 'checks' in payload;
   if (task.name === 'Reject changed file') return 'failure' in payload;
   if (task.name === 'Handle import failure') return !('importId' in payload);
