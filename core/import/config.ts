@@ -26,10 +26,11 @@ export interface ImportConfig {
 export const DEFAULT_IMPORT_CHUNK_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_IMPORT_CHUNK_CONCURRENCY = 4;
 /**
- * 8 GiB per planning step: the planner scans ~PLANNER_MBPS here (bench:import --plan-gib); with a 50 MB/s S3 read not
- * overlapping the scan (half the usual single-stream rate), a step takes ~200 s, well inside the 900 s of a Lambda.
+ * 4 GiB per planning step: the planner scans ~93 MB/s here (bench:import --plan-gib 4, one core); with a 50 MB/s S3
+ * read not overlapping the scan (half the usual single-stream rate), a step takes ~135 s, well inside the 900 s of a
+ * Lambda even on a core half as fast. 50 GiB is 13 steps.
  */
-export const DEFAULT_IMPORT_PLAN_STEP_BYTES = 8 * 1024 * 1024 * 1024;
+export const DEFAULT_IMPORT_PLAN_STEP_BYTES = 4 * 1024 * 1024 * 1024;
 /** 1,999 MiB + 1 MiB of overlap: one clamd stream at most (StreamMaxLength 2000M, infra/aws/clamav.yml). */
 export const DEFAULT_SCAN_RANGE_BYTES = 1999 * 1024 * 1024;
 export const DEFAULT_SCAN_RANGE_OVERLAP_BYTES = 1024 * 1024;
