@@ -87,9 +87,12 @@ async function sampleSearch(token: string, until: () => boolean, minimum = 0, si
   while (samples.length < minimum || (!until() && samples.length < 100_000)) {
     const started = performance.now();
     const res = await call(token, 'GET', `/search?q=${words[samples.length % words.length]}&page=${1 + (samples.length % 5)}&pageSize=20`);
-    if (res.status === 200) samples.push(performance.now() - started);
-    if (res.status === 200 && since !== undefined) timeline.push({ at: started - since, ms: performance.now() - started });
-    await new Promise((r) => setTimeout(r, 50));
+    if (res.status === 200) {
+      const ms = performance.now() - started;
+      samples.push(ms);
+      if (since !== undefined) timeline.push({ at: started - since, ms });
+    }
+    await sleep(50);
   }
   return samples;
 }
@@ -163,7 +166,7 @@ try {
   const idleP99 = percentile(idle, 99);
   const loadP99 = percentile(underLoad, 99);
   console.log(`bench:load — ${values.rows} seeded rows, ${EXPORTS} exports + ${IMPORTS} imports at once, ${seconds.toFixed(1)} s`);
-  console.log(`  status polls: ${polls} (${FIXED_POLL_MS === undefined ? "as the web app: 1 s, then 1.6x longer up to 10 s" : `every ${FIXED_POLL_MS} ms`})`);
+  console.log(`  status polls: ${polls} (${FIXED_POLL_MS === undefined ? `as the web app: ${DEFAULT_TIMING.initialMs / 1000} s, then 1.6x longer up to ${DEFAULT_TIMING.maxMs / 1000} s` : `every ${FIXED_POLL_MS} ms`})`);
   if (!IMPORTS) console.log('  imports skipped: clamd is not installed (apt-get install clamav-daemon)');
   console.log(`  exports: ${outcome.exports.completed} completed, ${outcome.exports.failed} failed, ${outcome.exports.lost} lost`);
   console.log(`  imports: ${outcome.imports.completed} completed, ${outcome.imports.failed} failed, ${outcome.imports.lost} lost`);
