@@ -28,7 +28,20 @@ describe('the local task pool', () => {
 
   it('offloads the file-heavy tasks of both workflows', () => {
     expect([...OFFLOADED_TASKS].sort()).toEqual(
-      ['commitImportChunks', 'computeChecksum', 'generateCsvReport', 'identifyFormat', 'importChunk', 'planImportChunks', 'processImport', 'scanForViruses'],
+      [
+        'assembleExportFile',
+        'commitImportChunks',
+        'computeChecksum',
+        'generateCsvReport',
+        'identifyFormat',
+        'importChunk',
+        'keepResource',
+        'planExportSlices',
+        'planImportChunks',
+        'processImport',
+        'scanForViruses',
+        'writeExportSlice',
+      ],
     );
   });
 
