@@ -62,6 +62,7 @@ const AGREED: Record<Workflow, Record<string, Retrier>> = {
     'Keep resource': retrier(2, 4),
     'Import valid rows': retrier(2, 4),
     "Plan the file's chunks": retrier(2, 4),
+    "Plan more of the file's chunks": retrier(2, 4),
     'Import one chunk': retrier(2, 4),
     'Assemble the error report and commit': retrier(2, 4),
     'Record file failure': retrier(2, 4),
@@ -237,6 +238,13 @@ const twoChunks: Record<string, TaskFn> = {
   commitImportChunks: async (payload) => ({ importId: payload.importId, status: 'SUCCEEDED', rowsImported: 9, rowsRejected: 1 }),
 };
 
+/** A file larger than one planning step: the first step returns its progress, the next one the whole plan. */
+const steppedTwoChunks: Record<string, TaskFn> = {
+  ...twoChunks,
+  planImportChunks: async (payload, service) =>
+    payload.progress ? twoChunks.planImportChunks!(payload, service) : { progress: { offset: 100, rows: 1000, chunks: [] } },
+};
+
 /** Tasks a scenario runs once per Map item: "Import one chunk" runs once per chunk of `twoChunks`. */
 const ITEMS_THROUGH: Record<string, number> = { 'Import one chunk': 2 };
 const SLICED_STATES = new Set(["Plan the export's slices", 'Write one slice', 'Assemble the export file', "Plan the push export's slices", 'Write one slice of the push export', 'Assemble the push export file']);
@@ -268,6 +276,7 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
       "Release the execution's slots": { notifyImportOutcome: async () => broken() },
       'Import one chunk': twoChunks,
       'Assemble the error report and commit': twoChunks,
+      "Plan more of the file's chunks": steppedTwoChunks,
     };
     return { input: importJob, overrides: routes[stateName] ?? {} };
   }
@@ -282,6 +291,8 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
 /** Whether a call of the Task's function comes from that Task (one function can serve two states). */
 const invokedBy = (task: TaskState) => (payload: Json): boolean => {
   if (task.name === 'Record file failure') return 'importId' in payload;
+  if (task.name === "Plan the file's chunks") return !('progress' in payload);
+  if (task.name === "Plan more of the file's chunks") return 'progress' in payload;
   if (task.name === 'Reject file') return 'checks' in payload;
   if (task.name === 'Reject changed file') return 'failure' in payload;
   if (task.name === 'Handle import failure') return !('importId' in payload);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { chunkStream, planChunks, planChunksStep, type ChunkPlan, type ChunkPlanOptions, type PlanProgress } from '../../core/import/chunks';
 import { readImportRows, type ImportBatch, type ReadImportRowsOptions } from '../../core/import/rows';
 import type { ByteRange } from '../../core/ports';
-import { commitImportChunks, importChunk, planImportChunks, planImportChunksToEnd } from '../../core/import/chunk-tasks';
+import { commitImportChunks, importChunk, planImportChunks } from '../../core/import/chunk-tasks';
 import { processImport } from '../../core/import/tasks';
 import { createImport } from '../../core/import/use-cases';
 import { alice, etagOf, InMemorySearchSource } from './fakes';
@@ -320,9 +320,10 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     tags: ['sea', 'ferry'],
   }));
 
-  async function importedWith(body: string, how: 'one piece' | 'chunks' | 'chunks, last first' | 'chunks, one retried') {
+  async function importedWith(body: string, how: 'one piece' | 'chunks' | 'chunks, last first' | 'chunks, one retried' | 'chunks, planned 16 KiB a step') {
     const deps = makeImportDeps();
-    const config = { ...deps.config, importChunkBytes: 1, importChunkConcurrency: 3 };
+    const stepped = how === 'chunks, planned 16 KiB a step';
+    const config = { ...deps.config, importChunkBytes: 1, importChunkConcurrency: 3, ...(stepped ? { importPlanStepBytes: 16 * 1024 } : {}) };
     const all = { ...deps, config, search: new InMemorySearchSource(structuredClone(stored)) };
     const created = await createImport(all, alice, {
       fileName: 'posts.csv',
@@ -337,11 +338,19 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     const input = { importId: created.importId, executionArn: EXECUTION, format: 'csv' as const };
     let outcome;
     let plan;
+    /** The JSON size of each step's progress, when the plan took more than one step. */
+    let planSteps: number[] | undefined;
     /** Whether a chunk met an id a later chunk had staged first (the last step then reads the file in one piece). */
     let readAgainInOnePiece = false;
     if (how === 'one piece') outcome = await processImport(all, input);
     else {
-      plan = await planImportChunksToEnd(all, input);
+      planSteps = [];
+      let step = await planImportChunks(all, input);
+      while ('progress' in step) {
+        planSteps.push(JSON.stringify(step).length);
+        step = await planImportChunks(all, { ...input, progress: step.progress });
+      }
+      plan = step;
       const order = how === 'chunks, last first' ? [...plan.chunks].reverse() : plan.chunks;
       for (const chunk of order) await importChunk(all, { ...input, chunk, headerBytes: plan.headerBytes });
       if (how === 'chunks, one retried') await importChunk(all, { ...input, chunk: plan.chunks[1]!, headerBytes: plan.headerBytes });
@@ -358,6 +367,7 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     const ids = (text: string) => text.replaceAll(created.importId, '<import>');
     return {
       plan,
+      planSteps,
       outcome: { ...outcome, importId: '<import>' },
       counts: pick(after, ['status', 'rowsImported', 'rowsCreated', 'rowsUpdated', 'rowsUnchanged', 'rowsRejected']),
       report: ids(all.objects.text('permanent', after?.errorReportKey ?? '')),
@@ -384,8 +394,20 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     for (const how of ['chunks', 'chunks, last first', 'chunks, one retried'] as const) {
       const chunked = await importedWith(body, how);
       expect(chunked.plan?.chunks.map((chunk) => chunk.rowsBefore)).toEqual([0, 1000, 2000, 3000]);
-      expect({ ...chunked, plan: undefined }, how).toEqual({ ...whole, plan: undefined, left: [], staged: 0 });
+      expect(chunked.planSteps, how).toEqual([]);
+      expect({ ...chunked, plan: undefined, planSteps: undefined }, how).toEqual({ ...whole, plan: undefined, left: [], staged: 0 });
     }
+  });
+
+  it('a file larger than IMPORT_PLAN_STEP_BYTES is planned in steps (each returning a small progress) into the same chunks, with the same outcome', async () => {
+    const body = `${HEADER}\r\n${rowsOf(false).join('\r\n')}\r\n`;
+    const once = await importedWith(body, 'chunks');
+    const stepped = await importedWith(body, 'chunks, planned 16 KiB a step');
+    // ~229 KB read 16 KiB a step: 14 steps return their progress, the 15th the plan.
+    expect(stepped.planSteps).toHaveLength(Math.ceil(Buffer.byteLength(body) / (16 * 1024)) - 1);
+    for (const bytes of stepped.planSteps ?? []) expect(bytes).toBeLessThan(6 * 1024);
+    expect(stepped.plan).toEqual(once.plan);
+    expect({ ...stepped, planSteps: undefined }).toEqual({ ...once, planSteps: undefined });
   });
 
   it('an id repeated across chunks is refused on its later row, whether or not the later chunk ran first (then the file is read in one piece)', async () => {
@@ -394,8 +416,8 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     expect(whole.report).toContain('repeats row 30 two chunks later');
     // In file order the later chunk refuses the repeat itself; last first, the earlier chunk finds it taken and the
     // file is read again in one piece.
-    expect({ ...(await importedWith(body, 'chunks')), plan: undefined }).toEqual({ ...whole, plan: undefined });
-    expect({ ...(await importedWith(body, 'chunks, last first')), plan: undefined }).toEqual({
+    expect({ ...(await importedWith(body, 'chunks')), plan: undefined, planSteps: undefined }).toEqual({ ...whole, plan: undefined });
+    expect({ ...(await importedWith(body, 'chunks, last first')), plan: undefined, planSteps: undefined }).toEqual({
       ...whole,
       plan: undefined,
       readAgainInOnePiece: true,
