@@ -220,6 +220,13 @@ describe('batches', () => {
     ]);
   });
 
+  it('end with the half character a UTF-16 LE decoder still held at the end of the stream, as U+FFFD', async () => {
+    // A file cut after the first half of a surrogate pair: iconv-lite hands that half over only when the stream ends.
+    const file = Buffer.concat([iconv.encode(`${HEADER}alice,${AT},hi`, 'utf-16le'), Buffer.from([0x3d, 0xd8])]);
+    const [batch] = await read(file, { encoding: 'utf-16le' });
+    expect(batch?.posts).toEqual([{ id: 'imp-1-1', userId: 'alice', dateCreated: AT, content: 'hi\uFFFD', tags: [] }]);
+  });
+
   it('end with the rows a Windows-1252 decoder still held at the end of the stream', async () => {
     const file = iconv.encode(`${HEADER}alice,${AT},café`, 'windows-1252');
     const [batch] = await read(file, { encoding: 'windows-1252' });
