@@ -84,6 +84,11 @@ describe('why a row breaks the post schema, in words', () => {
     );
   });
 
+  it('says an empty or blank date is empty, as it does for content, instead of quoting nothing as the date it cannot read', async () => {
+    expect(await reasons(`${HEADER}alice,,hi\nbob,  ,hi\n`)).toEqual(['dateCreated is empty', 'dateCreated is empty']);
+    expect(await ndjsonReason({ dateCreated: '' })).toBe('dateCreated is empty');
+  });
+
   it('takes a numeric id as text, and an empty id or userId as left out', async () => {
     const [batch] = await read(`${ndjson({ id: 42 })}\n${ndjson({ id: '', userId: null })}\n`, { format: 'ndjson' });
     expect(batch?.posts).toEqual([
