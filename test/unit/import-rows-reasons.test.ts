@@ -260,6 +260,12 @@ describe('what the reader keeps of awkward rows (mutation survivors of core/impo
     });
   });
 
+  it('rejects a line that is a lone quote, and imports the rows after it', async () => {
+    const [batch] = await read(`${HEADER}"\nbob,${AT},hi\n`);
+    expect(batch?.rejected).toEqual([{ rowNumber: 1, line: 2, reason: unclosed, raw: '"' }]);
+    expect(batch?.origins).toEqual([{ rowNumber: 2, line: 3, raw: `bob,${AT},hi`, cells: ['bob', AT, 'hi'] }]);
+  });
+
   it('rejects a never-closed quote on the last line of a file that does not end with a line break', async () => {
     expect(await read(`${HEADER}alice,${AT},"open`)).toEqual([
       { posts: [], origins: [], rejected: [{ rowNumber: 1, line: 2, reason: unclosed, raw: `alice,${AT},"open` }] },
