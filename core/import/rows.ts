@@ -179,6 +179,8 @@ function describeIssue(issue: z.core.$ZodIssue, row: unknown): string {
       return field === 'tags' && index === undefined
         ? `tags must be a list of text, not ${describeValue(value)}`
         : `${name} must be text, not ${describeValue(value)}`;
+    case 'invalid_union': // the id alone is a union: text, or a number taken as text
+      return `${name} must be text or a number, not ${describeValue(value)}`;
     case 'invalid_format':
       return field === 'dateCreated'
         ? `dateCreated is not a date: ${String(value)} (expected ISO 8601, such as 2024-05-01T10:00:00Z)`

@@ -89,6 +89,12 @@ describe('why a row breaks the post schema, in words', () => {
     expect(await ndjsonReason({ dateCreated: '' })).toBe('dateCreated is empty');
   });
 
+  it('says an id that is neither text nor a number is one of those, naming what it is instead', async () => {
+    expect(await ndjsonReason({ id: true })).toBe('id must be text or a number, not boolean true');
+    expect(await ndjsonReason({ id: { a: 1 } })).toBe('id must be text or a number, not an object');
+    expect(await ndjsonReason({ id: [1] })).toBe('id must be text or a number, not a list');
+  });
+
   it('takes a numeric id as text, and an empty id or userId as left out', async () => {
     const [batch] = await read(`${ndjson({ id: 42 })}\n${ndjson({ id: '', userId: null })}\n`, { format: 'ndjson' });
     expect(batch?.posts).toEqual([
