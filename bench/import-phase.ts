@@ -13,7 +13,7 @@ import { TAG_SEPARATOR } from '../core/csv';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { computeChecksum, identifyImportFormat, processImport, recordScanVerdicts, scanForViruses, scanVirusRange } from '../core/import/tasks';
 import { mapLimit } from '../core/concurrency';
-import { commitImportChunks, importChunk, planImportChunks, type ChunkPlanOutcome } from '../core/import/chunk-tasks';
+import { commitImportChunks, importChunk, planImportChunksToEnd, type ChunkPlanOutcome } from '../core/import/chunk-tasks';
 import type { Post } from '../core/model';
 import { report } from './measure';
 
@@ -121,7 +121,7 @@ if (phase === 'baseline') {
     const file = { ...input, format: 'csv' as const };
     const planFile = join(dir, `${importId}.plan.json`);
     if (step === 'plan') {
-      const plan = await planImportChunks(deps, file);
+      const plan = await planImportChunksToEnd(deps, file);
       writeFileSync(planFile, JSON.stringify(plan));
       report(phase, 0, size, started, cpuAtStart);
     } else if (step === 'chunk') {

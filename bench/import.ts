@@ -15,6 +15,11 @@ import { startLocalS3 } from '../infra/local/local-s3';
 import { argument, rate, runPhase, type PhaseResult } from './measure';
 import { freePort } from '../infra/local/free-port';
 import { SqliteSearchSource } from '../adapters/local/sqlite-search';
+import { planChunksStep, type PlanProgress, type PlanStep } from '../core/import/chunks';
+import { DEFAULT_IMPORT_CHUNK_BYTES, DEFAULT_IMPORT_PLAN_STEP_BYTES } from '../core/import/config';
+import { IMPORT_INDEX_BATCH } from '../core/import/tasks';
+import { MAX_RECORD_BYTES } from '../core/import/rows';
+import { MAX_IMPORT_CHUNKS } from '../core/import/chunk-tasks';
 
 /**
  * `npm run bench:import -- --rows 1000000`: a generated CSV through the import workflow's real tasks
@@ -23,6 +28,17 @@ import { SqliteSearchSource } from '../adapters/local/sqlite-search';
  * and inserting into the store directly, the `sqlite3` shell loading the same file into the same store shape (the
  * ceiling), and `sha256sum` on the same file. Prints figures; never fails on them.
  */
+/**
+ * `npm run bench:import -- --plan-gib 4`: only the chunk planner ("Plan the file's chunks"), on a generated CSV of that
+ * many GiB whose quoted cells hold newlines, read from a local file in IMPORT_PLAN_STEP_BYTES steps as the state
+ * machine runs it (the progress through JSON between steps). Prints MB/s, peak RSS, and the projection for 50 GiB.
+ */
+const planGib = argument('plan-gib', '');
+if (planGib) {
+  await benchPlanner(Number(planGib), Number(argument('plan-step-bytes', String(DEFAULT_IMPORT_PLAN_STEP_BYTES))));
+  process.exit(0);
+}
+
 const rows = Number(argument('rows', '1000000'));
 const dir = resolve(argument('data-dir', `.data/bench-import-${rows}`));
 const csvFile = join(dir, 'posts.csv');
@@ -238,3 +254,74 @@ async function generateCsv(file: string, count: number): Promise<void> {
   await once(out, 'finish');
 }
 
+
+async function benchPlanner(gib: number, stepBytes: number): Promise<void> {
+  const file = resolve(argument('plan-file', `/tmp/ferry-plan-${gib}gib.csv`));
+  const target = Math.round(gib * 2 ** 30);
+  if (!existsSync(file) || statSync(file).size < target) await generateMultilineCsv(file, target);
+  const size = statSync(file).size;
+  console.log(`bench:import --plan-gib — ${(size / 2 ** 30).toFixed(2)} GiB CSV with multi-line quoted cells at ${file}`);
+  // A baseline in the same run: reading the file alone (the page cache warm for both).
+  const readStarted = process.hrtime.bigint();
+  for await (const piece of createReadStream(file, { highWaterMark: 1 << 20 })) void piece;
+  const readSeconds = Number(process.hrtime.bigint() - readStarted) / 1e9;
+  const read = async ({ start, end }: { start: number; end: number }) =>
+    createReadStream(file, { start, end: end - 1, highWaterMark: 1 << 20 });
+  const options = {
+    format: 'csv' as const,
+    encoding: 'utf-8' as const,
+    delimiter: ',' as const,
+    size,
+    chunkBytes: DEFAULT_IMPORT_CHUNK_BYTES,
+    batchRows: IMPORT_INDEX_BATCH,
+    maxRecordBytes: MAX_RECORD_BYTES,
+    maxChunks: MAX_IMPORT_CHUNKS,
+  };
+  const started = process.hrtime.bigint();
+  let progress: PlanProgress | undefined;
+  let steps = 0;
+  let step: PlanStep;
+  let stateBytes = 0;
+  for (;;) {
+    step = await planChunksStep(read, options, progress, stepBytes);
+    steps++;
+    if ('plan' in step) break;
+    const json = JSON.stringify(step.progress);
+    stateBytes = Math.max(stateBytes, json.length);
+    progress = JSON.parse(json) as PlanProgress;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const mbps = size / 1e6 / seconds;
+  const fifty = 50 * 2 ** 30;
+  console.log(`read alone: ${(size / 1e6 / readSeconds).toFixed(0)} MB/s`);
+  console.log(
+    `planner: ${seconds.toFixed(1)} s, ${mbps.toFixed(0)} MB/s (${((mbps / (size / 1e6 / readSeconds)) * 100).toFixed(0)}% of reading alone), ` +
+      `${steps} step(s) of ${(stepBytes / 2 ** 30).toFixed(2)} GiB, ${step.plan.chunks.length} chunks` +
+      `${step.plan.oneChunkBecause ? ` (one chunk: ${step.plan.oneChunkBecause})` : ''}, largest progress state ${stateBytes} B, ` +
+      `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+  );
+  const s3Rate = 100; // MB/s: a conservative single-stream S3 GET in a Lambda
+  const perByte = 1 / (mbps * 1e6) + 1 / (s3Rate * 1e6); // scanning does not overlap the read in the worst case
+  console.log(
+    `projection, 50 GiB: ${(fifty / (mbps * 1e6)).toFixed(0)} s of scanning at this rate; with a ${s3Rate} MB/s S3 read not overlapped, ` +
+      `${(fifty * perByte).toFixed(0)} s in all, ${Math.ceil((fifty * perByte) / 600)} step(s) of <= 600 s; ` +
+      `one step of ${(stepBytes / 2 ** 30).toFixed(2)} GiB ~ ${(stepBytes * perByte).toFixed(0)} s (ceiling 900 s)`,
+  );
+  if (!process.argv.includes('--keep-plan-file')) rmSync(file, { force: true });
+}
+
+/** Rows with a quoted cell holding newlines and doubled quotes, repeated in 1 MiB blocks up to `bytes`. */
+async function generateMultilineCsv(file: string, bytes: number): Promise<void> {
+  const rowsOf = (n: number, from: number) =>
+    Array.from(
+      { length: n },
+      (_, k) =>
+        `user-${(from + k) % 5000},2024-01-01T00:00:00.000Z,"Post ${from + k}, on two lines:\nthe ""ferry"" and\nthe harbour",ferry;tide\n`,
+    ).join('');
+  const block = Buffer.from(rowsOf(9000, 0));
+  const out = createWriteStream(file);
+  out.write('userId,dateCreated,content,tags\n');
+  for (let written = 0; written < bytes; written += block.length) if (!out.write(block)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+}

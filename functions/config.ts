@@ -4,6 +4,7 @@ import { parseResourceTypes } from '../core/resource/config';
 import {
   DEFAULT_IMPORT_CHUNK_BYTES,
   DEFAULT_IMPORT_CHUNK_CONCURRENCY,
+  DEFAULT_IMPORT_PLAN_STEP_BYTES,
   DEFAULT_SCAN_RANGE_BYTES,
   DEFAULT_SCAN_RANGE_OVERLAP_BYTES,
   DEFAULT_SCAN_RANGE_CONCURRENCY,
@@ -68,6 +69,8 @@ const ConfigSchema = z.object({
   importSlotWaiterSeconds: z.coerce.number().int().min(30).max(24 * 3600).default(300),
   /** About this many bytes per chunk of a large import (core/import/chunks.ts); smaller files are one chunk. Default 64 MiB. */
   importChunkBytes: z.coerce.number().int().min(1).default(DEFAULT_IMPORT_CHUNK_BYTES),
+  /** At most this many bytes of a file per invocation of "Plan the file's chunks": a larger file is planned in steps. Default 4 GiB. */
+  importPlanStepBytes: z.coerce.number().int().min(1).default(DEFAULT_IMPORT_PLAN_STEP_BYTES),
   /** Chunks of one file imported at the same time ("Import each chunk"'s MaxConcurrency). Default 4. */
   importChunkConcurrency: z.coerce.number().int().min(1).max(40).default(DEFAULT_IMPORT_CHUNK_CONCURRENCY),
   /** A file larger than this plus the overlap is scanned in ranges of this size (clamd's StreamMaxLength 2000M). */
@@ -160,6 +163,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importSlotLeaseSeconds: env.IMPORT_SLOT_LEASE_SECONDS || undefined,
     importSlotWaiterSeconds: env.IMPORT_SLOT_WAITER_SECONDS || undefined,
     importChunkBytes: env.IMPORT_CHUNK_BYTES || undefined,
+    importPlanStepBytes: env.IMPORT_PLAN_STEP_BYTES || undefined,
     importChunkConcurrency: env.IMPORT_CHUNK_CONCURRENCY || undefined,
     scanRangeBytes: env.SCAN_RANGE_BYTES || undefined,
     scanRangeOverlapBytes: env.SCAN_RANGE_OVERLAP_BYTES || undefined,

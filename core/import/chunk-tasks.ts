@@ -2,8 +2,8 @@ import { Readable } from 'node:stream';
 import { mapLimit } from '../concurrency';
 import { InvalidInput } from '../errors';
 import type { ObjectLocation } from '../ports';
-import { chunkStream, planChunks, type ImportChunk } from './chunks';
-import { DEFAULT_IMPORT_CHUNK_BYTES, DEFAULT_IMPORT_CHUNK_CONCURRENCY } from './config';
+import { chunkStream, planChunksStep, type ImportChunk, type PlanProgress } from './chunks';
+import { DEFAULT_IMPORT_CHUNK_BYTES, DEFAULT_IMPORT_CHUNK_CONCURRENCY, DEFAULT_IMPORT_PLAN_STEP_BYTES } from './config';
 import { errorReportContentType } from './error-report';
 import type { FileTaskInput } from './job';
 import { chunkOutcomeKeyOf, chunkReportKeyOf, errorReportKeyOf, permanentKeyOf } from './keys';
@@ -68,29 +68,55 @@ const rangedReader = (deps: Pick<ProcessDeps, 'objects'>, record: ImportRecord, 
   return (range: { start: number; end: number }) => deps.objects.getStream(source.bucket, source.key, { ...pin, range });
 };
 
-/** "Plan the file's chunks": a file of IMPORT_CHUNK_BYTES or less is one chunk, found without reading it. */
+/** What a step of "Plan the file's chunks" that did not reach the end returns at `$.plan`: "Plan more of the file's chunks" goes on from it. */
+export interface ChunkPlanProgress {
+  progress: PlanProgress;
+}
+
+/**
+ * "Plan the file's chunks" (and "Plan more of the file's chunks", with the `progress` the step before returned): a file
+ * of IMPORT_CHUNK_BYTES or less is one chunk, found without reading it; a larger one is read at most
+ * IMPORT_PLAN_STEP_BYTES per invocation, so every step stays inside a Lambda's 900 s whatever the file's size.
+ */
 export async function planImportChunks(
   deps: Pick<ProcessDeps, 'imports' | 'objects' | 'config'>,
-  input: ChunkTaskInput,
-): Promise<ChunkPlanOutcome> {
+  input: ChunkTaskInput & { progress?: PlanProgress },
+): Promise<ChunkPlanOutcome | ChunkPlanProgress> {
   const record = await mustGetImport(deps.imports, input.importId);
   const concurrency = deps.config.importChunkConcurrency ?? DEFAULT_IMPORT_CHUNK_CONCURRENCY;
   const one = { count: 1, chunks: [], headerBytes: 0, concurrency };
   if (isFinal(record)) return one;
   const source = await sourceOf(deps, record);
   const head = await deps.objects.head(source.bucket, source.key, source === record.upload ? pinnedUpload(record) : {});
-  const plan = await planChunks(rangedReader(deps, record, source), {
-    format: input.format,
-    encoding: record.encoding ?? 'utf-8',
-    delimiter: record.delimiter ?? ',',
-    size: head?.bytes ?? record.size,
-    chunkBytes: deps.config.importChunkBytes ?? DEFAULT_IMPORT_CHUNK_BYTES,
-    batchRows: IMPORT_INDEX_BATCH,
-    maxRecordBytes: MAX_RECORD_BYTES,
-    maxChunks: MAX_IMPORT_CHUNKS,
-  });
+  const step = await planChunksStep(
+    rangedReader(deps, record, source),
+    {
+      format: input.format,
+      encoding: record.encoding ?? 'utf-8',
+      delimiter: record.delimiter ?? ',',
+      size: head?.bytes ?? record.size,
+      chunkBytes: deps.config.importChunkBytes ?? DEFAULT_IMPORT_CHUNK_BYTES,
+      batchRows: IMPORT_INDEX_BATCH,
+      maxRecordBytes: MAX_RECORD_BYTES,
+      maxChunks: MAX_IMPORT_CHUNKS,
+    },
+    input.progress,
+    deps.config.importPlanStepBytes ?? DEFAULT_IMPORT_PLAN_STEP_BYTES,
+  );
+  if (!('plan' in step)) return { progress: step.progress };
+  const { plan } = step;
   if (plan.chunks.length === 1) return one;
   return { count: plan.chunks.length, chunks: plan.chunks, headerBytes: plan.headerBytes, concurrency };
+}
+
+/** Every step of "Plan the file's chunks" in this process, as the state machine's loop runs them (bench, tests). */
+export async function planImportChunksToEnd(
+  deps: Pick<ProcessDeps, 'imports' | 'objects' | 'config'>,
+  input: ChunkTaskInput,
+): Promise<ChunkPlanOutcome> {
+  let step = await planImportChunks(deps, input);
+  while ('progress' in step) step = await planImportChunks(deps, { ...input, progress: step.progress });
+  return step;
 }
 
 /**

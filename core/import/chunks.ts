@@ -10,7 +10,8 @@ import { Utf8Validator } from './utf8';
  * can read, validate and stage them side by side and the commit makes them searchable together.
  *
  * Where a row starts is known only from the start of the file (a quoted CSV field may hold newlines), so the planner
- * reads the whole file once, in ranged reads, with a byte-level copy of the reader's rules (csv-parse with
+ * reads the whole file once, in ranged reads (in steps of at most IMPORT_PLAN_STEP_BYTES, one Lambda invocation each,
+ * the scanners' whole state carried from one to the next: planChunksStep), with a byte-level copy of the reader's rules (csv-parse with
  * relax_quotes: a quote opens a field only at its start, `""` inside is one quote, the first line ending seen is the
  * record delimiter; NDJSON: one line, blank lines skipped). It also counts rows, physical lines and blank lines before
  * each boundary, so a chunk numbers its rows, lines and generated ids exactly as a one-piece read would.
@@ -72,39 +73,101 @@ const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 
+/**
+ * Where a planning pass stopped between two steps (IMPORT_PLAN_STEP_BYTES): everything it needs to go on, as JSON
+ * (it travels in the execution state). Its largest part is the chunks found so far, at most `maxChunks` (~100 B
+ * each, the same list the plan itself carries to the Map): well inside the 256 KB state limit.
+ */
+export interface PlanProgress {
+  /** Bytes of the file read so far; the next step reads from here. */
+  offset: number;
+  /** Base64 of the UTF-8 sequence the previous step ended inside (at most 3 bytes). */
+  utf8Pending: string;
+  scanner: ScannerState;
+}
+
+/** One step of a planning pass: the plan when the file was read to its end, else where to go on from. */
+export type PlanStep = { plan: ChunkPlan } | { progress: PlanProgress };
+
 /** Plans the chunks of a file of `options.size` bytes, reading it through `read` (ranged reads of the object). */
 export async function planChunks(read: (range: ByteRange) => Promise<Readable>, options: ChunkPlanOptions): Promise<ChunkPlan> {
+  const step = await planChunksStep(read, options, undefined, Number.POSITIVE_INFINITY);
+  if (!('plan' in step)) throw new Error('a planning pass without a step limit ended before the file did');
+  return step.plan;
+}
+
+/**
+ * At most `stepBytes` more of the planning pass, from `progress` (undefined: the start of the file). The steps of
+ * one pass, however many, give the plan of the pass in one piece: every bit of the scanners' state goes on.
+ */
+export async function planChunksStep(
+  read: (range: ByteRange) => Promise<Readable>,
+  options: ChunkPlanOptions,
+  progress: PlanProgress | undefined,
+  stepBytes: number,
+): Promise<PlanStep> {
   const { size } = options;
-  if (size <= options.chunkBytes) return oneChunk(size);
-  if (options.encoding === 'utf-16le' || options.encoding === 'utf-16be') return oneChunk(size, 'a UTF-16 file is read in one piece');
+  if (!(stepBytes >= 1)) throw new RangeError(`a planning step reads at least one byte (asked: ${stepBytes})`);
+  if (size <= options.chunkBytes) return { plan: oneChunk(size) };
+  if (options.encoding === 'utf-16le' || options.encoding === 'utf-16be')
+    return { plan: oneChunk(size, 'a UTF-16 file is read in one piece') };
   const chunkBytes = Math.max(options.chunkBytes, Math.ceil(size / options.maxChunks));
   const scanner = options.format === 'csv' ? new CsvBoundaries(options, chunkBytes) : new NdjsonBoundaries(options, chunkBytes);
+  if (progress) scanner.restore(progress.scanner);
   const utf8 =
     options.encoding === 'utf-8' || options.encoding === 'utf-8-bom'
-      ? new Utf8Validator(() => new Irregular('bytes that are not UTF-8'))
+      ? new Utf8Validator(() => new Irregular('bytes that are not UTF-8'), Buffer.from(progress?.utf8Pending ?? '', 'base64'))
       : undefined;
   const readBytes = options.readBytes ?? 16 * 1024 * 1024;
+  const from = progress?.offset ?? 0;
+  const to = Math.min(size, from + stepBytes);
   try {
-    for (let start = 0; start < size; start += readBytes) {
-      for await (const piece of await read({ start, end: Math.min(size, start + readBytes) })) {
+    for (let start = from; start < to; start += readBytes) {
+      for await (const piece of await read({ start, end: Math.min(to, start + readBytes) })) {
         const bytes = piece as Buffer;
         utf8?.check(bytes);
         scanner.scan(bytes);
       }
     }
+    if (to < size) return { progress: { offset: to, utf8Pending: utf8?.pending.toString('base64') ?? '', scanner: scanner.save() } };
     utf8?.end();
-    return scanner.finish(size);
+    return { plan: scanner.finish(size) };
   } catch (error) {
-    if (error instanceof Irregular) return oneChunk(size, error.message);
+    if (error instanceof Irregular) return { plan: oneChunk(size, error.message) };
     throw error;
   }
 }
+
+interface BoundariesState {
+  offset: number;
+  rows: number;
+  chunks: ImportChunk[];
+  chunkStart: number;
+  chunkRowsBefore: number;
+  chunkLinesBefore: number;
+  bom: number;
+}
+
+export type ScannerState =
+  | (BoundariesState & {
+      kind: 'csv';
+      quoting: boolean;
+      quoteSeen: boolean;
+      fieldStart: boolean;
+      recordBytes: number;
+      lineEnding: 'lf' | 'crlf' | null;
+      crSeen: boolean;
+      header: boolean;
+      headerBytes: number;
+      blankLines: number;
+    })
+  | (BoundariesState & { kind: 'ndjson'; lines: number; lineBytes: number; content: boolean; nonAscii: boolean });
 
 /** What both scanners share: cutting after a row once the chunk is long enough and the row ends a batch. */
 abstract class Boundaries {
   protected offset = 0;
   protected rows = 0;
-  protected readonly chunks: ImportChunk[] = [];
+  protected chunks: ImportChunk[] = [];
   protected chunkStart = 0;
   protected chunkRowsBefore = 0;
   protected chunkLinesBefore = 0;
@@ -120,6 +183,25 @@ abstract class Boundaries {
 
   abstract scan(bytes: Buffer): void;
   abstract finish(size: number): ChunkPlan;
+  abstract save(): ScannerState;
+  abstract restore(state: ScannerState): void;
+
+  protected saveShared(): BoundariesState {
+    const { offset, rows, chunkStart, chunkRowsBefore, chunkLinesBefore, bom } = this;
+    return { offset, rows, chunks: this.chunks.map((chunk) => ({ ...chunk })), chunkStart, chunkRowsBefore, chunkLinesBefore, bom };
+  }
+
+  protected restoreShared(state: BoundariesState): void {
+    ({
+      offset: this.offset,
+      rows: this.rows,
+      chunkStart: this.chunkStart,
+      chunkRowsBefore: this.chunkRowsBefore,
+      chunkLinesBefore: this.chunkLinesBefore,
+      bom: this.bom,
+    } = state);
+    this.chunks = state.chunks.map((chunk) => ({ ...chunk }));
+  }
 
   /** A row just ended at `end` (after its line ending); `linesBefore` is what the next chunk would start with. */
   protected rowEnded(end: number, linesBefore: number): void {
@@ -162,7 +244,7 @@ class CsvBoundaries extends Boundaries {
   private quoteSeen = false;
   private fieldStart = true;
   private recordBytes = 0;
-  private lineEnding: 'lf' | 'crlf' | undefined;
+  private lineEnding: 'lf' | 'crlf' | undefined = undefined;
   private crSeen = false;
   private header = false;
   private headerBytes = 0;
@@ -171,6 +253,39 @@ class CsvBoundaries extends Boundaries {
   constructor(options: ChunkPlanOptions, chunkBytes: number) {
     super(options, chunkBytes);
     this.delimiter = options.delimiter.charCodeAt(0);
+  }
+
+  save(): ScannerState {
+    const { quoting, quoteSeen, fieldStart, recordBytes, crSeen, header, headerBytes, blankLines } = this;
+    return {
+      kind: 'csv',
+      ...this.saveShared(),
+      quoting,
+      quoteSeen,
+      fieldStart,
+      recordBytes,
+      lineEnding: this.lineEnding ?? null,
+      crSeen,
+      header,
+      headerBytes,
+      blankLines,
+    };
+  }
+
+  restore(state: ScannerState): void {
+    if (state.kind !== 'csv') throw new Error('a CSV plan cannot go on from an NDJSON one');
+    this.restoreShared(state);
+    ({
+      quoting: this.quoting,
+      quoteSeen: this.quoteSeen,
+      fieldStart: this.fieldStart,
+      recordBytes: this.recordBytes,
+      crSeen: this.crSeen,
+      header: this.header,
+      headerBytes: this.headerBytes,
+      blankLines: this.blankLines,
+    } = state);
+    this.lineEnding = state.lineEnding ?? undefined;
   }
 
   scan(bytes: Buffer): void {
@@ -250,6 +365,17 @@ class NdjsonBoundaries extends Boundaries {
   private lineBytes = 0;
   private content = false;
   private nonAscii = false;
+
+  save(): ScannerState {
+    const { lines, lineBytes, content, nonAscii } = this;
+    return { kind: 'ndjson', ...this.saveShared(), lines, lineBytes, content, nonAscii };
+  }
+
+  restore(state: ScannerState): void {
+    if (state.kind !== 'ndjson') throw new Error('an NDJSON plan cannot go on from a CSV one');
+    this.restoreShared(state);
+    ({ lines: this.lines, lineBytes: this.lineBytes, content: this.content, nonAscii: this.nonAscii } = state);
+  }
 
   scan(bytes: Buffer): void {
     for (let i = 0; i < bytes.length; i++, this.offset++) {

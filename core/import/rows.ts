@@ -171,14 +171,16 @@ function describeIssue(issue: z.core.$ZodIssue, row: unknown): string {
   const name = typeof index === 'number' ? `tag ${index + 1}` : typeof field === 'string' ? field : 'the row';
   const value = valueAt(row, issue.path);
   if (value === undefined && issue.code === 'invalid_type') return `${name} is missing`;
-  if (typeof value === 'string' && value.trim() === '' && (issue.code === 'too_small' || issue.code === 'custom'))
-    return `${name} is empty`;
+  // Whatever check a blank cell fails (a tag's minimum, content's refinement, dateCreated's format), it is empty.
+  if (typeof value === 'string' && value.trim() === '') return `${name} is empty`;
   switch (issue.code) {
     case 'invalid_type':
       if (field === undefined) return `the row must be a JSON object of post fields, not ${describeValue(value)}`;
       return field === 'tags' && index === undefined
         ? `tags must be a list of text, not ${describeValue(value)}`
         : `${name} must be text, not ${describeValue(value)}`;
+    case 'invalid_union': // the id alone is a union: text, or a number taken as text
+      return `${name} must be text or a number, not ${describeValue(value)}`;
     case 'invalid_format':
       return field === 'dateCreated'
         ? `dateCreated is not a date: ${String(value)} (expected ISO 8601, such as 2024-05-01T10:00:00Z)`

@@ -16,10 +16,21 @@ export function incompleteUtf8Tail(bytes: Uint8Array): number {
  * first chunk that is not UTF-8, so a parser never turns bad bytes into U+FFFD silently.
  */
 export class Utf8Validator {
-  private carry: Buffer = Buffer.alloc(0);
+  private carry: Buffer;
   private offset = 0;
 
-  constructor(private readonly onInvalid: (offset: number) => Error) {}
+  /** `carry`: the incomplete sequence a previous validator of the same stream ended on (`pending`). */
+  constructor(
+    private readonly onInvalid: (offset: number) => Error,
+    carry: Buffer = Buffer.alloc(0),
+  ) {
+    this.carry = carry;
+  }
+
+  /** The bytes of a sequence the next chunk completes (at most 3): what a later validator starts from. */
+  get pending(): Buffer {
+    return this.carry;
+  }
 
   check(chunk: Buffer): void {
     const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;

@@ -2,7 +2,8 @@ import { createContext, useContext, useEffect, useMemo, useState, useSyncExterna
 import { ApiClient } from './api/client';
 import type { RuntimeConfig } from './config';
 import { ExportsStore } from './exports/store';
-import { DEFAULT_TIMING, ExportTracker, type OpenSocket, type PollTiming } from './exports/tracker';
+import { DEFAULT_TIMING, type PollTiming } from './exports/poll-timing';
+import { ExportTracker, type OpenSocket } from './exports/tracker';
 import { ImportQueue, resourceTarget } from './imports/queue';
 import { JobNotifier } from './jobs/notifier';
 import { xhrUpload, type SendUpload } from './imports/transport';

@@ -9,11 +9,14 @@ import { buildLocalDeps } from './composition';
 import { localIam } from './iam/local-iam';
 import { installLocalIam } from './iam/wiring';
 import { handlerModuleInvoker, loadServerlessConfig } from './serverless-config';
-import { TASK_WORKER_DATA_ENV, serializedError, type TaskWorkerData, type TaskRequest, type TaskReply } from './task-workers';
+import { onSignerRemembered } from './iam/enforce';
+import { TASK_WORKER_DATA_ENV, serializedError, type SignerMessage, type TaskWorkerData, type TaskRequest, type TaskReply } from './task-workers';
 
-const send = (message: TaskReply | 'ready') => process.send?.(message);
+const send = (message: TaskReply | SignerMessage | 'ready') => process.send?.(message);
 const data = JSON.parse(process.env[TASK_WORKER_DATA_ENV] ?? '{}') as TaskWorkerData & { functionKeys: string[] };
 provideDeps(buildLocalDeps);
+// A link this process presigns is used against the local S3, which asks the stack's process who signed it.
+onSignerRemembered((signature, role, expiresAt) => send({ signer: { signature, role, expiresAt } }));
 if (data.iam) installLocalIam(localIam(data.iam.options), data.iam.mode, data.iam.decisionsFile ? { decisionsFile: data.iam.decisionsFile } : {});
 const { functions } = loadServerlessConfig(data.serverlessYmlPath, { stage: data.stage });
 const invoke = handlerModuleInvoker(functions);

@@ -2,11 +2,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadServerlessConfig } from './serverless-config';
+import { rememberSigner, type LocalRole } from './iam/enforce';
 import type { LocalIamOptions } from './iam/local-iam';
 import type { LocalIamMode } from './iam/wiring';
 
-export { OFFLOADED_TASKS } from './offloaded-tasks';
-import { OFFLOADED_TASKS } from './offloaded-tasks';
+export { offloadedTasks } from './offloaded-tasks';
+import { offloadedTasks } from './offloaded-tasks';
 
 type Invoke = (functionKey: string, payload: unknown) => Promise<unknown>;
 
@@ -24,6 +25,13 @@ export interface TaskRequest {
 }
 
 export type TaskReply = { id: number; result: unknown } | { id: number; error: SerializedError };
+/**
+ * A URL or POST presigned in a task process: the local S3 authorises its use as the role that signed it, and asks the
+ * stack's process (iam/wiring.ts presignedRefusal), so the task process tells it the signer before the task's result.
+ */
+export interface SignerMessage {
+  signer: { signature: string; role: LocalRole; expiresAt: number };
+}
 
 /** The env variable that hands a task process its TaskWorkerData (and the functions it serves). */
 export const TASK_WORKER_DATA_ENV = 'FERRY_TASK_WORKER_DATA';
@@ -85,16 +93,17 @@ interface TaskProcess {
 }
 
 /**
- * `inProcess` for every function but `offloaded` (OFFLOADED_TASKS), which go round-robin to `size` child processes per
+ * `inProcess` for every function but the offloaded ones (`only`, else offloadedTasks: every function no route calls), which go round-robin to `size` child processes per
  * memorySize of serverless.yml, started by warm() or on first use (so they copy the env the stack has set by then).
  * Each process's heap is bounded by that memorySize (heapLimits): a task that goes over fails every invocation of its
  * process with Lambda's Runtime.OutOfMemory. An invocation still running past its function's timeout fails with
  * Sandbox.Timedout and its process is killed, as Lambda ends the sandbox. A process that dies otherwise fails its pending
  * invocations with Runtime.ExitError. A dead process is replaced on the next call. `size` 0 keeps everything in-process.
  */
-export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, offloaded: ReadonlySet<string> = OFFLOADED_TASKS): TaskPool {
+export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, only?: ReadonlySet<string>): TaskPool {
   // The same configuration, stage variables resolved, as each task process loads for the functions it runs.
   const { functions } = loadServerlessConfig(data.serverlessYmlPath, { stage: data.stage });
+  const offloaded = only ?? offloadedTasks(functions);
   const memoryOf = (functionKey: string) => functions[functionKey]?.memorySizeMb ?? 1024;
   const classes = new Map<number, { functionKeys: string[]; slots: Array<TaskProcess | undefined>; next: number }>();
   for (const functionKey of offloaded) {
@@ -135,8 +144,9 @@ export function taskPool(inProcess: Invoke, data: TaskWorkerData, size: number, 
       tail = seen.slice(-200);
       process.stderr.write(chunk);
     });
-    child.on('message', (reply: TaskReply | 'ready') => {
+    child.on('message', (reply: TaskReply | SignerMessage | 'ready') => {
       if (reply === 'ready') return ready();
+      if ('signer' in reply) return rememberSigner(reply.signer.signature, reply.signer.role, reply.signer.expiresAt);
       const waiting = entry.pending.get(reply.id);
       if (!waiting) return;
       entry.pending.delete(reply.id);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { inject, afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportStatusView as ImportStatusBody, Post } from '../../core/contract';
 import { clamdMissing, titled } from '../requirements';
 import { api, importFile, pollUntil, signIn, useStack } from './client';
@@ -8,20 +8,26 @@ import { startStackProcess, type StackInfo, type StackProcess } from './stack-pr
 
 /**
  * A large file imported in chunks (IMPORT_CHUNK_BYTES set small on a stack of its own) ends exactly as the same file
- * imported in one piece on the shared stack (64 MiB chunks: one): counts, error report, posts.
+ * imported in one piece on another stack (64 MiB chunks: one): counts, error report, posts.
  */
 const CHUNK_BYTES = 2 * 1024 * 1024;
+/** The plan too runs in steps on that stack: "Plan more of the file's chunks" goes on from each step's progress. */
+const PLAN_STEP_BYTES = 3 * 1024 * 1024;
 const ROWS = 150_000;
 
 let own: StackProcess | undefined;
-const shared = (): StackInfo => inject('stack');
+/** The same file in one piece (64 MiB chunks: one) on a stack of its own too: 150,000 rows on the shared stack would change what the other suites' searches count. */
+let onePiece: StackProcess | undefined;
 
 beforeAll(async () => {
-  own = await startStackProcess('chunks', { SEED_ROWS: '100', IMPORT_CHUNK_BYTES: String(CHUNK_BYTES) });
+  [own, onePiece] = await Promise.all([
+    startStackProcess('chunks', { SEED_ROWS: '100', IMPORT_CHUNK_BYTES: String(CHUNK_BYTES), IMPORT_PLAN_STEP_BYTES: String(PLAN_STEP_BYTES) }),
+    startStackProcess('chunks-one-piece', { SEED_ROWS: '100' }),
+  ]);
 }, 300_000);
 
 afterAll(async () => {
-  await own?.stop();
+  await Promise.all([own?.stop(), onePiece?.stop()]);
 });
 
 const word = `zq${randomBytes(6).toString('hex')}`;
@@ -68,16 +74,16 @@ async function postsOf(stack: StackInfo, token: string): Promise<{ total: number
 }
 
 describe.skipIf(clamdMissing())(titled('a chunked import', clamdMissing()), () => {
-  it(`a ${ROWS.toLocaleString('en')}-row file in ${CHUNK_BYTES / 1024 ** 2} MiB chunks: the same counts, error report and posts as in one piece`, async () => {
-    const sharedToken = await (async () => (useStack(shared()), signIn('alice')))();
+  it(`a ${ROWS.toLocaleString('en')}-row file planned ${PLAN_STEP_BYTES / 1024 ** 2} MiB a step, in ${CHUNK_BYTES / 1024 ** 2} MiB chunks: the same counts, error report and posts as in one piece`, async () => {
+    const onePieceToken = await (async () => (useStack(onePiece!.info), signIn('alice')))();
     const ownToken = await (async () => (useStack(own!.info), signIn('alice')))();
     const content = big();
     expect(Buffer.byteLength(content)).toBeGreaterThan(4 * CHUNK_BYTES);
 
-    for (const [stack, token] of [[shared(), sharedToken], [own!.info, ownToken]] as const) {
+    for (const [stack, token] of [[onePiece!.info, onePieceToken], [own!.info, ownToken]] as const) {
       expect((await importedOn(stack, token, earlier())).status.status).toBe('SUCCEEDED');
     }
-    const whole = await importedOn(shared(), sharedToken, content);
+    const whole = await importedOn(onePiece!.info, onePieceToken, content);
     const chunked = await importedOn(own!.info, ownToken, content);
 
     const counts = (status: ImportStatusBody) => ({
@@ -111,9 +117,11 @@ describe.skipIf(clamdMissing())(titled('a chunked import', clamdMissing()), () =
     useStack(own!.info);
     const chunkedHistory = await historyOf(chunked.status.executionArn ?? '');
     expect(timesEntered(chunkedHistory, 'Import one chunk')).toBeGreaterThan(4);
+    expect(timesEntered(chunkedHistory, "Plan the file's chunks")).toBe(1);
+    expect(timesEntered(chunkedHistory, "Plan more of the file's chunks")).toBe(Math.ceil(Buffer.byteLength(content) / PLAN_STEP_BYTES) - 1);
     expect(timesEntered(chunkedHistory, 'Assemble the error report and commit')).toBe(1);
     expect(timesEntered(chunkedHistory, 'Import valid rows')).toBe(0);
-    useStack(shared());
+    useStack(onePiece!.info);
     expect(timesEntered(await historyOf(whole.status.executionArn ?? ''), 'Import valid rows')).toBe(1);
 
     // The same number of posts, and the newest 5,000 (50 pages) the same, generated ids aside.
@@ -121,7 +129,7 @@ describe.skipIf(clamdMissing())(titled('a chunked import', clamdMissing()), () =
       total,
       newest: newest.map((post) => ({ ...post, id: post.id.replace(importId, '<import>') })),
     });
-    const wholePosts = generated(await postsOf(shared(), sharedToken), whole.importId);
+    const wholePosts = generated(await postsOf(onePiece!.info, onePieceToken), whole.importId);
     expect(wholePosts.newest).toHaveLength(5000);
     // The rows imported, plus 4 earlier posts no row replaced (3 of their ids are on bad rows, 1 on a row without an id).
     expect(wholePosts.total).toBe(ROWS - 149 + 4);

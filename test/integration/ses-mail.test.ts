@@ -107,8 +107,10 @@ describe.skipIf(why)(titled('mail through SES v2 (moto_server)', why), () => {
     const done = await pollUntilDone(bob, body.executionArn);
     expect(done.status).toBe('SUCCEEDED');
 
-    const mail = (await sentMessages()).slice(before).find((m) => m.destinations.ToAddresses?.includes('bob@ferry.local'));
-    expect(mail, 'a message to bob in moto').toBeDefined();
+    // Awaited, not read at once: the export's status can say SUCCEEDED while "Email link to user" still talks to SES.
+    const toBob = async () => (await sentMessages()).slice(before).find((m) => m.destinations.ToAddresses?.includes('bob@ferry.local'));
+    await expect.poll(toBob, { timeout: 15_000, message: 'a message to bob in moto' }).toBeDefined();
+    const mail = await toBob();
     expect(mail!.source).toBe(`Ferry <${SENDER}>`);
     expect(mail!.destinations.ToAddresses).toEqual(['bob@ferry.local']);
     expect(mail!.subject).toBe(

@@ -161,7 +161,7 @@ const withChecksSorted = (states: string[]) => {
   return out;
 };
 /** A small file: planned as one chunk, imported by the one-piece task. */
-const ONE_CHUNK = ["Plan the file's chunks", 'Is the file one chunk', 'Import valid rows'];
+const ONE_CHUNK = ["Plan the file's chunks", 'Is the plan done', 'Is the file one chunk', 'Import valid rows'];
 const CHECKED = ['Check and import each file', 'Wait for a processing slot', 'Check the uploaded file', ...[...CHECKS, ...WHOLE_SCAN].sort(), 'Decide what to do with the file'];
 
 describe('import.asl.yaml', () => {
@@ -238,7 +238,7 @@ describe('import.asl.yaml', () => {
       { index: 2, start: 1400, end: 2000, rowsBefore: 2000, linesBefore: 2 },
     ];
     const planned = { planImportChunks: async () => ({ count: 3, chunks, headerBytes: 35, concurrency: 2 }) };
-    const CHUNKED = ["Plan the file's chunks", 'Is the file one chunk', 'Import each chunk'];
+    const CHUNKED = ["Plan the file's chunks", 'Is the plan done', 'Is the file one chunk', 'Import each chunk'];
     const perChunk = (executionArn: string) =>
       chunks.map((chunk) => ({ importId: 'imp-1', executionArn, format: 'csv', headerBytes: 35, chunk }));
 
@@ -319,6 +319,87 @@ describe('import.asl.yaml', () => {
           failure: { Error: 'Error', Cause: expect.stringContaining('the chunk cannot be read') },
         },
       ]);
+      expect(workflow.outcomes.get('imp-1')).toBe('FAILED');
+    });
+    // A file over IMPORT_PLAN_STEP_BYTES: each task returns where its scan stopped, and the next goes on from there.
+    const progressAt = (offset: number) => ({ offset, rows: offset / 10, chunks: chunks.filter((chunk) => chunk.end <= offset) });
+    const inSteps = (failOnce?: number) => {
+      let failed = false;
+      return async (payload: Record<string, unknown>) => {
+        const from = (payload.progress as { offset: number } | undefined)?.offset ?? 0;
+        if (from === failOnce && !failed) {
+          failed = true;
+          throw new Transient('S3 answered 503');
+        }
+        return from < 1400 ? { progress: progressAt(from + 700) } : { count: 3, chunks, headerBytes: 35, concurrency: 2 };
+      };
+    };
+
+    it('a file larger than one planning step is planned by the same function step after step, each going on from the last', async () => {
+      const workflow = importWorkflow({ planImportChunks: inSteps(), importChunk: async (payload) => ({ chunk: (payload.chunk as { index: number }).index }) });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      const states = withChecksSorted(await workflow.statesEntered(executionArn)).filter((state) => state !== 'Import one chunk');
+      expect(states).toEqual([
+        ...CHECKED,
+        "Plan the file's chunks",
+        'Is the plan done',
+        "Plan more of the file's chunks",
+        'Is the plan done',
+        "Plan more of the file's chunks",
+        'Is the plan done',
+        'Is the file one chunk',
+        'Import each chunk',
+        'Assemble the error report and commit',
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(workflow.callsTo('planImportChunks')).toEqual([
+        { importId: 'imp-1', executionArn, format: 'csv' },
+        { importId: 'imp-1', executionArn, format: 'csv', progress: progressAt(700) },
+        { importId: 'imp-1', executionArn, format: 'csv', progress: progressAt(1400) },
+      ]);
+      expect(workflow.callsTo('importChunk')).toEqual(perChunk(executionArn));
+      expect(workflow.callsTo('commitImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv', chunkCount: 3 }]);
+    });
+
+    it('a planning step that fails transiently is retried from the same progress, not from the start of the file', async () => {
+      const workflow = importWorkflow({ planImportChunks: inSteps(700), importChunk: async (payload) => ({ chunk: (payload.chunk as { index: number }).index }) });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(workflow.callsTo('planImportChunks').map((payload) => (payload.progress as { offset: number } | undefined)?.offset ?? 0)).toEqual([0, 700, 700, 1400]);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv', chunkCount: 3 }]);
+    });
+
+    it('a planning step that keeps failing fails the file through "Record file failure" with nothing imported', async () => {
+      const workflow = importWorkflow({
+        planImportChunks: async (payload) => {
+          if (payload.progress) throw new Error('the file cannot be read past 700 bytes');
+          return { progress: progressAt(700) };
+        },
+        notifyImportOutcome: async () => ({ files: 1, succeeded: 0, quarantined: 0, rejected: 0, failed: 1, rowsImported: 0, rowsRejected: 0 }),
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('FAILED');
+      const states = withChecksSorted(await workflow.statesEntered(executionArn));
+      expect(states.slice(CHECKED.length)).toEqual([
+        "Plan the file's chunks",
+        'Is the plan done',
+        "Plan more of the file's chunks",
+        'Record file failure',
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import failed',
+      ]);
+      expect(workflow.callsTo('importChunk')).toEqual([]);
+      expect(workflow.callsTo('processImport')).toEqual([]);
+      expect(workflow.callsTo('commitImportChunks')).toEqual([]);
       expect(workflow.outcomes.get('imp-1')).toBe('FAILED');
     });
   });

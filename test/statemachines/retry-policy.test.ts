@@ -65,6 +65,7 @@ const AGREED: Record<Workflow, Record<string, Retrier>> = {
     'Keep resource': retrier(2, 4),
     'Import valid rows': retrier(2, 4),
     "Plan the file's chunks": retrier(2, 4),
+    "Plan more of the file's chunks": retrier(2, 4),
     'Import one chunk': retrier(2, 4),
     'Assemble the error report and commit': retrier(2, 4),
     'Record file failure': retrier(2, 4),
@@ -250,6 +251,13 @@ const twoRanges: Record<string, TaskFn> = {
         : { ranges: [{ start: 0, end: 110 }, { start: 100, end: 200 }], rangeConcurrency: 1 },
 };
 
+/** A file larger than one planning step: the first step returns its progress, the next one the whole plan. */
+const steppedTwoChunks: Record<string, TaskFn> = {
+  ...twoChunks,
+  planImportChunks: async (payload, service) =>
+    payload.progress ? twoChunks.planImportChunks!(payload, service) : { progress: { offset: 100, rows: 1000, chunks: [] } },
+};
+
 /** Tasks a scenario runs once per Map item: "Import one chunk" runs once per chunk of `twoChunks`, "Scan a range" per range of `twoRanges`. */
 const ITEMS_THROUGH: Record<string, number> = { 'Import one chunk': 2, 'Scan a range': 2 };
 const SLICED_STATES = new Set(["Plan the export's slices", 'Write one slice', 'Assemble the export file', "Plan the push export's slices", 'Write one slice of the push export', 'Assemble the push export file']);
@@ -283,6 +291,7 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
       'Assemble the error report and commit': twoChunks,
       'Scan a range': twoRanges,
       'Record the scan verdict': twoRanges,
+      "Plan more of the file's chunks": steppedTwoChunks,
     };
     return { input: importJob, overrides: routes[stateName] ?? {} };
   }
@@ -301,6 +310,8 @@ const invokedBy = (task: TaskState) => (payload: Json): boolean => {
   if (task.name === 'Scan for viruses') return !('range' in payload) && !('verdicts' in payload);
   if (task.name === 'Scan a range') return 'range' in payload;
   if (task.name === 'Record the scan verdict') return 'verdicts' in payload;
+  if (task.name === "Plan the file's chunks") return !('progress' in payload);
+  if (task.name === "Plan more of the file's chunks") return 'progress' in payload;
   if (task.name === 'Reject file') return 'checks' in payload;
   if (task.name === 'Reject changed file') return 'failure' in payload;
   if (task.name === 'Handle import failure') return !('importId' in payload);

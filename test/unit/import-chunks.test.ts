@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { chunkStream, planChunks, type ChunkPlan, type ChunkPlanOptions } from '../../core/import/chunks';
+import { chunkStream, planChunks, planChunksStep, type ChunkPlan, type ChunkPlanOptions, type PlanProgress } from '../../core/import/chunks';
 import { readImportRows, type ImportBatch, type ReadImportRowsOptions } from '../../core/import/rows';
 import type { ByteRange } from '../../core/ports';
 import { commitImportChunks, importChunk, planImportChunks } from '../../core/import/chunk-tasks';
@@ -39,6 +39,38 @@ const planOf = (file: Buffer, options: Partial<ChunkPlanOptions> = {}): Promise<
     readBytes: 50,
     ...options,
   });
+
+/**
+ * The same plan as planOf, in steps of at most `stepBytes` (as "Plan the file's chunks" loops), the progress through
+ * JSON between steps as the execution state carries it; with where each step began.
+ */
+async function planInSteps(file: Buffer, stepBytes: number | number[], options: Partial<ChunkPlanOptions> = {}) {
+  const sizes = Array.isArray(stepBytes) ? stepBytes : [stepBytes];
+  const starts: number[] = [];
+  let progress: PlanProgress | undefined;
+  for (;;) {
+    starts.push(progress?.offset ?? 0);
+    const step = await planChunksStep(
+      rangedReads(file).read,
+      {
+        format: 'csv',
+        encoding: 'utf-8',
+        delimiter: ',',
+        size: file.length,
+        chunkBytes: 64,
+        batchRows: 2,
+        maxRecordBytes: 1024 * 1024,
+        maxChunks: 1000,
+        readBytes: 50,
+        ...options,
+      },
+      progress,
+      sizes[Math.min(starts.length - 1, sizes.length - 1)] as number,
+    );
+    if ('plan' in step) return { plan: step.plan, starts };
+    progress = JSON.parse(JSON.stringify(step.progress)) as PlanProgress;
+  }
+}
 
 const readOptions = (format: 'csv' | 'ndjson', extra: Partial<ReadImportRowsOptions> = {}): ReadImportRowsOptions => ({
   importId: 'imp-1',
@@ -200,6 +232,44 @@ describe('planning the chunks of an import file', () => {
     expect(chunked).toEqual(whole);
   });
 
+  it('planned in steps (IMPORT_PLAN_STEP_BYTES), the plan is byte for byte the one-pass plan, wherever the steps end', async () => {
+    const rows = Array.from({ length: 14 }, (_, i) =>
+      i % 3 === 1 ? `p${i + 1},alice,${AT},"caf\u00e9 \u2014 one\r\nline ""two""\r\n\r\nfour, with a comma",t` : csvRow(i + 1),
+    );
+    const file = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(`id,userId,dateCreated,content,tags\r\n${rows.join('\r\n')}\r\n`),
+    ]);
+    const options = { encoding: 'utf-8-bom' as const, chunkBytes: 40 };
+    const onePass = await planOf(file, options);
+    expect(onePass.chunks.length).toBeGreaterThan(3);
+    const quoted = file.indexOf('"caf');
+    const insideQuotes = quoted + 10;
+    const betweenCrAndLf = file.indexOf('\r\n', quoted) + 1;
+    const insideEAcute = file.indexOf(Buffer.from('\u00e9')) + 1;
+    // Steps of every length from 1 byte to a third of the file: steps ending inside a quoted cell, inside a CRLF pair
+    // and inside a multi-byte character among them.
+    const ends = new Set<number>();
+    for (let stepBytes = 1; stepBytes <= file.length / 3; stepBytes++) {
+      const { plan, starts } = await planInSteps(file, stepBytes, options);
+      expect(starts.length, `steps of ${stepBytes} B`).toBeGreaterThanOrEqual(3);
+      expect(plan, `steps of ${stepBytes} B`).toEqual(onePass);
+      for (const start of starts) ends.add(start);
+    }
+    expect([insideQuotes, betweenCrAndLf, insideEAcute].filter((at) => ends.has(at))).toEqual([insideQuotes, betweenCrAndLf, insideEAcute]);
+    // Three steps exactly: the first ends inside the quoted cell, the second between its CR and LF, the third reads the rest.
+    const three = await planInSteps(file, [insideQuotes, betweenCrAndLf - insideQuotes, file.length], options);
+    expect(three).toEqual({ plan: onePass, starts: [0, insideQuotes, betweenCrAndLf] });
+    await expect(planInSteps(file, 0, options)).rejects.toThrow(RangeError);
+    const ndjson = Buffer.from(
+      `${Array.from({ length: 9 }, (_, i) => (i === 3 ? '  ' : JSON.stringify({ id: `n${i + 1}`, content: `\u00e9 ${i}` }))).join('\n')}\n`,
+    );
+    const ndjsonOnePass = await planOf(ndjson, { format: 'ndjson', chunkBytes: 30 });
+    expect(ndjsonOnePass.chunks.length).toBeGreaterThan(2);
+    for (const stepBytes of [1, 7, 33, 100])
+      expect((await planInSteps(ndjson, stepBytes, { format: 'ndjson', chunkBytes: 30 })).plan).toEqual(ndjsonOnePass);
+  });
+
   it('what the byte-level rules cannot be sure of is one chunk, read as today', async () => {
     const header = 'id,userId,dateCreated,content,tags\n';
     const many = Array.from({ length: 6 }, (_, i) => `${csvRow(i + 1)}\n`).join('');
@@ -222,6 +292,9 @@ describe('planning the chunks of an import file', () => {
         headerBytes: 0,
         oneChunkBecause: because,
       });
+      // In steps, the same one chunk, whichever step meets it (an unclosed quote only at the end).
+      for (const stepBytes of [1, 13, 64])
+        expect((await planInSteps(file, stepBytes, options)).plan, `${because}, steps of ${stepBytes} B`).toEqual(await planOf(file, options));
     }
   });
 });
@@ -247,9 +320,10 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     tags: ['sea', 'ferry'],
   }));
 
-  async function importedWith(body: string, how: 'one piece' | 'chunks' | 'chunks, last first' | 'chunks, one retried') {
+  async function importedWith(body: string, how: 'one piece' | 'chunks' | 'chunks, last first' | 'chunks, one retried' | 'chunks, planned 16 KiB a step') {
     const deps = makeImportDeps();
-    const config = { ...deps.config, importChunkBytes: 1, importChunkConcurrency: 3 };
+    const stepped = how === 'chunks, planned 16 KiB a step';
+    const config = { ...deps.config, importChunkBytes: 1, importChunkConcurrency: 3, ...(stepped ? { importPlanStepBytes: 16 * 1024 } : {}) };
     const all = { ...deps, config, search: new InMemorySearchSource(structuredClone(stored)) };
     const created = await createImport(all, alice, {
       fileName: 'posts.csv',
@@ -264,11 +338,19 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     const input = { importId: created.importId, executionArn: EXECUTION, format: 'csv' as const };
     let outcome;
     let plan;
+    /** The JSON size of each step's progress, when the plan took more than one step. */
+    let planSteps: number[] | undefined;
     /** Whether a chunk met an id a later chunk had staged first (the last step then reads the file in one piece). */
     let readAgainInOnePiece = false;
     if (how === 'one piece') outcome = await processImport(all, input);
     else {
-      plan = await planImportChunks(all, input);
+      planSteps = [];
+      let step = await planImportChunks(all, input);
+      while ('progress' in step) {
+        planSteps.push(JSON.stringify(step).length);
+        step = await planImportChunks(all, { ...input, progress: step.progress });
+      }
+      plan = step;
       const order = how === 'chunks, last first' ? [...plan.chunks].reverse() : plan.chunks;
       for (const chunk of order) await importChunk(all, { ...input, chunk, headerBytes: plan.headerBytes });
       if (how === 'chunks, one retried') await importChunk(all, { ...input, chunk: plan.chunks[1]!, headerBytes: plan.headerBytes });
@@ -285,6 +367,7 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     const ids = (text: string) => text.replaceAll(created.importId, '<import>');
     return {
       plan,
+      planSteps,
       outcome: { ...outcome, importId: '<import>' },
       counts: pick(after, ['status', 'rowsImported', 'rowsCreated', 'rowsUpdated', 'rowsUnchanged', 'rowsRejected']),
       report: ids(all.objects.text('permanent', after?.errorReportKey ?? '')),
@@ -311,8 +394,20 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     for (const how of ['chunks', 'chunks, last first', 'chunks, one retried'] as const) {
       const chunked = await importedWith(body, how);
       expect(chunked.plan?.chunks.map((chunk) => chunk.rowsBefore)).toEqual([0, 1000, 2000, 3000]);
-      expect({ ...chunked, plan: undefined }, how).toEqual({ ...whole, plan: undefined, left: [], staged: 0 });
+      expect(chunked.planSteps, how).toEqual([]);
+      expect({ ...chunked, plan: undefined, planSteps: undefined }, how).toEqual({ ...whole, plan: undefined, left: [], staged: 0 });
     }
+  });
+
+  it('a file larger than IMPORT_PLAN_STEP_BYTES is planned in steps (each returning a small progress) into the same chunks, with the same outcome', async () => {
+    const body = `${HEADER}\r\n${rowsOf(false).join('\r\n')}\r\n`;
+    const once = await importedWith(body, 'chunks');
+    const stepped = await importedWith(body, 'chunks, planned 16 KiB a step');
+    // ~229 KB read 16 KiB a step: 14 steps return their progress, the 15th the plan.
+    expect(stepped.planSteps).toHaveLength(Math.ceil(Buffer.byteLength(body) / (16 * 1024)) - 1);
+    for (const bytes of stepped.planSteps ?? []) expect(bytes).toBeLessThan(6 * 1024);
+    expect(stepped.plan).toEqual(once.plan);
+    expect({ ...stepped, planSteps: undefined }).toEqual({ ...once, planSteps: undefined });
   });
 
   it('an id repeated across chunks is refused on its later row, whether or not the later chunk ran first (then the file is read in one piece)', async () => {
@@ -321,8 +416,8 @@ describe('a chunked import ends exactly as the same file imported in one piece',
     expect(whole.report).toContain('repeats row 30 two chunks later');
     // In file order the later chunk refuses the repeat itself; last first, the earlier chunk finds it taken and the
     // file is read again in one piece.
-    expect({ ...(await importedWith(body, 'chunks')), plan: undefined }).toEqual({ ...whole, plan: undefined });
-    expect({ ...(await importedWith(body, 'chunks, last first')), plan: undefined }).toEqual({
+    expect({ ...(await importedWith(body, 'chunks')), plan: undefined, planSteps: undefined }).toEqual({ ...whole, plan: undefined });
+    expect({ ...(await importedWith(body, 'chunks, last first')), plan: undefined, planSteps: undefined }).toEqual({
       ...whole,
       plan: undefined,
       readAgainInOnePiece: true,

@@ -84,6 +84,17 @@ describe('why a row breaks the post schema, in words', () => {
     );
   });
 
+  it('says an empty or blank date is empty, as it does for content, instead of quoting nothing as the date it cannot read', async () => {
+    expect(await reasons(`${HEADER}alice,,hi\nbob,  ,hi\n`)).toEqual(['dateCreated is empty', 'dateCreated is empty']);
+    expect(await ndjsonReason({ dateCreated: '' })).toBe('dateCreated is empty');
+  });
+
+  it('says an id that is neither text nor a number is one of those, naming what it is instead', async () => {
+    expect(await ndjsonReason({ id: true })).toBe('id must be text or a number, not boolean true');
+    expect(await ndjsonReason({ id: { a: 1 } })).toBe('id must be text or a number, not an object');
+    expect(await ndjsonReason({ id: [1] })).toBe('id must be text or a number, not a list');
+  });
+
   it('takes a numeric id as text, and an empty id or userId as left out', async () => {
     const [batch] = await read(`${ndjson({ id: 42 })}\n${ndjson({ id: '', userId: null })}\n`, { format: 'ndjson' });
     expect(batch?.posts).toEqual([
@@ -220,6 +231,13 @@ describe('batches', () => {
     ]);
   });
 
+  it('end with the half character a UTF-16 LE decoder still held at the end of the stream, as U+FFFD', async () => {
+    // A file cut after the first half of a surrogate pair: iconv-lite hands that half over only when the stream ends.
+    const file = Buffer.concat([iconv.encode(`${HEADER}alice,${AT},hi`, 'utf-16le'), Buffer.from([0x3d, 0xd8])]);
+    const [batch] = await read(file, { encoding: 'utf-16le' });
+    expect(batch?.posts).toEqual([{ id: 'imp-1-1', userId: 'alice', dateCreated: AT, content: 'hi\uFFFD', tags: [] }]);
+  });
+
   it('end with the rows a Windows-1252 decoder still held at the end of the stream', async () => {
     const file = iconv.encode(`${HEADER}alice,${AT},café`, 'windows-1252');
     const [batch] = await read(file, { encoding: 'windows-1252' });
@@ -235,3 +253,115 @@ function jsonError(text: string): string {
   }
   throw new Error('expected invalid JSON');
 }
+
+describe('what the reader keeps of awkward rows (mutation survivors of core/import/rows.ts)', () => {
+  const unclosed = 'a quote opened in this row is never closed, so its fields cannot be told apart';
+
+  it('rejects a never-closed quote after blank lines by its own line, and numbers the rows after it past those blank lines', async () => {
+    const [batch] = await read(`${HEADER}\n\nalice,${AT},"open\nbob,${AT},hi\n`);
+    expect(batch).toEqual({
+      posts: [{ id: 'imp-1-2', userId: 'bob', dateCreated: AT, content: 'hi', tags: [] }],
+      origins: [{ rowNumber: 2, line: 5, raw: `bob,${AT},hi`, cells: ['bob', AT, 'hi'] }],
+      rejected: [{ rowNumber: 1, line: 4, reason: unclosed, raw: `alice,${AT},"open` }],
+    });
+  });
+
+  it('rejects a line that is a lone quote, and imports the rows after it', async () => {
+    const [batch] = await read(`${HEADER}"\nbob,${AT},hi\n`);
+    expect(batch?.rejected).toEqual([{ rowNumber: 1, line: 2, reason: unclosed, raw: '"' }]);
+    expect(batch?.origins).toEqual([{ rowNumber: 2, line: 3, raw: `bob,${AT},hi`, cells: ['bob', AT, 'hi'] }]);
+  });
+
+  it('rejects a never-closed quote on the last line of a file that does not end with a line break', async () => {
+    expect(await read(`${HEADER}alice,${AT},"open`)).toEqual([
+      { posts: [], origins: [], rejected: [{ rowNumber: 1, line: 2, reason: unclosed, raw: `alice,${AT},"open` }] },
+    ]);
+  });
+
+  it('keeps the line breaks inside a rejected multi-line record, LF or CRLF, and drops only its own line ending', async () => {
+    const lf = await read(`${HEADER}bob,never,"a\nb"\n`);
+    expect(lf.flatMap((batch) => batch.rejected.map((row) => row.raw))).toEqual(['bob,never,"a\nb"']);
+    const crlf = await read(`userId,dateCreated,content\r\nbob,never,"a\r\nb"\r\n`);
+    expect(crlf.flatMap((batch) => batch.rejected.map((row) => row.raw))).toEqual(['bob,never,"a\r\nb"']);
+  });
+
+  it('imports the last CSV record of a file without a final line break', async () => {
+    expect(await read(`${HEADER}alice,${AT},hi`)).toEqual([
+      {
+        posts: [{ id: 'imp-1-1', userId: 'alice', dateCreated: AT, content: 'hi', tags: [] }],
+        origins: [{ rowNumber: 1, line: 2, raw: `alice,${AT},hi`, cells: ['alice', AT, 'hi'] }],
+        rejected: [],
+      },
+    ]);
+  });
+
+  it('yields no row of a file whose header cannot be imported, even rows read with it', async () => {
+    const batches: ImportBatch[] = [];
+    const error = await (async () => {
+      for await (const batch of readImportRows(Readable.from([Buffer.from(`name,content\nx,y\n`)]), {
+        importId: 'imp-1',
+        format: 'csv',
+        defaultUserId: 'uploader',
+      }))
+        batches.push(batch);
+    })().then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(batches).toEqual([]);
+    expect(error).toMatchObject({
+      message: 'the header row cannot be imported: unknown column "name" (expected some of id, userId, dateCreated, content, tags)',
+    });
+  });
+
+  it('stops on a header whose quote is never closed, with csv-parse’s words and the line', async () => {
+    await stopsWith(
+      '"userId,dateCreated,content\n',
+      'line 1: Quote Not Closed: the parsing is finished with an opening quote at line 1; the rows after it cannot be delimited reliably',
+    );
+  });
+
+  it('reads text handed over as strings, not only as bytes', async () => {
+    const [batch] = await read(Readable.from([`${HEADER}alice,`, `${AT},café\n`]));
+    expect(batch?.posts).toEqual([{ id: 'imp-1-1', userId: 'alice', dateCreated: AT, content: 'café', tags: [] }]);
+  });
+
+  it('checks a UTF-8 file with a byte order mark byte by byte too, instead of replacing bytes that are not UTF-8', async () => {
+    const file = Buffer.concat([Buffer.from(`\uFEFF${HEADER}alice,${AT},caf`), Buffer.from([0xe9, 0x0a])]);
+    await stopsWith(file, 'the file is not UTF-8 text (invalid bytes at or after byte 0)', { encoding: 'utf-8-bom' });
+  });
+});
+
+describe('NDJSON lines at the edges (mutation survivors of core/import/rows.ts)', () => {
+  it('skips no byte order mark in a chunk of a larger file: its first line is not the file’s', async () => {
+    const [batch] = await read(`\uFEFF${ndjson({})}\n`, { format: 'ndjson', continueFrom: { rowsBefore: 10, linesBefore: 12 } });
+    expect(batch?.rejected).toEqual([
+      { rowNumber: 11, line: 13, reason: `not valid JSON: ${jsonError(`\uFEFF${ndjson({})}`)}`, raw: `\uFEFF${ndjson({})}` },
+    ]);
+  });
+
+  it('skips no byte order mark on the second line when the first was over the limit', async () => {
+    const long = ndjson({ content: 'x'.repeat(2000) });
+    const [batch] = await read(`${long}\n\uFEFF${ndjson({})}\n`, { format: 'ndjson', maxRecordBytes: 1000 });
+    expect(batch?.rejected.map((row) => [row.rowNumber, row.line, row.reason])).toEqual([
+      [1, 1, 'the line is longer than 1000 bytes'],
+      [2, 2, `not valid JSON: ${jsonError(`\uFEFF${ndjson({})}`)}`],
+    ]);
+  });
+
+  it('drops only the CR that ends a line: a CR inside it stays and makes the JSON invalid', async () => {
+    const line = `{"userId":"alice","dateCreated":"${AT}","content":"a\rb"}`;
+    const [batch] = await read(`${line}\n`, { format: 'ndjson' });
+    expect(batch?.rejected).toEqual([{ rowNumber: 1, line: 1, reason: `not valid JSON: ${jsonError(line)}`, raw: line }]);
+  });
+
+  it('accepts a line of exactly maxRecordBytes bytes, whole or arriving across chunks', async () => {
+    const base = ndjson({ content: '' });
+    const line = ndjson({ content: 'x'.repeat(1000 - base.length) });
+    expect(Buffer.byteLength(line)).toBe(1000);
+    const whole = await read(`${line}\n`, { format: 'ndjson', maxRecordBytes: 1000 });
+    expect(whole.flatMap((batch) => batch.posts.map((post) => post.content.length))).toEqual([1000 - base.length]);
+    const split = await read(Readable.from([Buffer.from(line), Buffer.from('\n')]), { format: 'ndjson', maxRecordBytes: 1000 });
+    expect(split.flatMap((batch) => batch.posts.map((post) => post.content.length))).toEqual([1000 - base.length]);
+  });
+});

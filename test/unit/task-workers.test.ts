@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../core/errors';
-import { OFFLOADED_TASKS, serializedError, taskPool } from '../../infra/local/task-workers';
+import { loadServerlessConfig } from '../../infra/local/serverless-config';
+import { offloadedTasks, serializedError, taskPool } from '../../infra/local/task-workers';
 
 const serverlessYmlPath = join(import.meta.dirname, '..', '..', 'serverless.yml');
 // Functions that exercise the limits: heapLimit (256 MB, the provider's), heapLimitLarge (1024), hoard (128), spin (1 s).
@@ -11,7 +12,7 @@ const limitsPool = () =>
 const failureOf = (pending: Promise<unknown>) => pending.then(() => new Error('it succeeded'), (error: unknown) => error as Error);
 
 describe('the local task pool', () => {
-  it('keeps API handlers and light tasks on the stack\'s thread, and everything there when it has no workers', async () => {
+  it('keeps the API\'s handlers on the stack\'s thread, and everything there when it has no workers', async () => {
     const calls: string[] = [];
     const inProcess = async (functionKey: string) => {
       calls.push(functionKey);
@@ -21,14 +22,44 @@ describe('the local task pool', () => {
     expect(await none.invoke('search', {})).toEqual({ ran: 'search' });
     expect(await none.invoke('generateCsvReport', {})).toEqual({ ran: 'generateCsvReport' });
     const pool = taskPool(inProcess, { serverlessYmlPath, stage: 'local' }, 1);
-    expect(await pool.invoke('notifyImportOutcome', {})).toEqual({ ran: 'notifyImportOutcome' });
-    expect(calls).toEqual(['search', 'generateCsvReport', 'notifyImportOutcome']);
+    expect(await pool.invoke('getImport', {})).toEqual({ ran: 'getImport' });
+    expect(await pool.invoke('wsConnect', {})).toEqual({ ran: 'wsConnect' });
+    expect(calls).toEqual(['search', 'generateCsvReport', 'getImport', 'wsConnect']);
     await Promise.all([none.close(), pool.close()]);
   });
 
-  it('offloads the file-heavy tasks of both workflows', () => {
-    expect([...OFFLOADED_TASKS].sort()).toEqual(
-      ['commitImportChunks', 'computeChecksum', 'generateCsvReport', 'identifyFormat', 'importChunk', 'planImportChunks', 'processImport', 'scanForViruses'],
+  it('offloads every function no HTTP or WebSocket route calls: both workflows\' tasks and the upload event\'s handler', () => {
+    const { functions } = loadServerlessConfig(serverlessYmlPath, { stage: 'local' });
+    expect([...offloadedTasks(functions)].sort()).toEqual(
+      [
+        'acquireImportSlot',
+        'assembleExportFile',
+        'awaitImportMapping',
+        'commitImportChunks',
+        'computeChecksum',
+        'emailLinkToUser',
+        'expireImport',
+        'generateCsvReport',
+        'handleExportFailure',
+        'handleImportFailure',
+        'identifyFormat',
+        'importChunk',
+        'keepResource',
+        'notifyImportOutcome',
+        'onUploadCreated',
+        'planExportSlices',
+        'planImportChunks',
+        'processImport',
+        'pushLinkToBrowser',
+        'quarantineFile',
+        'recordExportRequest',
+        'recordExportSuccess',
+        'rejectFile',
+        'releaseImportSlot',
+        'scanForViruses',
+        'waitForBrowserConnection',
+        'writeExportSlice',
+      ],
     );
   });
 

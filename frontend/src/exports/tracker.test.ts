@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../api/client';
 import { FakeApi, FakeSockets } from '../test/fakes';
 import { ExportsStore } from './store';
-import { ExportTracker, type PollTiming } from './tracker';
+import type { PollTiming } from './poll-timing';
+import { ExportTracker } from './tracker';
 
 const ARN = 'arn:aws:states:eu-west-1:000000000000:execution:ferry-export:e-7';
 const STATUS_PATH = new RegExp(`^/download-request/${encodeURIComponent(ARN)}$`);

@@ -4,8 +4,6 @@ import { ApiError, plainMessage } from '../lib/errors';
 import { nextPollDelay, type PollTiming } from './poll-timing';
 import type { ExportRecord, ExportsStore } from './store';
 
-export { DEFAULT_TIMING, nextPollDelay, type PollTiming } from './poll-timing';
-
 /** The part of a browser WebSocket the tracker uses, so tests can hand in a fake. */
 export interface SocketLike {
   onopen: ((event: Event) => void) | null;

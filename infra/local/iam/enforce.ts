@@ -127,10 +127,18 @@ export function authorizeAs(role: LocalRole, service: SdkService, requests: read
  */
 const signers = new Map<string, { role: LocalRole; expiresAt: number }>();
 
+/** Told of every signer remembered here: a task process hands its signers to the stack's process, where the local S3 asks. */
+let signerListener: ((signature: string, role: LocalRole, expiresAt: number) => void) | undefined;
+
+export function onSignerRemembered(listener: (signature: string, role: LocalRole, expiresAt: number) => void): void {
+  signerListener = listener;
+}
+
 export function rememberSigner(signature: string, role: LocalRole, expiresAt: number): void {
   const now = Date.now();
   for (const [key, entry] of signers) if (entry.expiresAt < now) signers.delete(key);
   signers.set(signature, { role, expiresAt });
+  signerListener?.(signature, role, expiresAt);
 }
 
 export function signerOf(signature: string): LocalRole | undefined {
