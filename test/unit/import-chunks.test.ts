@@ -26,19 +26,21 @@ function rangedReads(file: Buffer, piece = 7) {
   return { read, reads };
 }
 
-const planOf = (file: Buffer, options: Partial<ChunkPlanOptions> = {}): Promise<ChunkPlan> =>
-  planChunks(rangedReads(file).read, {
-    format: 'csv',
-    encoding: 'utf-8',
-    delimiter: ',',
-    size: file.length,
-    chunkBytes: 64,
-    batchRows: 2,
-    maxRecordBytes: 1024 * 1024,
-    maxChunks: 1000,
-    readBytes: 50,
-    ...options,
-  });
+/** The planner's options in these tests: 64-byte chunks, batches of 2 rows, 50-byte reads. */
+const optionsFor = (file: Buffer, options: Partial<ChunkPlanOptions>): ChunkPlanOptions => ({
+  format: 'csv',
+  encoding: 'utf-8',
+  delimiter: ',',
+  size: file.length,
+  chunkBytes: 64,
+  batchRows: 2,
+  maxRecordBytes: 1024 * 1024,
+  maxChunks: 1000,
+  readBytes: 50,
+  ...options,
+});
+
+const planOf = (file: Buffer, options: Partial<ChunkPlanOptions> = {}): Promise<ChunkPlan> => planChunks(rangedReads(file).read, optionsFor(file, options));
 
 /**
  * The same plan as planOf, in steps of at most `stepBytes` (as "Plan the file's chunks" loops), the progress through
@@ -52,18 +54,7 @@ async function planInSteps(file: Buffer, stepBytes: number | number[], options: 
     starts.push(progress?.offset ?? 0);
     const step = await planChunksStep(
       rangedReads(file).read,
-      {
-        format: 'csv',
-        encoding: 'utf-8',
-        delimiter: ',',
-        size: file.length,
-        chunkBytes: 64,
-        batchRows: 2,
-        maxRecordBytes: 1024 * 1024,
-        maxChunks: 1000,
-        readBytes: 50,
-        ...options,
-      },
+      optionsFor(file, options),
       progress,
       sizes[Math.min(starts.length - 1, sizes.length - 1)] as number,
     );
