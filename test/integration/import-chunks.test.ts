@@ -13,6 +13,11 @@ import { startStackProcess, type StackInfo, type StackProcess } from './stack-pr
 const CHUNK_BYTES = 2 * 1024 * 1024;
 /** The plan too runs in steps on that stack: "Plan more of the file's chunks" goes on from each step's progress. */
 const PLAN_STEP_BYTES = 3 * 1024 * 1024;
+/** And the antivirus scans it in ranges ("Scan each range"), as a file over clamd's 2 GiB stream is in AWS. */
+const SCAN_RANGE_BYTES = 1024 * 1024;
+const SCAN_RANGE_OVERLAP_BYTES = 64 * 1024;
+/** The EICAR test string, assembled so this file itself is not flagged by a scanner. */
+const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'].join('');
 const ROWS = 150_000;
 
 let own: StackProcess | undefined;
@@ -21,7 +26,13 @@ let onePiece: StackProcess | undefined;
 
 beforeAll(async () => {
   [own, onePiece] = await Promise.all([
-    startStackProcess('chunks', { SEED_ROWS: '100', IMPORT_CHUNK_BYTES: String(CHUNK_BYTES), IMPORT_PLAN_STEP_BYTES: String(PLAN_STEP_BYTES) }),
+    startStackProcess('chunks', {
+      SEED_ROWS: '100',
+      IMPORT_CHUNK_BYTES: String(CHUNK_BYTES),
+      IMPORT_PLAN_STEP_BYTES: String(PLAN_STEP_BYTES),
+      SCAN_RANGE_BYTES: String(SCAN_RANGE_BYTES),
+      SCAN_RANGE_OVERLAP_BYTES: String(SCAN_RANGE_OVERLAP_BYTES),
+    }),
     startStackProcess('chunks-one-piece', { SEED_ROWS: '100' }),
   ]);
 }, 300_000);
@@ -118,6 +129,9 @@ describe.skipIf(clamdMissing())(titled('a chunked import', clamdMissing()), () =
     const chunkedHistory = await historyOf(chunked.status.executionArn ?? '');
     expect(timesEntered(chunkedHistory, 'Import one chunk')).toBeGreaterThan(4);
     expect(timesEntered(chunkedHistory, "Plan the file's chunks")).toBe(1);
+    // Scanned one range task at a time per MiB (each reaching 64 KiB into the next), then one verdict: clean.
+    expect(timesEntered(chunkedHistory, 'Scan a range')).toBe(Math.ceil(Buffer.byteLength(content) / SCAN_RANGE_BYTES));
+    expect(timesEntered(chunkedHistory, 'Record the scan verdict')).toBe(1);
     expect(timesEntered(chunkedHistory, "Plan more of the file's chunks")).toBe(Math.ceil(Buffer.byteLength(content) / PLAN_STEP_BYTES) - 1);
     expect(timesEntered(chunkedHistory, 'Assemble the error report and commit')).toBe(1);
     expect(timesEntered(chunkedHistory, 'Import valid rows')).toBe(0);
@@ -135,4 +149,21 @@ describe.skipIf(clamdMissing())(titled('a chunked import', clamdMissing()), () =
     expect(wholePosts.total).toBe(ROWS - 149 + 4);
     expect(generated(await postsOf(own!.info, ownToken), chunked.importId)).toEqual(wholePosts);
   }, 600_000);
+
+  it('EICAR in the last MiB of a file scanned in ranges is found by the range that holds it: quarantined, nothing indexed', async () => {
+    const token = await (async () => (useStack(own!.info), signIn('alice')))();
+    const infected = `ransom${randomBytes(4).toString('hex')}`;
+    const rows = Array.from({ length: 40_000 }, (_, i) => `${infected}-${i},${at(i)},Row ${i} about ${infected},${infected}`);
+    const content = ['id,dateCreated,content,tags', ...rows, `${infected}-last,${at(0)},${EICAR},${infected}`].join('\n') + '\n';
+    expect(Buffer.byteLength(content)).toBeGreaterThan(2 * SCAN_RANGE_BYTES);
+
+    const { status } = await importedOn(own!.info, token, content);
+    expect(status).toMatchObject({ status: 'QUARANTINED', checks: { antivirus: 'infected' } });
+    expect(status.signature).toMatch(/^Eicar-Test-Signature/);
+    const history = await historyOf(status.executionArn ?? '');
+    expect(timesEntered(history, 'Scan a range')).toBe(Math.ceil(Buffer.byteLength(content) / SCAN_RANGE_BYTES));
+    expect(timesEntered(history, 'Record the scan verdict')).toBe(1);
+    expect(timesEntered(history, 'Quarantine infected file')).toBe(1);
+    expect((await api<{ total: number }>(token, 'GET', `/search?q=${infected}`)).body.total).toBe(0);
+  }, 300_000);
 });
