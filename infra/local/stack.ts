@@ -45,6 +45,8 @@ export interface LocalStack {
   sfnEndpoint: string;
   /** The WebSocket management API (`@connections`), on loopback and SigV4-checked. */
   managementEndpoint: string;
+  /** The local DynamoDB (dynalite, serverless.yml's tables), as the AWS SDK's endpoint. */
+  dynamoEndpoint: string;
   dataDir: string;
   buckets: typeof BUCKETS;
   /** Where the import's antivirus check finds clamd; undefined when it is not installed (imports then fail closed). */
@@ -225,6 +227,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     s3Endpoint: s3.endpoint,
     sfnEndpoint: sfn.url,
     managementEndpoint: gateway.managementEndpoint,
+    dynamoEndpoint: dynamo.endpoint,
     dataDir,
     buckets: BUCKETS,
     ...(clamd ? { clamd: { host: clamd.host, port: clamd.port, startedHere: clamd.handle !== undefined } } : {}),

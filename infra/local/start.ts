@@ -30,7 +30,7 @@ console.log(
   ].join('\n'),
 );
 // Machine-readable line for tests and scripts that start the stack as a child process.
-console.log(`FERRY_READY ${JSON.stringify({ url: stack.url, s3Endpoint: stack.s3Endpoint, sfnEndpoint: stack.sfnEndpoint, managementEndpoint: stack.managementEndpoint, dataDir: stack.dataDir })}`);
+console.log(`FERRY_READY ${JSON.stringify({ url: stack.url, s3Endpoint: stack.s3Endpoint, sfnEndpoint: stack.sfnEndpoint, managementEndpoint: stack.managementEndpoint, dynamoEndpoint: stack.dynamoEndpoint, dataDir: stack.dataDir })}`);
 
 const stop = async () => {
   await stack.close();

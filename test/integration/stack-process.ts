@@ -10,6 +10,8 @@ export interface StackInfo {
   sfnEndpoint: string;
   /** The WebSocket management API (loopback, SigV4). */
   managementEndpoint: string;
+  /** The local DynamoDB (dynalite), for the SDK. */
+  dynamoEndpoint: string;
   dataDir: string;
 }
 
