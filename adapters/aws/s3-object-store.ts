@@ -213,6 +213,10 @@ export class S3ObjectStore implements ObjectStore {
       if (awsErrorName(error) === 'InvalidPart' || awsErrorName(error) === 'InvalidPartOrder') {
         throw new InvalidInput('A listed part was never uploaded, or its ETag does not match the uploaded part.', 'parts');
       }
+      // Every part but the last must be at least 5 MiB: the parts were cut wrong, not the service's fault.
+      if (awsErrorName(error) === 'EntityTooSmall') {
+        throw new InvalidInput('Every part but the last must be at least 5 MiB (5,242,880 bytes); upload the parts as the plan cut them.', 'parts');
+      }
       translateAwsError(error, `completing the multipart upload to s3://${bucket}/${key}`);
     }
   }

@@ -2,7 +2,9 @@
  * s3rver completes a multipart upload by opening each listed part's file with no error listener, so a part
  * that was never uploaded raised an uncaught ENOENT and ended the whole local stack. S3 answers such a
  * request with 400 InvalidPart (also for an ETag that does not match); this check in front of s3rver's
- * store does the same, before any file is opened.
+ * store does the same, before any file is opened. S3 also refuses a part other than the last that is under
+ * 5 MiB (400 EntityTooSmall), which s3rver accepted: checked here too, so a writer cutting parts too small
+ * fails locally as it would on AWS.
  */
 import { createRequire } from 'node:module';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -19,6 +21,9 @@ interface MultipartStore {
   putObjectMultipart(bucket: string, uploadId: string, parts: ListedPart[]): Promise<unknown>;
 }
 
+/** S3's smallest part, except an upload's last (CompleteMultipartUpload answers EntityTooSmall). */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+
 type S3ErrorClass = new (code: string, message: string, detail?: Record<string, unknown>) => Error;
 const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error') as S3ErrorClass;
 
@@ -30,7 +35,7 @@ export function refuseMissingParts(server: S3rver): void {
     const known = /^[\w-]+$/.test(uploadId) && (await readFile(join(uploadDir, 'key')).then(() => true, () => false));
     if (!known) throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
     let previous = 0;
-    for (const part of parts) {
+    for (const [index, part] of parts.entries()) {
       if (!(part.number > previous)) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order.');
       previous = part.number;
       const md5 = await readFile(join(uploadDir, `${part.number}.md5`), 'utf8').catch(() => undefined);
@@ -40,6 +45,15 @@ export function refuseMissingParts(server: S3rver): void {
           "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
           { UploadId: uploadId, PartNumber: part.number },
         );
+      }
+      const size = index < parts.length - 1 ? (await stat(join(uploadDir, String(part.number)))).size : undefined;
+      if (size !== undefined && size < MIN_PART_BYTES) {
+        throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
+          ProposedSize: size,
+          MinSizeAllowed: MIN_PART_BYTES,
+          PartNumber: part.number,
+          ETag: part.etag,
+        });
       }
     }
     return complete(bucket, uploadId, parts);

@@ -234,7 +234,11 @@ describe.skipIf(clamdMissing())(titled('nothing half-done is left behind', clamd
       type: 'direct',
     });
     expect(created.status).toBe(201);
-    const bodies = ['userId,dateCreated,content,tags\n', 'u1,2024-01-01T00:00:00Z,short upload,x\n'];
+    // The first part at S3's 5 MiB minimum (a smaller one is EntityTooSmall on completing), the last one short.
+    const row = 'u1,2024-01-01T00:00:00Z,short upload,x\n';
+    const header = 'userId,dateCreated,content,tags\n';
+    const first = header + row.repeat(Math.ceil((5 * 1024 ** 2 - header.length) / row.length));
+    const bodies = [first, row];
     const parts = await Promise.all(
       bodies.map(async (content, i) => {
         const part = created.body.upload.parts[i];

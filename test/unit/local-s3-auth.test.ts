@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
@@ -19,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalS3, type LocalS3 } from '../../infra/local/local-s3';
 import { presignedPostPlan } from '../../core/import/upload-policy';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
-import { UploadChanged } from '../../core/errors';
+import { InvalidInput, UploadChanged } from '../../core/errors';
 import { abortStaleMultipartUploads } from '../../infra/local/sweeper';
 
 // The local S3 as an attacker and a browser meet it: its public port is the verifying front, s3rver sits behind it.
@@ -285,5 +286,32 @@ describe('the local S3 lists and aborts incomplete multipart uploads as S3 does 
     expect(await openUploads('uploads/user-a/imp-abandoned/')).toEqual([[key, UploadId]]);
     expect(await abortStaleMultipartUploads(client, 'ferry-uploads', new Date(Date.now() + 1000))).toBe(1);
     expect(await openUploads('uploads/user-a/imp-abandoned/')).toEqual([]);
+  });
+
+  it('completing refuses a part under 5 MiB that is not the last (EntityTooSmall, as S3 does), and the upload stays open; the last part may be small', async () => {
+    const MiB = 1024 * 1024;
+    const key = 'uploads/user-a/imp-small-parts/r';
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'ferry-uploads', Key: key }));
+    const put = async (PartNumber: number, Body: Buffer) =>
+      ({ PartNumber, ETag: (await client.send(new UploadPartCommand({ Bucket: 'ferry-uploads', Key: key, UploadId, PartNumber, Body }))).ETag });
+    const small = await put(1, Buffer.alloc(5 * MiB - 1, 'a'));
+    const last = await put(2, Buffer.from('the end'));
+    const complete = (Parts: Array<{ PartNumber: number; ETag?: string }>) =>
+      client.send(new CompleteMultipartUploadCommand({ Bucket: 'ferry-uploads', Key: key, UploadId, MultipartUpload: { Parts } }));
+
+    await expect(complete([small, last])).rejects.toMatchObject({ name: 'EntityTooSmall', $metadata: { httpStatusCode: 400 } });
+    // Through the adapter: the caller's parts are wrong, named as such.
+    const refused = await new S3ObjectStore(client)
+      .completeMultipartUpload('ferry-uploads', key, UploadId ?? '', [small, last].map((part) => ({ partNumber: part.PartNumber, etag: part.ETag ?? '' })))
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(InvalidInput);
+    expect(refused).toMatchObject({ field: 'parts' });
+    expect(await openUploads('uploads/user-a/imp-small-parts/')).toEqual([[key, UploadId]]);
+
+    const whole = await put(1, Buffer.alloc(5 * MiB, 'a'));
+    await complete([whole, last]);
+    const object = await client.send(new HeadObjectCommand({ Bucket: 'ferry-uploads', Key: key }));
+    expect(object.ContentLength).toBe(5 * MiB + 'the end'.length);
+    expect(await openUploads('uploads/user-a/imp-small-parts/')).toEqual([]);
   });
 });
