@@ -397,11 +397,16 @@ export async function stageRows(
       metadata: { 'import-id': record.importId },
     })
     .catch((error: unknown) => {
-      // Unblocks a write waiting for 'drain', and the read, so the task fails instead of hanging.
-      report.stream.destroy(error instanceof Error ? error : new Error(String(error)));
-      input_.destroy();
+      // Unblocks a write waiting for 'drain', and the read, so the task fails (with the store's error) instead of hanging.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      // Only a write waiting for 'drain' listens for the error: without a listener it would crash the process.
+      report.stream.on('error', () => undefined);
+      report.stream.destroy(failure);
+      input_.destroy(failure);
       throw error;
     });
+  // A store that fails while the rows are still being read is no unhandled rejection: it is awaited below.
+  reportWritten.catch(() => undefined);
 
   const counts = { ...NO_ROWS };
   const holds = { laterChunk: false };
