@@ -36,15 +36,6 @@ export function asExportJob(input: unknown): ExportJob | undefined {
   return input as unknown as ExportJob;
 }
 
-/** The report a succeeded execution put out, when its output is one. */
-export function asExportReport(output: unknown): ExportReport | undefined {
-  if (!isRecord(output)) return undefined;
-  const { bucket, key, rowCount, expiresAt } = output;
-  if (typeof bucket !== 'string' || typeof key !== 'string' || typeof rowCount !== 'number' || typeof expiresAt !== 'string')
-    return undefined;
-  return output as unknown as ExportReport;
-}
-
 /** Where a report lives: built only from ids we issued, never from text the user typed. */
 export const reportKey = (job: Pick<ExportJob, 'exportId' | 'requestedBy' | 'format' | 'gzip'>): string =>
   `exports/${encodeURIComponent(job.requestedBy.userId)}/${job.exportId}${fileExtensionOf(fileOptionsOf(job))}`;

@@ -1,12 +1,11 @@
 import { exportSizeRule } from '../capacity';
 import type { DownloadRequestAccepted, ExportStatus } from '../contract';
-import { InvalidInput, NotFound } from '../errors';
+import { InvalidInput } from '../errors';
 import { checkCriteria } from '../search-criteria';
 import type { DownloadRequest, User } from '../model';
 import type {
   AuditLog,
   Clock,
-  ExecutionDescription,
   ExecutionService,
   ExportProgress,
   ExportRecords,
@@ -17,10 +16,10 @@ import type {
   UserDirectory,
   WarningLog,
 } from '../ports';
-import { asExportJob, presignReport, type ExportJob } from './job';
+import { presignReport, type ExportJob } from './job';
 import { grant, ownedExportOfExecution, peopleNamed, progressOf } from './jobs';
 import type { ExportRecord } from './records';
-import { NOT_FOUND_MESSAGE, NO_FILE_MESSAGE } from './messages';
+import { NO_FILE_MESSAGE } from './messages';
 
 /** The export's HTTP use-cases: starting an export and reporting its status. The workflow's tasks are in ./tasks.ts. */
 
@@ -115,16 +114,4 @@ export async function exportStatus(
       return { ...base, status: 'RUNNING', ...(progress ? { progress } : {}) };
     }
   }
-}
-
-/** The export, if it is the caller's; someone else's is indistinguishable from one that does not exist. */
-export async function ownedExport(
-  executions: ExecutionService,
-  user: User,
-  executionArn: string,
-): Promise<{ description: ExecutionDescription; job: ExportJob }> {
-  const description = await executions.describe(executionArn);
-  const job = description ? asExportJob(description.input) : undefined;
-  if (!description || !job || job.requestedBy.userId !== user.userId) throw new NotFound(NOT_FOUND_MESSAGE);
-  return { description, job };
 }
