@@ -6,7 +6,8 @@ import { chunkOutcomeKeyOf, errorReportKeyOf, permanentKeyOf } from '../../core/
 import { CANCELLED_IMPORT_REASON, type ImportRecord } from '../../core/import/records';
 import { identifyImportFormat, moveObject, processImport, rejectFile } from '../../core/import/tasks';
 import { createImport } from '../../core/import/use-cases';
-import type { ObjectCondition, ObjectHead, ObjectLocation, User } from '../../core/ports';
+import type { User } from '../../core/model';
+import type { ObjectCondition, ObjectHead, ObjectLocation } from '../../core/ports';
 import { alice, bob, etagOf, InMemoryObjectStore } from './fakes';
 import { makeImportDeps, type ImportDeps } from './import-fakes';
 
