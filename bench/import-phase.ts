@@ -20,7 +20,7 @@ import { report } from './measure';
 /**
  * One phase of `npm run bench:import`, in its own process (for its own peak RSS):
  *   baseline <dir>                         parse <dir>/posts.csv from disk and insert the posts into a fresh store directly
- *   checksum|scan|format|process <dir> <s3Endpoint> <importId> [clamdPort]
+ *   checksum|checksum:<stepBytes>|scan|format|process <dir> <s3Endpoint> <importId> [clamdPort]
  *                                          the import workflow's task, as the Lambda runs it, against the local S3,
  *                                          clamd, the records on dynalite and a fresh SQLite search store
  *   plan:<chunkBytes>|chunk:<n>|commit:<count> <dir> <s3Endpoint> <importId>
@@ -83,8 +83,11 @@ if (phase === 'baseline') {
   await objects.head(record?.upload.bucket ?? '', record?.upload.key ?? '');
   const started = process.hrtime.bigint();
   const cpuAtStart = process.cpuUsage();
-  if (phase === 'checksum') {
-    const outcome = await computeChecksum({ imports, objects, clock }, input);
+  if (phase === 'checksum' || phase.startsWith('checksum:')) {
+    // checksum:<stepBytes>: at most that many bytes per task, each step from the last one's progress, as "Checksum more of the file" loops.
+    const deps = { imports, objects, clock, ...(phase === 'checksum' ? {} : { config: { checksumStepBytes: Number(phase.slice('checksum:'.length)) } }) };
+    let outcome = await computeChecksum(deps, input);
+    while ('progress' in outcome) outcome = await computeChecksum(deps, { ...input, progress: outcome.progress });
     if (outcome.verdict !== 'verified') throw new Error(`checksum ${outcome.verdict}`);
     report(phase, 0, outcome.bytes, started);
   } else if (phase === 'scan') {

@@ -109,6 +109,8 @@ try {
         createdAt: now,
         updatedAt: now,
         uploadedAt: now,
+        // As the object-created event records it: the size the stepwise checksum reads the file in ranges of.
+        uploadedBytes: bytes,
       },
     ]);
   };
@@ -117,6 +119,9 @@ try {
   const phase = (name: string, options: { cpuProfileDir?: string; id?: string } = {}) =>
     runPhase('bench/import-phase.ts', [name, dir, s3.endpoint, options.id ?? importId, String(clamd?.port ?? 0)], options);
   const checksum = await phase('checksum');
+  /** `--checksum-step-bytes N`: the checksum again, N bytes per task (CHECKSUM_STEP_BYTES), the hash's state carried between them. */
+  const checksumStepBytes = Number(argument('checksum-step-bytes', '0'));
+  const steppedChecksum = checksumStepBytes > 0 ? await phase(`checksum:${checksumStepBytes}`) : undefined;
   const scan = clamd ? await phase('scan') : undefined;
   const format = await phase('format');
   const baseline = await runPhase('bench/import-phase.ts', ['baseline', dir]);
@@ -191,6 +196,12 @@ try {
   );
   const shaRatio = rate(checksum).mbPerSecond / shaMbps;
   console.log(`ratio checksum/sha256sum: ${(shaRatio * 100).toFixed(0)}% (target ≥ 80%: ${shaRatio >= 0.8 ? 'met' : 'missed'})`);
+  if (steppedChecksum) {
+    const steps = Math.ceil(bytes / checksumStepBytes);
+    console.log(
+      `${`checksum in ${steps} step(s) of ${checksumStepBytes} B`.padEnd(46)} ${steppedChecksum.seconds.toFixed(1).padStart(6)} s ${mbps(steppedChecksum)}  ${rss(steppedChecksum)}, ${((rate(steppedChecksum).mbPerSecond / rate(checksum).mbPerSecond) * 100).toFixed(0)}% of one pass`,
+    );
+  }
   if (scan)
     console.log(`${'scan: local S3 → clamd INSTREAM'.padEnd(46)} ${scan.seconds.toFixed(1).padStart(6)} s ${mbps(scan)}  ${rss(scan)}`);
   else console.log('scan: skipped, clamd is not installed (apt-get install -y clamav-daemon)');

@@ -8,6 +8,7 @@ import {
   DEFAULT_SCAN_RANGE_BYTES,
   DEFAULT_SCAN_RANGE_OVERLAP_BYTES,
   DEFAULT_SCAN_RANGE_CONCURRENCY,
+  DEFAULT_CHECKSUM_STEP_BYTES,
 } from '../core/import/config';
 
 /**
@@ -79,6 +80,8 @@ const ConfigSchema = z.object({
   scanRangeOverlapBytes: z.coerce.number().int().min(0).default(DEFAULT_SCAN_RANGE_OVERLAP_BYTES),
   /** Ranges of one file scanned at the same time ("Scan each range"'s MaxConcurrency). Default 4. */
   scanRangeConcurrency: z.coerce.number().int().min(1).max(40).default(DEFAULT_SCAN_RANGE_CONCURRENCY),
+  /** At most this many bytes of a file per invocation of "Compute checksum": a larger file is hashed in steps. Default 4 GiB. */
+  checksumStepBytes: z.coerce.number().int().min(1).default(DEFAULT_CHECKSUM_STEP_BYTES),
   /** How long an import waits in NEEDS_MAPPING for its column mapping before it ends EXPIRED (IMPORT_MAPPING_TIMEOUT_SECONDS). Default 24 h. */
   importMappingTimeoutSeconds: z.coerce
     .number()
@@ -168,6 +171,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanRangeBytes: env.SCAN_RANGE_BYTES || undefined,
     scanRangeOverlapBytes: env.SCAN_RANGE_OVERLAP_BYTES || undefined,
     scanRangeConcurrency: env.SCAN_RANGE_CONCURRENCY || undefined,
+    checksumStepBytes: env.CHECKSUM_STEP_BYTES || undefined,
     importMappingTimeoutSeconds: env.IMPORT_MAPPING_TIMEOUT_SECONDS || undefined,
     importsTable: env.IMPORTS_TABLE || undefined,
     resourceTypes: env.RESOURCE_TYPES || undefined,

@@ -17,6 +17,8 @@ export interface ImportConfig {
   scanRangeOverlapBytes?: number;
   /** Ranges of one file scanned at the same time ("Scan each range"'s MaxConcurrency, SCAN_RANGE_CONCURRENCY). Default 4. */
   scanRangeConcurrency?: number;
+  /** At most this many bytes of the file per invocation of "Compute checksum" (CHECKSUM_STEP_BYTES); a larger file is hashed in steps. */
+  checksumStepBytes?: number;
   /** How long an import waits in NEEDS_MAPPING before it ends EXPIRED. Default 24 h. */
   importMappingTimeoutSeconds: number;
   adminEmail: string;
@@ -38,3 +40,8 @@ export const DEFAULT_SCAN_RANGE_BYTES = 1999 * 1024 * 1024;
 export const DEFAULT_SCAN_RANGE_OVERLAP_BYTES = 1024 * 1024;
 /** 4 of the 16 scans clamd takes at once (infra/aws/clamav.yml): one 50 GiB file (26 ranges) leaves 12 to other files. */
 export const DEFAULT_SCAN_RANGE_CONCURRENCY = 4;
+/**
+ * 4 GiB per checksum step: ~86 s at a conservative 50 MB/s S3 read (hash-wasm hashes ~190 MB/s on one core here), well
+ * inside a Lambda's 900 s even at a tenth of that rate. 50 GiB is 13 steps, each carrying ~200 B of state.
+ */
+export const DEFAULT_CHECKSUM_STEP_BYTES = 4 * 1024 * 1024 * 1024;

@@ -19,8 +19,14 @@ import type {
 import { utcDateOf, type Post } from '../model';
 import { attemptAll, failureDetail, type WorkflowFailure } from '../workflow-failure';
 import { importAuditEntry } from './audit';
-import { checksum } from './checksum';
-import { DEFAULT_SCAN_RANGE_BYTES, DEFAULT_SCAN_RANGE_CONCURRENCY, DEFAULT_SCAN_RANGE_OVERLAP_BYTES, type ImportConfig } from './config';
+import { checksum, checksumStep, type ChecksumProgress } from './checksum';
+import {
+  DEFAULT_CHECKSUM_STEP_BYTES,
+  DEFAULT_SCAN_RANGE_BYTES,
+  DEFAULT_SCAN_RANGE_CONCURRENCY,
+  DEFAULT_SCAN_RANGE_OVERLAP_BYTES,
+  type ImportConfig,
+} from './config';
 import { ErrorReportWriter } from './error-report';
 import { presignErrorReport } from './error-report-link';
 import { identifyFormat, type FormatVerdict } from './format';
@@ -139,13 +145,40 @@ export interface ChecksumOutcome {
   verdict: 'verified' | 'unverified' | 'mismatch';
 }
 
+/** What "Compute checksum" returns for a file not hashed to its end yet: where "Checksum more of the file" goes on from. */
+export interface ChecksumStepOutcome {
+  progress: ChecksumProgress;
+}
+
+/**
+ * Checksum. A file within CHECKSUM_STEP_BYTES is hashed here in one pass, as it always was. A larger one is hashed
+ * that many bytes per invocation, each a ranged read pinned to the uploaded object: every invocation but the last
+ * returns its `progress` (the offset and the hash's saved state), which "Checksum more of the file" hands back to
+ * go on from; the last one records the verdict. A retried step starts again from the same progress.
+ */
 export async function computeChecksum(
-  deps: { imports: ImportRecords; objects: ObjectStore; clock: Clock },
-  input: FileTaskInput,
-): Promise<ChecksumOutcome> {
+  deps: { imports: ImportRecords; objects: ObjectStore; clock: Clock; config?: Pick<ImportConfig, 'checksumStepBytes'> },
+  input: FileTaskInput & { progress?: ChecksumProgress },
+): Promise<ChecksumOutcome | ChecksumStepOutcome> {
   const record = await mustGetImport(deps.imports, input.importId);
-  const result = await checksum(await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record)), record.sha256);
-  const verdict = result.bytes !== record.size || result.matches === false ? 'mismatch' : result.matches ? 'verified' : 'unverified';
+  const stepBytes = deps.config?.checksumStepBytes ?? DEFAULT_CHECKSUM_STEP_BYTES;
+  // The size of the object that arrived (the ETag pins it); without it, the one-pass read of old.
+  const objectBytes = record.uploadedBytes;
+  let result: { sha256: string; bytes: number };
+  if (input.progress === undefined && (objectBytes === undefined || objectBytes <= stepBytes)) {
+    result = await checksum(await deps.objects.getStream(record.upload.bucket, record.upload.key, pinnedUpload(record)));
+  } else {
+    if (objectBytes === undefined) throw new InvalidInput('a stepwise checksum of an upload whose size was not recorded on arrival');
+    const start = input.progress?.offset ?? 0;
+    const end = Math.min(objectBytes, start + stepBytes);
+    const stream = await deps.objects.getStream(record.upload.bucket, record.upload.key, { ...pinnedUpload(record), range: { start, end } });
+    // A read that came up short ends the hash there: its size then tells the mismatch, rather than a step that never advances.
+    const stepped = await checksumStep(stream, input.progress, (bytes) => bytes >= objectBytes || bytes < end);
+    if ('state' in stepped) return { progress: stepped };
+    result = stepped;
+  }
+  const matches = record.sha256 === undefined ? undefined : result.sha256 === record.sha256.trim().toLowerCase();
+  const verdict = result.bytes !== record.size || matches === false ? 'mismatch' : matches ? 'verified' : 'unverified';
   await deps.imports.update(
     input.importId,
     { executionArn: input.executionArn, computedSha256: result.sha256, checks: { checksum: verdict } },
@@ -228,7 +261,10 @@ export async function expireImport(deps: Omit<OutcomeDeps, 'mailer'>, input: Fil
   return { importId: record.importId, status: updated.status };
 }
 
-/** What "Check the uploaded file" puts at `$.checks` (its ResultSelector). */
+/**
+ * What "Check the uploaded file" puts at `$.checks` (its ResultSelector), as the outcomes read it: a file's checksum
+ * that came back as a ChecksumStepOutcome is finished by "Checksum more of the file" before any of them runs.
+ */
 export interface CheckResults {
   antivirus: ScanVerdict;
   checksum: ChecksumOutcome;

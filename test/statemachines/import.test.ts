@@ -727,6 +727,147 @@ describe('import.asl.yaml', () => {
     });
   });
 
+  describe('a file over CHECKSUM_STEP_BYTES (steps)', () => {
+    // The checksum Lambda as it answers a 300-byte file in steps of 100: each step's progress is the offset and a state.
+    const progressAt = (offset: number) => ({ offset, state: Buffer.from(`sha-256 state after ${offset} bytes`).toString('base64') });
+    const inSteps =
+      (options: { failAt?: number; failures?: number; outcome?: ChecksumOutcome } = {}) =>
+      async (payload: Record<string, unknown>) => {
+        const from = (payload.progress as { offset: number } | undefined)?.offset ?? 0;
+        if (from === options.failAt && (options.failures ?? Infinity) > 0) {
+          options.failures = (options.failures ?? Infinity) - 1;
+          throw new Transient('S3 answered 503 Slow Down');
+        }
+        return from < 200 ? { progress: progressAt(from + 100) } : (options.outcome ?? verified);
+      };
+    const offsetsOf = (calls: Record<string, unknown>[]) => calls.map((payload) => (payload.progress as { offset: number } | undefined)?.offset ?? 0);
+    /** After the checks: the checksum finished by "Checksum more of the file", a decision after each step. */
+    const STEPPED = ['Checksum more of the file', 'Decide what to do with the file', 'Checksum more of the file', 'Decide what to do with the file'];
+
+    it('is hashed by the same function step after step, each from the last one\'s progress, then the file imports', async () => {
+      const workflow = importWorkflow({ computeChecksum: inSteps() });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(withChecksSorted(await workflow.statesEntered(executionArn))).toEqual([
+        ...CHECKED,
+        ...STEPPED,
+        ...ONE_CHUNK,
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(workflow.callsTo('computeChecksum')).toEqual([
+        { importId: 'imp-1', executionArn },
+        { importId: 'imp-1', executionArn, progress: progressAt(100) },
+        { importId: 'imp-1', executionArn, progress: progressAt(200) },
+      ]);
+      expect(workflow.callsTo('processImport')).toEqual([{ importId: 'imp-1', executionArn, format: 'csv' }]);
+      expect(workflow.outcomes.get('imp-1')).toBe('SUCCEEDED');
+    });
+
+    it('a mismatch found by the last step rejects the file with the finished checks', async () => {
+      const mismatch: ChecksumOutcome = { ...verified, sha256: 'b'.repeat(64), verdict: 'mismatch' };
+      const workflow = importWorkflow({ computeChecksum: inSteps({ outcome: mismatch }) });
+      const { executionArn } = await workflow.run(job(['imp-1']));
+
+      expect(withChecksSorted(await workflow.statesEntered(executionArn)).slice(CHECKED.length)).toEqual([
+        ...STEPPED,
+        'Reject file',
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(workflow.callsTo('rejectFile')).toEqual([
+        {
+          importId: 'imp-1',
+          executionArn,
+          checks: { antivirus: { clean: true }, checksum: mismatch, format: { format: 'csv', reason: 'a header of 4 post columns' } },
+        },
+      ]);
+      expect(workflow.outcomes.get('imp-1')).toBe('REJECTED');
+    });
+
+    it('an infected file is quarantined without hashing the rest of it', async () => {
+      const workflow = importWorkflow({ computeChecksum: inSteps(), scanForViruses: async () => ({ clean: false, signature: 'Eicar-Test-Signature' }) });
+      const { executionArn } = await workflow.run(job(['imp-1']));
+
+      expect(withChecksSorted(await workflow.statesEntered(executionArn)).slice(CHECKED.length)).toEqual([
+        'Quarantine infected file',
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(workflow.callsTo('computeChecksum')).toEqual([{ importId: 'imp-1', executionArn }]);
+      expect(workflow.outcomes.get('imp-1')).toBe('QUARANTINED');
+    });
+
+    it('a step that fails transiently is retried from the same progress, not from the start of the file', async () => {
+      const workflow = importWorkflow({ computeChecksum: inSteps({ failAt: 100, failures: 2 }) });
+      const { result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(offsetsOf(workflow.callsTo('computeChecksum'))).toEqual([0, 100, 100, 100, 200]);
+      expect(workflow.callsTo('processImport')).toHaveLength(1);
+      expect(workflow.callsTo('handleImportFailure')).toEqual([]);
+    });
+
+    it('a step that keeps failing fails the file as a failing "Compute checksum" does: recorded, nothing imported', async () => {
+      const failed = { files: 1, succeeded: 0, quarantined: 0, rejected: 0, failed: 1, rowsImported: 0, rowsRejected: 0 };
+      const stepping = importWorkflow({ computeChecksum: inSteps({ failAt: 200 }), notifyImportOutcome: async () => failed });
+      const stepped = await stepping.run(job(['imp-1']));
+      const whole = importWorkflow({ computeChecksum: inSteps({ failAt: 0 }), notifyImportOutcome: async () => failed });
+      const wholeRun = await whole.run(job(['imp-1']));
+
+      expect(stepped.result.status).toBe('FAILED');
+      expect(stepped.result.error).toBe('ImportFailed');
+      expect(offsetsOf(stepping.callsTo('computeChecksum'))).toEqual([0, 100, 200, 200, 200, 200, 200]); // the first attempt and 4 retries
+      expect(withChecksSorted(await stepping.statesEntered(stepped.executionArn)).slice(CHECKED.length)).toEqual([
+        'Checksum more of the file',
+        'Decide what to do with the file',
+        'Checksum more of the file',
+        'Record file failure',
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import failed',
+      ]);
+      const failure = { Error: 'Transient', Cause: expect.stringContaining('S3 answered 503 Slow Down') };
+      expect(stepping.callsTo('handleImportFailure')).toEqual([{ importId: 'imp-1', executionArn: stepped.executionArn, failure }]);
+      expect(whole.callsTo('handleImportFailure')).toEqual([{ importId: 'imp-1', executionArn: wholeRun.executionArn, failure }]);
+      expect(stepping.callsTo('processImport')).toEqual([]);
+      expect(stepping.outcomes.get('imp-1')).toBe('FAILED');
+      expect(whole.outcomes.get('imp-1')).toBe('FAILED');
+    });
+
+    it('a step that finds the upload changed rejects the file as changed, as a check does', async () => {
+      const workflow = importWorkflow({
+        computeChecksum: async (payload) => {
+          if (payload.progress) throw new UploadChanged('s3://uploads/k is no longer the object that was uploaded');
+          return { progress: progressAt(100) };
+        },
+      });
+      const { executionArn, result } = await workflow.run(job(['imp-1']));
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(withChecksSorted(await workflow.statesEntered(executionArn)).slice(CHECKED.length)).toEqual([
+        'Checksum more of the file',
+        'Reject changed file',
+        'Release the processing slot',
+        'Notify user',
+        'Did every file import',
+        'Import finished',
+      ]);
+      expect(workflow.callsTo('rejectFile')).toEqual([
+        { importId: 'imp-1', executionArn, failure: { Error: 'UploadChanged', Cause: expect.stringContaining('no longer the object') } },
+      ]);
+      expect(workflow.callsTo('processImport')).toEqual([]);
+    });
+  });
+
   it('a scanner that answers without a verdict (ScanFailed) is not retried into "clean"', async () => {
     const workflow = importWorkflow({
       scanForViruses: async () => {

@@ -56,6 +56,8 @@ const AGREED: Record<Workflow, Record<string, Retrier>> = {
     'Scan a range': retrier(5, 6, 60),
     'Record the scan verdict': retrier(5, 6, 60),
     'Compute checksum': retrier(2, 4),
+    // A file over one checksum step: each further step is a task of its own, retried from the same progress.
+    'Checksum more of the file': retrier(2, 4),
     'Identify format': retrier(2, 4),
     'Quarantine infected file': retrier(2, 4),
     'Reject file': retrier(2, 4),
@@ -258,6 +260,12 @@ const steppedTwoChunks: Record<string, TaskFn> = {
     payload.progress ? twoChunks.planImportChunks!(payload, service) : { progress: { offset: 100, rows: 1000, chunks: [] } },
 };
 
+/** A file over one checksum step: the first step returns its progress, the next one the verdict. */
+const steppedChecksum: Record<string, TaskFn> = {
+  computeChecksum: async (payload, service) =>
+    payload.progress ? BASE.import.computeChecksum!(payload, service) : { progress: { offset: 100, state: 'c2hhLTI1NiBzdGF0ZQ==' } },
+};
+
 /** Tasks a scenario runs once per Map item: "Import one chunk" runs once per chunk of `twoChunks`, "Scan a range" per range of `twoRanges`. */
 const ITEMS_THROUGH: Record<string, number> = { 'Import one chunk': 2, 'Scan a range': 2 };
 const SLICED_STATES = new Set(["Plan the export's slices", 'Write one slice', 'Assemble the export file', "Plan the push export's slices", 'Write one slice of the push export', 'Assemble the push export file']);
@@ -292,6 +300,7 @@ const scenarioThrough = (workflow: Workflow, stateName: string): Scenario => {
       'Scan a range': twoRanges,
       'Record the scan verdict': twoRanges,
       "Plan more of the file's chunks": steppedTwoChunks,
+      'Checksum more of the file': steppedChecksum,
     };
     return { input: importJob, overrides: routes[stateName] ?? {} };
   }
@@ -310,6 +319,8 @@ const invokedBy = (task: TaskState) => (payload: Json): boolean => {
   if (task.name === 'Scan for viruses') return !('range' in payload) && !('verdicts' in payload);
   if (task.name === 'Scan a range') return 'range' in payload;
   if (task.name === 'Record the scan verdict') return 'verdicts' in payload;
+  if (task.name === 'Compute checksum') return !('progress' in payload);
+  if (task.name === 'Checksum more of the file') return 'progress' in payload;
   if (task.name === "Plan the file's chunks") return !('progress' in payload);
   if (task.name === "Plan more of the file's chunks") return 'progress' in payload;
   if (task.name === 'Reject file') return 'checks' in payload;

@@ -43,7 +43,7 @@ async function check(deps: ImportDeps, importId: string): Promise<CheckResults> 
     computeChecksum(deps, input),
     identifyImportFormat(deps, input),
   ]);
-  if ('ranges' in antivirus) throw new Error('a resource this small is scanned whole');
+  if ('ranges' in antivirus || 'progress' in checksum) throw new Error('a resource this small is scanned and checksummed whole');
   return { antivirus, checksum, format };
 }
 
