@@ -33,7 +33,7 @@ export async function requestExport(
     users?: UserDirectory;
     mailer?: Mailer;
     audit?: AuditLog;
-    config: { maxExportRows: number; appUrl?: string };
+    config: { maxExportRows: number; appUrl: string };
   },
   user: User,
   request: DownloadRequest,
@@ -66,7 +66,7 @@ export async function requestExport(
   if (shareWith.length > 0 && deps.mailer && deps.audit) {
     const mailer = deps.mailer;
     const audit = deps.audit;
-    await grant({ exportJobs: deps.exportJobs, mailer, audit, clock: deps.clock, config: { appUrl: deps.config.appUrl ?? '' } }, user, { ...record, executionArn }, shareWith);
+    await grant({ exportJobs: deps.exportJobs, mailer, audit, clock: deps.clock, config: { appUrl: deps.config.appUrl } }, user, { ...record, executionArn }, shareWith);
   }
   return { executionArn, exportId, estimatedRows: total };
 }

@@ -5,13 +5,17 @@ import { InvalidInput, NotFound, Transient } from '../../core/errors';
 import { HOUR, alice, bob, makeFakeDeps, makePosts } from './fakes';
 import { exportStatus, requestExport } from '../../core/export/use-cases';
 import { cancelOrDeleteExport } from '../../core/export/jobs';
-import { handleExportFailure } from '../../core/export/tasks';
+import { handleExportFailure, recordExportRequest } from '../../core/export/tasks';
 import type { ExportJob, ExportReport } from '../../core/export/job';
 import type { FakeDeps } from './fakes';
 
 /** What "Generate CSV report" writes on the job record once the file exists. */
 const fileWritten = (deps: FakeDeps, report: ExportReport) =>
-  deps.exportJobs.update('export-0001', { status: 'SUCCEEDED', ...report, fileName: 'ferry-export-2024-06-01-120000.csv' }, deps.clock.now());
+  deps.exportJobs.update(
+    'export-0001',
+    { status: 'SUCCEEDED', ...report, fileName: 'ferry-export-2024-06-01-120000.csv' },
+    deps.clock.now(),
+  );
 
 const startedJob = (deps: FakeDeps): ExportJob => deps.executions.started[0]!.input as ExportJob;
 
@@ -54,6 +58,68 @@ describe('requesting an export', () => {
   it('leaves columns out of the job when none were chosen', async () => {
     const { deps } = await startedExport();
     expect(deps.executions.started[0]!.input).not.toHaveProperty('columns');
+  });
+
+  it('puts a format other than CSV and the Excel choice into the job, and the chosen columns into its record', async () => {
+    const deps = makeFakeDeps();
+    await requestExport(deps, alice, { delivery: 'direct', searchCriteria: {}, format: 'ndjson', columns: ['id', 'content'] });
+    await requestExport(deps, alice, { delivery: 'direct', searchCriteria: {}, excel: true });
+
+    expect(deps.executions.started.map((execution) => execution.input)).toEqual([
+      {
+        exportId: 'export-0001',
+        requestedBy: alice,
+        delivery: 'direct',
+        searchCriteria: {},
+        columns: ['id', 'content'],
+        format: 'ndjson',
+        requestedAt: '2024-06-01T12:00:00.000Z',
+      },
+      {
+        exportId: 'export-0002',
+        requestedBy: alice,
+        delivery: 'direct',
+        searchCriteria: {},
+        excel: true,
+        requestedAt: '2024-06-01T12:00:00.000Z',
+      },
+    ] satisfies ExportJob[]);
+    expect([(await deps.exportJobs.get('export-0001'))?.columns, await deps.exportJobs.get('export-0002')]).toEqual([
+      ['id', 'content'],
+      expect.not.objectContaining({ columns: expect.anything() }),
+    ]);
+  });
+
+  it("an admin's retry, started without a record, gets one naming the execution it runs again", async () => {
+    const deps = makeFakeDeps();
+    const original = 'arn:aws:states:us-east-1:123456789012:execution:ferry-export:export-0001';
+    const retryArn = 'arn:aws:states:us-east-1:123456789012:execution:ferry-export:export-0001-r1';
+    const job: ExportJob = {
+      exportId: 'export-0001-r1',
+      requestedBy: alice,
+      delivery: 'email',
+      searchCriteria: { q: 'harbour' },
+      columns: ['id'],
+      requestedAt: '2024-06-01T11:00:00.000Z',
+      retryOf: original,
+    };
+
+    await recordExportRequest(deps, job, retryArn);
+
+    expect(await deps.exportJobs.get('export-0001-r1')).toEqual({
+      exportId: 'export-0001-r1',
+      owner: { userId: alice.userId, username: alice.username, email: alice.email },
+      delivery: 'email',
+      searchCriteria: { q: 'harbour' },
+      columns: ['id'],
+      retryOf: original,
+      status: 'RUNNING',
+      executionArn: retryArn,
+      createdAt: '2024-06-01T11:00:00.000Z',
+      startedAt: '2024-06-01T12:00:00.000Z',
+      updatedAt: '2024-06-01T12:00:00.000Z',
+      sharedWith: [],
+    });
   });
 });
 
@@ -131,7 +197,11 @@ describe('the status of an export', () => {
 
   // The words come from the job record now, written by "Handle export failure" (or the cancel route).
   it.each([
-    ['failed', { Error: 'Error', Cause: 'internal detail' }, 'The export could not be completed because of an unexpected error. The Ferry team has been told.'],
+    [
+      'failed',
+      { Error: 'Error', Cause: 'internal detail' },
+      'The export could not be completed because of an unexpected error. The Ferry team has been told.',
+    ],
     ['timed out', { Error: 'States.Timeout', Cause: 'internal detail' }, 'The export took too long and was stopped.'],
   ] as const)('is FAILED with plain words when the export %s', async (_, failure, words) => {
     const { deps, executionArn } = await startedExport();
@@ -153,6 +223,20 @@ describe('the status of an export', () => {
     });
   });
 
+  it('of a record that failed or was cancelled without saying why (written before errors were kept) says so in words', async () => {
+    const { deps, executionArn } = await startedExport();
+    const statuses = [];
+    for (const status of ['CANCELLED', 'FAILED'] as const) {
+      await deps.exportJobs.update('export-0001', { status }, deps.clock.now());
+      statuses.push(await exportStatus(deps, alice, executionArn));
+    }
+    const base = { executionArn, status: 'FAILED', delivery: 'direct', requestedAt: '2024-06-01T12:00:00.000Z' };
+    expect(statuses).toEqual([
+      { ...base, error: 'The export was cancelled.' },
+      { ...base, error: 'The export could not be completed. The Ferry team has been told.' },
+    ]);
+  });
+
   it('never asks Step Functions: the status comes from the job record', async () => {
     const { deps, executionArn } = await startedExport();
     deps.executions.executions.clear();
@@ -166,7 +250,9 @@ describe('the status of an export', () => {
 
   it('of an unknown executionArn is not found', async () => {
     const deps = makeFakeDeps();
-    await expect(exportStatus(deps, alice, 'arn:aws:states:us-east-1:123456789012:execution:ferry-export:nope')).rejects.toBeInstanceOf(NotFound);
+    await expect(exportStatus(deps, alice, 'arn:aws:states:us-east-1:123456789012:execution:ferry-export:nope')).rejects.toBeInstanceOf(
+      NotFound,
+    );
   });
 
   it("of another user's executionArn is not found, in the same words as an unknown one", async () => {
